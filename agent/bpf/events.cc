@@ -1,0 +1,87 @@
+#include "bpf/events.h"
+
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace faasguard {
+namespace {
+
+EventHeader Header(const fg_event_hdr& h) {
+  return EventHeader{h.type, h.fn_id, h.ts_ns, h.cgroup_id, h.pid, h.tid};
+}
+
+// A bounded, NUL-terminated string field whose length the kernel also reported.
+std::string Field(const char* buf, size_t cap, size_t len) {
+  if (len >= cap) len = cap - 1;
+  return std::string(buf, strnlen(buf, len));
+}
+
+}  // namespace
+
+absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
+  if (data == nullptr || size < sizeof(fg_event_hdr))
+    return absl::InvalidArgumentError(absl::StrCat("event of ", size, " bytes: shorter than a header"));
+  fg_event_hdr h;
+  std::memcpy(&h, data, sizeof h);
+  if (h.size > size)
+    return absl::InvalidArgumentError(
+        absl::StrCat("event claims ", h.size, " bytes, record holds ", size));
+  switch (h.type) {
+    case FG_EV_SYSCALL: {
+      if (h.size != sizeof(fg_syscall_event))
+        return absl::InvalidArgumentError(absl::StrCat("syscall event of ", h.size, " bytes"));
+      fg_syscall_event e;
+      std::memcpy(&e, data, sizeof e);
+      if (e.nr >= FG_SYS_MAX || e.arch > FG_ARCH_COMPAT)
+        return absl::InvalidArgumentError(absl::StrCat("syscall event nr ", e.nr, " arch ", e.arch));
+      return Event(SyscallEvent{Header(h), e.nr, e.arch});
+    }
+    case FG_EV_EXEC: {
+      if (h.size != sizeof(fg_exec_event))
+        return absl::InvalidArgumentError(absl::StrCat("exec event of ", h.size, " bytes"));
+      auto e = std::make_unique<fg_exec_event>();
+      std::memcpy(e.get(), data, sizeof *e);
+      ExecEvent x;
+      x.hdr = Header(h);
+      x.bin = {Field(e->bin, sizeof e->bin, e->bin_len), e->bin_flags, e->bin_hash};
+      x.parent = {Field(e->parent, sizeof e->parent, e->parent_len), e->parent_flags,
+                  e->parent_hash};
+      x.uid = e->uid;
+      x.ppid = e->ppid;
+      size_t alen = e->args_len < sizeof e->args ? e->args_len : sizeof e->args - 1;
+      for (absl::string_view a : absl::StrSplit(absl::string_view(e->args, alen), '\0'))
+        if (!a.empty()) x.args.emplace_back(a);
+      x.filename = Field(e->filename, sizeof e->filename, e->filename_len);
+      x.flags = e->flags;
+      return Event(std::move(x));
+    }
+    case FG_EV_NET: {
+      if (h.size != sizeof(fg_net_event))
+        return absl::InvalidArgumentError(absl::StrCat("net event of ", h.size, " bytes"));
+      fg_net_event e;
+      std::memcpy(&e, data, sizeof e);
+      if (e.key.kind < FG_NET_CONNECT || e.key.kind > FG_NET_ACCEPT ||
+          (e.key.family != 4 && e.key.family != 6))
+        return absl::InvalidArgumentError(
+            absl::StrCat("net event kind ", e.key.kind, " family ", e.key.family));
+      return Event(NetEvent{Header(h), e.key});
+    }
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown event type ", h.type));
+  }
+}
+
+uint64_t PathHash(absl::string_view path, uint32_t flags, uint64_t seed) {
+  uint64_t h = FG_FNV_OFFSET ^ seed;
+  for (unsigned char c : path) h = fg_hash_step(h, c);
+  if (flags) {
+    h = fg_hash_step(h, 0xff);
+    h = fg_hash_step(h, flags & 0xff);
+  }
+  return h;
+}
+
+}  // namespace faasguard

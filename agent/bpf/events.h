@@ -1,0 +1,62 @@
+// Decoding of ring-buffer records (struct fg_*_event in bpf/abi/fg_abi.h) into C++ values.
+// Pure functions of the bytes: every size and length is checked before it is trusted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <variant>
+#include <vector>
+
+#include "abi/fg_abi.h"
+#include "absl/status/statusor.h"
+
+namespace faasguard {
+
+struct EventHeader {
+  uint16_t type = 0;
+  uint32_t fn_id = 0;
+  uint64_t ts_ns = 0;  // CLOCK_BOOTTIME
+  uint64_t cgroup_id = 0;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+};
+
+struct SyscallEvent {
+  EventHeader hdr;
+  uint32_t nr = 0;
+  uint32_t arch = 0;  // enum fg_arch
+};
+
+// A path as the kernel resolved it.
+struct KernelPath {
+  std::string path;
+  uint32_t flags = 0;  // FG_PATH_F_*
+  uint64_t hash = 0;
+};
+
+struct ExecEvent {
+  EventHeader hdr;
+  KernelPath bin;
+  KernelPath parent;
+  uint32_t uid = 0;
+  uint32_t ppid = 0;
+  std::vector<std::string> args;
+  std::string filename;  // name passed to exec
+  uint32_t flags = 0;    // FG_EXEC_F_*
+};
+
+struct NetEvent {
+  EventHeader hdr;
+  fg_net_key key{};
+};
+
+using Event = std::variant<SyscallEvent, ExecEvent, NetEvent>;
+
+absl::StatusOr<Event> DecodeEvent(const void* data, size_t size);
+
+// The path hash of fg_abi.h, computed in user space (for profile paths and tests).
+uint64_t PathHash(absl::string_view path, uint32_t flags, uint64_t seed);
+
+}  // namespace faasguard

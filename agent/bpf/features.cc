@@ -1,0 +1,68 @@
+#include "bpf/features.h"
+
+#include <bpf/libbpf.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/files.h"
+#include "fg_probe.skel.h"
+
+namespace faasguard {
+namespace {
+
+// Load one probe program; returns "" on success, else the error.
+std::string TryLoad(const std::string& btf_path, const char* prog_name) {
+  LIBBPF_OPTS(bpf_object_open_opts, opts);
+  if (!btf_path.empty()) opts.btf_custom_path = btf_path.c_str();
+  fg_probe* skel = fg_probe__open_opts(&opts);
+  if (!skel) return absl::StrCat("open: ", std::strerror(errno));
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    bpf_program__set_autoload(prog, std::strcmp(bpf_program__name(prog), prog_name) == 0);
+  }
+  int err = fg_probe__load(skel);
+  fg_probe__destroy(skel);
+  if (err) return std::strerror(-err);
+  return "";
+}
+
+}  // namespace
+
+KernelFeatures ProbeKernelFeatures(const std::string& btf_path) {
+  KernelFeatures f;
+  std::string btf = btf_path.empty() ? "/sys/kernel/btf/vmlinux" : btf_path;
+  f.btf = ::access(btf.c_str(), R_OK) == 0;
+  f.list.push_back({"btf", f.btf, btf});
+  if (!f.btf) return f;
+
+  std::string lsm_list;
+  if (auto l = ReadFile("/sys/kernel/security/lsm"); l.ok()) lsm_list = *l;
+
+  struct Probe {
+    const char* feature;
+    const char* prog;
+    bool* out;
+  } probes[] = {
+      {"bpf_lsm", "fg_probe_lsm", &f.lsm},
+      {"fentry", "fg_probe_fentry", &f.fentry},
+      {"tp_btf", "fg_probe_tp_btf", &f.tp_btf},
+  };
+  libbpf_print_fn_t old = libbpf_set_print(nullptr);  // expected failures stay quiet
+  for (const Probe& p : probes) {
+    std::string err = TryLoad(btf_path, p.prog);
+    *p.out = err.empty();
+    std::string detail = err.empty() ? "loaded" : absl::StrCat("load failed: ", err);
+    if (absl::string_view(p.feature) == "bpf_lsm" && !lsm_list.empty())
+      absl::StrAppend(&detail, " (active LSMs: ", absl::StripAsciiWhitespace(lsm_list), ")");
+    f.list.push_back({p.feature, *p.out, detail});
+  }
+  libbpf_set_print(old);
+  return f;
+}
+
+}  // namespace faasguard

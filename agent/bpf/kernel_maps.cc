@@ -1,0 +1,139 @@
+#include "bpf/kernel_maps.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace faasguard {
+namespace {
+
+// Walk a hash map's keys; entries deleted meanwhile are skipped.
+template <typename K, typename V, typename Fn>
+absl::Status ForEach(int fd, const char* name, Fn&& fn) {
+  K key{}, next{};
+  V val{};
+  const K* prev = nullptr;
+  for (;;) {
+    int r = bpf_map_get_next_key(fd, prev, &next);
+    if (r != 0) {
+      if (errno == ENOENT) return absl::OkStatus();
+      return ErrnoStatus(errno, absl::StrCat("iterate map ", name));
+    }
+    if (bpf_map_lookup_elem(fd, &next, &val) == 0) fn(next, val);
+    key = next;
+    prev = &key;
+  }
+}
+
+template <typename K, typename Pred>
+absl::Status DeleteWhere(int fd, const char* name, Pred&& pred) {
+  std::vector<K> doomed;
+  K key{}, next{};
+  const K* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (pred(next)) doomed.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (const K& k : doomed) {
+    if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT)
+      return ErrnoStatus(errno, absl::StrCat("delete from map ", name));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+BpfKernelMaps::BpfKernelMaps(Fds fds) : fds_(fds) {}
+
+absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) {
+  fg_cgroup_val v{};
+  v.fn_id = fn_id;
+  if (bpf_map_update_elem(fds_.tracked, &cgroup_id, &v, BPF_ANY) != 0) {
+    if (errno == E2BIG)
+      return absl::ResourceExhaustedError(
+          "the tracked-cgroup map (fg_tracked) is full: raise --max-cgroups");
+    return ErrnoStatus(errno, "update map fg_tracked");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfKernelMaps::UntrackCgroup(uint64_t cgroup_id) {
+  if (bpf_map_delete_elem(fds_.tracked, &cgroup_id) != 0 && errno != ENOENT)
+    return ErrnoStatus(errno, "delete from map fg_tracked");
+  return absl::OkStatus();
+}
+
+absl::Status BpfKernelMaps::SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) {
+  if (bpf_map_update_elem(fds_.fn_cfg, &fn_id, &cfg, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "update map fg_fn_cfg");
+  return absl::OkStatus();
+}
+
+absl::Status BpfKernelMaps::ResetFn(uint32_t fn_id) {
+  fg_fn_state zero{};
+  if (bpf_map_update_elem(fds_.fn_state, &fn_id, &zero, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "reset map fg_fn_state");
+  fg_fn_cfg cfg{};
+  if (bpf_map_update_elem(fds_.fn_cfg, &fn_id, &cfg, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "reset map fg_fn_cfg");
+  FG_RETURN_IF_ERROR(DeleteWhere<fg_exec_key>(
+      fds_.execs, "fg_execs", [&](const fg_exec_key& k) { return k.fn_id == fn_id; }));
+  return DeleteWhere<fg_net_key>(fds_.net, "fg_net",
+                                 [&](const fg_net_key& k) { return k.fn_id == fn_id; });
+}
+
+absl::StatusOr<fg_fn_state> BpfKernelMaps::ReadFnState(uint32_t fn_id) {
+  fg_fn_state st{};
+  if (bpf_map_lookup_elem(fds_.fn_state, &fn_id, &st) != 0)
+    return ErrnoStatus(errno, absl::StrCat("read fg_fn_state[", fn_id, "]"));
+  return st;
+}
+
+absl::Status BpfKernelMaps::ForEachExec(
+    const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) {
+  return ForEach<fg_exec_key, fg_seen_val>(fds_.execs, "fg_execs", fn);
+}
+
+absl::Status BpfKernelMaps::ForEachNet(
+    const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) {
+  return ForEach<fg_net_key, fg_seen_val>(fds_.net, "fg_net", fn);
+}
+
+std::optional<PathText> BpfKernelMaps::LookupPath(uint64_t hash) {
+  auto v = std::make_unique<fg_path_val>();
+  if (bpf_map_lookup_elem(fds_.paths, &hash, v.get()) != 0) return std::nullopt;
+  size_t len = v->len < FG_PATH_MAX ? v->len : FG_PATH_MAX - 1;
+  return PathText{std::string(v->path, strnlen(v->path, len)), v->flags};
+}
+
+absl::StatusOr<std::vector<uint64_t>> BpfKernelMaps::ReadStats() {
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return ErrnoStatus(-ncpu, "libbpf_num_possible_cpus");
+  std::vector<uint64_t> out(FG_STAT_COUNT_, 0), per(static_cast<size_t>(ncpu));
+  for (uint32_t i = 0; i < FG_STAT_COUNT_; ++i) {
+    if (bpf_map_lookup_elem(fds_.stats, &i, per.data()) != 0)
+      return ErrnoStatus(errno, "read map fg_stats");
+    for (uint64_t v : per) out[i] += v;
+  }
+  return out;
+}
+
+size_t BpfKernelMaps::TrackedCount() {
+  size_t n = 0;
+  uint64_t key = 0, next = 0;
+  const uint64_t* prev = nullptr;
+  while (bpf_map_get_next_key(fds_.tracked, prev, &next) == 0) {
+    ++n;
+    key = next;
+    prev = &key;
+  }
+  return n;
+}
+
+}  // namespace faasguard

@@ -1,0 +1,70 @@
+// The agent's view of the kernel-side state: an interface (the engine is unit-tested with a
+// fake, tests/fakes/fake_kernel_maps.h) and its real implementation over the BPF map fds.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "abi/fg_abi.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace faasguard {
+
+struct PathText {
+  std::string path;
+  uint32_t flags = 0;
+};
+
+class KernelMaps {
+ public:
+  virtual ~KernelMaps() = default;
+
+  virtual absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) = 0;
+  virtual absl::Status UntrackCgroup(uint64_t cgroup_id) = 0;
+  virtual absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) = 0;
+  // Clear a function slot: its state and every set entry keyed by it.
+  virtual absl::Status ResetFn(uint32_t fn_id) = 0;
+
+  virtual absl::StatusOr<fg_fn_state> ReadFnState(uint32_t fn_id) = 0;
+  virtual absl::Status ForEachExec(
+      const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) = 0;
+  virtual absl::Status ForEachNet(
+      const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) = 0;
+  virtual std::optional<PathText> LookupPath(uint64_t hash) = 0;
+
+  // Sum over CPUs of each enum fg_stat counter.
+  virtual absl::StatusOr<std::vector<uint64_t>> ReadStats() = 0;
+  // Entries currently in the tracked-cgroup map.
+  virtual size_t TrackedCount() = 0;
+};
+
+// KernelMaps over the fds of a loaded fg_bpf object.
+class BpfKernelMaps : public KernelMaps {
+ public:
+  struct Fds {
+    int tracked, fn_cfg, fn_state, execs, net, paths, stats;
+  };
+  explicit BpfKernelMaps(Fds fds);
+
+  absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) override;
+  absl::Status UntrackCgroup(uint64_t cgroup_id) override;
+  absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) override;
+  absl::Status ResetFn(uint32_t fn_id) override;
+  absl::StatusOr<fg_fn_state> ReadFnState(uint32_t fn_id) override;
+  absl::Status ForEachExec(
+      const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) override;
+  absl::Status ForEachNet(
+      const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) override;
+  std::optional<PathText> LookupPath(uint64_t hash) override;
+  absl::StatusOr<std::vector<uint64_t>> ReadStats() override;
+  size_t TrackedCount() override;
+
+ private:
+  Fds fds_;
+};
+
+}  // namespace faasguard

@@ -1,0 +1,64 @@
+// Loads and attaches the node programs (the fg_bpf skeleton, embedded in the binary) and
+// owns every kernel resource they hold: skeleton, links, the cgroup root fd.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bpf/features.h"
+#include "bpf/kernel_maps.h"
+
+struct fg_bpf;
+struct bpf_link;
+
+namespace faasguard {
+
+struct LoaderOptions {
+  std::string btf_path;       // "" = /sys/kernel/btf/vmlinux
+  std::string cgroup2_mount;  // where the cgroup hooks are attached (the v2 root)
+  uint32_t ringbuf_bytes = 1u << 20;
+  uint32_t max_cgroups = 16384;
+  uint32_t max_execs = 16384;
+  uint32_t max_net = 16384;
+  uint32_t max_paths = 8192;
+  uint64_t hash_seed = 0;
+  KernelFeatures features;  // optional programs load only when probed available
+};
+
+struct AttachedProgramInfo {
+  std::string name;
+  std::string type;
+  std::string target;
+};
+
+class BpfPrograms {
+ public:
+  // Open, size, load and attach. Every failure names the program or map at fault.
+  static absl::StatusOr<std::unique_ptr<BpfPrograms>> LoadAndAttach(const LoaderOptions& o);
+  ~BpfPrograms();
+  BpfPrograms(const BpfPrograms&) = delete;
+  BpfPrograms& operator=(const BpfPrograms&) = delete;
+
+  const std::vector<AttachedProgramInfo>& attached() const { return attached_; }
+  int ringbuf_fd() const;
+  BpfKernelMaps::Fds map_fds() const;
+  uint64_t hash_seed() const { return seed_; }
+
+ private:
+  BpfPrograms() = default;
+  absl::Status Attach(const LoaderOptions& o);
+
+  fg_bpf* skel_ = nullptr;
+  std::vector<bpf_link*> links_;
+  std::vector<AttachedProgramInfo> attached_;
+  int cgroup_fd_ = -1;
+  uint64_t seed_ = 0;
+};
+
+// Route libbpf's messages into our log (warnings as warn, the rest as debug).
+void InstallLibbpfLogger();
+
+}  // namespace faasguard

@@ -1,0 +1,43 @@
+// cgroup v2: finding the mount, naming cgroups by id, creating and removing them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace faasguard {
+
+// The mount point of the cgroup v2 hierarchy in a /proc/<pid>/mountinfo text: the first
+// "cgroup2" mount whose root is "/" (pure v2: /sys/fs/cgroup; hybrid: /sys/fs/cgroup/unified).
+absl::StatusOr<std::string> FindCgroup2Mount(absl::string_view mountinfo);
+
+// FindCgroup2Mount over /proc/self/mountinfo.
+absl::StatusOr<std::string> DiscoverCgroup2Mount();
+
+// The cgroup id of a cgroup v2 directory: what bpf_get_current_cgroup_id() returns for its
+// tasks (the kernfs node id, from name_to_handle_at; the inode number as a fallback).
+absl::StatusOr<uint64_t> CgroupIdOf(const std::string& dir);
+
+// The cgroup v2 path of a process relative to the mount ("/a/b"), from /proc/<pid>/cgroup.
+absl::StatusOr<std::string> CgroupOfPid(pid_t pid);
+
+// Create a cgroup directory (parents too).
+absl::Status CreateCgroup(const std::string& dir);
+
+// Remove a cgroup directory. Tasks still inside are killed first (cgroup.kill, or SIGKILL to
+// each listed pid on kernels without it); gives up after `timeout_ms`.
+absl::Status RemoveCgroup(const std::string& dir, int timeout_ms = 5000);
+
+// Move process `pid` (0: the caller) into cgroup `dir`.
+absl::Status MoveToCgroup(const std::string& dir, pid_t pid);
+
+// Resolve a path given by a client: absolute paths must lie under `mount`, relative ones are
+// taken relative to it. ".." components are refused.
+absl::StatusOr<std::string> ResolveCgroupPath(const std::string& mount, absl::string_view path);
+
+}  // namespace faasguard

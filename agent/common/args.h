@@ -1,0 +1,44 @@
+// A small command-line parser shared by faasguard-agent and faasguardctl:
+// --name=value, --name value, -x value, boolean --name, and "--" ending the flags.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace faasguard {
+
+struct FlagDef {
+  std::string name;       // "socket"
+  char short_name = 0;    // 'o'
+  bool has_value = true;  // false: boolean flag
+  std::string value_name; // "PATH", shown in help
+  std::string help;
+  std::string default_value;
+};
+
+struct ParsedArgs {
+  std::map<std::string, std::string> values;  // flags given (booleans: "true")
+  std::vector<std::string> positional;        // before "--"
+  std::vector<std::string> rest;              // after "--"
+  bool double_dash = false;
+
+  bool Has(const std::string& name) const { return values.count(name) > 0; }
+  std::string Get(const std::string& name, const std::string& def = "") const {
+    auto it = values.find(name);
+    return it == values.end() ? def : it->second;
+  }
+};
+
+// Flags may appear anywhere before "--". Unknown flags and missing values are errors that
+// name the flag.
+absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<FlagDef>& defs,
+                                     const std::vector<std::string>& argv);
+
+// Aligned "  --name VALUE   help (default: x)" lines.
+std::string FlagsHelp(const std::vector<FlagDef>& defs);
+
+}  // namespace faasguard

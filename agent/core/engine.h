@@ -1,0 +1,130 @@
+// The engine: functions, their containers' kernel slots and tracked cgroups, and their
+// profiles. It folds first-sighting events and the kernel-side sets (the source of truth)
+// into profiles, and persists them. Thread-safe: one mutex guards everything.
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "bpf/events.h"
+#include "bpf/kernel_maps.h"
+#include "faasguard/v1/agent.pb.h"
+#include "faasguard/v1/profile.pb.h"
+#include "profile/store.h"
+
+namespace faasguard {
+
+struct EngineCounters {
+  uint64_t events_syscall = 0;
+  uint64_t events_exec = 0;
+  uint64_t events_net = 0;
+  uint64_t events_orphan = 0;      // events for a slot no section owns
+  uint64_t new_items = 0;          // behaviours learned
+  uint64_t unresolved_paths = 0;   // exec hashes without a known path
+  uint64_t save_errors = 0;
+  uint64_t syncs = 0;
+};
+
+class Engine {
+ public:
+  struct Options {
+    uint32_t max_slots = FG_MAX_FUNCS;
+  };
+
+  Engine(KernelMaps* kernel, ProfileStore* store, Options opts);
+
+  // Read the stored profiles (corrupt files are quarantined by the store).
+  void LoadProfiles();
+
+  // Track cgroup `cgroup_id` (directory `path`) as a replica of (function, container).
+  absl::StatusOr<v1::RegisterCgroupResponse> RegisterCgroup(const v1::FunctionId& id,
+                                                            const std::string& container,
+                                                            uint64_t cgroup_id,
+                                                            const std::string& path);
+  absl::Status UnregisterCgroup(uint64_t cgroup_id);
+  // The cgroup id registered at `path`, if any (for clients that give only the path).
+  std::optional<uint64_t> CgroupIdForPath(const std::string& path);
+
+  std::vector<v1::FunctionSummary> ListFunctions();
+  absl::StatusOr<v1::Profile> GetProfile(const v1::FunctionId& id);
+
+  // From the ring-buffer thread.
+  void HandleEvent(const Event& ev);
+
+  // Fold the kernel-side sets and counters into the profiles.
+  void SyncFromKernel();
+  // Write every profile that changed. Errors are logged and retried next time.
+  void SaveDirty();
+  // Untrack cgroups whose directory is gone (exists(id, path) == false).
+  void DropVanishedCgroups(const std::function<bool(uint64_t, const std::string&)>& exists);
+
+  EngineCounters counters();
+  size_t function_count();
+  size_t tracked_cgroups();
+
+ private:
+  struct Section {
+    std::string container;
+    uint32_t fn_id = 0;
+    std::map<uint64_t, std::string> cgroups;  // id -> path
+    // Kernel counts already folded into the profile (the kernel keeps running totals).
+    std::map<std::pair<uint64_t, uint64_t>, uint64_t> exec_base;
+    std::map<std::array<uint8_t, sizeof(fg_net_key)>, uint64_t> net_base;
+    uint64_t execs_base = 0, forks_base = 0, exits_base = 0;
+  };
+  struct Function {
+    v1::Profile profile;
+    std::map<std::string, Section> sections;
+    bool dirty = false;
+  };
+  struct Slot {
+    std::string function;  // key in functions_; "" when free
+    std::string container;
+  };
+
+  Function* FindFunctionLocked(const v1::FunctionId& id);
+  Section* SectionForSlotLocked(uint32_t fn_id, Function** fn);
+  absl::StatusOr<uint32_t> AllocateSlotLocked(const std::string& fkey, const std::string& container,
+                                              v1::Mode mode);
+  void SyncLocked();
+  void SyncSectionStateLocked(Function& f, Section& s);
+
+  // Each returns true when the item was new; new items are logged and mark the function dirty.
+  bool ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, absl::Time when);
+  bool ApplyExec(Function& f, Section& s, const PathText& bin, const PathText& parent,
+                 const v1::Seen& seen, const ExecEvent* ev);
+  bool ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::Seen& seen);
+  void NoteNew(Function& f, const Section& s, absl::string_view kind,
+               std::initializer_list<std::pair<absl::string_view, std::string>> what);
+  std::optional<PathText> ResolvePathLocked(uint64_t hash);
+
+  std::mutex mu_;
+  KernelMaps* kernel_;
+  ProfileStore* store_;
+  Options opts_;
+  std::map<std::string, Function> functions_;
+  std::vector<Slot> slots_;
+  std::unordered_map<uint64_t, uint32_t> cgroups_;  // cgroup id -> slot
+  std::unordered_map<uint64_t, PathText> paths_;    // path hash -> text
+  EngineCounters counters_;
+};
+
+// Kernel path text and flags -> profile path and kind ("memfd:x" for anonymous files).
+void PathToProfile(const PathText& p, std::string* path, v1::PathKind* kind);
+
+// A kernel network key -> the profile entry it feeds and which list ("egress", "listen",
+// "ingress"), or nullopt for items the profile does not keep (a bind to port 0).
+std::optional<std::pair<std::string, v1::NetEntry>> NetKeyToEntry(const fg_net_key& k);
+
+}  // namespace faasguard

@@ -1,0 +1,86 @@
+#include "core/status_report.h"
+
+#include <sys/utsname.h>
+
+#include "profile/profile.h"
+
+namespace faasguard {
+
+const char* KernelStatName(int stat) {
+  switch (stat) {
+    case FG_STAT_RB_RESERVE_FAIL:
+      return "kernel_events_lost";
+    case FG_STAT_MAP_FULL:
+      return "kernel_map_full";
+    case FG_STAT_READ_FAIL:
+      return "kernel_read_failures";
+    case FG_STAT_PATH_TRUNC:
+      return "kernel_paths_truncated";
+    case FG_STAT_SYS_RANGE:
+      return "kernel_syscalls_out_of_range";
+    case FG_STAT_EVENTS:
+      return "kernel_events_submitted";
+    case FG_STAT_HELPER_ERR:
+      return "kernel_helper_errors";
+    default:
+      return "kernel_unknown";
+  }
+}
+
+v1::GetStatusResponse BuildStatus(const StatusSources& s) {
+  v1::GetStatusResponse r;
+  r.set_version(kVersion);
+  utsname u{};
+  if (uname(&u) == 0) {
+    r.set_node(u.nodename);
+    r.set_kernel(std::string(u.sysname) + " " + u.release + " " + u.machine);
+  }
+  r.set_cgroup2_mount(s.cgroup2_mount);
+  r.set_state_dir(s.state_dir);
+  *r.mutable_started() = ToProtoTime(s.started);
+  if (s.features) {
+    for (const auto& f : s.features->list) {
+      auto* kf = r.add_features();
+      kf->set_name(f.name);
+      kf->set_available(f.available);
+      kf->set_detail(f.detail);
+    }
+  }
+  if (s.programs) {
+    for (const auto& p : s.programs->attached()) {
+      auto* ap = r.add_programs();
+      ap->set_name(p.name);
+      ap->set_type(p.type);
+      ap->set_target(p.target);
+    }
+  }
+  auto add = [&](const std::string& name, uint64_t v) {
+    auto* c = r.add_counters();
+    c->set_name(name);
+    c->set_value(v);
+  };
+  if (s.kernel) {
+    if (auto stats = s.kernel->ReadStats(); stats.ok())
+      for (size_t i = 0; i < stats->size(); ++i) add(KernelStatName(static_cast<int>(i)), (*stats)[i]);
+  }
+  if (s.reader) {
+    add("agent_events_received", s.reader->received());
+    add("agent_events_malformed", s.reader->malformed());
+  }
+  if (s.engine) {
+    EngineCounters c = s.engine->counters();
+    add("agent_events_syscall", c.events_syscall);
+    add("agent_events_exec", c.events_exec);
+    add("agent_events_net", c.events_net);
+    add("agent_events_orphan", c.events_orphan);
+    add("agent_new_behaviours", c.new_items);
+    add("agent_unresolved_paths", c.unresolved_paths);
+    add("agent_profile_save_errors", c.save_errors);
+    add("agent_kernel_syncs", c.syncs);
+    r.set_functions(static_cast<uint32_t>(s.engine->function_count()));
+    r.set_tracked_cgroups(static_cast<uint32_t>(s.engine->tracked_cgroups()));
+  }
+  return r;
+}
+
+}  // namespace faasguard

@@ -1,0 +1,35 @@
+// Assembles GetStatusResponse from the parts of a running agent.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "bpf/features.h"
+#include "bpf/kernel_maps.h"
+#include "bpf/loader.h"
+#include "bpf/ringbuf.h"
+#include "core/engine.h"
+#include "faasguard/v1/agent.pb.h"
+
+namespace faasguard {
+
+inline constexpr char kVersion[] = "0.1.0";
+
+struct StatusSources {
+  std::string cgroup2_mount;
+  std::string state_dir;
+  absl::Time started;
+  const KernelFeatures* features = nullptr;
+  const BpfPrograms* programs = nullptr;
+  KernelMaps* kernel = nullptr;
+  Engine* engine = nullptr;
+  const EventReader* reader = nullptr;
+};
+
+v1::GetStatusResponse BuildStatus(const StatusSources& s);
+
+// Names of the kernel counters (enum fg_stat), as shown in status and metrics.
+const char* KernelStatName(int stat);
+
+}  // namespace faasguard

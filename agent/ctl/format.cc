@@ -1,0 +1,178 @@
+#include "ctl/format.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "profile/names.h"
+#include "profile/profile.h"
+
+namespace faasguard {
+
+std::string ModeName(v1::Mode m) {
+  switch (m) {
+    case v1::MODE_MONITOR:
+      return "monitor";
+    case v1::MODE_ENFORCE:
+      return "enforce";
+    default:
+      return "learn";
+  }
+}
+
+std::string Ago(const google::protobuf::Timestamp& t, absl::Time now) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "-";
+  absl::Duration d = now - FromProtoTime(t);
+  if (d < absl::ZeroDuration()) d = absl::ZeroDuration();
+  int64_t s = absl::ToInt64Seconds(d);
+  if (s < 60) return absl::StrCat(s, "s ago");
+  if (s < 3600) return absl::StrCat(s / 60, "m ago");
+  if (s < 86400) return absl::StrCat(s / 3600, "h ago");
+  return absl::StrCat(s / 86400, "d ago");
+}
+
+std::string RenderTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w;
+  for (const auto& r : rows) {
+    if (w.size() < r.size()) w.resize(r.size(), 0);
+    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(w[i] - r[i].size() + 2, ' ');
+    }
+    out += std::string(absl::StripTrailingAsciiWhitespace(line)) + "\n";
+  }
+  return out;
+}
+
+std::string RenderFunctions(const v1::ListFunctionsResponse& r, absl::Time now) {
+  std::vector<std::vector<std::string>> rows = {{"NAMESPACE", "NAME", "PLATFORM", "MODE",
+                                                 "CONTAINERS", "REPLICAS", "SYSCALLS", "EXECS",
+                                                 "EGRESS", "LISTEN", "INGRESS", "LAST NEW"}};
+  for (const auto& f : r.functions()) {
+    rows.push_back({f.function().namespace_(), f.function().name(), f.function().platform(),
+                    ModeName(f.mode()), absl::StrJoin(f.containers(), ","),
+                    absl::StrCat(f.replicas()), absl::StrCat(f.syscalls()),
+                    absl::StrCat(f.execs()), absl::StrCat(f.egress()), absl::StrCat(f.listen()),
+                    absl::StrCat(f.ingress()), Ago(f.last_new_behaviour(), now)});
+  }
+  if (r.functions().empty()) return "No functions on this node.\n";
+  return RenderTable(rows);
+}
+
+namespace {
+
+std::string Proto(v1::Protocol p) {
+  const std::string& name = v1::Protocol_Name(p);
+  absl::string_view n = name;
+  absl::ConsumePrefix(&n, "PROTOCOL_");
+  return absl::AsciiStrToLower(n);
+}
+
+std::string KindSuffix(v1::PathKind k) {
+  switch (k) {
+    case v1::PATH_KIND_DELETED:
+      return " (deleted)";
+    case v1::PATH_KIND_ANONYMOUS:
+      return " (anonymous file)";
+    case v1::PATH_KIND_TRUNCATED:
+      return " (truncated)";
+    default:
+      return "";
+  }
+}
+
+std::string HostPort(const std::string& addr, uint32_t port) {
+  if (addr.find(':') != std::string::npos) return absl::StrCat("[", addr, "]:", port);
+  return absl::StrCat(addr, ":", port);
+}
+
+}  // namespace
+
+std::string RenderProfile(const v1::Profile& p) {
+  std::string o;
+  absl::StrAppend(&o, "Function:  ", FunctionRef(p.function()), " (", p.function().platform(),
+                  ")\n", "Mode:      ", ModeName(p.mode()), "\n");
+  auto when = [](const google::protobuf::Timestamp& t) {
+    return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", FromProtoTime(t), absl::UTCTimeZone());
+  };
+  if (p.has_created()) absl::StrAppend(&o, "Created:   ", when(p.created()), "\n");
+  if (p.has_updated()) absl::StrAppend(&o, "Last new:  ", when(p.updated()), "\n");
+  for (const auto& c : p.containers()) {
+    absl::StrAppend(&o, "\nContainer ", c.name(), "\n");
+    std::map<std::string, std::vector<std::string>> by_arch;
+    for (const auto& s : c.syscalls()) by_arch[s.arch()].push_back(s.name());
+    for (auto& [arch, names] : by_arch) {
+      std::sort(names.begin(), names.end());
+      absl::StrAppend(&o, "  Syscalls (", arch, ", ", names.size(), "):\n");
+      std::string line = "   ";
+      for (const auto& n : names) {
+        if (line.size() + n.size() + 1 > 98) {
+          absl::StrAppend(&o, line, "\n");
+          line = "   ";
+        }
+        absl::StrAppend(&line, " ", n);
+      }
+      absl::StrAppend(&o, line, "\n");
+    }
+    if (c.execs_size()) {
+      absl::StrAppend(&o, "  Executed (", c.execs_size(), "):\n");
+      for (const auto& x : c.execs()) {
+        absl::StrAppend(&o, "    ", x.path(), KindSuffix(x.kind()), "  <- ",
+                        x.parent().empty() ? "(kernel)" : x.parent(), KindSuffix(x.parent_kind()),
+                        "  x", x.seen().count());
+        if (x.uids_size()) absl::StrAppend(&o, "  uid ", absl::StrJoin(x.uids(), ","));
+        if (!x.script().empty()) absl::StrAppend(&o, "  script ", x.script());
+        if (x.sample_args_size())
+          absl::StrAppend(&o, "  args: ", absl::StrJoin(x.sample_args(), " ").substr(0, 80));
+        absl::StrAppend(&o, "\n");
+      }
+    }
+    if (c.listen_size()) {
+      absl::StrAppend(&o, "  Listening (", c.listen_size(), "):\n");
+      for (const auto& n : c.listen())
+        absl::StrAppend(&o, "    ", Proto(n.protocol()), "/", n.port(), "\n");
+    }
+    if (c.egress_size()) {
+      absl::StrAppend(&o, "  Egress (", c.egress_size(), "):\n");
+      for (const auto& n : c.egress())
+        absl::StrAppend(&o, "    ", Proto(n.protocol()), " ", HostPort(n.address(), n.port()),
+                        "  x", n.seen().count(), "\n");
+    }
+    if (c.ingress_size()) {
+      absl::StrAppend(&o, "  Ingress (", c.ingress_size(), "):\n");
+      for (const auto& n : c.ingress())
+        absl::StrAppend(&o, "    ", Proto(n.protocol()), " from ", n.address(), " to port ",
+                        n.port(), "  x", n.seen().count(), "\n");
+    }
+    absl::StrAppend(&o, "  Counters: execs ", c.counters().execs(), ", forks ",
+                    c.counters().forks(), ", exits ", c.counters().exits(), "\n");
+  }
+  return o;
+}
+
+std::string RenderStatus(const v1::GetStatusResponse& s) {
+  std::string o;
+  absl::StrAppend(&o, "Agent:      faasguard ", s.version(), " on ", s.node(), "\n",
+                  "Kernel:     ", s.kernel(), "\n", "cgroup v2:  ", s.cgroup2_mount(), "\n",
+                  "State dir:  ", s.state_dir(), "\n", "Functions:  ", s.functions(),
+                  " (tracked cgroups: ", s.tracked_cgroups(), ")\n\nKernel features:\n");
+  for (const auto& f : s.features())
+    absl::StrAppend(&o, "  ", f.available() ? "yes " : "no  ", f.name(), "  ", f.detail(), "\n");
+  absl::StrAppend(&o, "\nPrograms attached (", s.programs_size(), "):\n");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : s.programs()) rows.push_back({"  " + p.name(), p.type(), p.target()});
+  absl::StrAppend(&o, RenderTable(rows), "\nCounters:\n");
+  rows.clear();
+  for (const auto& c : s.counters()) rows.push_back({"  " + c.name(), absl::StrCat(c.value())});
+  absl::StrAppend(&o, RenderTable(rows));
+  return o;
+}
+
+}  // namespace faasguard

@@ -1,0 +1,260 @@
+#include "profile/profile.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "profile/names.h"
+#include "syscalls/syscall_table.h"
+
+namespace faasguard {
+
+using google::protobuf::Timestamp;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+constexpr size_t kMaxItemsPerList = 100000;
+constexpr size_t kMaxContainers = 64;
+constexpr size_t kMaxPath = 4096;
+
+auto SyscallKey(const v1::SyscallEntry& e) { return std::tie(e.arch(), e.name()); }
+auto ExecKey(const v1::ExecEntry& e) {
+  return std::make_tuple(e.path(), static_cast<int>(e.kind()), e.parent(),
+                         static_cast<int>(e.parent_kind()), e.script());
+}
+auto NetKey(const v1::NetEntry& e) {
+  return std::make_tuple(static_cast<int>(e.protocol()), e.address(), e.port());
+}
+
+bool Before(const Timestamp& a, const Timestamp& b) {
+  return a.seconds() < b.seconds() || (a.seconds() == b.seconds() && a.nanos() < b.nanos());
+}
+bool IsZero(const Timestamp& t) { return t.seconds() == 0 && t.nanos() == 0; }
+
+}  // namespace
+
+Timestamp ToProtoTime(absl::Time t) { return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t)); }
+
+absl::Time FromProtoTime(const Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+v1::Profile NewProfile(const v1::FunctionId& id, absl::Time now) {
+  v1::Profile p;
+  p.set_schema_version(kProfileSchemaVersion);
+  *p.mutable_function() = id;
+  p.set_mode(v1::MODE_LEARN);
+  *p.mutable_created() = ToProtoTime(now);
+  *p.mutable_updated() = ToProtoTime(now);
+  return p;
+}
+
+v1::ContainerProfile& ContainerSection(v1::Profile& p, absl::string_view container) {
+  for (auto& c : *p.mutable_containers())
+    if (c.name() == container) return c;
+  auto* c = p.add_containers();
+  c->set_name(std::string(container));
+  return *c;
+}
+
+const v1::ContainerProfile* FindContainer(const v1::Profile& p, absl::string_view container) {
+  for (const auto& c : p.containers())
+    if (c.name() == container) return &c;
+  return nullptr;
+}
+
+void MergeSeen(v1::Seen& into, const v1::Seen& from) {
+  into.set_count(into.count() + from.count());
+  if (from.has_first_seen() && !IsZero(from.first_seen()) &&
+      (!into.has_first_seen() || IsZero(into.first_seen()) ||
+       Before(from.first_seen(), into.first_seen())))
+    *into.mutable_first_seen() = from.first_seen();
+  if (from.has_last_seen() && (!into.has_last_seen() || Before(into.last_seen(), from.last_seen())))
+    *into.mutable_last_seen() = from.last_seen();
+}
+
+bool AddSyscall(v1::ContainerProfile& c, const v1::SyscallEntry& e) {
+  for (auto& s : *c.mutable_syscalls()) {
+    if (SyscallKey(s) == SyscallKey(e)) {
+      if (e.has_first_seen() && (!s.has_first_seen() || Before(e.first_seen(), s.first_seen())))
+        *s.mutable_first_seen() = e.first_seen();
+      return false;
+    }
+  }
+  *c.add_syscalls() = e;
+  return true;
+}
+
+bool AddExec(v1::ContainerProfile& c, const v1::ExecEntry& e) {
+  for (auto& x : *c.mutable_execs()) {
+    if (ExecKey(x) != ExecKey(e)) continue;
+    MergeSeen(*x.mutable_seen(), e.seen());
+    for (uint32_t uid : e.uids()) {
+      if (std::find(x.uids().begin(), x.uids().end(), uid) == x.uids().end() && x.uids_size() < 16)
+        x.add_uids(uid);
+    }
+    if (x.sample_args().empty()) *x.mutable_sample_args() = e.sample_args();
+    return false;
+  }
+  *c.add_execs() = e;
+  return true;
+}
+
+bool AddNet(NetList* list, const v1::NetEntry& e) {
+  for (auto& n : *list) {
+    if (NetKey(n) == NetKey(e)) {
+      MergeSeen(*n.mutable_seen(), e.seen());
+      return false;
+    }
+  }
+  *list->Add() = e;
+  return true;
+}
+
+size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
+  size_t added = 0;
+  for (const auto& fc : from.containers()) {
+    auto& c = ContainerSection(into, fc.name());
+    for (const auto& s : fc.syscalls()) added += AddSyscall(c, s);
+    for (const auto& x : fc.execs()) added += AddExec(c, x);
+    for (const auto& n : fc.egress()) added += AddNet(c.mutable_egress(), n);
+    for (const auto& n : fc.listen()) added += AddNet(c.mutable_listen(), n);
+    for (const auto& n : fc.ingress()) added += AddNet(c.mutable_ingress(), n);
+    auto* k = c.mutable_counters();
+    k->set_execs(k->execs() + fc.counters().execs());
+    k->set_forks(k->forks() + fc.counters().forks());
+    k->set_exits(k->exits() + fc.counters().exits());
+  }
+  if (from.has_updated() && (!into.has_updated() || Before(into.updated(), from.updated())))
+    *into.mutable_updated() = from.updated();
+  return added;
+}
+
+void NormalizeProfile(v1::Profile& p) {
+  auto* cs = p.mutable_containers();
+  std::sort(cs->begin(), cs->end(),
+            [](const auto& a, const auto& b) { return a.name() < b.name(); });
+  for (auto& c : *cs) {
+    auto* s = c.mutable_syscalls();
+    std::sort(s->begin(), s->end(),
+              [](const auto& a, const auto& b) { return SyscallKey(a) < SyscallKey(b); });
+    auto* x = c.mutable_execs();
+    std::sort(x->begin(), x->end(),
+              [](const auto& a, const auto& b) { return ExecKey(a) < ExecKey(b); });
+    for (auto* l : {c.mutable_egress(), c.mutable_listen(), c.mutable_ingress()})
+      std::sort(l->begin(), l->end(),
+                [](const auto& a, const auto& b) { return NetKey(a) < NetKey(b); });
+  }
+}
+
+ProfileCounts CountItems(const v1::Profile& p) {
+  ProfileCounts n;
+  for (const auto& c : p.containers()) {
+    n.syscalls += c.syscalls_size();
+    n.execs += c.execs_size();
+    n.egress += c.egress_size();
+    n.listen += c.listen_size();
+    n.ingress += c.ingress_size();
+  }
+  return n;
+}
+
+namespace {
+
+absl::Status ValidateAddress(absl::string_view a, absl::string_view where) {
+  if (a.empty()) return absl::OkStatus();
+  std::string s(a);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1)
+    return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": \"", s.substr(0, 64), "\" is not an IPv4 or IPv6 address"));
+}
+
+absl::Status ValidateNetList(const NetList& l, absl::string_view where) {
+  if (l.size() > static_cast<int>(kMaxItemsPerList))
+    return absl::InvalidArgumentError(absl::StrCat(where, ": too many entries"));
+  for (const auto& n : l) {
+    if (!v1::Protocol_IsValid(n.protocol()) || n.protocol() == v1::PROTOCOL_UNSPECIFIED)
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": unknown protocol ", static_cast<int>(n.protocol())));
+    if (n.port() > 65535)
+      return absl::InvalidArgumentError(absl::StrCat(where, ": port ", n.port(), " > 65535"));
+    if (absl::Status s = ValidateAddress(n.address(), where); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateProfile(const v1::Profile& p) {
+  if (p.schema_version() > kProfileSchemaVersion)
+    return absl::InvalidArgumentError(
+        absl::StrCat("profile schema version ", p.schema_version(),
+                     " is newer than this agent understands (", kProfileSchemaVersion, ")"));
+  if (absl::Status s = ValidateFunctionId(p.function()); !s.ok()) return s;
+  if (!v1::Mode_IsValid(p.mode()))
+    return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(p.mode())));
+  if (p.containers_size() > static_cast<int>(kMaxContainers))
+    return absl::InvalidArgumentError("too many containers in profile");
+  for (const auto& c : p.containers()) {
+    if (absl::Status s = ValidateLabel(c.name(), "container name"); !s.ok()) return s;
+    std::string where = absl::StrCat("container ", c.name());
+    if (c.syscalls_size() > static_cast<int>(kMaxItemsPerList) ||
+        c.execs_size() > static_cast<int>(kMaxItemsPerList))
+      return absl::InvalidArgumentError(where + ": too many entries");
+    for (const auto& s : c.syscalls()) {
+      auto arch = ParseArch(s.arch());
+      if (!arch)
+        return absl::InvalidArgumentError(absl::StrCat(where, ": unknown syscall arch \"",
+                                                       s.arch().substr(0, 32), "\""));
+      if (s.name().empty() || !SyscallNumber(*arch, s.name()))
+        return absl::InvalidArgumentError(absl::StrCat(where, ": unknown syscall \"",
+                                                       s.name().substr(0, 64), "\""));
+    }
+    for (const auto& x : c.execs()) {
+      if (x.path().empty()) return absl::InvalidArgumentError(where + ": exec with empty path");
+      if (x.path().size() > kMaxPath || x.parent().size() > kMaxPath ||
+          x.script().size() > kMaxPath)
+        return absl::InvalidArgumentError(where + ": exec path too long");
+      if (!v1::PathKind_IsValid(x.kind()) || !v1::PathKind_IsValid(x.parent_kind()))
+        return absl::InvalidArgumentError(where + ": unknown path kind");
+    }
+    for (auto [list, name] : {std::pair{&c.egress(), "egress"}, std::pair{&c.listen(), "listen"},
+                              std::pair{&c.ingress(), "ingress"}}) {
+      if (absl::Status s = ValidateNetList(*list, absl::StrCat(where, " ", name)); !s.ok())
+        return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string MessageToJson(const google::protobuf::Message& m, bool indent) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = indent;
+  o.always_print_primitive_fields = false;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+std::string ProfileToJson(const v1::Profile& p) { return MessageToJson(p, true); }
+
+absl::StatusOr<v1::Profile> ProfileFromJson(absl::string_view json) {
+  v1::Profile p;
+  google::protobuf::util::JsonParseOptions o;
+  o.ignore_unknown_fields = false;
+  auto st = google::protobuf::util::JsonStringToMessage(std::string(json), &p, o);
+  if (!st.ok())
+    return absl::InvalidArgumentError(absl::StrCat("profile JSON: ", st.ToString()));
+  if (p.schema_version() == 0) p.set_schema_version(kProfileSchemaVersion);
+  if (absl::Status s = ValidateProfile(p); !s.ok()) return s;
+  return p;
+}
+
+}  // namespace faasguard

@@ -1,0 +1,65 @@
+// Operations on profiles (faasguard.v1.Profile): adding learned items, merging, stable
+// ordering, validation and the JSON form (the protobuf JSON mapping).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "faasguard/v1/profile.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace faasguard {
+
+inline constexpr uint32_t kProfileSchemaVersion = 1;
+
+using NetList = google::protobuf::RepeatedPtrField<v1::NetEntry>;
+
+google::protobuf::Timestamp ToProtoTime(absl::Time t);
+absl::Time FromProtoTime(const google::protobuf::Timestamp& t);
+
+v1::Profile NewProfile(const v1::FunctionId& id, absl::Time now);
+
+// The section of a container, created when missing.
+v1::ContainerProfile& ContainerSection(v1::Profile& p, absl::string_view container);
+const v1::ContainerProfile* FindContainer(const v1::Profile& p, absl::string_view container);
+
+// Add one learned item to a section. Each returns true when the item was new; a known item
+// has its Seen merged (counts add up, first/last widen).
+bool AddSyscall(v1::ContainerProfile& c, const v1::SyscallEntry& e);
+bool AddExec(v1::ContainerProfile& c, const v1::ExecEntry& e);
+bool AddNet(NetList* list, const v1::NetEntry& e);
+
+void MergeSeen(v1::Seen& into, const v1::Seen& from);
+
+// Merge every item of `from` into `into` (same function). Returns how many items were new.
+size_t MergeProfile(v1::Profile& into, const v1::Profile& from);
+
+// Sort containers and items so equal profiles print identically.
+void NormalizeProfile(v1::Profile& p);
+
+struct ProfileCounts {
+  size_t syscalls = 0;
+  size_t execs = 0;
+  size_t egress = 0;
+  size_t listen = 0;
+  size_t ingress = 0;
+  size_t total() const { return syscalls + execs + egress + listen + ingress; }
+};
+ProfileCounts CountItems(const v1::Profile& p);
+
+// Structural checks of a profile read from outside (file, API): schema version, names,
+// enum values, ports, addresses, sizes.
+absl::Status ValidateProfile(const v1::Profile& p);
+
+// JSON (protobuf JSON mapping, indented). Parsing validates.
+std::string ProfileToJson(const v1::Profile& p);
+absl::StatusOr<v1::Profile> ProfileFromJson(absl::string_view json);
+
+// Any message to JSON (for `-o json` and logs).
+std::string MessageToJson(const google::protobuf::Message& m, bool indent = true);
+
+}  // namespace faasguard

@@ -1,0 +1,79 @@
+#include "rpc/service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "profile/names.h"
+
+namespace faasguard {
+
+grpc::Status ToGrpcStatus(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+AgentService::AgentService(Engine* engine, CgroupResolver resolver, StatusFn status)
+    : engine_(engine), resolver_(std::move(resolver)), status_(std::move(status)) {}
+
+grpc::Status AgentService::RegisterCgroup(grpc::ServerContext*,
+                                          const v1::RegisterCgroupRequest* req,
+                                          v1::RegisterCgroupResponse* resp) {
+  v1::FunctionId id = req->function();
+  if (id.platform().empty()) id.set_platform(std::string(kPlatformLocal));
+  if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  std::string container = req->container().empty() ? std::string(kDefaultContainer)
+                                                    : req->container();
+  if (absl::Status s = ValidateLabel(container, "container name"); !s.ok())
+    return ToGrpcStatus(s);
+  auto cg = resolver_(req->cgroup_path());
+  if (!cg.ok()) return ToGrpcStatus(cg.status());
+  auto r = engine_->RegisterCgroup(id, container, cg->second, cg->first);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = *r;
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::UnregisterCgroup(grpc::ServerContext*,
+                                            const v1::UnregisterCgroupRequest* req,
+                                            v1::UnregisterCgroupResponse*) {
+  uint64_t id = req->cgroup_id();
+  if (id == 0) {
+    if (req->cgroup_path().empty())
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "give cgroup_path or cgroup_id of the cgroup to unregister");
+    auto cg = resolver_(req->cgroup_path());
+    if (cg.ok()) {
+      id = cg->second;
+    } else {
+      // The directory may be gone already: find it by the path it was registered with.
+      auto known = engine_->CgroupIdForPath(req->cgroup_path());
+      if (!known) return ToGrpcStatus(cg.status());
+      id = *known;
+    }
+  }
+  return ToGrpcStatus(engine_->UnregisterCgroup(id));
+}
+
+grpc::Status AgentService::ListFunctions(grpc::ServerContext*, const v1::ListFunctionsRequest*,
+                                         v1::ListFunctionsResponse* resp) {
+  for (auto& f : engine_->ListFunctions()) *resp->add_functions() = std::move(f);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::GetProfile(grpc::ServerContext*, const v1::GetProfileRequest* req,
+                                      v1::GetProfileResponse* resp) {
+  v1::FunctionId id = req->function();
+  if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
+  auto p = engine_->GetProfile(id);
+  if (!p.ok()) return ToGrpcStatus(p.status());
+  *resp->mutable_profile() = std::move(*p);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,
+                                     v1::GetStatusResponse* resp) {
+  *resp = status_();
+  return grpc::Status::OK;
+}
+
+}  // namespace faasguard

@@ -1,0 +1,43 @@
+// The gRPC Agent service: validates every request, then calls the engine.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "core/engine.h"
+#include "faasguard/v1/agent.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace faasguard {
+
+// absl and gRPC share code numbers; the message is kept.
+grpc::Status ToGrpcStatus(const absl::Status& s);
+
+class AgentService final : public v1::Agent::Service {
+ public:
+  using StatusFn = std::function<v1::GetStatusResponse()>;
+  // Resolves a client's cgroup path to (directory, cgroup id).
+  using CgroupResolver =
+      std::function<absl::StatusOr<std::pair<std::string, uint64_t>>(const std::string&)>;
+
+  AgentService(Engine* engine, CgroupResolver resolver, StatusFn status);
+
+  grpc::Status RegisterCgroup(grpc::ServerContext*, const v1::RegisterCgroupRequest* req,
+                              v1::RegisterCgroupResponse* resp) override;
+  grpc::Status UnregisterCgroup(grpc::ServerContext*, const v1::UnregisterCgroupRequest* req,
+                                v1::UnregisterCgroupResponse* resp) override;
+  grpc::Status ListFunctions(grpc::ServerContext*, const v1::ListFunctionsRequest* req,
+                             v1::ListFunctionsResponse* resp) override;
+  grpc::Status GetProfile(grpc::ServerContext*, const v1::GetProfileRequest* req,
+                          v1::GetProfileResponse* resp) override;
+  grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest* req,
+                         v1::GetStatusResponse* resp) override;
+
+ private:
+  Engine* engine_;
+  CgroupResolver resolver_;
+  StatusFn status_;
+};
+
+}  // namespace faasguard

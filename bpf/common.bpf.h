@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* common.bpf.h: configuration and helpers shared by all faasguard programs. */
+#pragma once
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "maps.bpf.h"
+
+/* Hide a value's range from clang so the bounds mask the verifier needs is not optimised away. */
+#define fg_barrier_var(v) asm volatile("" : "+r"(v))
+
+/* Read-only configuration, set by the agent between open and load. */
+const volatile __u64 fg_hash_seed __weak = 0;
+
+static __always_inline void fg_stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&fg_stats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+/* The tracked-cgroup lookup: the first (and, for an untracked task, only) map access. */
+static __always_inline const struct fg_cgroup_val *fg_lookup_cgroup(__u64 cgid)
+{
+	return bpf_map_lookup_elem(&fg_tracked, &cgid);
+}
+
+static __always_inline void fg_fill_hdr(struct fg_event_hdr *h, __u16 type, __u16 size,
+					__u32 fn_id, __u64 cgid)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->size = size;
+	h->fn_id = fn_id;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = cgid;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+}
+
+/*
+ * Record a first sighting in a kernel-side set. Returns 1 when this call inserted the key
+ * (the caller then emits an event), 0 when the key was already there (its counters move).
+ * A full map is counted (FG_STAT_MAP_FULL) and reported as "new" so the event still carries
+ * the item to user space.
+ */
+static __always_inline int fg_set_seen(void *map, const void *key)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct fg_seen_val *v = bpf_map_lookup_elem(map, key);
+
+	if (v) {
+		__sync_fetch_and_add(&v->count, 1);
+		v->last_ns = now;
+		return 0;
+	}
+	struct fg_seen_val nv = {.count = 1, .first_ns = now, .last_ns = now};
+	long err = bpf_map_update_elem(map, key, &nv, BPF_NOEXIST);
+
+	if (err == -17 /* EEXIST */) {
+		v = bpf_map_lookup_elem(map, key);
+		if (v)
+			__sync_fetch_and_add(&v->count, 1);
+		return 0;
+	}
+	if (err)
+		fg_stat_inc(FG_STAT_MAP_FULL);
+	return 1;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * maps.bpf.h: every map of faasguard, in one place. Included by each .bpf.c file; the
+ * definitions are __weak so the static linker (bpftool gen object) keeps one of each.
+ * Sizes here are defaults: the agent may resize before load (bpf_map__set_max_entries).
+ */
+#pragma once
+
+#include "abi/fg_abi.h"
+
+/* Tracked cgroups: cgroup v2 id -> function section. The only lookup an untracked task pays. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct fg_cgroup_val);
+} fg_tracked SEC(".maps") __weak;
+
+/* Per-function configuration (mode), written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FG_MAX_FUNCS);
+	__type(key, __u32);
+	__type(value, struct fg_fn_cfg);
+} fg_fn_cfg SEC(".maps") __weak;
+
+/* Per-function learned syscall sets and counters, written by the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FG_MAX_FUNCS);
+	__type(key, __u32);
+	__type(value, struct fg_fn_state);
+} fg_fn_state SEC(".maps") __weak;
+
+/* Learned (function, parent binary hash, binary hash) exec pairs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_exec_key);
+	__type(value, struct fg_seen_val);
+} fg_execs SEC(".maps") __weak;
+
+/* Path hash -> path text, filled on first sightings, so hashes in fg_execs can be named. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct fg_path_val);
+} fg_paths SEC(".maps") __weak;
+
+/* Learned network items (connect, send, bind, listen, accept) per function. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_net_key);
+	__type(value, struct fg_seen_val);
+} fg_net SEC(".maps") __weak;
+
+/* First sightings to user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} fg_events SEC(".maps") __weak;
+
+/* Per-CPU counters (enum fg_stat): drops and helper errors. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FG_STATS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fg_stats SEC(".maps") __weak;
+
+/* Per-CPU scratch space for path walks (too large for the 512-byte stack). */
+struct fg_scratch {
+	char bin[2 * FG_PATH_MAX];    /* path is built backwards in the first half */
+	char parent[2 * FG_PATH_MAX];
+	struct fg_path_val pv;        /* staging value for fg_paths */
+	__u64 walk[4];                /* struct fg_walk_state of the walk in progress */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fg_scratch);
+} fg_scratch SEC(".maps") __weak;

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* syscalls.bpf.c: per-function syscall sets, learned in the kernel. */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define FG_TS_COMPAT 0x0002 /* x86: thread_info.status bit of a 32-bit syscall */
+
+static __always_inline __u32 fg_syscall_arch(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (bpf_core_field_exists(task->thread_info.status) &&
+	    (task->thread_info.status & FG_TS_COMPAT))
+		return FG_ARCH_COMPAT;
+#endif
+	return FG_ARCH_NATIVE;
+}
+
+static __always_inline void fg_emit_syscall(__u32 fn_id, __u64 cgid, __u32 nr, __u32 arch)
+{
+	struct fg_syscall_event *e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
+
+	if (!e) {
+		fg_stat_inc(FG_STAT_RB_RESERVE_FAIL);
+		return;
+	}
+	fg_fill_hdr(&e->hdr, FG_EV_SYSCALL, sizeof(*e), fn_id, cgid);
+	e->nr = nr;
+	e->arch = arch;
+	bpf_ringbuf_submit(e, 0);
+	fg_stat_inc(FG_STAT_EVENTS);
+}
+
+/* A tracked task made syscall `id`: set its bit; the first sighting goes to user space. */
+static __always_inline int fg_on_syscall(const struct fg_cgroup_val *t, __u64 cgid, long id)
+{
+	__u32 fn_id = t->fn_id;
+	struct fg_fn_state *st = bpf_map_lookup_elem(&fg_fn_state, &fn_id);
+
+	if (!st)
+		return 0;
+	if (id < 0 || id >= FG_SYS_MAX) {
+		fg_stat_inc(FG_STAT_SYS_RANGE);
+		return 0;
+	}
+	__u32 arch = fg_syscall_arch();
+	__u32 w = ((__u32)id >> 6) & (FG_SYS_WORDS - 1);
+	__u64 bit = 1ULL << (id & 63);
+	__u64 *word = arch == FG_ARCH_COMPAT ? &st->sys_compat[w] : &st->sys[w];
+
+	if (*word & bit)
+		return 0; /* steady state: known syscall, nothing to send */
+	if (__sync_fetch_and_or(word, bit) & bit)
+		return 0; /* another CPU won the race */
+	fg_emit_syscall(fn_id, cgid, (__u32)id, arch);
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_enter")
+int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	const struct fg_cgroup_val *t = fg_lookup_cgroup(cgid);
+
+	if (!t)
+		return 0;
+	return fg_on_syscall(t, cgid, (long)ctx->args[1]);
+}
