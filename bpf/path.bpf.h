@@ -139,22 +139,30 @@ static __always_inline void fg_path_hash(const char *buf, struct fg_path *p)
 	p->hash = h;
 }
 
-/* A path with no file (a kernel thread's parent): empty, hashed like "". */
-static __always_inline void fg_path_empty(char *buf, struct fg_path *p)
+/* A path with no file object: empty, hashed like "" with its flags. */
+static __always_inline void fg_path_empty(char *buf, struct fg_path *p, __u32 flags)
 {
+	__u64 h = FG_FNV_OFFSET ^ fg_hash_seed;
+
 	buf[FG_PATH_MAX - 1] = 0;
 	p->pos = FG_PATH_MAX - 1;
 	p->len = 0;
-	p->flags = 0;
-	p->hash = FG_FNV_OFFSET ^ fg_hash_seed;
+	p->flags = flags;
+	if (flags) {
+		h = fg_hash_step(h, 0xff);
+		h = fg_hash_step(h, flags & 0xff);
+	}
+	p->hash = h;
 }
 
 /*
  * Walk and hash the path of `file` (a struct file *, passed as a number so that this can be
  * a global function, verified once rather than at every call site) into s->bin (which == 0)
- * or s->parent (which == 1). Defined in process.bpf.c; other objects link against it.
+ * or s->parent (which == 1). Without a file, the path is empty with `missing_flags`.
+ * Defined in process.bpf.c; other objects link against it.
  */
-int fg_resolve_path(struct fg_scratch *s, __u32 which, __u64 file, struct fg_path *out);
+int fg_resolve_path(struct fg_scratch *s, __u32 which, __u64 file, __u32 missing_flags,
+		    struct fg_path *out);
 
 /* Copy the walked path, NUL included, into dst (FG_PATH_MAX bytes). */
 static __always_inline void fg_path_copy(char *dst, const char *buf, const struct fg_path *p)

@@ -23,7 +23,8 @@ std::string Field(const char* buf, size_t cap, size_t len) {
 
 absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
   if (data == nullptr || size < sizeof(fg_event_hdr))
-    return absl::InvalidArgumentError(absl::StrCat("event of ", size, " bytes: shorter than a header"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("event of ", size, " bytes: shorter than a header"));
   fg_event_hdr h;
   std::memcpy(&h, data, sizeof h);
   if (h.size > size)
@@ -36,7 +37,8 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       fg_syscall_event e;
       std::memcpy(&e, data, sizeof e);
       if (e.nr >= FG_SYS_MAX || e.arch > FG_ARCH_COMPAT)
-        return absl::InvalidArgumentError(absl::StrCat("syscall event nr ", e.nr, " arch ", e.arch));
+        return absl::InvalidArgumentError(
+            absl::StrCat("syscall event nr ", e.nr, " arch ", e.arch));
       return Event(SyscallEvent{Header(h), e.nr, e.arch});
     }
     case FG_EV_EXEC: {

@@ -97,7 +97,8 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::LoadAndAttach(const Lo
 
 absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
   cgroup_fd_ = ::open(o.cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cgroup_fd_ < 0) return ErrnoStatus(errno, absl::StrCat("open cgroup v2 root ", o.cgroup2_mount));
+  if (cgroup_fd_ < 0)
+    return ErrnoStatus(errno, absl::StrCat("open cgroup v2 root ", o.cgroup2_mount));
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
     if (!bpf_program__autoload(prog)) continue;
@@ -129,7 +130,7 @@ BpfPrograms::~BpfPrograms() {
 int BpfPrograms::ringbuf_fd() const { return bpf_map__fd(skel_->maps.fg_events); }
 
 BpfKernelMaps::Fds BpfPrograms::map_fds() const {
-  return {bpf_map__fd(skel_->maps.fg_tracked), bpf_map__fd(skel_->maps.fg_fn_cfg),
+  return {bpf_map__fd(skel_->maps.fg_tracked),  bpf_map__fd(skel_->maps.fg_fn_cfg),
           bpf_map__fd(skel_->maps.fg_fn_state), bpf_map__fd(skel_->maps.fg_execs),
           bpf_map__fd(skel_->maps.fg_net),      bpf_map__fd(skel_->maps.fg_paths),
           bpf_map__fd(skel_->maps.fg_stats)};

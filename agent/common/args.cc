@@ -52,10 +52,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<FlagDef>& defs,
     }
     if (!inline_value) {
       if (i + 1 >= argv.size() || argv[i + 1] == "--")
-        return absl::InvalidArgumentError(absl::StrCat("flag --", d->name, " needs a value",
-                                                       d->value_name.empty() ? "" : " (",
-                                                       d->value_name,
-                                                       d->value_name.empty() ? "" : ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("flag --", d->name, " needs a value", d->value_name.empty() ? "" : " (",
+                         d->value_name, d->value_name.empty() ? "" : ")"));
       value = argv[++i];
     }
     out.values[d->name] = value;
@@ -67,8 +66,9 @@ std::string FlagsHelp(const std::vector<FlagDef>& defs) {
   std::vector<std::pair<std::string, std::string>> rows;
   size_t width = 0;
   for (const auto& d : defs) {
-    std::string left = d.short_name ? absl::StrCat("-", std::string(1, d.short_name), ", --", d.name)
-                                    : absl::StrCat("    --", d.name);
+    std::string left = d.short_name
+                           ? absl::StrCat("-", std::string(1, d.short_name), ", --", d.name)
+                           : absl::StrCat("    --", d.name);
     if (d.has_value) absl::StrAppend(&left, " ", d.value_name.empty() ? "VALUE" : d.value_name);
     std::string right = d.help;
     if (!d.default_value.empty()) absl::StrAppend(&right, " (default: ", d.default_value, ")");

@@ -12,10 +12,10 @@
 namespace faasguard {
 
 struct FlagDef {
-  std::string name;       // "socket"
-  char short_name = 0;    // 'o'
-  bool has_value = true;  // false: boolean flag
-  std::string value_name; // "PATH", shown in help
+  std::string name;        // "socket"
+  char short_name = 0;     // 'o'
+  bool has_value = true;   // false: boolean flag
+  std::string value_name;  // "PATH", shown in help
   std::string help;
   std::string default_value;
 };

@@ -119,7 +119,7 @@ absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
     // A slot starts clean: whatever a previous owner left in the kernel is dropped.
     if (absl::Status s = kernel_->ResetFn(i); !s.ok()) return s;
     fg_fn_cfg cfg{};
-    cfg.mode = mode == v1::MODE_ENFORCE ? FG_MODE_ENFORCE
+    cfg.mode = mode == v1::MODE_ENFORCE   ? FG_MODE_ENFORCE
                : mode == v1::MODE_MONITOR ? FG_MODE_MONITOR
                                           : FG_MODE_LEARN;
     if (absl::Status s = kernel_->SetFnConfig(i, cfg); !s.ok()) return s;
@@ -160,7 +160,8 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
     f.dirty = true;
   }
   auto sit = f.sections.find(container);
-  if (sit == f.sections.end()) {
+  bool new_section = sit == f.sections.end();
+  if (new_section) {
     auto slot = AllocateSlotLocked(fkey, container, f.profile.mode());
     if (!slot.ok()) {
       if (created) functions_.erase(fit);
@@ -170,9 +171,17 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
     s.container = container;
     s.fn_id = *slot;
     sit = f.sections.emplace(container, std::move(s)).first;
-    ContainerSection(f.profile, container);
   }
-  if (absl::Status s = kernel_->TrackCgroup(cgroup_id, sit->second.fn_id); !s.ok()) return s;
+  if (absl::Status s = kernel_->TrackCgroup(cgroup_id, sit->second.fn_id); !s.ok()) {
+    // Leave nothing behind for a registration that did not happen.
+    if (new_section) {
+      slots_[sit->second.fn_id] = Slot{};
+      f.sections.erase(sit);
+    }
+    if (created) functions_.erase(fit);
+    return s;
+  }
+  ContainerSection(f.profile, container);
   sit->second.cgroups[cgroup_id] = path;
   cgroups_[cgroup_id] = sit->second.fn_id;
   LogInfo("cgroup registered", {{"function", fkey},
@@ -359,7 +368,7 @@ void Engine::SyncLocked() {
     auto bin = ResolvePathLocked(k.bin_hash);
     auto parent = ResolvePathLocked(k.parent_hash);
     if (!bin || !parent) {
-      ++counters_.unresolved_paths;
+      if (unresolved_.insert(bkey).second) ++counters_.unresolved_paths;
       return;
     }
     base = v.count;
@@ -400,16 +409,15 @@ void Engine::SaveDirty() {
   for (const auto& p : todo) {
     absl::Status st = store_->Save(p);
     if (st.ok()) continue;
-    LogError("cannot save profile", {{"function", FunctionKey(p.function())},
-                                     {"error", st.ToString()}});
+    LogError("cannot save profile",
+             {{"function", FunctionKey(p.function())}, {"error", st.ToString()}});
     std::lock_guard<std::mutex> l(mu_);
     ++counters_.save_errors;
     if (Function* f = FindFunctionLocked(p.function())) f->dirty = true;
   }
 }
 
-void Engine::DropVanishedCgroups(
-    const std::function<bool(uint64_t, const std::string&)>& exists) {
+void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::string&)>& exists) {
   std::vector<uint64_t> gone;
   {
     std::lock_guard<std::mutex> l(mu_);

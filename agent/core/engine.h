@@ -3,17 +3,18 @@
 // into profiles, and persists them. Thread-safe: one mutex guards everything.
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -29,9 +30,9 @@ struct EngineCounters {
   uint64_t events_syscall = 0;
   uint64_t events_exec = 0;
   uint64_t events_net = 0;
-  uint64_t events_orphan = 0;      // events for a slot no section owns
-  uint64_t new_items = 0;          // behaviours learned
-  uint64_t unresolved_paths = 0;   // exec hashes without a known path
+  uint64_t events_orphan = 0;     // events for a slot no section owns
+  uint64_t new_items = 0;         // behaviours learned
+  uint64_t unresolved_paths = 0;  // exec pairs whose path text is unknown (counted once)
   uint64_t save_errors = 0;
   uint64_t syncs = 0;
 };
@@ -115,8 +116,9 @@ class Engine {
   Options opts_;
   std::map<std::string, Function> functions_;
   std::vector<Slot> slots_;
-  std::unordered_map<uint64_t, uint32_t> cgroups_;  // cgroup id -> slot
-  std::unordered_map<uint64_t, PathText> paths_;    // path hash -> text
+  std::unordered_map<uint64_t, uint32_t> cgroups_;      // cgroup id -> slot
+  std::unordered_map<uint64_t, PathText> paths_;        // path hash -> text
+  std::set<std::pair<uint64_t, uint64_t>> unresolved_;  // exec pairs whose path is unknown
   EngineCounters counters_;
 };
 

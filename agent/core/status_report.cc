@@ -61,7 +61,8 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
   };
   if (s.kernel) {
     if (auto stats = s.kernel->ReadStats(); stats.ok())
-      for (size_t i = 0; i < stats->size(); ++i) add(KernelStatName(static_cast<int>(i)), (*stats)[i]);
+      for (size_t i = 0; i < stats->size(); ++i)
+        add(KernelStatName(static_cast<int>(i)), (*stats)[i]);
   }
   if (s.reader) {
     add("agent_events_received", s.reader->received());

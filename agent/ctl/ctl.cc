@@ -122,12 +122,10 @@ int CmdFunctions(Client& c, const std::string& output, std::ostream& out, std::o
   return kExitOk;
 }
 
-int CmdProfileShow(Client& c, const std::string& ref, const std::string& output,
+int CmdProfileShow(Client& c, const v1::FunctionId& id, const std::string& output,
                    std::ostream& out, std::ostream& err) {
-  auto id = ParseFunctionRef(ref);
-  if (!id.ok()) return Usage(err, std::string(id.status().message()));
   v1::GetProfileRequest req;
-  *req.mutable_function() = *id;
+  *req.mutable_function() = id;
   v1::GetProfileResponse r;
   auto ctx = c.Ctx();
   grpc::Status s = c.stub().GetProfile(ctx.get(), req, &r);
@@ -158,27 +156,22 @@ void ForwardSignal(int sig) {
 }
 
 // run: a fresh cgroup, registered before the command's first instruction, removed after.
-int CmdRun(Client& c, const ParsedArgs& a, std::ostream& err) {
-  auto id = ParseFunctionRef(absl::StrCat(a.Get("namespace", "default"), "/", a.Get("function")));
-  if (!id.ok()) return Usage(err, std::string(id.status().message()));
-  std::string container = a.Get("container", "main");
-  if (absl::Status s = ValidateLabel(container, "container name"); !s.ok())
-    return Usage(err, std::string(s.message()));
-
+int CmdRun(Client& c, const v1::FunctionId& id, const std::string& container,
+           const std::vector<std::string>& cmd, std::ostream& err) {
   auto mount = DiscoverCgroup2Mount();
   if (!mount.ok()) {
     err << "faasguardctl: " << mount.status().message() << "\n";
     return kExitError;
   }
   std::string dir =
-      absl::StrCat(*mount, "/faasguard/", id->namespace_(), "_", id->name(), "-", ::getpid());
+      absl::StrCat(*mount, "/faasguard/", id.namespace_(), "_", id.name(), "-", ::getpid());
   if (absl::Status s = CreateCgroup(dir); !s.ok()) {
     err << "faasguardctl: cannot create cgroup " << dir << ": " << s.message()
         << (s.code() == absl::StatusCode::kPermissionDenied ? " (run as root)" : "") << "\n";
     return kExitError;
   }
   v1::RegisterCgroupRequest req;
-  *req.mutable_function() = *id;
+  *req.mutable_function() = id;
   req.set_container(container);
   req.set_cgroup_path(dir);
   v1::RegisterCgroupResponse resp;
@@ -197,7 +190,7 @@ int CmdRun(Client& c, const ParsedArgs& a, std::ostream& err) {
     return kExitError;
   }
   std::vector<char*> argv;
-  for (const auto& s : a.rest) argv.push_back(const_cast<char*>(s.c_str()));
+  for (const auto& s : cmd) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
 
   pid_t pid = ::fork();
@@ -234,8 +227,7 @@ int CmdRun(Client& c, const ParsedArgs& a, std::ostream& err) {
     }
     g_child = 0;
     if (n == sizeof child_errno) {
-      err << "faasguardctl: cannot run " << a.rest[0] << ": " << std::strerror(child_errno)
-          << "\n";
+      err << "faasguardctl: cannot run " << cmd[0] << ": " << std::strerror(child_errno) << "\n";
       result = child_errno == ENOENT ? 127 : 126;
     } else if (WIFEXITED(status)) {
       result = WEXITSTATUS(status);
@@ -249,7 +241,8 @@ int CmdRun(Client& c, const ParsedArgs& a, std::ostream& err) {
   v1::UnregisterCgroupResponse uresp;
   auto uctx = c.Ctx();
   grpc::Status us = c.stub().UnregisterCgroup(uctx.get(), ureq, &uresp);
-  if (!us.ok()) err << "faasguardctl: warning: unregister " << dir << ": " << us.error_message() << "\n";
+  if (!us.ok())
+    err << "faasguardctl: warning: unregister " << dir << ": " << us.error_message() << "\n";
   if (absl::Status rs = RemoveCgroup(dir); !rs.ok())
     err << "faasguardctl: warning: " << rs.message() << "\n";
   return result;
@@ -293,9 +286,15 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
                                      "\": put the command after \"--\""));
     if (!a.Has("function")) return Usage(err, "run needs --function NAME");
     if (!a.double_dash || a.rest.empty())
-      return Usage(err, "run needs a command after \"--\" (faasguardctl run --function NAME -- CMD)");
+      return Usage(err,
+                   "run needs a command after \"--\" (faasguardctl run --function NAME -- CMD)");
+    auto id = ParseFunctionRef(absl::StrCat(a.Get("namespace", "default"), "/", a.Get("function")));
+    if (!id.ok()) return Usage(err, std::string(id.status().message()));
+    std::string container = a.Get("container", "main");
+    if (absl::Status s = ValidateLabel(container, "container name"); !s.ok())
+      return Usage(err, std::string(s.message()));
     if (!client.Check(err)) return kExitUnavailable;
-    return CmdRun(client, a, err);
+    return CmdRun(client, *id, container, a.rest, err);
   }
   if (int r = only_run(); r >= 0) return r;
   if (cmd == "functions") {
@@ -314,8 +313,10 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (sub != "show") return Usage(err, absl::StrCat("unknown profile subcommand \"", sub, "\""));
     if (a.positional.size() < 3) return Usage(err, "profile show needs NS/NAME");
     if (int r = extra(3); r >= 0) return r;
+    auto id = ParseFunctionRef(a.positional[2]);
+    if (!id.ok()) return Usage(err, std::string(id.status().message()));
     if (!client.Check(err)) return kExitUnavailable;
-    return CmdProfileShow(client, a.positional[2], output, out, err);
+    return CmdProfileShow(client, *id, output, out, err);
   }
   return Usage(err, absl::StrCat("unknown command \"", cmd, "\""));
 }

@@ -58,9 +58,9 @@ std::string RenderFunctions(const v1::ListFunctionsResponse& r, absl::Time now) 
   for (const auto& f : r.functions()) {
     rows.push_back({f.function().namespace_(), f.function().name(), f.function().platform(),
                     ModeName(f.mode()), absl::StrJoin(f.containers(), ","),
-                    absl::StrCat(f.replicas()), absl::StrCat(f.syscalls()),
-                    absl::StrCat(f.execs()), absl::StrCat(f.egress()), absl::StrCat(f.listen()),
-                    absl::StrCat(f.ingress()), Ago(f.last_new_behaviour(), now)});
+                    absl::StrCat(f.replicas()), absl::StrCat(f.syscalls()), absl::StrCat(f.execs()),
+                    absl::StrCat(f.egress()), absl::StrCat(f.listen()), absl::StrCat(f.ingress()),
+                    Ago(f.last_new_behaviour(), now)});
   }
   if (r.functions().empty()) return "No functions on this node.\n";
   return RenderTable(rows);

@@ -42,8 +42,7 @@ const std::vector<FlagDef>& AgentFlags() {
        ""},
       {"ringbuf-size", 0, true, "BYTES", "event ring buffer size, a power of two", "1048576"},
       {"max-cgroups", 0, true, "N", "size of the tracked-cgroup map", "16384"},
-      {"sync-interval", 0, true, "SECONDS", "how often kernel sets are folded into profiles",
-       "2"},
+      {"sync-interval", 0, true, "SECONDS", "how often kernel sets are folded into profiles", "2"},
       {"log-format", 0, true, "json|text", "log lines as JSON objects or as text", "json"},
       {"log-level", 0, true, "debug|info|warn|error", "lowest level logged", "info"},
       {"help", 'h', false, "", "show this help", ""},
@@ -122,8 +121,7 @@ int RunAgent(int argc, char** argv) {
   }
   uint32_t ringbuf, max_cgroups, sync_s;
   if (!ParseU32(a, "ringbuf-size", 1u << 20, &ringbuf) ||
-      !ParseU32(a, "max-cgroups", 16384, &max_cgroups) ||
-      !ParseU32(a, "sync-interval", 2, &sync_s))
+      !ParseU32(a, "max-cgroups", 16384, &max_cgroups) || !ParseU32(a, "sync-interval", 2, &sync_s))
     return 2;
   std::string state_dir = a.Get("state-dir", "/var/lib/faasguard");
   std::string socket = a.Get("socket", "/run/faasguard/agent.sock");
@@ -180,16 +178,15 @@ int RunAgent(int argc, char** argv) {
                                     [&engine](const Event& ev) { engine.HandleEvent(ev); });
   if (!reader.ok()) return Fatal("cannot read events", reader.status());
 
-  StatusSources sources{mount, state_dir, started, &features, programs->get(), &kernel, &engine,
-                        reader->get()};
+  StatusSources sources{mount,           state_dir, started, &features,
+                        programs->get(), &kernel,   &engine, reader->get()};
   AgentService service(
       &engine,
       [mount](const std::string& path) -> absl::StatusOr<std::pair<std::string, uint64_t>> {
         auto dir = ResolveCgroupPath(mount, path);
         if (!dir.ok()) return dir.status();
         auto id = CgroupIdOf(*dir);
-        if (!id.ok())
-          return absl::NotFoundError(absl::StrCat("cgroup ", *dir, " does not exist"));
+        if (!id.ok()) return absl::NotFoundError(absl::StrCat("cgroup ", *dir, " does not exist"));
         return std::make_pair(*dir, *id);
       },
       [&sources] { return BuildStatus(sources); });

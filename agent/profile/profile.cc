@@ -38,7 +38,9 @@ bool IsZero(const Timestamp& t) { return t.seconds() == 0 && t.nanos() == 0; }
 
 }  // namespace
 
-Timestamp ToProtoTime(absl::Time t) { return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t)); }
+Timestamp ToProtoTime(absl::Time t) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
 
 absl::Time FromProtoTime(const Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
@@ -194,9 +196,9 @@ absl::Status ValidateNetList(const NetList& l, absl::string_view where) {
 
 absl::Status ValidateProfile(const v1::Profile& p) {
   if (p.schema_version() > kProfileSchemaVersion)
-    return absl::InvalidArgumentError(
-        absl::StrCat("profile schema version ", p.schema_version(),
-                     " is newer than this agent understands (", kProfileSchemaVersion, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("profile schema version ", p.schema_version(),
+                                                   " is newer than this agent understands (",
+                                                   kProfileSchemaVersion, ")"));
   if (absl::Status s = ValidateFunctionId(p.function()); !s.ok()) return s;
   if (!v1::Mode_IsValid(p.mode()))
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(p.mode())));
@@ -211,11 +213,11 @@ absl::Status ValidateProfile(const v1::Profile& p) {
     for (const auto& s : c.syscalls()) {
       auto arch = ParseArch(s.arch());
       if (!arch)
-        return absl::InvalidArgumentError(absl::StrCat(where, ": unknown syscall arch \"",
-                                                       s.arch().substr(0, 32), "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": unknown syscall arch \"", s.arch().substr(0, 32), "\""));
       if (s.name().empty() || !SyscallNumber(*arch, s.name()))
-        return absl::InvalidArgumentError(absl::StrCat(where, ": unknown syscall \"",
-                                                       s.name().substr(0, 64), "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": unknown syscall \"", s.name().substr(0, 64), "\""));
     }
     for (const auto& x : c.execs()) {
       if (x.path().empty()) return absl::InvalidArgumentError(where + ": exec with empty path");
@@ -250,8 +252,7 @@ absl::StatusOr<v1::Profile> ProfileFromJson(absl::string_view json) {
   google::protobuf::util::JsonParseOptions o;
   o.ignore_unknown_fields = false;
   auto st = google::protobuf::util::JsonStringToMessage(std::string(json), &p, o);
-  if (!st.ok())
-    return absl::InvalidArgumentError(absl::StrCat("profile JSON: ", st.ToString()));
+  if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("profile JSON: ", st.ToString()));
   if (p.schema_version() == 0) p.set_schema_version(kProfileSchemaVersion);
   if (absl::Status s = ValidateProfile(p); !s.ok()) return s;
   return p;

@@ -66,8 +66,8 @@ ProfileStore::LoadResult ProfileStore::LoadAll() {
       r.profiles.push_back(std::move(*p));
       continue;
     }
-    std::string dest = absl::StrCat(quarantine_dir_, "/", n, ".",
-                                    absl::ToUnixSeconds(absl::Now()), ".corrupt");
+    std::string dest =
+        absl::StrCat(quarantine_dir_, "/", n, ".", absl::ToUnixSeconds(absl::Now()), ".corrupt");
     if (std::rename(path.c_str(), dest.c_str()) != 0) {
       LogError("profile file unreadable and could not be moved aside",
                {{"file", path}, {"error", p.status().ToString()}});

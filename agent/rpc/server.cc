@@ -21,11 +21,11 @@ namespace {
 absl::Status PrepareSocketPath(const std::string& path) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path))
-    return absl::InvalidArgumentError(
-        absl::StrCat("socket path \"", path, "\" must be 1..", sizeof(addr.sun_path) - 1,
-                     " characters"));
+    return absl::InvalidArgumentError(absl::StrCat("socket path \"", path, "\" must be 1..",
+                                                   sizeof(addr.sun_path) - 1, " characters"));
   auto slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) FG_RETURN_IF_ERROR(MakeDirs(path.substr(0, slash), 0755));
+  if (slash != std::string::npos && slash > 0)
+    FG_RETURN_IF_ERROR(MakeDirs(path.substr(0, slash), 0755));
 
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
@@ -62,7 +62,8 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartUnixServer(const std::string&
   mode_t old = ::umask(0077);  // the socket is born 0600: no window where others can connect
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
   ::umask(old);
-  if (!server) return absl::UnavailableError(absl::StrCat("cannot serve gRPC on unix:", socket_path));
+  if (!server)
+    return absl::UnavailableError(absl::StrCat("cannot serve gRPC on unix:", socket_path));
   if (::chmod(socket_path.c_str(), 0600) != 0)
     return ErrnoStatus(errno, absl::StrCat("chmod 0600 ", socket_path));
   return server;

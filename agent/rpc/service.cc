@@ -21,10 +21,9 @@ grpc::Status AgentService::RegisterCgroup(grpc::ServerContext*,
   if (id.platform().empty()) id.set_platform(std::string(kPlatformLocal));
   if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
   if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
-  std::string container = req->container().empty() ? std::string(kDefaultContainer)
-                                                    : req->container();
-  if (absl::Status s = ValidateLabel(container, "container name"); !s.ok())
-    return ToGrpcStatus(s);
+  std::string container =
+      req->container().empty() ? std::string(kDefaultContainer) : req->container();
+  if (absl::Status s = ValidateLabel(container, "container name"); !s.ok()) return ToGrpcStatus(s);
   auto cg = resolver_(req->cgroup_path());
   if (!cg.ok()) return ToGrpcStatus(cg.status());
   auto r = engine_->RegisterCgroup(id, container, cg->second, cg->first);

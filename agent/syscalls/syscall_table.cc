@@ -4,7 +4,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace faasguard {
@@ -63,11 +62,19 @@ std::optional<uint32_t> SyscallNumber(SyscallArch arch, absl::string_view name) 
   const auto& m = GetTable().numbers[static_cast<uint32_t>(arch) & 1];
   auto it = m.find(std::string(name));
   if (it != m.end()) return it->second;
+  // Only the canonical "syscall_<decimal>" this table writes (no sign, spaces or leading 0s),
+  // so one syscall has one spelling.
   constexpr absl::string_view kPrefix = "syscall_";
-  uint32_t nr;
-  if (name.substr(0, kPrefix.size()) == kPrefix && absl::SimpleAtoi(name.substr(kPrefix.size()), &nr))
-    return nr;
-  return std::nullopt;
+  if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  absl::string_view digits = name.substr(kPrefix.size());
+  if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0'))
+    return std::nullopt;
+  uint32_t nr = 0;
+  for (char ch : digits) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    nr = nr * 10 + static_cast<uint32_t>(ch - '0');
+  }
+  return nr;
 }
 
 size_t SyscallTableSize(SyscallArch arch) {

@@ -1,0 +1,241 @@
+// bpf (root): the real object loaded (not attached); programs run through BPF_PROG_TEST_RUN
+// and the shared structs checked against the object's BTF.
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "abi/fg_abi.h"
+#include "absl/strings/str_cat.h"
+#include "bpf/events.h"
+#include "cgroup/cgroup.h"
+#include "fg_bpf.skel.h"
+#include "gtest/gtest.h"
+#include "support/root_harness.h"
+
+namespace faasguard {
+namespace {
+
+constexpr uint64_t kSeed = 0x1234abcd;
+
+class BpfProgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FG_REQUIRE_ROOT();
+    skel_ = fg_bpf__open();
+    ASSERT_NE(skel_, nullptr);
+    skel_->rodata->fg_hash_seed = kSeed;
+    ASSERT_EQ(bpf_map__set_max_entries(skel_->maps.fg_events, 4096), 0);
+    ASSERT_EQ(fg_bpf__load(skel_), 0) << "the verifier refused a program";
+    rb_ =
+        ring_buffer__new(bpf_map__fd(skel_->maps.fg_events), &BpfProgTest::OnEvent, this, nullptr);
+    ASSERT_NE(rb_, nullptr);
+  }
+
+  void TearDown() override {
+    if (rb_) ring_buffer__free(rb_);
+    if (skel_) fg_bpf__destroy(skel_);
+  }
+
+  static int OnEvent(void* ctx, void* data, size_t size) {
+    auto ev = DecodeEvent(data, size);
+    EXPECT_TRUE(ev.ok()) << ev.status();
+    if (ev.ok()) static_cast<BpfProgTest*>(ctx)->events_.push_back(*ev);
+    return 0;
+  }
+
+  std::vector<Event> Consume() {
+    events_.clear();
+    ring_buffer__consume(rb_);
+    return events_;
+  }
+
+  // Run a raw tracepoint program with the given arguments, as the kernel would.
+  void RunRawTp(bpf_program* prog, std::vector<uint64_t> args) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args.data(),
+                .ctx_size_in = static_cast<__u32>(args.size() * sizeof(uint64_t)));
+    ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0) << std::strerror(errno);
+  }
+
+  void Track(uint64_t cgid, uint32_t fn_id) {
+    fg_cgroup_val v{fn_id, 0};
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_tracked, &cgid, sizeof cgid, &v, sizeof v, 0), 0);
+  }
+
+  fg_fn_state State(uint32_t fn_id) {
+    fg_fn_state st{};
+    EXPECT_EQ(
+        bpf_map__lookup_elem(skel_->maps.fg_fn_state, &fn_id, sizeof fn_id, &st, sizeof st, 0), 0);
+    return st;
+  }
+
+  uint64_t Stat(uint32_t idx) {
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<uint64_t> v(static_cast<size_t>(ncpu));
+    EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.fg_stats, &idx, sizeof idx, v.data(),
+                                   v.size() * sizeof(uint64_t), 0),
+              0);
+    uint64_t sum = 0;
+    for (uint64_t x : v) sum += x;
+    return sum;
+  }
+
+  fg_bpf* skel_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  std::vector<Event> events_;
+};
+
+// The test process runs its programs from a fresh cgroup of its own, restored afterwards.
+class InCgroup {
+ public:
+  explicit InCgroup(const std::string& name) : cg_(name) {
+    auto orig = CgroupOfPid(::getpid());
+    if (orig.ok()) orig_ = testing::Cgroup2Mount() + *orig;
+    EXPECT_TRUE(MoveToCgroup(cg_.path(), ::getpid()).ok());
+  }
+  ~InCgroup() { (void)MoveToCgroup(orig_, ::getpid()); }
+  uint64_t id() const { return cg_.id(); }
+
+ private:
+  testing::TestCgroup cg_;
+  std::string orig_;
+};
+
+TEST_F(BpfProgTest, SharedStructsMatchTheObjectsBtf) {
+  const btf* b = bpf_object__btf(skel_->obj);
+  ASSERT_NE(b, nullptr);
+  struct Want {
+    const char* name;
+    size_t size;
+  } want[] = {
+      {"fg_event_hdr", sizeof(fg_event_hdr)},
+      {"fg_cgroup_val", sizeof(fg_cgroup_val)},
+      {"fg_fn_cfg", sizeof(fg_fn_cfg)},
+      {"fg_fn_state", sizeof(fg_fn_state)},
+      {"fg_exec_key", sizeof(fg_exec_key)},
+      {"fg_net_key", sizeof(fg_net_key)},
+      {"fg_seen_val", sizeof(fg_seen_val)},
+      {"fg_path_val", sizeof(fg_path_val)},
+      {"fg_syscall_event", sizeof(fg_syscall_event)},
+      {"fg_exec_event", sizeof(fg_exec_event)},
+      {"fg_net_event", sizeof(fg_net_event)},
+  };
+  for (const Want& w : want) {
+    int id = btf__find_by_name_kind(b, w.name, BTF_KIND_STRUCT);
+    ASSERT_GT(id, 0) << w.name << " is missing from the object's BTF";
+    EXPECT_EQ(btf__type_by_id(b, id)->size, w.size) << w.name;
+  }
+  // Member offsets of the header every record starts with.
+  int id = btf__find_by_name_kind(b, "fg_event_hdr", BTF_KIND_STRUCT);
+  const btf_type* t = btf__type_by_id(b, id);
+  const btf_member* m = btf_members(t);
+  std::vector<std::pair<std::string, size_t>> got;
+  for (int i = 0; i < btf_vlen(t); ++i)
+    got.emplace_back(btf__name_by_offset(b, m[i].name_off), btf_member_bit_offset(t, i) / 8);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, size_t>>{
+                     {"type", offsetof(fg_event_hdr, type)},
+                     {"size", offsetof(fg_event_hdr, size)},
+                     {"fn_id", offsetof(fg_event_hdr, fn_id)},
+                     {"ts_ns", offsetof(fg_event_hdr, ts_ns)},
+                     {"cgroup_id", offsetof(fg_event_hdr, cgroup_id)},
+                     {"pid", offsetof(fg_event_hdr, pid)},
+                     {"tid", offsetof(fg_event_hdr, tid)}}));
+}
+
+TEST_F(BpfProgTest, SysEnterSendsOnlyTheFirstSighting) {
+  InCgroup cg("bpf-sys");
+  Track(cg.id(), 7);
+  for (int i = 0; i < 3; ++i) RunRawTp(skel_->progs.fg_sys_enter, {0, 110});
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+
+  fg_fn_state st = State(7);
+  EXPECT_TRUE(st.sys[110 / 64] & (1ull << (110 % 64)));
+  EXPECT_TRUE(st.sys[0] & (1ull << 39));
+  auto evs = Consume();
+  ASSERT_EQ(evs.size(), 2u) << "one event per new syscall, none for repeats";
+  const auto& e = std::get<SyscallEvent>(evs[0]);
+  EXPECT_EQ(e.nr, 110u);
+  EXPECT_EQ(e.hdr.fn_id, 7u);
+  EXPECT_EQ(e.hdr.cgroup_id, cg.id());
+  EXPECT_EQ(e.hdr.pid, static_cast<uint32_t>(::getpid()));
+  EXPECT_EQ(Stat(FG_STAT_EVENTS), 2u);
+}
+
+TEST_F(BpfProgTest, UntrackedTaskLeavesNothing) {
+  InCgroup cg("bpf-untracked");  // not in fg_tracked
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 110});
+  for (uint32_t fn = 0; fn < 8; ++fn) {
+    fg_fn_state st = State(fn);
+    for (uint64_t w : st.sys) EXPECT_EQ(w, 0u);
+  }
+  EXPECT_TRUE(Consume().empty());
+  EXPECT_EQ(Stat(FG_STAT_EVENTS), 0u);
+}
+
+TEST_F(BpfProgTest, OutOfRangeSyscallIsCountedNotRecorded) {
+  InCgroup cg("bpf-range");
+  Track(cg.id(), 3);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, FG_SYS_MAX + 5});
+  RunRawTp(skel_->progs.fg_sys_enter, {0, static_cast<uint64_t>(-1)});
+  EXPECT_EQ(Stat(FG_STAT_SYS_RANGE), 2u);
+  EXPECT_TRUE(Consume().empty());
+}
+
+TEST_F(BpfProgTest, FullRingBufferIsCountedAndLearningGoesOn) {
+  InCgroup cg("bpf-full");
+  Track(cg.id(), 1);
+  // 500 distinct syscalls into a 4 KiB ring buffer nobody reads: most events cannot be sent.
+  for (uint64_t nr = 0; nr < 500; ++nr) RunRawTp(skel_->progs.fg_sys_enter, {0, nr});
+  fg_fn_state st = State(1);
+  int bits = 0;
+  for (uint64_t w : st.sys) bits += __builtin_popcountll(w);
+  EXPECT_EQ(bits, 500) << "the kernel-side set holds every syscall";
+  uint64_t delivered = Consume().size();
+  EXPECT_LT(delivered, 500u);
+  EXPECT_EQ(Stat(FG_STAT_RB_RESERVE_FAIL), 500u - delivered);
+  EXPECT_EQ(Stat(FG_STAT_EVENTS), delivered);
+}
+
+TEST_F(BpfProgTest, ExecPathHashMatchesUserSpaceAndIsRemembered) {
+  InCgroup cg("bpf-exec");
+  Track(cg.id(), 2);
+  // No linux_binprm: the binary's path cannot be read (flagged), the parent's (this test's
+  // parent process) is resolved from its file object.
+  RunRawTp(skel_->progs.fg_exec, {0, 0, 0});
+  auto evs = Consume();
+  ASSERT_EQ(evs.size(), 1u);
+  const auto& e = std::get<ExecEvent>(evs[0]);
+  EXPECT_TRUE(e.bin.flags & FG_PATH_F_READ_ERR);
+  ASSERT_FALSE(e.parent.path.empty());
+  EXPECT_EQ(e.parent.path[0], '/');
+  char buf[4096];
+  ssize_t n = ::readlink(absl::StrCat("/proc/", ::getppid(), "/exe").c_str(), buf, sizeof buf);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(e.parent.path, std::string(buf, static_cast<size_t>(n)));
+  EXPECT_EQ(e.parent.hash, PathHash(e.parent.path, e.parent.flags, kSeed));
+  EXPECT_EQ(e.bin.hash, PathHash(e.bin.path, e.bin.flags, kSeed));
+
+  fg_path_val pv{};
+  ASSERT_EQ(bpf_map__lookup_elem(skel_->maps.fg_paths, &e.parent.hash, sizeof e.parent.hash, &pv,
+                                 sizeof pv, 0),
+            0);
+  EXPECT_EQ(std::string(pv.path, pv.len), e.parent.path);
+  EXPECT_EQ(State(2).execs, 1u);
+
+  // The same pair again: counted, not sent.
+  RunRawTp(skel_->progs.fg_exec, {0, 0, 0});
+  EXPECT_TRUE(Consume().empty());
+  fg_exec_key key{2, 0, e.parent.hash, e.bin.hash};
+  fg_seen_val seen{};
+  ASSERT_EQ(bpf_map__lookup_elem(skel_->maps.fg_execs, &key, sizeof key, &seen, sizeof seen, 0), 0);
+  EXPECT_EQ(seen.count, 2u);
+  EXPECT_EQ(State(2).execs, 2u);
+}
+
+}  // namespace
+}  // namespace faasguard

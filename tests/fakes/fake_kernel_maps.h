@@ -1,0 +1,152 @@
+// An in-memory KernelMaps for unit tests: the kernel-side maps (tracked cgroups, function
+// configs and states, the exec and network sets, the path map, the statistics) as plain
+// containers that a test fills in and inspects. Single-threaded, like the tests that use it.
+#pragma once
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "abi/fg_abi.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "bpf/kernel_maps.h"
+
+namespace faasguard::fakes {
+
+class FakeKernelMaps : public KernelMaps {
+ public:
+  using ExecKey = std::tuple<uint32_t, uint64_t, uint64_t>;  // fn_id, parent hash, bin hash
+  using NetKeyBytes = std::array<uint8_t, sizeof(fg_net_key)>;
+
+  FakeKernelMaps() : stats(FG_STAT_COUNT_, 0) {}
+
+  // --- KernelMaps ------------------------------------------------------------------------
+
+  absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) override {
+    if (!track_error.ok()) return track_error;
+    tracked[cgroup_id] = fn_id;
+    return absl::OkStatus();
+  }
+
+  absl::Status UntrackCgroup(uint64_t cgroup_id) override {
+    tracked.erase(cgroup_id);  // like the real map: a missing entry is not an error
+    return absl::OkStatus();
+  }
+
+  absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) override {
+    fn_cfg[fn_id] = cfg;
+    return absl::OkStatus();
+  }
+
+  absl::Status ResetFn(uint32_t fn_id) override {
+    resets.push_back(fn_id);
+    fn_state.erase(fn_id);
+    std::erase_if(execs, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
+    std::erase_if(net, [&](const auto& e) { return e.second.first.fn_id == fn_id; });
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<fg_fn_state> ReadFnState(uint32_t fn_id) override {
+    if (fn_id >= FG_MAX_FUNCS)
+      return absl::OutOfRangeError(absl::StrCat("fake fg_fn_state: slot ", fn_id));
+    auto it = fn_state.find(fn_id);
+    if (it == fn_state.end()) return fg_fn_state{};  // an array map: zeroed until written
+    return it->second;
+  }
+
+  absl::Status ForEachExec(
+      const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) override {
+    for (const auto& [k, v] : execs) {
+      fg_exec_key key{};
+      key.fn_id = std::get<0>(k);
+      key.parent_hash = std::get<1>(k);
+      key.bin_hash = std::get<2>(k);
+      fn(key, v);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ForEachNet(
+      const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) override {
+    for (const auto& [bytes, kv] : net) fn(kv.first, kv.second);
+    return absl::OkStatus();
+  }
+
+  std::optional<PathText> LookupPath(uint64_t hash) override {
+    ++path_lookups;
+    auto it = paths.find(hash);
+    if (it == paths.end()) return std::nullopt;
+    return it->second;
+  }
+
+  absl::StatusOr<std::vector<uint64_t>> ReadStats() override { return stats; }
+
+  size_t TrackedCount() override { return tracked.size(); }
+
+  // --- Test helpers ----------------------------------------------------------------------
+
+  // What the kernel would do on a first sighting (count 1) or a later one (count grows).
+  void SetExec(uint32_t fn_id, uint64_t parent_hash, uint64_t bin_hash, uint64_t count,
+               uint64_t first_ns = 0, uint64_t last_ns = 0) {
+    execs[{fn_id, parent_hash, bin_hash}] = fg_seen_val{count, first_ns, last_ns};
+  }
+
+  void SetNet(const fg_net_key& key, uint64_t count, uint64_t first_ns = 0, uint64_t last_ns = 0) {
+    NetKeyBytes b;
+    std::memcpy(b.data(), &key, sizeof key);
+    net[b] = {key, fg_seen_val{count, first_ns, last_ns}};
+  }
+
+  void SetPath(uint64_t hash, std::string path, uint32_t flags = 0) {
+    paths[hash] = PathText{std::move(path), flags};
+  }
+
+  fg_fn_state& State(uint32_t fn_id) { return fn_state[fn_id]; }
+
+  // Maps.
+  std::map<uint64_t, uint32_t> tracked;  // cgroup id -> fn_id
+  std::map<uint32_t, fg_fn_cfg> fn_cfg;
+  std::map<uint32_t, fg_fn_state> fn_state;
+  std::map<ExecKey, fg_seen_val> execs;
+  std::map<NetKeyBytes, std::pair<fg_net_key, fg_seen_val>> net;
+  std::map<uint64_t, PathText> paths;
+  std::vector<uint64_t> stats;
+
+  // Observations and failure injection.
+  std::vector<uint32_t> resets;  // slots passed to ResetFn, in order
+  size_t path_lookups = 0;
+  absl::Status track_error;  // returned by TrackCgroup when not OK
+};
+
+// A network key as the kernel builds it: `addr` is textual IPv4 or IPv6 ("" leaves the
+// address zero and the family 4), `port` in host byte order.
+inline fg_net_key MakeNetKey(uint32_t fn_id, uint8_t kind, uint8_t proto, const std::string& addr,
+                             uint16_t port) {
+  fg_net_key k{};
+  k.fn_id = fn_id;
+  k.kind = kind;
+  k.proto = proto;
+  k.family = 4;
+  k.port = port;
+  if (!addr.empty()) {
+    if (::inet_pton(AF_INET, addr.c_str(), k.addr) != 1) {
+      k.family = 6;
+      if (::inet_pton(AF_INET6, addr.c_str(), k.addr) != 1) std::abort();  // a broken test
+    }
+  }
+  return k;
+}
+
+}  // namespace faasguard::fakes

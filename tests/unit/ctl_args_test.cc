@@ -1,0 +1,135 @@
+// faasguardctl's command line: every argument error is a usage error (exit 2), found before
+// any agent is contacted. The socket given never exists, so a command that tries to reach
+// the agent before checking its arguments shows up as exit 3 instead of 2.
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ctl/ctl.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace faasguard {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kNoSocket[] = "/nonexistent/faasguard-unit-test/agent.sock";
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Result Ctl(std::vector<std::string> args) {
+  args.insert(args.begin(), {"--socket", kNoSocket});
+  std::ostringstream out, err;
+  int code = RunCtl(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+struct UsageCase {
+  std::string name;
+  std::vector<std::string> args;
+  std::string expect;  // a part of the message
+};
+
+void PrintTo(const UsageCase& c, std::ostream* os) { *os << c.name; }
+
+class CtlUsageTest : public ::testing::TestWithParam<UsageCase> {};
+
+TEST_P(CtlUsageTest, IsAUsageErrorWithoutContactingTheAgent) {
+  const UsageCase& c = GetParam();
+  Result r = Ctl(c.args);
+  EXPECT_EQ(r.code, kExitUsage) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(c.expect));
+  EXPECT_THAT(r.err, HasSubstr("faasguardctl: "));
+  EXPECT_THAT(r.err, Not(HasSubstr("cannot reach")));
+  EXPECT_THAT(r.err, Not(HasSubstr(kNoSocket)));
+  EXPECT_EQ(r.out, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Args, CtlUsageTest,
+    ::testing::Values(
+        UsageCase{"NoCommand", {}, "no command given"},
+        UsageCase{"UnknownCommand", {"frobnicate"}, "unknown command \"frobnicate\""},
+        UsageCase{"UnknownFlag", {"--bogus", "functions"}, "unknown flag --bogus"},
+        UsageCase{"FlagWithoutValue", {"functions", "-o"}, "flag --output needs a value"},
+        UsageCase{"RunWithoutFunction", {"run", "--", "true"}, "run needs --function"},
+        UsageCase{"RunWithoutDoubleDash", {"run", "--function", "x"}, "after \"--\""},
+        UsageCase{"RunWithCommandBeforeDoubleDash",
+                  {"run", "--function", "x", "true"},
+                  "unexpected argument \"true\""},
+        UsageCase{"RunWithEmptyCommand", {"run", "--function", "x", "--"}, "after \"--\""},
+        UsageCase{"RunWithBadFunctionName",
+                  {"run", "--function", "Bad_Name", "--", "true"},
+                  "invalid function name \"Bad_Name\""},
+        UsageCase{"RunWithBadNamespace",
+                  {"run", "--function", "x", "--namespace", "NS", "--", "true"},
+                  "invalid namespace \"NS\""},
+        UsageCase{"RunWithBadContainer",
+                  {"run", "--function", "x", "--container", "Main", "--", "true"},
+                  "invalid container name \"Main\""},
+        UsageCase{"ProfileWithoutSubcommand", {"profile"}, "profile needs a subcommand"},
+        UsageCase{
+            "ProfileUnknownSubcommand", {"profile", "list"}, "unknown profile subcommand \"list\""},
+        UsageCase{"ProfileShowWithoutRef", {"profile", "show"}, "profile show needs NS/NAME"},
+        UsageCase{"ProfileShowBadRef", {"profile", "show", "a/B"}, "invalid function name \"B\""},
+        UsageCase{"ProfileShowExtraArgument",
+                  {"profile", "show", "a/b", "c"},
+                  "unexpected argument \"c\""},
+        UsageCase{"UnknownOutputFormat", {"-o", "xml", "functions"}, "\"xml\""},
+        UsageCase{"FunctionsWithExtraArgument",
+                  {"functions", "extra"},
+                  "unexpected argument \"extra\" for functions"},
+        UsageCase{"FunctionsWithDoubleDash", {"functions", "--", "x"}, "functions takes no"},
+        UsageCase{"StatusWithExtraArgument", {"status", "now"}, "unexpected argument \"now\""},
+        UsageCase{"FunctionFlagOutsideRun",
+                  {"--function", "x", "functions"},
+                  "flag --function is only for run"},
+        UsageCase{"ContainerFlagOutsideRun",
+                  {"profile", "show", "a/b", "-c", "main"},
+                  "flag --container is only for run"}),
+    [](const ::testing::TestParamInfo<UsageCase>& info) { return info.param.name; });
+
+TEST(CtlTest, UsageErrorsPointAtHelp) {
+  Result r = Ctl({"frobnicate"});
+  EXPECT_THAT(r.err, HasSubstr("faasguardctl --help"));
+}
+
+TEST(CtlTest, HelpPrintsUsageWithExitCodes) {
+  for (const char* flag : {"--help", "-h"}) {
+    Result r = Ctl({flag});
+    EXPECT_EQ(r.code, kExitOk) << flag;
+    EXPECT_THAT(r.out, HasSubstr("Usage: faasguardctl"));
+    EXPECT_THAT(r.out, HasSubstr("Exit codes"));
+    EXPECT_THAT(r.out, HasSubstr("--socket PATH"));
+    EXPECT_EQ(r.err, "");
+  }
+}
+
+TEST(CtlTest, Version) {
+  Result r = Ctl({"--version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_THAT(r.out, HasSubstr("faasguardctl"));
+}
+
+TEST(CtlTest, MissingSocketIsUnavailable) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"functions"},
+                                        {"-o", "json", "functions"},
+                                        {"status"},
+                                        {"profile", "show", "default/hello"},
+                                        {"run", "--function", "hello", "--", "true"}}) {
+    Result r = Ctl(args);
+    EXPECT_EQ(r.code, kExitUnavailable) << args[0] << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(kNoSocket)) << args[0];
+    EXPECT_THAT(r.err, HasSubstr("cannot reach the faasguard agent")) << args[0];
+    EXPECT_EQ(r.out, "") << args[0];
+  }
+}
+
+}  // namespace
+}  // namespace faasguard

@@ -1,0 +1,276 @@
+// Decoding ring-buffer records: every size and length is checked before it is trusted.
+#include "bpf/events.h"
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace faasguard {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+template <typename T>
+std::vector<uint8_t> Bytes(const T& v, size_t extra = 0) {
+  std::vector<uint8_t> b(sizeof v + extra, 0);
+  std::memcpy(b.data(), &v, sizeof v);
+  return b;
+}
+
+void FillHeader(fg_event_hdr& h, uint16_t type, uint16_t size) {
+  h.type = type;
+  h.size = size;
+  h.fn_id = 7;
+  h.ts_ns = 123456789;
+  h.cgroup_id = 4242;
+  h.pid = 100;
+  h.tid = 101;
+}
+
+fg_syscall_event SyscallRecord(uint32_t nr, uint32_t arch) {
+  fg_syscall_event e{};
+  FillHeader(e.hdr, FG_EV_SYSCALL, sizeof e);
+  e.nr = nr;
+  e.arch = arch;
+  return e;
+}
+
+std::unique_ptr<fg_exec_event> ExecRecord() {
+  auto e = std::make_unique<fg_exec_event>();
+  std::memset(e.get(), 0, sizeof *e);
+  FillHeader(e->hdr, FG_EV_EXEC, sizeof *e);
+  return e;
+}
+
+void SetField(char* buf, __u16* len, const std::string& s) {
+  std::memcpy(buf, s.data(), s.size());
+  *len = static_cast<__u16>(s.size());
+}
+
+absl::StatusOr<Event> Decode(const std::vector<uint8_t>& b) {
+  return DecodeEvent(b.data(), b.size());
+}
+
+std::string ErrorOf(const absl::StatusOr<Event>& ev) {
+  EXPECT_FALSE(ev.ok());
+  return ev.ok() ? "" : std::string(ev.status().message());
+}
+
+TEST(DecodeEventTest, TooShort) {
+  fg_syscall_event e = SyscallRecord(0, 0);
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof(fg_event_hdr) - 1)), HasSubstr("shorter"));
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, 0)), HasSubstr("shorter"));
+  EXPECT_FALSE(DecodeEvent(nullptr, sizeof e).ok());
+}
+
+TEST(DecodeEventTest, SizeFieldLargerThanTheRecord) {
+  fg_syscall_event e = SyscallRecord(0, 0);
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e - 1)), HasSubstr("claims 40 bytes"));
+  e.hdr.size = 0xffff;
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("claims 65535 bytes"));
+}
+
+TEST(DecodeEventTest, WrongSizeForType) {
+  fg_syscall_event s = SyscallRecord(0, 0);
+  s.hdr.size = sizeof(fg_event_hdr);  // a header only
+  EXPECT_THAT(ErrorOf(DecodeEvent(&s, sizeof s)), HasSubstr("syscall event of 32 bytes"));
+
+  // A net-sized record that says it is an exec.
+  fg_net_event n{};
+  FillHeader(n.hdr, FG_EV_EXEC, sizeof n);
+  EXPECT_THAT(ErrorOf(DecodeEvent(&n, sizeof n)), HasSubstr("exec event of 64 bytes"));
+
+  // A syscall-sized record that says it is a net event.
+  s = SyscallRecord(0, 0);
+  s.hdr.type = FG_EV_NET;
+  EXPECT_THAT(ErrorOf(DecodeEvent(&s, sizeof s)), HasSubstr("net event of 40 bytes"));
+}
+
+TEST(DecodeEventTest, UnknownType) {
+  fg_syscall_event e = SyscallRecord(0, 0);
+  e.hdr.type = 9;
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("unknown event type 9"));
+  e.hdr.type = 0;
+  EXPECT_FALSE(DecodeEvent(&e, sizeof e).ok());
+}
+
+TEST(DecodeEventTest, Syscall) {
+  fg_syscall_event e = SyscallRecord(257, FG_ARCH_COMPAT);
+  absl::StatusOr<Event> ev = DecodeEvent(&e, sizeof e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto* s = std::get_if<SyscallEvent>(&*ev);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->nr, 257u);
+  EXPECT_EQ(s->arch, static_cast<uint32_t>(FG_ARCH_COMPAT));
+  EXPECT_EQ(s->hdr.type, FG_EV_SYSCALL);
+  EXPECT_EQ(s->hdr.fn_id, 7u);
+  EXPECT_EQ(s->hdr.ts_ns, 123456789u);
+  EXPECT_EQ(s->hdr.cgroup_id, 4242u);
+  EXPECT_EQ(s->hdr.pid, 100u);
+  EXPECT_EQ(s->hdr.tid, 101u);
+}
+
+TEST(DecodeEventTest, RecordLongerThanTheEventIsFine) {
+  // Ring-buffer records are rounded up to 8 bytes; what lies past hdr.size is ignored.
+  std::vector<uint8_t> b = Bytes(SyscallRecord(1, FG_ARCH_NATIVE), 8);
+  EXPECT_TRUE(Decode(b).ok());
+}
+
+TEST(DecodeEventTest, SyscallOutOfRange) {
+  fg_syscall_event e = SyscallRecord(FG_SYS_MAX, FG_ARCH_NATIVE);
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("nr 512"));
+  e = SyscallRecord(FG_SYS_MAX - 1, FG_ARCH_NATIVE);
+  EXPECT_TRUE(DecodeEvent(&e, sizeof e).ok());
+  e = SyscallRecord(0, 2);
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("arch 2"));
+}
+
+TEST(DecodeEventTest, Exec) {
+  auto e = ExecRecord();
+  e->bin_hash = 0x1111;
+  e->parent_hash = 0x2222;
+  e->uid = 1000;
+  e->ppid = 99;
+  SetField(e->bin, &e->bin_len, "/usr/bin/curl");
+  e->bin_flags = FG_PATH_F_UNLINKED;
+  SetField(e->parent, &e->parent_len, "/bin/sh");
+  e->parent_flags = 0;
+  SetField(e->args, &e->args_len, std::string("a\0b\0", 4));
+  SetField(e->filename, &e->filename_len, "./run.sh");
+  e->flags = FG_EXEC_F_SCRIPT;
+
+  absl::StatusOr<Event> ev = DecodeEvent(e.get(), sizeof *e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto* x = std::get_if<ExecEvent>(&*ev);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->hdr.fn_id, 7u);
+  EXPECT_EQ(x->bin.path, "/usr/bin/curl");
+  EXPECT_EQ(x->bin.flags, static_cast<uint32_t>(FG_PATH_F_UNLINKED));
+  EXPECT_EQ(x->bin.hash, 0x1111u);
+  EXPECT_EQ(x->parent.path, "/bin/sh");
+  EXPECT_EQ(x->parent.flags, 0u);
+  EXPECT_EQ(x->parent.hash, 0x2222u);
+  EXPECT_EQ(x->uid, 1000u);
+  EXPECT_EQ(x->ppid, 99u);
+  EXPECT_THAT(x->args, ElementsAre("a", "b"));
+  EXPECT_EQ(x->filename, "./run.sh");
+  EXPECT_EQ(x->flags, static_cast<uint32_t>(FG_EXEC_F_SCRIPT));
+}
+
+TEST(DecodeEventTest, ExecLengthsShorterThanTheTextWin) {
+  auto e = ExecRecord();
+  std::memcpy(e->bin, "/usr/bin/curl", 13);
+  e->bin_len = 8;
+  std::memcpy(e->args, "one\0two\0three", 13);
+  e->args_len = 7;
+  absl::StatusOr<Event> ev = DecodeEvent(e.get(), sizeof *e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto& x = std::get<ExecEvent>(*ev);
+  EXPECT_EQ(x.bin.path, "/usr/bin");
+  EXPECT_THAT(x.args, ElementsAre("one", "two"));
+  EXPECT_EQ(x.parent.path, "");  // a kernel thread has no parent binary
+}
+
+TEST(DecodeEventTest, ExecFieldsWithoutNulAreBounded) {
+  auto e = ExecRecord();
+  std::memset(e->bin, 'b', sizeof e->bin);
+  e->bin_len = 0xffff;
+  std::memset(e->parent, 'p', sizeof e->parent);
+  e->parent_len = sizeof e->parent;
+  std::memset(e->args, 'a', sizeof e->args);
+  e->args_len = 0xffff;
+  std::memset(e->filename, 'f', sizeof e->filename);
+  e->filename_len = 0xffff;
+  absl::StatusOr<Event> ev = DecodeEvent(e.get(), sizeof *e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto& x = std::get<ExecEvent>(*ev);
+  EXPECT_LT(x.bin.path.size(), sizeof e->bin);
+  EXPECT_EQ(x.bin.path, std::string(x.bin.path.size(), 'b'));
+  EXPECT_LT(x.parent.path.size(), sizeof e->parent);
+  EXPECT_EQ(x.parent.path, std::string(x.parent.path.size(), 'p'));
+  ASSERT_EQ(x.args.size(), 1u);
+  EXPECT_LT(x.args[0].size(), sizeof e->args);
+  EXPECT_EQ(x.args[0], std::string(x.args[0].size(), 'a'));
+  EXPECT_LT(x.filename.size(), sizeof e->filename);
+  EXPECT_EQ(x.filename, std::string(x.filename.size(), 'f'));
+}
+
+fg_net_event NetRecord(uint8_t kind, uint8_t family) {
+  fg_net_event e{};
+  FillHeader(e.hdr, FG_EV_NET, sizeof e);
+  e.key.fn_id = 7;
+  e.key.kind = kind;
+  e.key.proto = 6;
+  e.key.family = family;
+  e.key.port = 443;
+  const uint8_t addr[4] = {10, 0, 0, 1};
+  std::memcpy(e.key.addr, addr, sizeof addr);
+  return e;
+}
+
+TEST(DecodeEventTest, Net) {
+  fg_net_event e = NetRecord(FG_NET_CONNECT, 4);
+  absl::StatusOr<Event> ev = DecodeEvent(&e, sizeof e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto* n = std::get_if<NetEvent>(&*ev);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->hdr.fn_id, 7u);
+  EXPECT_EQ(n->key.kind, FG_NET_CONNECT);
+  EXPECT_EQ(n->key.proto, 6);
+  EXPECT_EQ(n->key.family, 4);
+  EXPECT_EQ(n->key.port, 443);
+  EXPECT_EQ(std::memcmp(&n->key, &e.key, sizeof e.key), 0);
+
+  e = NetRecord(FG_NET_ACCEPT, 6);
+  EXPECT_TRUE(DecodeEvent(&e, sizeof e).ok());
+}
+
+TEST(DecodeEventTest, NetWithBadFamilyOrKind) {
+  for (uint8_t family : {0, 2, 5, 10}) {
+    fg_net_event e = NetRecord(FG_NET_CONNECT, family);
+    EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("family"))
+        << static_cast<int>(family);
+  }
+  for (uint8_t kind : {0, FG_NET_ACCEPT + 1, 255}) {
+    fg_net_event e = NetRecord(kind, 4);
+    EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("kind")) << static_cast<int>(kind);
+  }
+}
+
+// --- PathHash ----------------------------------------------------------------------------
+
+TEST(PathHashTest, EmptyPathIsTheOffsetBasis) {
+  EXPECT_EQ(PathHash("", 0, 0), FG_FNV_OFFSET);
+  EXPECT_EQ(PathHash("", 0, 0x1234), FG_FNV_OFFSET ^ 0x1234);
+}
+
+TEST(PathHashTest, IsFnv1a64) {
+  // Published FNV-1a 64 test vectors.
+  EXPECT_EQ(PathHash("a", 0, 0), 0xaf63dc4c8601ec8cULL);
+  EXPECT_EQ(PathHash("foobar", 0, 0), 0x85944171f73967e8ULL);
+}
+
+TEST(PathHashTest, FlagsChangeTheHash) {
+  const uint64_t plain = PathHash("/bin/sh", 0, 7);
+  EXPECT_NE(plain, PathHash("/bin/sh", FG_PATH_F_UNLINKED, 7));
+  EXPECT_NE(plain, PathHash("/bin/sh", FG_PATH_F_DETACHED, 7));
+  EXPECT_NE(PathHash("/bin/sh", FG_PATH_F_UNLINKED, 7), PathHash("/bin/sh", FG_PATH_F_DETACHED, 7));
+  EXPECT_NE(PathHash("", FG_PATH_F_DETACHED, 0), FG_FNV_OFFSET);
+  // Deterministic.
+  EXPECT_EQ(plain, PathHash("/bin/sh", 0, 7));
+}
+
+TEST(PathHashTest, SeedsGiveDifferentHashes) {
+  EXPECT_NE(PathHash("/bin/sh", 0, 1), PathHash("/bin/sh", 0, 2));
+  EXPECT_NE(PathHash("/bin/sh", 0, 0), PathHash("/bin/sh", 0, 0xdeadbeefcafef00dULL));
+  EXPECT_NE(PathHash("/bin/sh", 0, 1), PathHash("/bin/bash", 0, 1));
+}
+
+}  // namespace
+}  // namespace faasguard
