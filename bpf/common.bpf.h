@@ -47,8 +47,8 @@ static __always_inline void fg_fill_hdr(struct fg_event_hdr *h, __u16 type, __u1
 /*
  * Record a first sighting in a kernel-side set. Returns 1 when this call inserted the key
  * (the caller then emits an event), 0 when the key was already there (its counters move).
- * A full map is counted (FG_STAT_MAP_FULL) and reported as "new" so the event still carries
- * the item to user space.
+ * A full map is counted (FG_STAT_MAP_FULL, other failures FG_STAT_HELPER_ERR) and reported as
+ * "new" so the event still carries the item to user space.
  */
 static __always_inline int fg_set_seen(void *map, const void *key)
 {
@@ -70,6 +70,6 @@ static __always_inline int fg_set_seen(void *map, const void *key)
 		return 0;
 	}
 	if (err)
-		fg_stat_inc(FG_STAT_MAP_FULL);
+		fg_stat_inc(err == -7 /* E2BIG */ ? FG_STAT_MAP_FULL : FG_STAT_HELPER_ERR);
 	return 1;
 }

@@ -82,8 +82,10 @@ static __always_inline void fg_remember_path(struct fg_scratch *s, const char *b
 	s->pv.flags = p->flags;
 	s->pv.pad = 0;
 	fg_path_copy(s->pv.path, buf, p);
-	if (bpf_map_update_elem(&fg_paths, &p->hash, &s->pv, BPF_NOEXIST) == -7 /* E2BIG */)
-		fg_stat_inc(FG_STAT_MAP_FULL);
+	long err = bpf_map_update_elem(&fg_paths, &p->hash, &s->pv, BPF_NOEXIST);
+
+	if (err && err != -17 /* EEXIST: another CPU was first */)
+		fg_stat_inc(err == -7 /* E2BIG */ ? FG_STAT_MAP_FULL : FG_STAT_HELPER_ERR);
 }
 
 static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u64 cgid,
