@@ -24,6 +24,22 @@ static __always_inline void fg_stat_inc(__u32 idx)
 		(*v)++;
 }
 
+/* Scratch slots: tracepoint programs run with preemption disabled and are never re-entered
+ * on a CPU, so they share slot 0; the cgroup hooks (preemptible) use slot 1, BPF-LSM slot 2. */
+#define FG_SCRATCH_TP 0
+#define FG_SCRATCH_CGROUP 1
+#define FG_SCRATCH_LSM 2
+
+static __always_inline struct fg_scratch *fg_scratch_get(__u32 slot)
+{
+	return bpf_map_lookup_elem(&fg_scratch, &slot);
+}
+
+static __always_inline const struct fg_fn_cfg *fg_cfg_of(__u32 fn_id)
+{
+	return bpf_map_lookup_elem(&fg_fn_cfg, &fn_id);
+}
+
 /* The tracked-cgroup lookup: the first (and, for an untracked task, only) map access. */
 static __always_inline const struct fg_cgroup_val *fg_lookup_cgroup(__u64 cgid)
 {

@@ -8,7 +8,7 @@
 
 #include "abi/fg_abi.h"
 
-/* Tracked cgroups: cgroup v2 id -> function section. The only lookup an untracked task pays. */
+/* Tracked cgroups: cgroup v2 id -> function slot. The only lookup an untracked task pays. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -16,7 +16,7 @@ struct {
 	__type(value, struct fg_cgroup_val);
 } fg_tracked SEC(".maps") __weak;
 
-/* Per-function configuration (mode), written by the agent. */
+/* Per-function configuration (mode, syscall action, allow-list generation), from the agent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FG_MAX_FUNCS);
@@ -32,7 +32,7 @@ struct {
 	__type(value, struct fg_fn_state);
 } fg_fn_state SEC(".maps") __weak;
 
-/* Learned (function, parent binary hash, binary hash) exec pairs. */
+/* Learned (function, parent binary, binary, script) exec tuples. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -57,7 +57,32 @@ struct {
 	__type(value, struct fg_seen_val);
 } fg_net SEC(".maps") __weak;
 
-/* First sightings to user space. */
+/* Allowed syscalls, per function and generation (index fn_id * 2 + gen). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * FG_MAX_FUNCS);
+	__type(key, __u32);
+	__type(value, struct fg_sys_allow);
+} fg_sys_allow SEC(".maps") __weak;
+
+/* Allowed execs, per function and generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_exec_rule_key);
+	__type(value, __u8);
+} fg_exec_allow SEC(".maps") __weak;
+
+/* Allowed destinations and ports, per function and generation: longest-prefix match. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fg_net_rule_key);
+	__type(value, __u8);
+} fg_net_allow SEC(".maps") __weak;
+
+/* First sightings and violations to user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -75,13 +100,14 @@ struct {
 struct fg_scratch {
 	char bin[2 * FG_PATH_MAX];    /* path is built backwards in the first half */
 	char parent[2 * FG_PATH_MAX];
+	char script[2 * FG_FILENAME_MAX]; /* the name given to exec, for scripts */
 	struct fg_path_val pv;        /* staging value for fg_paths */
 	__u64 walk[4];                /* struct fg_walk_state of the walk in progress */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 3); /* FG_SCRATCH_TP, FG_SCRATCH_CGROUP, FG_SCRATCH_LSM */
 	__type(key, __u32);
 	__type(value, struct fg_scratch);
 } fg_scratch SEC(".maps") __weak;

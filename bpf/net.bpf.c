@@ -3,10 +3,12 @@
  * net.bpf.c: network behaviour of tracked tasks.
  * cgroup sock_addr hooks (attached once at the cgroup v2 root) see connect, unconnected UDP
  * sends and bind, for every present and future cgroup, io_uring included; TCP listen and
- * accepted connections come from the sock/inet_sock_set_state tracepoint.
- * In learn mode every hook allows (returns 1).
+ * accepted connections come from the inet_sock_set_state raw tracepoint.
+ * Learn mode: every hook allows (returns 1) and learns. Monitor mode: items outside the
+ * allow-list are reported. Enforce mode: they are denied (return 0: the caller gets EPERM);
+ * a TCP listen on a port outside the allow-list (after a bind to port 0) kills the process.
  */
-#include "common.bpf.h"
+#include "policy.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -16,6 +18,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define FG_TCP_ESTABLISHED 1
 #define FG_TCP_SYN_RECV 3
 #define FG_TCP_LISTEN 10
+#define FG_SIGKILL 9
 
 static __always_inline void fg_emit_net(__u64 cgid, const struct fg_net_key *key)
 {
@@ -54,12 +57,70 @@ static __always_inline void fg_key_addr6(struct fg_net_key *k, const __u32 a[4])
 	}
 }
 
+static __always_inline __u8 fg_viol_kind_of(__u8 net_kind)
+{
+	switch (net_kind) {
+	case FG_NET_CONNECT:
+		return FG_VIOL_CONNECT;
+	case FG_NET_SEND:
+		return FG_VIOL_SEND;
+	case FG_NET_BIND:
+		return FG_VIOL_BIND;
+	default:
+		return FG_VIOL_LISTEN;
+	}
+}
+
+/* Learn, or check: returns 1 to allow the operation, 0 to deny it with EPERM. */
+static __always_inline int fg_net_decide(const struct fg_fn_cfg *cfg, __u64 cgid,
+					 const struct fg_net_key *k, __u8 slot)
+{
+	if (cfg->mode == FG_MODE_LEARN) {
+		fg_net_learn(cgid, k);
+		return 1;
+	}
+	__u8 cls = (k->kind == FG_NET_CONNECT || k->kind == FG_NET_SEND) ? FG_RULE_EGRESS
+									: FG_RULE_LISTEN;
+
+	if (k->kind == FG_NET_BIND && k->port == 0)
+		return 1; /* an ephemeral port: what it is used for is checked (listen) */
+	if (fg_net_allowed(k, cfg->gen, cls))
+		return 1;
+	struct fg_viol_req r = {.cgid = cgid,
+				.fn_id = k->fn_id,
+				.kind = fg_viol_kind_of(k->kind),
+				.action = FG_ACT_REPORTED,
+				.mode = cfg->mode,
+				.slot = slot,
+				.net = *k};
+	int allow = 1;
+
+	if (cfg->mode == FG_MODE_ENFORCE) {
+		if (k->kind == FG_NET_LISTEN) {
+			/* no hook can refuse a listen: stop the process that asked for it */
+			if (bpf_get_current_cgroup_id() == cgid) {
+				bpf_send_signal(FG_SIGKILL);
+				r.action = FG_ACT_KILLED;
+			}
+		} else {
+			r.action = FG_ACT_DENIED;
+			allow = 0;
+		}
+	}
+	fg_report_violation(&r);
+	return allow;
+}
+
 static __always_inline int fg_sock_addr4(struct bpf_sock_addr *ctx, __u8 kind)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
 	const struct fg_cgroup_val *t = fg_lookup_cgroup(cgid);
 
 	if (!t)
+		return 1;
+	const struct fg_fn_cfg *cfg = fg_cfg_of(t->fn_id);
+
+	if (!cfg)
 		return 1;
 	struct fg_net_key k = {.fn_id = t->fn_id, .kind = kind, .family = 4};
 
@@ -70,8 +131,7 @@ static __always_inline int fg_sock_addr4(struct bpf_sock_addr *ctx, __u8 kind)
 
 		__builtin_memcpy(k.addr, &ip, 4);
 	}
-	fg_net_learn(cgid, &k);
-	return 1;
+	return fg_net_decide(cfg, cgid, &k, FG_SCRATCH_CGROUP);
 }
 
 static __always_inline int fg_sock_addr6(struct bpf_sock_addr *ctx, __u8 kind)
@@ -80,6 +140,10 @@ static __always_inline int fg_sock_addr6(struct bpf_sock_addr *ctx, __u8 kind)
 	const struct fg_cgroup_val *t = fg_lookup_cgroup(cgid);
 
 	if (!t)
+		return 1;
+	const struct fg_fn_cfg *cfg = fg_cfg_of(t->fn_id);
+
+	if (!cfg)
 		return 1;
 	struct fg_net_key k = {.fn_id = t->fn_id, .kind = kind, .family = 6};
 
@@ -94,8 +158,7 @@ static __always_inline int fg_sock_addr6(struct bpf_sock_addr *ctx, __u8 kind)
 		a[3] = ctx->user_ip6[3];
 		fg_key_addr6(&k, a);
 	}
-	fg_net_learn(cgid, &k);
-	return 1;
+	return fg_net_decide(cfg, cgid, &k, FG_SCRATCH_CGROUP);
 }
 
 SEC("cgroup/connect4")
@@ -164,6 +227,12 @@ int fg_sk_state(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t)
 		return 0;
+	const struct fg_fn_cfg *cfg = fg_cfg_of(t->fn_id);
+
+	if (!cfg)
+		return 0;
+	if (kind == FG_NET_ACCEPT && cfg->mode != FG_MODE_LEARN)
+		return 0; /* inbound peers are learned, not enforced */
 	struct fg_net_key k = {.fn_id = t->fn_id, .kind = kind, .proto = FG_IPPROTO_TCP};
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
@@ -181,6 +250,6 @@ int fg_sk_state(struct bpf_raw_tracepoint_args *ctx)
 		BPF_CORE_READ_INTO(&a, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
 		fg_key_addr6(&k, a);
 	}
-	fg_net_learn(cgid, &k);
+	fg_net_decide(cfg, cgid, &k, FG_SCRATCH_TP);
 	return 0;
 }

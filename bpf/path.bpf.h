@@ -164,6 +164,10 @@ static __always_inline void fg_path_empty(char *buf, struct fg_path *p, __u32 fl
 int fg_resolve_path(struct fg_scratch *s, __u32 which, __u64 file, __u32 missing_flags,
 		    struct fg_path *out);
 
+/* Hash of the NUL-terminated name in s->script (at most FG_FILENAME_MAX - 1 bytes): the
+ * script a "#!" exec ran. Defined in path.bpf.c. */
+int fg_hash_script(struct fg_scratch *s, __u32 len, struct fg_path *out);
+
 /* Copy the walked path, NUL included, into dst (FG_PATH_MAX bytes). */
 static __always_inline void fg_path_copy(char *dst, const char *buf, const struct fg_path *p)
 {
@@ -175,4 +179,20 @@ static __always_inline void fg_path_copy(char *dst, const char *buf, const struc
 	n = (n & FG_PATH_MASK) + 1;
 
 	bpf_probe_read_kernel(dst, n, &buf[at & FG_PATH_MASK]);
+}
+
+/* Remember a path's text under its hash, so the agent can name hashes read from fg_execs. */
+static __always_inline void fg_remember_path(struct fg_scratch *s, const char *buf,
+					     const struct fg_path *p)
+{
+	if (bpf_map_lookup_elem(&fg_paths, &p->hash))
+		return;
+	s->pv.len = p->len;
+	s->pv.flags = p->flags;
+	s->pv.pad = 0;
+	fg_path_copy(s->pv.path, buf, p);
+	long err = bpf_map_update_elem(&fg_paths, &p->hash, &s->pv, BPF_NOEXIST);
+
+	if (err && err != -17 /* EEXIST: another CPU was first */)
+		fg_stat_inc(err == -7 /* E2BIG */ ? FG_STAT_MAP_FULL : FG_STAT_HELPER_ERR);
 }

@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* process.bpf.c: fork, exec and exit of tracked tasks; the (parent binary, binary) sets. */
-#include "path.bpf.h"
+/*
+ * process.bpf.c: fork, exec and exit of tracked tasks. Learn mode: the (parent binary,
+ * binary, script) sets. Monitor / enforce mode: the exec allow-list; in enforce mode a
+ * refused exec is killed here (SIGKILL from the exec tracepoint: the new program never runs
+ * an instruction of its own), or refused with EPERM earlier by BPF-LSM (lsm.bpf.c).
+ */
+#include "policy.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+#define FG_SIGKILL 9
 
 static __always_inline struct fg_fn_state *fg_state_of(const struct fg_cgroup_val *t)
 {
@@ -40,57 +47,9 @@ int fg_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* Global (verified once) halves of fg_resolve_path. */
-__noinline int fg_walk_g(struct fg_scratch *s, __u32 which, __u64 file, struct fg_path *out)
-{
-	if (!s || !out)
-		return -1;
-	fg_path_walk(which ? s->parent : s->bin, (volatile struct fg_walk_state *)s->walk,
-		     (struct file *)file, out);
-	return 0;
-}
-
-__noinline int fg_hash_g(struct fg_scratch *s, __u32 which, struct fg_path *out)
-{
-	if (!s || !out)
-		return -1;
-	fg_path_hash(which ? s->parent : s->bin, out);
-	return 0;
-}
-
-__noinline int fg_resolve_path(struct fg_scratch *s, __u32 which, __u64 file, __u32 missing_flags,
-			       struct fg_path *out)
-{
-	if (!s || !out)
-		return -1;
-	if (!file) {
-		fg_path_empty(which ? s->parent : s->bin, out, missing_flags);
-		return 0;
-	}
-	fg_walk_g(s, which, file, out);
-	fg_hash_g(s, which, out);
-	return 0;
-}
-
-/* Remember a path's text under its hash, so the agent can name hashes read from fg_execs. */
-static __always_inline void fg_remember_path(struct fg_scratch *s, const char *buf,
-					     const struct fg_path *p)
-{
-	if (bpf_map_lookup_elem(&fg_paths, &p->hash))
-		return;
-	s->pv.len = p->len;
-	s->pv.flags = p->flags;
-	s->pv.pad = 0;
-	fg_path_copy(s->pv.path, buf, p);
-	long err = bpf_map_update_elem(&fg_paths, &p->hash, &s->pv, BPF_NOEXIST);
-
-	if (err && err != -17 /* EEXIST: another CPU was first */)
-		fg_stat_inc(err == -7 /* E2BIG */ ? FG_STAT_MAP_FULL : FG_STAT_HELPER_ERR);
-}
-
 static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u64 cgid,
-					 struct linux_binprm *bprm, const struct fg_path *bin,
-					 const struct fg_path *par)
+					 const struct fg_path *bin, const struct fg_path *par,
+					 const struct fg_path *script, __u32 exec_flags)
 {
 	struct fg_exec_event *e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
 
@@ -103,6 +62,7 @@ static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u6
 	fg_fill_hdr(&e->hdr, FG_EV_EXEC, sizeof(*e), fn_id, cgid);
 	e->bin_hash = bin->hash;
 	e->parent_hash = par->hash;
+	e->script_hash = script->hash;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->bin_len = bin->len;
@@ -128,33 +88,40 @@ static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u6
 	e->args_len = alen;
 
 	/* The name given to exec: a script's path, or /dev/fd/N for fexecve. */
-	const char *filename = BPF_CORE_READ(bprm, filename);
-	const char *interp = BPF_CORE_READ(bprm, interp);
-	long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), filename);
+	long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), s->script);
 
 	e->filename_len = n > 0 ? n - 1 : 0;
-	e->flags = (filename != interp) ? FG_EXEC_F_SCRIPT : 0;
+	e->flags = exec_flags;
 	bpf_ringbuf_submit(e, 0);
 	fg_stat_inc(FG_STAT_EVENTS);
 }
 
+/* Not called: keeps the ring-buffer record types in the object's BTF, where the agent's tests
+ * check their layout against the C++ side. */
+__noinline int fg_btf_anchor(struct fg_syscall_event *s, struct fg_exec_event *x,
+			     struct fg_net_event *n, struct fg_violation_event *v)
+{
+	return s && x && n && v;
+}
+
 /*
  * A tracked task finished an exec: count it, resolve the binary actually executed and the
- * parent process's binary from their file objects, and learn the pair.
+ * parent process's binary from their file objects (and, for "#!" scripts, the name given to
+ * exec), then learn the tuple or check it against the allow-list.
  */
 static __always_inline int fg_on_exec(const struct fg_cgroup_val *t, __u64 cgid,
 				      struct linux_binprm *bprm)
 {
 	__u32 fn_id = t->fn_id;
 	struct fg_fn_state *st = bpf_map_lookup_elem(&fg_fn_state, &fn_id);
-	__u32 zero = 0;
-	struct fg_scratch *s = bpf_map_lookup_elem(&fg_scratch, &zero);
+	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
+	struct fg_scratch *s = fg_scratch_get(FG_SCRATCH_TP);
 
-	if (!st || !s)
+	if (!st || !cfg || !s)
 		return 0;
 	__sync_fetch_and_add(&st->execs, 1);
 
-	struct fg_path bin = {}, par = {};
+	struct fg_path bin = {}, par = {}, script = {};
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file *pfile = BPF_CORE_READ(task, real_parent, mm, exe_file);
 
@@ -162,22 +129,61 @@ static __always_inline int fg_on_exec(const struct fg_cgroup_val *t, __u64 cgid,
 	fg_resolve_path(s, 0, (__u64)BPF_CORE_READ(bprm, file), FG_PATH_F_READ_ERR, &bin);
 	fg_resolve_path(s, 1, (__u64)pfile, 0, &par);
 
-	struct fg_exec_key key = {.fn_id = fn_id, .parent_hash = par.hash, .bin_hash = bin.hash};
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	const char *interp = BPF_CORE_READ(bprm, interp);
+	long n = bpf_probe_read_kernel_str(s->script, FG_FILENAME_MAX, filename);
+	__u32 exec_flags = 0;
 
-	if (!fg_set_seen(&fg_execs, &key))
+	if (n <= 0)
+		s->script[0] = 0;
+	if (filename != interp && n > 1) {
+		exec_flags = FG_EXEC_F_SCRIPT;
+		fg_hash_script(s, n - 1, &script);
+	}
+
+	if (cfg->mode == FG_MODE_LEARN) {
+		struct fg_exec_key key = {.fn_id = fn_id,
+					  .parent_hash = par.hash,
+					  .bin_hash = bin.hash,
+					  .script_hash = script.hash};
+
+		if (!fg_set_seen(&fg_execs, &key))
+			return 0;
+		fg_remember_path(s, s->bin, &bin);
+		fg_remember_path(s, s->parent, &par);
+		if (exec_flags)
+			fg_remember_path(s, s->script, &script);
+		fg_emit_exec(s, fn_id, cgid, &bin, &par, &script, exec_flags);
 		return 0;
-	fg_remember_path(s, s->bin, &bin);
-	fg_remember_path(s, s->parent, &par);
-	fg_emit_exec(s, fn_id, cgid, bprm, &bin, &par);
-	return 0;
-}
+	}
 
-/* Not called: keeps the ring-buffer record types in the object's BTF, where the agent's tests
- * check their layout against the C++ side. */
-__noinline int fg_btf_anchor(struct fg_syscall_event *s, struct fg_exec_event *x,
-			     struct fg_net_event *n)
-{
-	return s && x && n;
+	struct fg_exec_check c = {.fn_id = fn_id,
+				  .gen = cfg->gen,
+				  .cfg_flags = cfg->flags,
+				  .parent_hash = par.hash,
+				  .script_hash = script.hash,
+				  .bin = bin};
+
+	if (fg_exec_allowed(s, &c))
+		return 0;
+	struct fg_viol_req r = {.cgid = cgid,
+				.fn_id = fn_id,
+				.kind = FG_VIOL_EXEC,
+				.action = FG_ACT_REPORTED,
+				.mode = cfg->mode,
+				.slot = FG_SCRATCH_TP,
+				.exec_flags = exec_flags,
+				.script_hash = script.hash,
+				.bin = bin,
+				.parent = par};
+
+	if (cfg->mode == FG_MODE_ENFORCE) {
+		/* Before the new image returns to user space: it never runs an instruction. */
+		bpf_send_signal(FG_SIGKILL);
+		r.action = FG_ACT_KILLED;
+	}
+	fg_report_violation(&r);
+	return 0;
 }
 
 SEC("raw_tracepoint/sched_process_exec")

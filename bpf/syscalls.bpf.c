@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* syscalls.bpf.c: per-function syscall sets, learned in the kernel. */
-#include "common.bpf.h"
+/*
+ * syscalls.bpf.c: per-function syscall sets, learned in the kernel; in monitor and enforce
+ * mode, the syscall allow-list (enforce: SIGKILL, or alert only, per function).
+ */
+#include "policy.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define FG_TS_COMPAT 0x0002 /* x86: thread_info.status bit of a 32-bit syscall */
+#define FG_SIGKILL 9
 
 static __always_inline __u32 fg_syscall_arch(void)
 {
@@ -33,10 +37,9 @@ static __always_inline void fg_emit_syscall(__u32 fn_id, __u64 cgid, __u32 nr, _
 	fg_stat_inc(FG_STAT_EVENTS);
 }
 
-/* A tracked task made syscall `id`: set its bit; the first sighting goes to user space. */
-static __always_inline int fg_on_syscall(const struct fg_cgroup_val *t, __u64 cgid, long id)
+/* Learn mode: set the syscall's bit; the first sighting goes to user space. */
+static __always_inline int fg_learn_syscall(__u32 fn_id, __u64 cgid, long id, __u32 arch)
 {
-	__u32 fn_id = t->fn_id;
 	struct fg_fn_state *st = bpf_map_lookup_elem(&fg_fn_state, &fn_id);
 
 	if (!st)
@@ -45,7 +48,6 @@ static __always_inline int fg_on_syscall(const struct fg_cgroup_val *t, __u64 cg
 		fg_stat_inc(FG_STAT_SYS_RANGE);
 		return 0;
 	}
-	__u32 arch = fg_syscall_arch();
 	__u32 w = ((__u32)id >> 6) & (FG_SYS_WORDS - 1);
 	__u64 bit = 1ULL << (id & 63);
 	__u64 *word = arch == FG_ARCH_COMPAT ? &st->sys_compat[w] : &st->sys[w];
@@ -58,6 +60,34 @@ static __always_inline int fg_on_syscall(const struct fg_cgroup_val *t, __u64 cg
 	return 0;
 }
 
+/* Monitor / enforce mode: a syscall outside the allow-list is reported, and in enforce mode
+ * (action kill) the process gets SIGKILL, delivered when the syscall returns. */
+static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 fn_id, __u64 cgid,
+					    long id, __u32 arch)
+{
+	if (fg_sys_allowed(fn_id, cfg->gen, arch, id))
+		return 0;
+	struct fg_viol_req r = {.cgid = cgid,
+				.fn_id = fn_id,
+				.kind = FG_VIOL_SYSCALL,
+				.action = FG_ACT_REPORTED,
+				.mode = cfg->mode,
+				.slot = FG_SCRATCH_TP,
+				.nr = (__u32)id,
+				.arch = arch};
+
+	if (cfg->mode == FG_MODE_ENFORCE) {
+		if (cfg->sys_action == FG_SYS_KILL) {
+			bpf_send_signal(FG_SIGKILL);
+			r.action = FG_ACT_KILLED;
+		} else {
+			r.action = FG_ACT_ALERT;
+		}
+	}
+	fg_report_violation(&r);
+	return 0;
+}
+
 SEC("raw_tracepoint/sys_enter")
 int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -66,5 +96,15 @@ int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t)
 		return 0;
-	return fg_on_syscall(t, cgid, (long)ctx->args[1]);
+	__u32 fn_id = t->fn_id;
+	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
+
+	if (!cfg)
+		return 0;
+	long id = (long)ctx->args[1];
+	__u32 arch = fg_syscall_arch();
+
+	if (cfg->mode == FG_MODE_LEARN)
+		return fg_learn_syscall(fn_id, cgid, id, arch);
+	return fg_check_syscall(cfg, fn_id, cgid, id, arch);
 }

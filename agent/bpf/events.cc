@@ -51,6 +51,7 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       x.bin = {Field(e->bin, sizeof e->bin, e->bin_len), e->bin_flags, e->bin_hash};
       x.parent = {Field(e->parent, sizeof e->parent, e->parent_len), e->parent_flags,
                   e->parent_hash};
+      x.script_hash = e->script_hash;
       x.uid = e->uid;
       x.ppid = e->ppid;
       size_t alen = e->args_len < sizeof e->args ? e->args_len : sizeof e->args - 1;
@@ -70,6 +71,34 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
         return absl::InvalidArgumentError(
             absl::StrCat("net event kind ", e.key.kind, " family ", e.key.family));
       return Event(NetEvent{Header(h), e.key});
+    }
+    case FG_EV_VIOLATION: {
+      if (h.size != sizeof(fg_violation_event))
+        return absl::InvalidArgumentError(absl::StrCat("violation event of ", h.size, " bytes"));
+      auto e = std::make_unique<fg_violation_event>();
+      std::memcpy(e.get(), data, sizeof *e);
+      if (e->kind < FG_VIOL_SYSCALL || e->kind > FG_VIOL_LISTEN || e->action < FG_ACT_REPORTED ||
+          e->action > FG_ACT_KILLED || e->mode > FG_MODE_ENFORCE)
+        return absl::InvalidArgumentError(absl::StrCat("violation event kind ", e->kind, " action ",
+                                                       e->action, " mode ", e->mode));
+      ViolationEvent v;
+      v.hdr = Header(h);
+      v.kind = e->kind;
+      v.action = e->action;
+      v.mode = e->mode;
+      v.uid = e->uid;
+      v.ppid = e->ppid;
+      v.nr = e->nr;
+      v.arch = e->arch;
+      v.net = e->net;
+      v.bin = {Field(e->bin, sizeof e->bin, e->bin_len), e->bin_flags, e->bin_hash};
+      v.parent = {Field(e->parent, sizeof e->parent, e->parent_len), e->parent_flags,
+                  e->parent_hash};
+      v.script_hash = e->script_hash;
+      v.exec_flags = e->exec_flags;
+      v.script = Field(e->filename, sizeof e->filename, e->filename_len);
+      v.comm = Field(e->comm, sizeof e->comm, sizeof e->comm);
+      return Event(std::move(v));
     }
     default:
       return absl::InvalidArgumentError(absl::StrCat("unknown event type ", h.type));

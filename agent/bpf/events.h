@@ -40,6 +40,7 @@ struct ExecEvent {
   EventHeader hdr;
   KernelPath bin;
   KernelPath parent;
+  uint64_t script_hash = 0;
   uint32_t uid = 0;
   uint32_t ppid = 0;
   std::vector<std::string> args;
@@ -52,7 +53,25 @@ struct NetEvent {
   fg_net_key key{};
 };
 
-using Event = std::variant<SyscallEvent, ExecEvent, NetEvent>;
+struct ViolationEvent {
+  EventHeader hdr;
+  uint8_t kind = 0;    // enum fg_viol_kind
+  uint8_t action = 0;  // enum fg_viol_action
+  uint8_t mode = 0;    // enum fg_mode
+  uint32_t uid = 0;
+  uint32_t ppid = 0;
+  uint32_t nr = 0;
+  uint32_t arch = 0;
+  fg_net_key net{};
+  KernelPath bin;
+  KernelPath parent;
+  uint64_t script_hash = 0;
+  std::string script;  // the name given to exec, for a "#!" script
+  uint32_t exec_flags = 0;
+  std::string comm;
+};
+
+using Event = std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent>;
 
 absl::StatusOr<Event> DecodeEvent(const void* data, size_t size);
 

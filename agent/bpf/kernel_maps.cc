@@ -84,8 +84,52 @@ absl::Status BpfKernelMaps::ResetFn(uint32_t fn_id) {
     return ErrnoStatus(errno, "reset map fg_fn_cfg");
   FG_RETURN_IF_ERROR(DeleteWhere<fg_exec_key>(
       fds_.execs, "fg_execs", [&](const fg_exec_key& k) { return k.fn_id == fn_id; }));
-  return DeleteWhere<fg_net_key>(fds_.net, "fg_net",
-                                 [&](const fg_net_key& k) { return k.fn_id == fn_id; });
+  FG_RETURN_IF_ERROR(DeleteWhere<fg_net_key>(
+      fds_.net, "fg_net", [&](const fg_net_key& k) { return k.fn_id == fn_id; }));
+  FG_RETURN_IF_ERROR(ClearPolicy(fn_id, 0));
+  return ClearPolicy(fn_id, 1);
+}
+
+absl::Status BpfKernelMaps::WritePolicy(uint32_t fn_id, uint8_t gen, const AllowList& a) {
+  auto fail = [&](int err, const char* map) {
+    absl::Status st = err == E2BIG || err == ENOMEM || err == ENOSPC
+                          ? absl::ResourceExhaustedError(absl::StrCat("the allow-list map ", map,
+                                                                      " is full: raise its size"))
+                          : ErrnoStatus(err, absl::StrCat("write map ", map));
+    (void)ClearPolicy(fn_id, gen);
+    return st;
+  };
+  uint32_t idx = fn_id * 2 + (gen & 1);
+  if (bpf_map_update_elem(fds_.sys_allow, &idx, &a.sys, BPF_ANY) != 0)
+    return fail(errno, "fg_sys_allow");
+  for (fg_exec_rule_key k : a.exec) {
+    k.fn_id = fn_id;
+    k.gen = gen & 1;
+    uint8_t v = 1;
+    if (bpf_map_update_elem(fds_.exec_allow, &k, &v, BPF_ANY) != 0)
+      return fail(errno, "fg_exec_allow");
+  }
+  for (fg_net_rule_key k : a.net) {
+    k.fn_id = fn_id;
+    k.gen = gen & 1;
+    uint8_t v = 1;
+    if (bpf_map_update_elem(fds_.net_allow, &k, &v, BPF_ANY) != 0)
+      return fail(errno, "fg_net_allow");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfKernelMaps::ClearPolicy(uint32_t fn_id, uint8_t gen) {
+  uint32_t idx = fn_id * 2 + (gen & 1);
+  fg_sys_allow none{};
+  if (bpf_map_update_elem(fds_.sys_allow, &idx, &none, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "clear map fg_sys_allow");
+  FG_RETURN_IF_ERROR(DeleteWhere<fg_exec_rule_key>(
+      fds_.exec_allow, "fg_exec_allow",
+      [&](const fg_exec_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); }));
+  return DeleteWhere<fg_net_rule_key>(
+      fds_.net_allow, "fg_net_allow",
+      [&](const fg_net_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); });
 }
 
 absl::StatusOr<fg_fn_state> BpfKernelMaps::ReadFnState(uint32_t fn_id) {

@@ -19,6 +19,16 @@ struct PathText {
   uint32_t flags = 0;
 };
 
+// A compiled allow-list for one slot (see core/policy.h). Keys are complete but for fn_id and
+// gen, which WritePolicy fills in.
+struct AllowList {
+  fg_sys_allow sys{};
+  std::vector<fg_exec_rule_key> exec;
+  std::vector<fg_net_rule_key> net;
+  uint8_t cfg_flags = 0;  // FG_CFG_F_*
+  size_t rules() const { return exec.size() + net.size() + 1; }
+};
+
 class KernelMaps {
  public:
   virtual ~KernelMaps() = default;
@@ -26,8 +36,13 @@ class KernelMaps {
   virtual absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) = 0;
   virtual absl::Status UntrackCgroup(uint64_t cgroup_id) = 0;
   virtual absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) = 0;
-  // Clear a function slot: its state and every set entry keyed by it.
+  // Clear a function slot: its state, its config, every set entry and allow-list keyed by it.
   virtual absl::Status ResetFn(uint32_t fn_id) = 0;
+  // Write an allow-list as generation `gen` (0/1) of a slot. All or nothing: on failure what
+  // was written is removed again.
+  virtual absl::Status WritePolicy(uint32_t fn_id, uint8_t gen, const AllowList& a) = 0;
+  // Remove generation `gen` of a slot's allow-list.
+  virtual absl::Status ClearPolicy(uint32_t fn_id, uint8_t gen) = 0;
 
   virtual absl::StatusOr<fg_fn_state> ReadFnState(uint32_t fn_id) = 0;
   virtual absl::Status ForEachExec(
@@ -46,7 +61,7 @@ class KernelMaps {
 class BpfKernelMaps : public KernelMaps {
  public:
   struct Fds {
-    int tracked, fn_cfg, fn_state, execs, net, paths, stats;
+    int tracked, fn_cfg, fn_state, execs, net, paths, stats, sys_allow, exec_allow, net_allow;
   };
   explicit BpfKernelMaps(Fds fds);
 
@@ -54,6 +69,8 @@ class BpfKernelMaps : public KernelMaps {
   absl::Status UntrackCgroup(uint64_t cgroup_id) override;
   absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) override;
   absl::Status ResetFn(uint32_t fn_id) override;
+  absl::Status WritePolicy(uint32_t fn_id, uint8_t gen, const AllowList& a) override;
+  absl::Status ClearPolicy(uint32_t fn_id, uint8_t gen) override;
   absl::StatusOr<fg_fn_state> ReadFnState(uint32_t fn_id) override;
   absl::Status ForEachExec(
       const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) override;

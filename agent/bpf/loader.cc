@@ -46,6 +46,18 @@ std::pair<std::string, std::string> SplitSection(const char* sec) {
 void InstallLibbpfLogger() { libbpf_set_print(LibbpfPrint); }
 
 absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::LoadAndAttach(const LoaderOptions& o) {
+  if (!o.features.lsm && !o.features.fentry) return Load(o, false);
+  // The optional programs passed a load probe; should they still fail here (a verifier
+  // difference, an LSM hook this kernel lacks), run without them rather than not at all.
+  auto p = Load(o, true);
+  if (p.ok()) return p;
+  LogWarn("optional programs failed to load: running without BPF-LSM / fentry",
+          {{"error", p.status().ToString()}});
+  return Load(o, false);
+}
+
+absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptions& o,
+                                                               bool optional) {
   std::string btf = o.btf_path.empty() ? "/sys/kernel/btf/vmlinux" : o.btf_path;
   if (::access(btf.c_str(), R_OK) != 0) {
     return absl::FailedPreconditionError(
@@ -68,9 +80,13 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::LoadAndAttach(const Lo
     bpf_map* map;
     uint32_t entries;
   } sizes[] = {
-      {p->skel_->maps.fg_events, o.ringbuf_bytes}, {p->skel_->maps.fg_tracked, o.max_cgroups},
-      {p->skel_->maps.fg_execs, o.max_execs},      {p->skel_->maps.fg_net, o.max_net},
+      {p->skel_->maps.fg_events, o.ringbuf_bytes},
+      {p->skel_->maps.fg_tracked, o.max_cgroups},
+      {p->skel_->maps.fg_execs, o.max_execs},
+      {p->skel_->maps.fg_net, o.max_net},
       {p->skel_->maps.fg_paths, o.max_paths},
+      {p->skel_->maps.fg_exec_allow, o.max_exec_rules},
+      {p->skel_->maps.fg_net_allow, o.max_net_rules},
   };
   for (const auto& s : sizes) {
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(s.map, s.entries),
@@ -83,8 +99,12 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::LoadAndAttach(const Lo
   bpf_program* prog;
   bpf_object__for_each_program(prog, p->skel_->obj) {
     auto [type, target] = SplitSection(bpf_program__section_name(prog));
-    if (type == "lsm") bpf_program__set_autoload(prog, o.features.lsm);
-    if (type == "fentry" || type == "fexit") bpf_program__set_autoload(prog, o.features.fentry);
+    if (type == "lsm") {
+      bpf_program__set_autoload(prog, optional && o.features.lsm);
+      p->lsm_active_ = optional && o.features.lsm;
+    }
+    if (type == "fentry" || type == "fexit")
+      bpf_program__set_autoload(prog, optional && o.features.fentry);
   }
 
   int err = fg_bpf__load(p->skel_);
@@ -130,10 +150,11 @@ BpfPrograms::~BpfPrograms() {
 int BpfPrograms::ringbuf_fd() const { return bpf_map__fd(skel_->maps.fg_events); }
 
 BpfKernelMaps::Fds BpfPrograms::map_fds() const {
-  return {bpf_map__fd(skel_->maps.fg_tracked),  bpf_map__fd(skel_->maps.fg_fn_cfg),
-          bpf_map__fd(skel_->maps.fg_fn_state), bpf_map__fd(skel_->maps.fg_execs),
-          bpf_map__fd(skel_->maps.fg_net),      bpf_map__fd(skel_->maps.fg_paths),
-          bpf_map__fd(skel_->maps.fg_stats)};
+  return {bpf_map__fd(skel_->maps.fg_tracked),    bpf_map__fd(skel_->maps.fg_fn_cfg),
+          bpf_map__fd(skel_->maps.fg_fn_state),   bpf_map__fd(skel_->maps.fg_execs),
+          bpf_map__fd(skel_->maps.fg_net),        bpf_map__fd(skel_->maps.fg_paths),
+          bpf_map__fd(skel_->maps.fg_stats),      bpf_map__fd(skel_->maps.fg_sys_allow),
+          bpf_map__fd(skel_->maps.fg_exec_allow), bpf_map__fd(skel_->maps.fg_net_allow)};
 }
 
 }  // namespace faasguard

@@ -24,6 +24,8 @@ struct LoaderOptions {
   uint32_t max_execs = 16384;
   uint32_t max_net = 16384;
   uint32_t max_paths = 8192;
+  uint32_t max_exec_rules = 16384;
+  uint32_t max_net_rules = 16384;
   uint64_t hash_seed = 0;
   KernelFeatures features;  // optional programs load only when probed available
 };
@@ -43,6 +45,8 @@ class BpfPrograms {
   BpfPrograms& operator=(const BpfPrograms&) = delete;
 
   const std::vector<AttachedProgramInfo>& attached() const { return attached_; }
+  // Whether the optional BPF-LSM exec program is loaded and attached.
+  bool lsm_active() const { return lsm_active_; }
   int ringbuf_fd() const;
   BpfKernelMaps::Fds map_fds() const;
   uint64_t hash_seed() const { return seed_; }
@@ -50,12 +54,14 @@ class BpfPrograms {
  private:
   BpfPrograms() = default;
   absl::Status Attach(const LoaderOptions& o);
+  static absl::StatusOr<std::unique_ptr<BpfPrograms>> Load(const LoaderOptions& o, bool optional);
 
   fg_bpf* skel_ = nullptr;
   std::vector<bpf_link*> links_;
   std::vector<AttachedProgramInfo> attached_;
   int cgroup_fd_ = -1;
   uint64_t seed_ = 0;
+  bool lsm_active_ = false;
 };
 
 // Route libbpf's messages into our log (warnings as warn, the rest as debug).

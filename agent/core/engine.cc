@@ -34,6 +34,17 @@ uint64_t Delta(uint64_t now, uint64_t base) { return now >= base ? now - base : 
 
 }  // namespace
 
+std::string ModeWord(v1::Mode m) {
+  switch (m) {
+    case v1::MODE_MONITOR:
+      return "monitor";
+    case v1::MODE_ENFORCE:
+      return "enforce";
+    default:
+      return "learn";
+  }
+}
+
 void PathToProfile(const PathText& p, std::string* path, v1::PathKind* kind) {
   if (p.flags & FG_PATH_F_DETACHED) {
     *kind = v1::PATH_KIND_ANONYMOUS;
@@ -112,18 +123,41 @@ Engine::Section* Engine::SectionForSlotLocked(uint32_t fn_id, Function** fn) {
   return &sit->second;
 }
 
+fg_fn_cfg Engine::ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const {
+  fg_fn_cfg cfg{};
+  v1::Mode m = f.profile.mode();
+  cfg.mode = m == v1::MODE_ENFORCE   ? FG_MODE_ENFORCE
+             : m == v1::MODE_MONITOR ? FG_MODE_MONITOR
+                                     : FG_MODE_LEARN;
+  cfg.sys_action =
+      f.profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? FG_SYS_ALERT : FG_SYS_KILL;
+  cfg.gen = gen & 1;
+  cfg.flags = flags;
+  return cfg;
+}
+
 absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
                                                     const std::string& container, v1::Mode mode) {
+  Function& f = functions_[fkey];
+  // A container of a function already in monitor / enforce mode is checked from its first
+  // syscall: its allow-list is compiled and written before any cgroup of it is tracked.
+  std::optional<CompiledPolicy> policy;
+  if (mode != v1::MODE_LEARN) {
+    auto c = CompilePolicy(ContainerSection(f.profile, container), opts_.hash_seed, opts_.limits);
+    if (!c.ok()) return c.status();
+    policy = std::move(*c);
+  }
   for (uint32_t i = 0; i < slots_.size(); ++i) {
     if (!slots_[i].function.empty()) continue;
     // A slot starts clean: whatever a previous owner left in the kernel is dropped.
     if (absl::Status s = kernel_->ResetFn(i); !s.ok()) return s;
-    fg_fn_cfg cfg{};
-    cfg.mode = mode == v1::MODE_ENFORCE   ? FG_MODE_ENFORCE
-               : mode == v1::MODE_MONITOR ? FG_MODE_MONITOR
-                                          : FG_MODE_LEARN;
-    if (absl::Status s = kernel_->SetFnConfig(i, cfg); !s.ok()) return s;
-    slots_[i] = {fkey, container};
+    if (policy) {
+      if (absl::Status s = kernel_->WritePolicy(i, 0, *policy); !s.ok()) return s;
+    }
+    if (absl::Status s = kernel_->SetFnConfig(i, ConfigFor(f, 0, policy ? policy->cfg_flags : 0));
+        !s.ok())
+      return s;
+    slots_[i] = {fkey, container, policy ? policy->cfg_flags : uint8_t{0}};
     return i;
   }
   return absl::ResourceExhaustedError(
@@ -254,18 +288,18 @@ bool Engine::ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, a
 }
 
 bool Engine::ApplyExec(Function& f, Section& s, const PathText& bin, const PathText& parent,
-                       const v1::Seen& seen, const ExecEvent* ev) {
+                       const std::string& script, const v1::Seen& seen, const ExecEvent* ev) {
   v1::ExecEntry e;
   v1::PathKind kind;
   PathToProfile(bin, e.mutable_path(), &kind);
   e.set_kind(kind);
   PathToProfile(parent, e.mutable_parent(), &kind);
   e.set_parent_kind(kind);
+  e.set_script(script);
   *e.mutable_seen() = seen;
   if (ev) {
     e.add_uids(ev->uid);
     for (const auto& a : ev->args) e.add_sample_args(a);
-    if (ev->flags & FG_EXEC_F_SCRIPT) e.set_script(ev->filename);
   }
   if (!AddExec(ContainerSection(f.profile, s.container), e)) return false;
   NoteNew(f, s, "exec", {{"path", e.path()}, {"parent", e.parent()}});
@@ -304,6 +338,11 @@ void Engine::HandleEvent(const Event& ev) {
         if constexpr (std::is_same_v<T, SyscallEvent>) ++counters_.events_syscall;
         if constexpr (std::is_same_v<T, ExecEvent>) ++counters_.events_exec;
         if constexpr (std::is_same_v<T, NetEvent>) ++counters_.events_net;
+        if constexpr (std::is_same_v<T, ViolationEvent>) {
+          ++counters_.events_violation;
+          HandleViolationLocked(e);
+          return;
+        }
         Function* f = nullptr;
         Section* s = SectionForSlotLocked(e.hdr.fn_id, &f);
         if (!s) {
@@ -317,9 +356,11 @@ void Engine::HandleEvent(const Event& ev) {
           PathText bin{e.bin.path, e.bin.flags}, parent{e.parent.path, e.parent.flags};
           paths_[e.bin.hash] = bin;
           paths_[e.parent.hash] = parent;
+          std::string script = (e.flags & FG_EXEC_F_SCRIPT) ? e.filename : "";
+          if (!script.empty()) paths_[e.script_hash] = PathText{script, 0};
           // Counts come from the kernel set; the event brings the item and its details.
-          ApplyExec(*f, *s, bin, parent, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns), &e);
-        } else {
+          ApplyExec(*f, *s, bin, parent, script, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns), &e);
+        } else if constexpr (std::is_same_v<T, NetEvent>) {
           ApplyNet(*f, *s, e.key, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns));
         }
       },
@@ -350,6 +391,8 @@ void Engine::SyncSectionStateLocked(Function& f, Section& s) {
   s.execs_base = st->execs;
   s.forks_base = st->forks;
   s.exits_base = st->exits;
+  for (size_t k = 0; k < s.viol.size(); ++k) s.viol[k] = st->viol[k];
+  s.viol_suppressed = st->viol_suppressed;
 }
 
 void Engine::SyncLocked() {
@@ -361,18 +404,21 @@ void Engine::SyncLocked() {
     Function* f = nullptr;
     Section* s = SectionForSlotLocked(k.fn_id, &f);
     if (!s) return;
-    auto bkey = std::make_pair(k.parent_hash, k.bin_hash);
+    auto bkey = std::make_tuple(k.parent_hash, k.bin_hash, k.script_hash);
     uint64_t& base = s->exec_base[bkey];
     uint64_t delta = Delta(v.count, base);
     if (delta == 0 && base != 0) return;
     auto bin = ResolvePathLocked(k.bin_hash);
     auto parent = ResolvePathLocked(k.parent_hash);
-    if (!bin || !parent) {
+    std::optional<PathText> script;
+    if (k.script_hash) script = ResolvePathLocked(k.script_hash);
+    if (!bin || !parent || (k.script_hash && !script)) {
       if (unresolved_.insert(bkey).second) ++counters_.unresolved_paths;
       return;
     }
     base = v.count;
-    ApplyExec(*f, *s, *bin, *parent, SeenFromKernel(delta, v.first_ns, v.last_ns), nullptr);
+    ApplyExec(*f, *s, *bin, *parent, script ? script->path : "",
+              SeenFromKernel(delta, v.first_ns, v.last_ns), nullptr);
     if (delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read exec set", {{"error", st.ToString()}});
@@ -451,6 +497,22 @@ std::vector<v1::FunctionSummary> Engine::ListFunctions() {
     s.set_listen(n.listen);
     s.set_ingress(n.ingress);
     if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
+    s.set_syscall_action(f.profile.syscall_action());
+    std::map<std::string, uint64_t> by_kind;
+    for (const auto& [name, sec] : f.sections) {
+      by_kind["syscall"] += sec.viol[FG_VIOL_SYSCALL];
+      by_kind["exec"] += sec.viol[FG_VIOL_EXEC];
+      by_kind["egress"] += sec.viol[FG_VIOL_CONNECT] + sec.viol[FG_VIOL_SEND];
+      by_kind["listen"] += sec.viol[FG_VIOL_BIND] + sec.viol[FG_VIOL_LISTEN];
+    }
+    uint64_t total = 0;
+    for (const auto& [kind, n] : by_kind) {
+      auto* c = s.add_violations_by_kind();
+      c->set_name(kind);
+      c->set_value(n);
+      total += n;
+    }
+    s.set_violations(total);
     out.push_back(std::move(s));
   }
   return out;
@@ -471,6 +533,338 @@ absl::StatusOr<v1::Profile> Engine::GetProfile(const v1::FunctionId& id) {
   v1::Profile p = f->profile;
   NormalizeProfile(p);
   return p;
+}
+
+absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
+                                                 v1::SyscallAction action) {
+  v1::Profile& p = f.profile;
+  const v1::Mode old_mode = p.mode();
+  const v1::SyscallAction old_action = p.syscall_action();
+  if (mode == v1::MODE_LEARN) {
+    p.set_mode(mode);
+    p.set_syscall_action(action);
+    for (auto& [name, s] : f.sections) {
+      if (absl::Status st = kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen, 0)); !st.ok()) {
+        p.set_mode(old_mode);
+        p.set_syscall_action(old_action);
+        return st;
+      }
+      (void)kernel_->ClearPolicy(s.fn_id, s.gen);  // learn mode checks nothing: free it
+      slots_[s.fn_id].cfg_flags = 0;
+    }
+    f.dirty = true;
+    return 0u;
+  }
+  // Phase 1: compile every section; nothing touches the kernel until all compile.
+  std::vector<std::pair<Section*, CompiledPolicy>> todo;
+  uint32_t rules = 0;
+  for (auto& [name, s] : f.sections) {
+    auto c = CompilePolicy(ContainerSection(p, s.container), opts_.hash_seed, opts_.limits);
+    if (!c.ok()) {
+      ++counters_.policy_errors;
+      return c.status();
+    }
+    rules += static_cast<uint32_t>(c->rules());
+    todo.emplace_back(&s, std::move(*c));
+  }
+  // Phase 2: write each slot's inactive generation; on failure remove them all again.
+  for (size_t i = 0; i < todo.size(); ++i) {
+    Section& s = *todo[i].first;
+    absl::Status st = kernel_->ClearPolicy(s.fn_id, s.gen ^ 1);
+    if (st.ok()) st = kernel_->WritePolicy(s.fn_id, s.gen ^ 1, todo[i].second);
+    if (!st.ok()) {
+      for (size_t j = 0; j < i; ++j)
+        (void)kernel_->ClearPolicy(todo[j].first->fn_id, todo[j].first->gen ^ 1);
+      ++counters_.policy_errors;
+      return st;
+    }
+  }
+  // Phase 3: flip each slot (one 8-byte map write each), then drop the old generations.
+  p.set_mode(mode);
+  p.set_syscall_action(action);
+  for (size_t i = 0; i < todo.size(); ++i) {
+    Section& s = *todo[i].first;
+    absl::Status st =
+        kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen ^ 1, todo[i].second.cfg_flags));
+    if (!st.ok()) {
+      // Put back the slots already flipped; the rest never moved.
+      p.set_mode(old_mode);
+      p.set_syscall_action(old_action);
+      for (size_t j = 0; j < i; ++j) {
+        Section& o = *todo[j].first;
+        (void)kernel_->SetFnConfig(o.fn_id, ConfigFor(f, o.gen, slots_[o.fn_id].cfg_flags));
+      }
+      for (auto& [sec, pol] : todo) (void)kernel_->ClearPolicy(sec->fn_id, sec->gen ^ 1);
+      ++counters_.policy_errors;
+      return st;
+    }
+  }
+  for (auto& [sec, pol] : todo) {
+    (void)kernel_->ClearPolicy(sec->fn_id, sec->gen);
+    sec->gen ^= 1;
+    slots_[sec->fn_id].cfg_flags = pol.cfg_flags;
+  }
+  ++counters_.policy_writes;
+  f.dirty = true;
+  return rules;
+}
+
+absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1::Mode mode,
+                                                    std::optional<v1::SyscallAction> action) {
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
+  if (mode == v1::MODE_UNSPECIFIED || !v1::Mode_IsValid(mode))
+    return absl::InvalidArgumentError("mode must be learn, monitor or enforce");
+  if (action && !v1::SyscallAction_IsValid(*action))
+    return absl::InvalidArgumentError("syscall action must be kill or alert");
+  std::lock_guard<std::mutex> l(mu_);
+  Function* f = FindFunctionLocked(id);
+  if (!f)
+    return absl::NotFoundError(absl::StrCat("no function ", FunctionKey(id), " on this node"));
+  v1::SetModeResponse r;
+  r.set_previous(f->profile.mode());
+  // Whatever was learned until now belongs in the profile the allow-list is compiled from.
+  SyncLocked();
+  auto rules = ApplyModeLocked(*f, mode, action.value_or(f->profile.syscall_action()));
+  if (!rules.ok()) {
+    LogError("mode change refused: nothing changed", {{"function", FunctionKey(id)},
+                                                      {"mode", ModeWord(mode)},
+                                                      {"error", rules.status().ToString()}});
+    return rules.status();
+  }
+  r.set_mode(mode);
+  r.set_rules(*rules);
+  LogInfo("mode changed",
+          {{"function", FunctionKey(id)},
+           {"from", ModeWord(r.previous())},
+           {"to", ModeWord(mode)},
+           {"syscall_action",
+            f->profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? "alert" : "kill"},
+           {"rules", *rules}});
+  return r;
+}
+
+namespace {
+
+const char* ViolationKindWord(uint8_t kind) {
+  switch (kind) {
+    case FG_VIOL_SYSCALL:
+      return "syscall";
+    case FG_VIOL_EXEC:
+      return "exec";
+    case FG_VIOL_CONNECT:
+    case FG_VIOL_SEND:
+      return "egress";
+    default:
+      return "listen";
+  }
+}
+
+const char* ActionWord(uint8_t action) {
+  switch (action) {
+    case FG_ACT_KILLED:
+      return "killed";
+    case FG_ACT_DENIED:
+      return "denied";
+    case FG_ACT_ALERT:
+      return "alert";
+    default:
+      return "reported";
+  }
+}
+
+std::string ProtoWord(v1::Protocol p) {
+  switch (p) {
+    case v1::PROTOCOL_TCP:
+      return "tcp";
+    case v1::PROTOCOL_UDP:
+      return "udp";
+    case v1::PROTOCOL_ICMP:
+      return "icmp";
+    case v1::PROTOCOL_ICMPV6:
+      return "icmpv6";
+    case v1::PROTOCOL_SCTP:
+      return "sctp";
+    default:
+      return "ip";
+  }
+}
+
+}  // namespace
+
+void Engine::HandleViolationLocked(const ViolationEvent& e) {
+  Function* f = nullptr;
+  Section* s = SectionForSlotLocked(e.hdr.fn_id, &f);
+  if (!s) {
+    ++counters_.events_orphan;
+    return;
+  }
+  v1::Violation v;
+  v.set_id(next_violation_id_++);
+  *v.mutable_function() = f->profile.function();
+  v.set_container(s->container);
+  v.set_cgroup_id(e.hdr.cgroup_id);
+  v.set_pid(e.hdr.pid);
+  v.set_uid(e.uid);
+  v.set_comm(e.comm);
+  v1::PathKind kind;
+  PathToProfile({e.bin.path, e.bin.flags}, v.mutable_binary(), &kind);
+  v1::PathKind parent_kind;
+  PathToProfile({e.parent.path, e.parent.flags}, v.mutable_parent(), &parent_kind);
+  v.set_kind(ViolationKindWord(e.kind));
+  v.set_action(ActionWord(e.action));
+  v.set_mode(e.mode == FG_MODE_ENFORCE   ? v1::MODE_ENFORCE
+             : e.mode == FG_MODE_MONITOR ? v1::MODE_MONITOR
+                                         : v1::MODE_LEARN);
+  *v.mutable_time() = ToProtoTime(BootNsToTime(e.hdr.ts_ns));
+  switch (e.kind) {
+    case FG_VIOL_SYSCALL: {
+      SyscallArch a = e.arch == FG_ARCH_COMPAT ? SyscallArch::kCompat : SyscallArch::kNative;
+      std::string name = SyscallName(a, e.nr);
+      v.set_attempted(e.arch == FG_ARCH_COMPAT ? absl::StrCat(name, " (", ArchName(a), ")") : name);
+      if (e.nr < FG_SYS_MAX) {
+        auto* sc = v.mutable_syscall();
+        sc->set_name(name);
+        sc->set_arch(std::string(ArchName(a)));
+        sc->set_nr(e.nr);
+      }
+      break;
+    }
+    case FG_VIOL_EXEC: {
+      auto* x = v.mutable_exec();
+      x->set_path(v.binary());
+      x->set_kind(kind);
+      x->set_parent(v.parent());
+      x->set_parent_kind(parent_kind);
+      if (e.exec_flags & FG_EXEC_F_SCRIPT) x->set_script(e.script);
+      v.set_attempted(x->script().empty() ? x->path()
+                                          : absl::StrCat(x->path(), " (script ", x->script(), ")"));
+      break;
+    }
+    default: {
+      auto entry = NetKeyToEntry(e.net);
+      if (!entry) {
+        v.set_attempted(absl::StrCat("protocol ", e.net.proto, " port ", e.net.port));
+        break;
+      }
+      v1::NetEntry& n = entry->second;
+      if (entry->first == "egress") {
+        *v.mutable_egress() = n;
+        v.set_attempted(absl::StrCat(ProtoWord(n.protocol()), " ",
+                                     n.address().find(':') != std::string::npos
+                                         ? absl::StrCat("[", n.address(), "]")
+                                         : n.address(),
+                                     ":", n.port()));
+      } else {
+        *v.mutable_listen() = n;
+        v.set_attempted(absl::StrCat(ProtoWord(n.protocol()), " port ", n.port()));
+      }
+    }
+  }
+  LogWarn("violation", {{"id", v.id()},
+                        {"function", FunctionKey(v.function())},
+                        {"container", v.container()},
+                        {"pid", v.pid()},
+                        {"uid", v.uid()},
+                        {"binary", v.binary()},
+                        {"parent", v.parent()},
+                        {"kind", v.kind()},
+                        {"attempted", v.attempted()},
+                        {"action", v.action()},
+                        {"mode", ModeWord(v.mode())}});
+  violations_.push_back(std::move(v));
+  while (violations_.size() > opts_.max_violations) violations_.pop_front();
+}
+
+v1::ListViolationsResponse Engine::ListViolations(const v1::FunctionId* id, size_t limit) {
+  std::lock_guard<std::mutex> l(mu_);
+  SyncLocked();
+  v1::ListViolationsResponse r;
+  std::vector<const v1::Violation*> picked;
+  for (auto it = violations_.rbegin(); it != violations_.rend() && picked.size() < limit; ++it) {
+    if (id && FunctionKey(it->function()) != FunctionKey(*id)) continue;
+    picked.push_back(&*it);
+  }
+  for (auto it = picked.rbegin(); it != picked.rend(); ++it) *r.add_violations() = **it;
+  uint64_t dropped = 0;
+  for (auto& [key, f] : functions_)
+    for (auto& [name, s] : f.sections) dropped += s.viol_suppressed;
+  r.set_dropped(dropped);
+  return r;
+}
+
+absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::FunctionId& id,
+                                                                    uint64_t vid) {
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
+  std::lock_guard<std::mutex> l(mu_);
+  v1::Violation* v = nullptr;
+  for (auto& x : violations_)
+    if (x.id() == vid) v = &x;
+  if (!v)
+    return absl::NotFoundError(absl::StrCat("no violation ", vid, " (ids are kept for the newest ",
+                                            opts_.max_violations, " while the agent runs)"));
+  if (FunctionKey(v->function()) != FunctionKey(id))
+    return absl::InvalidArgumentError(absl::StrCat(
+        "violation ", vid, " belongs to ", FunctionKey(v->function()), ", not ", FunctionKey(id)));
+  Function* f = FindFunctionLocked(id);
+  if (!f) return absl::NotFoundError(absl::StrCat("no function ", FunctionKey(id)));
+  if (v->item_case() == v1::Violation::ITEM_NOT_SET)
+    return absl::FailedPreconditionError(
+        absl::StrCat("violation ", vid, " (", v->attempted(), ") cannot become a profile rule"));
+  v1::Profile before = f->profile;
+  v1::ContainerProfile& c = ContainerSection(f->profile, v->container());
+  v1::Seen seen;
+  seen.set_count(1);
+  *seen.mutable_first_seen() = v->time();
+  *seen.mutable_last_seen() = v->time();
+  bool added = false;
+  switch (v->item_case()) {
+    case v1::Violation::kExec: {
+      v1::ExecEntry e = v->exec();
+      *e.mutable_seen() = seen;
+      added = AddExec(c, e);
+      break;
+    }
+    case v1::Violation::kEgress: {
+      v1::NetEntry e = v->egress();
+      *e.mutable_seen() = seen;
+      added = AddNet(c.mutable_egress(), e);
+      break;
+    }
+    case v1::Violation::kListen: {
+      v1::NetEntry e = v->listen();
+      *e.mutable_seen() = seen;
+      added = AddNet(c.mutable_listen(), e);
+      break;
+    }
+    case v1::Violation::kSyscall: {
+      v1::SyscallEntry e = v->syscall();
+      *e.mutable_first_seen() = v->time();
+      added = AddSyscall(c, e);
+      break;
+    }
+    default:
+      break;
+  }
+  if (added && f->profile.mode() != v1::MODE_LEARN) {
+    auto r = ApplyModeLocked(*f, f->profile.mode(), f->profile.syscall_action());
+    if (!r.ok()) {
+      f->profile = std::move(before);  // the allow-list in force did not change either
+      return r.status();
+    }
+  }
+  v->set_accepted(true);
+  *f->profile.mutable_updated() = ToProtoTime(absl::Now());
+  f->dirty = true;
+  LogInfo("violation accepted into the profile", {{"id", vid},
+                                                  {"function", FunctionKey(id)},
+                                                  {"container", v->container()},
+                                                  {"kind", v->kind()},
+                                                  {"item", v->attempted()},
+                                                  {"added", added}});
+  v1::AcceptViolationResponse r;
+  *r.mutable_violation() = *v;
+  r.set_added(added);
+  return r;
 }
 
 EngineCounters Engine::counters() {

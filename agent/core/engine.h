@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "absl/time/time.h"
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
+#include "core/policy.h"
 #include "faasguard/v1/agent.pb.h"
 #include "faasguard/v1/profile.pb.h"
 #include "profile/store.h"
@@ -35,12 +37,18 @@ struct EngineCounters {
   uint64_t unresolved_paths = 0;  // exec pairs whose path text is unknown (counted once)
   uint64_t save_errors = 0;
   uint64_t syncs = 0;
+  uint64_t events_violation = 0;
+  uint64_t policy_writes = 0;
+  uint64_t policy_errors = 0;
 };
 
 class Engine {
  public:
   struct Options {
     uint32_t max_slots = FG_MAX_FUNCS;
+    uint64_t hash_seed = 0;  // the seed the BPF programs hash paths with
+    PolicyLimits limits;
+    size_t max_violations = 10000;  // kept in memory for ListViolations / AcceptViolation
   };
 
   Engine(KernelMaps* kernel, ProfileStore* store, Options opts);
@@ -59,6 +67,17 @@ class Engine {
 
   std::vector<v1::FunctionSummary> ListFunctions();
   absl::StatusOr<v1::Profile> GetProfile(const v1::FunctionId& id);
+
+  // Switch every container of a function to `mode`. Two phases: the new allow-lists are
+  // compiled and written as the slots' inactive generation, then each slot's config flips to
+  // it; any failure before the flip removes what was written and changes nothing.
+  absl::StatusOr<v1::SetModeResponse> SetMode(const v1::FunctionId& id, v1::Mode mode,
+                                              std::optional<v1::SyscallAction> action);
+  // Newest `limit` violations (of one function when `id` has a name), oldest first.
+  v1::ListViolationsResponse ListViolations(const v1::FunctionId* id, size_t limit);
+  // Add what violation `vid` attempted to the profile, and to the allow-list in force.
+  absl::StatusOr<v1::AcceptViolationResponse> AcceptViolation(const v1::FunctionId& id,
+                                                              uint64_t vid);
 
   // From the ring-buffer thread.
   void HandleEvent(const Event& ev);
@@ -80,9 +99,13 @@ class Engine {
     uint32_t fn_id = 0;
     std::map<uint64_t, std::string> cgroups;  // id -> path
     // Kernel counts already folded into the profile (the kernel keeps running totals).
-    std::map<std::pair<uint64_t, uint64_t>, uint64_t> exec_base;
+    std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t>
+        exec_base;  // (parent, bin, script)
     std::map<std::array<uint8_t, sizeof(fg_net_key)>, uint64_t> net_base;
     uint64_t execs_base = 0, forks_base = 0, exits_base = 0;
+    uint8_t gen = 0;  // allow-list generation in force (monitor / enforce)
+    std::array<uint64_t, FG_VIOL_KINDS> viol{};  // kernel violation counters, by kind
+    uint64_t viol_suppressed = 0;
   };
   struct Function {
     v1::Profile profile;
@@ -92,6 +115,7 @@ class Engine {
   struct Slot {
     std::string function;  // key in functions_; "" when free
     std::string container;
+    uint8_t cfg_flags = 0;  // FG_CFG_F_* of the allow-list generation in force
   };
 
   Function* FindFunctionLocked(const v1::FunctionId& id);
@@ -100,11 +124,15 @@ class Engine {
                                               v1::Mode mode);
   void SyncLocked();
   void SyncSectionStateLocked(Function& f, Section& s);
+  fg_fn_cfg ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const;
+  // Compile and write the allow-lists of every slot of `f` for `mode`, then flip (see SetMode).
+  absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, v1::Mode mode, v1::SyscallAction action);
+  void HandleViolationLocked(const ViolationEvent& e);
 
   // Each returns true when the item was new; new items are logged and mark the function dirty.
   bool ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, absl::Time when);
   bool ApplyExec(Function& f, Section& s, const PathText& bin, const PathText& parent,
-                 const v1::Seen& seen, const ExecEvent* ev);
+                 const std::string& script, const v1::Seen& seen, const ExecEvent* ev);
   bool ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::Seen& seen);
   void NoteNew(Function& f, const Section& s, absl::string_view kind,
                std::initializer_list<std::pair<absl::string_view, std::string>> what);
@@ -116,14 +144,19 @@ class Engine {
   Options opts_;
   std::map<std::string, Function> functions_;
   std::vector<Slot> slots_;
-  std::unordered_map<uint64_t, uint32_t> cgroups_;      // cgroup id -> slot
-  std::unordered_map<uint64_t, PathText> paths_;        // path hash -> text
-  std::set<std::pair<uint64_t, uint64_t>> unresolved_;  // exec pairs whose path is unknown
+  std::unordered_map<uint64_t, uint32_t> cgroups_;                 // cgroup id -> slot
+  std::unordered_map<uint64_t, PathText> paths_;                   // path hash -> text
+  std::set<std::tuple<uint64_t, uint64_t, uint64_t>> unresolved_;  // exec tuples, text unknown
+  std::deque<v1::Violation> violations_;
+  uint64_t next_violation_id_ = 1;
   EngineCounters counters_;
 };
 
 // Kernel path text and flags -> profile path and kind ("memfd:x" for anonymous files).
 void PathToProfile(const PathText& p, std::string* path, v1::PathKind* kind);
+
+// "learn", "monitor", "enforce".
+std::string ModeWord(v1::Mode m);
 
 // A kernel network key -> the profile entry it feeds and which list ("egress", "listen",
 // "ingress"), or nullopt for items the profile does not keep (a bind to port 0).

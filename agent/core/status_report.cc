@@ -47,6 +47,12 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
     }
   }
   if (s.programs) {
+    auto* lsm = r.add_features();
+    lsm->set_name("exec_enforcement");
+    lsm->set_available(true);
+    lsm->set_detail(s.programs->lsm_active()
+                        ? "BPF-LSM bprm_creds_from_file (EPERM), SIGKILL at exec as a backstop"
+                        : "SIGKILL from the exec tracepoint (BPF-LSM not available)");
     for (const auto& p : s.programs->attached()) {
       auto* ap = r.add_programs();
       ap->set_name(p.name);
@@ -78,6 +84,9 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
     add("agent_unresolved_paths", c.unresolved_paths);
     add("agent_profile_save_errors", c.save_errors);
     add("agent_kernel_syncs", c.syncs);
+    add("agent_events_violation", c.events_violation);
+    add("agent_policy_writes", c.policy_writes);
+    add("agent_policy_errors", c.policy_errors);
     r.set_functions(static_cast<uint32_t>(s.engine->function_count()));
     r.set_tracked_cgroups(static_cast<uint32_t>(s.engine->tracked_cgroups()));
   }

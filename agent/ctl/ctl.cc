@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <optional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cgroup/cgroup.h"
@@ -33,6 +35,9 @@ const std::vector<FlagDef>& CtlFlags() {
       {"function", 'f', true, "NAME", "run: the function name", ""},
       {"namespace", 'n', true, "NS", "run: the function's namespace", "default"},
       {"container", 'c', true, "NAME", "run: the container name", "main"},
+      {"syscall-action", 0, true, "kill|alert",
+       "mode: what enforce does to a syscall outside the profile", "kill"},
+      {"limit", 0, true, "N", "violations: how many of the newest to show", "100"},
       {"help", 'h', false, "", "show this help", ""},
       {"version", 0, false, "", "print the version", ""},
   };
@@ -46,6 +51,12 @@ void Usage(std::ostream& os) {
         "                          run CMD in a fresh cgroup tracked as that function\n"
         "  functions               list the functions on this node\n"
         "  profile show NS/NAME    show a function's learned profile\n"
+        "  profile accept NS/NAME ID\n"
+        "                          add what violation ID attempted to the profile\n"
+        "  mode NS/NAME learn|monitor|enforce [--syscall-action kill|alert]\n"
+        "                          switch a function (all its replicas at once)\n"
+        "  violations [NS/NAME] [--limit N]\n"
+        "                          what functions did outside their profile\n"
         "  status                  agent version, kernel features, programs, counters\n\n"
         "Flags:\n"
      << FlagsHelp(CtlFlags())
@@ -146,6 +157,61 @@ int CmdStatus(Client& c, const std::string& output, std::ostream& out, std::ostr
     out << MessageToJson(r) << "\n";
   else
     out << RenderStatus(r);
+  return kExitOk;
+}
+
+int CmdMode(Client& c, const v1::FunctionId& id, v1::Mode mode,
+            std::optional<v1::SyscallAction> action, const std::string& output, std::ostream& out,
+            std::ostream& err) {
+  v1::SetModeRequest req;
+  *req.mutable_function() = id;
+  req.set_mode(mode);
+  if (action) req.set_syscall_action(*action);
+  v1::SetModeResponse r;
+  auto ctx = c.Ctx();
+  grpc::Status s = c.stub().SetMode(ctx.get(), req, &r);
+  if (!s.ok()) return c.Fail(s, err);
+  if (output == "json") {
+    out << MessageToJson(r) << "\n";
+  } else {
+    out << FunctionRef(id) << ": " << ModeName(r.previous()) << " -> " << ModeName(r.mode());
+    if (r.mode() != v1::MODE_LEARN) out << " (" << r.rules() << " allow-list entries in force)";
+    out << "\n";
+  }
+  return kExitOk;
+}
+
+int CmdViolations(Client& c, const v1::FunctionId* id, uint32_t limit, const std::string& output,
+                  std::ostream& out, std::ostream& err) {
+  v1::ListViolationsRequest req;
+  if (id) *req.mutable_function() = *id;
+  req.set_limit(limit);
+  v1::ListViolationsResponse r;
+  auto ctx = c.Ctx();
+  grpc::Status s = c.stub().ListViolations(ctx.get(), req, &r);
+  if (!s.ok()) return c.Fail(s, err);
+  if (output == "json")
+    out << MessageToJson(r) << "\n";
+  else
+    out << RenderViolations(r, absl::Now());
+  return kExitOk;
+}
+
+int CmdAccept(Client& c, const v1::FunctionId& id, uint64_t vid, const std::string& output,
+              std::ostream& out, std::ostream& err) {
+  v1::AcceptViolationRequest req;
+  *req.mutable_function() = id;
+  req.set_id(vid);
+  v1::AcceptViolationResponse r;
+  auto ctx = c.Ctx();
+  grpc::Status s = c.stub().AcceptViolation(ctx.get(), req, &r);
+  if (!s.ok()) return c.Fail(s, err);
+  if (output == "json")
+    out << MessageToJson(r) << "\n";
+  else
+    out << "violation " << vid << " (" << r.violation().kind() << " " << r.violation().attempted()
+        << ") " << (r.added() ? "added to the profile of " : "was already in the profile of ")
+        << FunctionRef(id) << "\n";
   return kExitOk;
 }
 
@@ -273,11 +339,17 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (a.double_dash && cmd != "run") return Usage(err, absl::StrCat(cmd, " takes no \"--\""));
     return -1;
   };
-  auto only_run = [&]() -> int {
+  auto only_for = [&]() -> int {
     for (const char* f : {"function", "namespace", "container"})
-      if (a.Has(f)) return Usage(err, absl::StrCat("flag --", f, " is only for run"));
+      if (a.Has(f) && cmd != "run")
+        return Usage(err, absl::StrCat("flag --", f, " is only for run"));
+    if (a.Has("syscall-action") && cmd != "mode")
+      return Usage(err, "flag --syscall-action is only for mode");
+    if (a.Has("limit") && cmd != "violations")
+      return Usage(err, "flag --limit is only for violations");
     return -1;
   };
+  if (int r = only_for(); r >= 0) return r;
   Client client(a.Get("socket", kDefaultSocket));
 
   if (cmd == "run") {
@@ -296,7 +368,6 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (!client.Check(err)) return kExitUnavailable;
     return CmdRun(client, *id, container, a.rest, err);
   }
-  if (int r = only_run(); r >= 0) return r;
   if (cmd == "functions") {
     if (int r = extra(1); r >= 0) return r;
     if (!client.Check(err)) return kExitUnavailable;
@@ -308,15 +379,66 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return CmdStatus(client, output, out, err);
   }
   if (cmd == "profile") {
-    if (a.positional.size() < 2) return Usage(err, "profile needs a subcommand: show");
+    if (a.positional.size() < 2) return Usage(err, "profile needs a subcommand: show or accept");
     const std::string& sub = a.positional[1];
-    if (sub != "show") return Usage(err, absl::StrCat("unknown profile subcommand \"", sub, "\""));
-    if (a.positional.size() < 3) return Usage(err, "profile show needs NS/NAME");
-    if (int r = extra(3); r >= 0) return r;
+    if (sub != "show" && sub != "accept")
+      return Usage(err, absl::StrCat("unknown profile subcommand \"", sub, "\""));
+    if (a.positional.size() < 3) return Usage(err, absl::StrCat("profile ", sub, " needs NS/NAME"));
     auto id = ParseFunctionRef(a.positional[2]);
     if (!id.ok()) return Usage(err, std::string(id.status().message()));
+    if (sub == "show") {
+      if (int r = extra(3); r >= 0) return r;
+      if (!client.Check(err)) return kExitUnavailable;
+      return CmdProfileShow(client, *id, output, out, err);
+    }
+    if (a.positional.size() < 4) return Usage(err, "profile accept needs NS/NAME ID");
+    if (int r = extra(4); r >= 0) return r;
+    uint64_t vid;
+    if (!absl::SimpleAtoi(a.positional[3], &vid) || vid == 0)
+      return Usage(err,
+                   absl::StrCat("violation id \"", a.positional[3], "\" is not a positive number"));
     if (!client.Check(err)) return kExitUnavailable;
-    return CmdProfileShow(client, *id, output, out, err);
+    return CmdAccept(client, *id, vid, output, out, err);
+  }
+  if (cmd == "mode") {
+    if (a.positional.size() < 3) return Usage(err, "mode needs NS/NAME and learn|monitor|enforce");
+    if (int r = extra(3); r >= 0) return r;
+    auto id = ParseFunctionRef(a.positional[1]);
+    if (!id.ok()) return Usage(err, std::string(id.status().message()));
+    const std::string& m = a.positional[2];
+    v1::Mode mode = m == "learn"     ? v1::MODE_LEARN
+                    : m == "monitor" ? v1::MODE_MONITOR
+                    : m == "enforce" ? v1::MODE_ENFORCE
+                                     : v1::MODE_UNSPECIFIED;
+    if (mode == v1::MODE_UNSPECIFIED)
+      return Usage(err, absl::StrCat("unknown mode \"", m, "\" (learn, monitor or enforce)"));
+    std::optional<v1::SyscallAction> action;
+    if (a.Has("syscall-action")) {
+      std::string act = a.Get("syscall-action");
+      if (act == "kill")
+        action = v1::SYSCALL_ACTION_KILL;
+      else if (act == "alert")
+        action = v1::SYSCALL_ACTION_ALERT;
+      else
+        return Usage(err, absl::StrCat("unknown syscall action \"", act, "\" (kill or alert)"));
+    }
+    if (!client.Check(err)) return kExitUnavailable;
+    return CmdMode(client, *id, mode, action, output, out, err);
+  }
+  if (cmd == "violations") {
+    if (int r = extra(2); r >= 0) return r;
+    std::optional<v1::FunctionId> id;
+    if (a.positional.size() == 2) {
+      auto parsed = ParseFunctionRef(a.positional[1]);
+      if (!parsed.ok()) return Usage(err, std::string(parsed.status().message()));
+      id = *parsed;
+    }
+    uint32_t limit = 100;
+    if (a.Has("limit") &&
+        (!absl::SimpleAtoi(a.Get("limit"), &limit) || limit == 0 || limit > 10000))
+      return Usage(err, "--limit must be a number from 1 to 10000");
+    if (!client.Check(err)) return kExitUnavailable;
+    return CmdViolations(client, id ? &*id : nullptr, limit, output, out, err);
   }
   return Usage(err, absl::StrCat("unknown command \"", cmd, "\""));
 }

@@ -89,8 +89,9 @@ std::string KindSuffix(v1::PathKind k) {
 }
 
 std::string HostPort(const std::string& addr, uint32_t port) {
-  if (addr.find(':') != std::string::npos) return absl::StrCat("[", addr, "]:", port);
-  return absl::StrCat(addr, ":", port);
+  std::string p = port ? absl::StrCat(port) : "*";
+  if (addr.find(':') != std::string::npos) return absl::StrCat("[", addr, "]:", p);
+  return absl::StrCat(addr, ":", p);
 }
 
 }  // namespace
@@ -98,7 +99,9 @@ std::string HostPort(const std::string& addr, uint32_t port) {
 std::string RenderProfile(const v1::Profile& p) {
   std::string o;
   absl::StrAppend(&o, "Function:  ", FunctionRef(p.function()), " (", p.function().platform(),
-                  ")\n", "Mode:      ", ModeName(p.mode()), "\n");
+                  ")\n", "Mode:      ", ModeName(p.mode()),
+                  p.syscall_action() == v1::SYSCALL_ACTION_ALERT ? " (syscalls: alert only)" : "",
+                  "\n");
   auto when = [](const google::protobuf::Timestamp& t) {
     return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", FromProtoTime(t), absl::UTCTimeZone());
   };
@@ -137,7 +140,8 @@ std::string RenderProfile(const v1::Profile& p) {
     if (c.listen_size()) {
       absl::StrAppend(&o, "  Listening (", c.listen_size(), "):\n");
       for (const auto& n : c.listen())
-        absl::StrAppend(&o, "    ", Proto(n.protocol()), "/", n.port(), "\n");
+        absl::StrAppend(&o, "    ", Proto(n.protocol()), "/",
+                        n.port() ? absl::StrCat(n.port()) : std::string("*"), "\n");
     }
     if (c.egress_size()) {
       absl::StrAppend(&o, "  Egress (", c.egress_size(), "):\n");
@@ -173,6 +177,28 @@ std::string RenderStatus(const v1::GetStatusResponse& s) {
   for (const auto& c : s.counters()) rows.push_back({"  " + c.name(), absl::StrCat(c.value())});
   absl::StrAppend(&o, RenderTable(rows));
   return o;
+}
+
+std::string RenderViolations(const v1::ListViolationsResponse& r, absl::Time now) {
+  if (r.violations().empty()) {
+    return r.dropped() ? absl::StrCat("No violations kept (", r.dropped(),
+                                      " were over the per-function budget and only counted).\n")
+                       : "No violations.\n";
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "WHEN", "FUNCTION", "CONTAINER", "PID", "KIND", "ATTEMPTED", "BY", "ACTION", ""}};
+  for (const auto& v : r.violations()) {
+    std::string by = v.binary();
+    if (!v.parent().empty()) by += " <- " + v.parent();
+    rows.push_back({absl::StrCat(v.id()), Ago(v.time(), now), FunctionRef(v.function()),
+                    v.container(), absl::StrCat(v.pid()), v.kind(), v.attempted(), by, v.action(),
+                    v.accepted() ? "accepted" : ""});
+  }
+  std::string out = RenderTable(rows);
+  if (r.dropped())
+    absl::StrAppend(&out, r.dropped(),
+                    " more were over the per-function budget of records and only counted.\n");
+  return out;
 }
 
 }  // namespace faasguard

@@ -20,5 +20,6 @@ std::string RenderTable(const std::vector<std::vector<std::string>>& rows);
 std::string RenderFunctions(const v1::ListFunctionsResponse& r, absl::Time now);
 std::string RenderProfile(const v1::Profile& p);
 std::string RenderStatus(const v1::GetStatusResponse& s);
+std::string RenderViolations(const v1::ListViolationsResponse& r, absl::Time now);
 
 }  // namespace faasguard

@@ -42,6 +42,9 @@ const std::vector<FlagDef>& AgentFlags() {
        ""},
       {"ringbuf-size", 0, true, "BYTES", "event ring buffer size, a power of two", "1048576"},
       {"max-cgroups", 0, true, "N", "size of the tracked-cgroup map", "16384"},
+      {"max-exec-rules", 0, true, "N", "size of the exec allow-list map (all functions)", "16384"},
+      {"max-net-rules", 0, true, "N", "size of the network allow-list map (all functions)",
+       "16384"},
       {"sync-interval", 0, true, "SECONDS", "how often kernel sets are folded into profiles", "2"},
       {"log-format", 0, true, "json|text", "log lines as JSON objects or as text", "json"},
       {"log-level", 0, true, "debug|info|warn|error", "lowest level logged", "info"},
@@ -119,9 +122,12 @@ int RunAgent(int argc, char** argv) {
     std::cerr << "faasguard-agent: --log-level must be debug, info, warn or error\n";
     return 2;
   }
-  uint32_t ringbuf, max_cgroups, sync_s;
+  uint32_t ringbuf, max_cgroups, sync_s, max_exec_rules, max_net_rules;
   if (!ParseU32(a, "ringbuf-size", 1u << 20, &ringbuf) ||
-      !ParseU32(a, "max-cgroups", 16384, &max_cgroups) || !ParseU32(a, "sync-interval", 2, &sync_s))
+      !ParseU32(a, "max-cgroups", 16384, &max_cgroups) ||
+      !ParseU32(a, "max-exec-rules", 16384, &max_exec_rules) ||
+      !ParseU32(a, "max-net-rules", 16384, &max_net_rules) ||
+      !ParseU32(a, "sync-interval", 2, &sync_s))
     return 2;
   std::string state_dir = a.Get("state-dir", "/var/lib/faasguard");
   std::string socket = a.Get("socket", "/run/faasguard/agent.sock");
@@ -163,6 +169,8 @@ int RunAgent(int argc, char** argv) {
   lo.cgroup2_mount = mount;
   lo.ringbuf_bytes = ringbuf;
   lo.max_cgroups = max_cgroups;
+  lo.max_exec_rules = max_exec_rules;
+  lo.max_net_rules = max_net_rules;
   lo.hash_seed = (static_cast<uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
   lo.features = features;
   auto programs = BpfPrograms::LoadAndAttach(lo);
@@ -171,7 +179,11 @@ int RunAgent(int argc, char** argv) {
     LogInfo("program attached", {{"name", p.name}, {"type", p.type}, {"target", p.target}});
 
   BpfKernelMaps kernel((*programs)->map_fds());
-  Engine engine(&kernel, &store, Engine::Options{});
+  Engine::Options eo;
+  eo.hash_seed = lo.hash_seed;
+  eo.limits.max_exec_rules = max_exec_rules;
+  eo.limits.max_net_rules = max_net_rules;
+  Engine engine(&kernel, &store, eo);
   engine.LoadProfiles();
 
   auto reader = EventReader::Create((*programs)->ringbuf_fd(),

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "profile/address.h"
 #include "profile/names.h"
 #include "syscalls/syscall_table.h"
 
@@ -170,12 +171,10 @@ namespace {
 
 absl::Status ValidateAddress(absl::string_view a, absl::string_view where) {
   if (a.empty()) return absl::OkStatus();
-  std::string s(a);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1)
-    return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(where, ": \"", s.substr(0, 64), "\" is not an IPv4 or IPv6 address"));
+  if (a.size() > 64) return absl::InvalidArgumentError(absl::StrCat(where, ": address too long"));
+  auto parsed = ParseAddressOrCidr(a);
+  if (parsed.ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", parsed.status().message()));
 }
 
 absl::Status ValidateNetList(const NetList& l, absl::string_view where) {
@@ -202,6 +201,9 @@ absl::Status ValidateProfile(const v1::Profile& p) {
   if (absl::Status s = ValidateFunctionId(p.function()); !s.ok()) return s;
   if (!v1::Mode_IsValid(p.mode()))
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(p.mode())));
+  if (!v1::SyscallAction_IsValid(p.syscall_action()))
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown syscall action ", static_cast<int>(p.syscall_action())));
   if (p.containers_size() > static_cast<int>(kMaxContainers))
     return absl::InvalidArgumentError("too many containers in profile");
   for (const auto& c : p.containers()) {
@@ -226,6 +228,14 @@ absl::Status ValidateProfile(const v1::Profile& p) {
         return absl::InvalidArgumentError(where + ": exec path too long");
       if (!v1::PathKind_IsValid(x.kind()) || !v1::PathKind_IsValid(x.parent_kind()))
         return absl::InvalidArgumentError(where + ": unknown path kind");
+      if (auto star = x.path().find('*');
+          star != std::string::npos && (star + 1 != x.path().size() || x.path()[0] != '/'))
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": exec rule \"", x.path().substr(0, 64),
+                         "\": '*' is allowed only at the end of an absolute path"));
+      if (x.parent() != "*" && x.parent().find('*') != std::string::npos)
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": exec parent \"", x.parent().substr(0, 64), "\" must be a path or \"*\""));
     }
     for (auto [list, name] : {std::pair{&c.egress(), "egress"}, std::pair{&c.listen(), "listen"},
                               std::pair{&c.ingress(), "ingress"}}) {

@@ -75,4 +75,65 @@ grpc::Status AgentService::GetStatus(grpc::ServerContext*, const v1::GetStatusRe
   return grpc::Status::OK;
 }
 
+namespace {
+
+v1::FunctionId WithDefaults(const v1::FunctionId& in) {
+  v1::FunctionId id = in;
+  if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
+  return id;
+}
+
+}  // namespace
+
+grpc::Status AgentService::SetMode(grpc::ServerContext*, const v1::SetModeRequest* req,
+                                   v1::SetModeResponse* resp) {
+  v1::FunctionId id = WithDefaults(req->function());
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  if (!v1::Mode_IsValid(req->mode()) || req->mode() == v1::MODE_UNSPECIFIED)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "mode must be MODE_LEARN, MODE_MONITOR or MODE_ENFORCE");
+  std::optional<v1::SyscallAction> action;
+  if (req->has_syscall_action()) {
+    if (!v1::SyscallAction_IsValid(req->syscall_action()))
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "syscall_action must be SYSCALL_ACTION_KILL or SYSCALL_ACTION_ALERT");
+    action = req->syscall_action();
+  }
+  auto r = engine_->SetMode(id, req->mode(), action);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  engine_->SaveDirty();  // the mode survives a restart from now on
+  *resp = *r;
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::ListViolations(grpc::ServerContext*,
+                                          const v1::ListViolationsRequest* req,
+                                          v1::ListViolationsResponse* resp) {
+  size_t limit = req->limit() == 0 ? 100 : req->limit();
+  if (limit > 10000)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit must be at most 10000");
+  v1::FunctionId id;
+  bool filter = !req->function().name().empty();
+  if (filter) {
+    id = WithDefaults(req->function());
+    if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  }
+  *resp = engine_->ListViolations(filter ? &id : nullptr, limit);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::AcceptViolation(grpc::ServerContext*,
+                                           const v1::AcceptViolationRequest* req,
+                                           v1::AcceptViolationResponse* resp) {
+  v1::FunctionId id = WithDefaults(req->function());
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  if (req->id() == 0)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give the violation id to accept");
+  auto r = engine_->AcceptViolation(id, req->id());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  engine_->SaveDirty();
+  *resp = *r;
+  return grpc::Status::OK;
+}
+
 }  // namespace faasguard

@@ -33,6 +33,12 @@ class AgentService final : public v1::Agent::Service {
                           v1::GetProfileResponse* resp) override;
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest* req,
                          v1::GetStatusResponse* resp) override;
+  grpc::Status SetMode(grpc::ServerContext*, const v1::SetModeRequest* req,
+                       v1::SetModeResponse* resp) override;
+  grpc::Status ListViolations(grpc::ServerContext*, const v1::ListViolationsRequest* req,
+                              v1::ListViolationsResponse* resp) override;
+  grpc::Status AcceptViolation(grpc::ServerContext*, const v1::AcceptViolationRequest* req,
+                               v1::AcceptViolationResponse* resp) override;
 
  private:
   Engine* engine_;

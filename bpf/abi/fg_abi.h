@@ -23,7 +23,7 @@
 #define FG_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define FG_ABI_VERSION 1
+#define FG_ABI_VERSION 2
 
 /* Capacities. The agent may lower or raise the map sizes before load. */
 #define FG_MAX_FUNCS 4096        /* (function, container) sections tracked at once */
@@ -35,6 +35,8 @@
 #define FG_ARGS_MAX 256          /* bytes of argv kept from a first sighting */
 #define FG_FILENAME_MAX 256      /* bytes of the name passed to exec (scripts, fexecve) */
 #define FG_STATS_MAX 16
+#define FG_VIOL_KINDS 8          /* enum fg_viol_kind values, counted per function */
+#define FG_VIOL_BUDGET 64        /* violation records per function per second; the rest are counted */
 
 /*
  * Path hash: FNV-1a 64 over the path bytes, started from FG_FNV_OFFSET ^ seed (the seed is
@@ -56,12 +58,51 @@ enum fg_mode {
 	FG_MODE_ENFORCE = 2,
 };
 
+/* What to do with a syscall outside the profile in enforce mode (struct fg_fn_cfg). */
+enum fg_sys_action {
+	FG_SYS_KILL = 0,  /* SIGKILL the process (default) */
+	FG_SYS_ALERT = 1, /* report only */
+};
+
+/* fg_fn_cfg.flags */
+#define FG_CFG_F_EXEC_PREFIX 0x1 /* the allow-list has "path*" exec rules */
+#define FG_CFG_F_LSM 0x2         /* exec decisions are taken by BPF-LSM, not by SIGKILL */
+
 /* Ring-buffer record types. */
 enum fg_event_type {
-	FG_EV_SYSCALL = 1, /* first sighting of a syscall for a function */
-	FG_EV_EXEC = 2,    /* first sighting of a (parent binary, binary) pair */
-	FG_EV_NET = 3,     /* first sighting of a network item */
+	FG_EV_SYSCALL = 1,   /* first sighting of a syscall for a function */
+	FG_EV_EXEC = 2,      /* first sighting of a (parent binary, binary) pair */
+	FG_EV_NET = 3,       /* first sighting of a network item */
+	FG_EV_VIOLATION = 4, /* something outside the profile, in monitor or enforce mode */
 };
+
+/* What a violation was. */
+enum fg_viol_kind {
+	FG_VIOL_SYSCALL = 1,
+	FG_VIOL_EXEC = 2,
+	FG_VIOL_CONNECT = 3, /* egress: connect */
+	FG_VIOL_SEND = 4,    /* egress: unconnected UDP send */
+	FG_VIOL_BIND = 5,    /* listen: bind to a port */
+	FG_VIOL_LISTEN = 6,  /* listen: TCP listen on a port */
+};
+
+/* What was done about it. */
+enum fg_viol_action {
+	FG_ACT_REPORTED = 1, /* monitor mode: nothing blocked */
+	FG_ACT_ALERT = 2,    /* enforce mode, syscall action "alert" */
+	FG_ACT_DENIED = 3,   /* the operation failed with EPERM */
+	FG_ACT_KILLED = 4,   /* the process was sent SIGKILL */
+};
+
+/* Kinds of allow rules (fg_net_allow). */
+enum fg_rule_class {
+	FG_RULE_EGRESS = 1, /* connect and UDP send destinations */
+	FG_RULE_LISTEN = 2, /* bind and listen ports */
+};
+
+/* fg_exec_rule_key.kind bits */
+#define FG_EXEC_RULE_PREFIX 0x1     /* bin_hash is the hash of the first prefix_len bytes */
+#define FG_EXEC_RULE_ANY_PARENT 0x2 /* parent_hash is 0 and any parent matches */
 
 /* Syscall ABI a syscall was made through. */
 enum fg_arch {
@@ -116,10 +157,14 @@ struct fg_cgroup_val {
 	__u32 flags;
 };
 
-/* fg_fn_cfg[fn_id]: written by the agent only. */
+/* fg_fn_cfg[fn_id]: written by the agent only, as one 8-byte value (mode and generation
+ * change together). */
 struct fg_fn_cfg {
-	__u32 mode;  /* enum fg_mode */
-	__u32 flags;
+	__u8 mode;       /* enum fg_mode */
+	__u8 sys_action; /* enum fg_sys_action */
+	__u8 gen;        /* allow-list generation in force: 0 or 1 */
+	__u8 flags;      /* FG_CFG_F_* */
+	__u32 pad;
 };
 
 /* fg_fn_state[fn_id]: written by the kernel only (the agent clears it when it reuses a slot). */
@@ -129,15 +174,54 @@ struct fg_fn_state {
 	__u64 execs;                    /* successful execs */
 	__u64 forks;                    /* new tasks (processes and threads) */
 	__u64 exits;                    /* exited tasks */
+	__u64 viol[FG_VIOL_KINDS];      /* violations by enum fg_viol_kind, all of them */
+	__u64 viol_suppressed;          /* violations not sent (over FG_VIOL_BUDGET) */
+	__u64 viol_window_ns;           /* start of the current one-second budget window */
+	__u64 viol_in_window;           /* records sent in that window */
 	__u64 reserved;
 };
 
-/* fg_execs: (function, parent binary, binary) -> fg_seen_val. */
+/* fg_sys_allow[fn_id * 2 + gen]: the syscalls a function may make. */
+struct fg_sys_allow {
+	__u64 sys[FG_SYS_WORDS];
+	__u64 sys_compat[FG_SYS_WORDS];
+};
+
+/* fg_exec_allow: allowed (parent, binary, script) of a function, per generation. */
+struct fg_exec_rule_key {
+	__u32 fn_id;
+	__u8 gen;
+	__u8 kind;        /* FG_EXEC_RULE_* */
+	__u16 prefix_len; /* for FG_EXEC_RULE_PREFIX */
+	__u64 parent_hash;
+	__u64 bin_hash;
+	__u64 script_hash;
+};
+
+/* fg_net_allow (LPM trie): destinations (egress) and ports (listen) of a function.
+ * The first FG_NET_RULE_FIXED_BITS bits after prefixlen must match exactly; then the address
+ * matches by prefix (CIDR). port 0 in a rule means any port. */
+struct fg_net_rule_key {
+	__u32 prefixlen;
+	__u32 fn_id;
+	__u8 gen;
+	__u8 cls;     /* enum fg_rule_class */
+	__u8 proto;
+	__u8 family;  /* 4 or 6 */
+	__u16 port;
+	__u16 pad;
+	__u8 addr[16];
+};
+#define FG_NET_RULE_FIXED_BITS 96
+
+/* fg_execs: (function, parent binary, binary, script) -> fg_seen_val. script_hash is the hash
+ * of the name given to exec when an interpreter runs a "#!" script, else 0. */
 struct fg_exec_key {
 	__u32 fn_id;
 	__u32 pad;
 	__u64 parent_hash;
 	__u64 bin_hash;
+	__u64 script_hash;
 };
 
 /* fg_net: one network item of a function -> fg_seen_val. */
@@ -178,6 +262,7 @@ struct fg_exec_event {
 	struct fg_event_hdr hdr;
 	__u64 bin_hash;
 	__u64 parent_hash;
+	__u64 script_hash; /* 0 unless FG_EXEC_F_SCRIPT */
 	__u32 uid;
 	__u32 ppid;
 	__u16 bin_len;
@@ -198,16 +283,55 @@ struct fg_net_event {
 	struct fg_net_key key;
 };
 
+/* A violation: who (the process, its binary and its parent's), what (kind, and the syscall,
+ * network item or exec attempted), and what was done. For exec violations bin/parent are the
+ * attempted binary and its parent; otherwise the offending process's binary and parent. */
+struct fg_violation_event {
+	struct fg_event_hdr hdr;
+	__u8 kind;    /* enum fg_viol_kind */
+	__u8 action;  /* enum fg_viol_action */
+	__u8 mode;    /* enum fg_mode */
+	__u8 pad;
+	__u32 uid;
+	__u32 ppid;
+	__u32 nr;     /* syscall number (FG_VIOL_SYSCALL) */
+	__u32 arch;   /* enum fg_arch */
+	__u32 pad2;
+	struct fg_net_key net; /* the network item (connect, send, bind, listen) */
+	__u64 bin_hash;
+	__u64 parent_hash;
+	__u64 script_hash;
+	__u16 bin_len;
+	__u16 bin_flags;
+	__u16 parent_len;
+	__u16 parent_flags;
+	__u16 filename_len;
+	__u16 pad3;
+	__u32 exec_flags; /* FG_EXEC_F_* */
+	char comm[16];
+	char bin[FG_PATH_MAX];
+	char parent[FG_PATH_MAX];
+	char filename[FG_FILENAME_MAX];
+};
+
 FG_STATIC_ASSERT(sizeof(struct fg_event_hdr) == 32, "fg_event_hdr layout");
 FG_STATIC_ASSERT(sizeof(struct fg_cgroup_val) == 8, "fg_cgroup_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_fn_cfg) == 8, "fg_fn_cfg layout");
-FG_STATIC_ASSERT(sizeof(struct fg_fn_state) == 8 * (2 * FG_SYS_WORDS + 4), "fg_fn_state layout");
-FG_STATIC_ASSERT(sizeof(struct fg_exec_key) == 24, "fg_exec_key layout");
+FG_STATIC_ASSERT(sizeof(struct fg_fn_state) == 8 * (2 * FG_SYS_WORDS + 3 + FG_VIOL_KINDS + 4),
+		 "fg_fn_state layout");
+FG_STATIC_ASSERT(sizeof(struct fg_sys_allow) == 16 * FG_SYS_WORDS, "fg_sys_allow layout");
+FG_STATIC_ASSERT(sizeof(struct fg_exec_rule_key) == 32, "fg_exec_rule_key layout");
+FG_STATIC_ASSERT(sizeof(struct fg_net_rule_key) == 4 + FG_NET_RULE_FIXED_BITS / 8 + 16,
+		 "fg_net_rule_key layout");
+FG_STATIC_ASSERT(sizeof(struct fg_exec_key) == 32, "fg_exec_key layout");
 FG_STATIC_ASSERT(sizeof(struct fg_net_key) == 32, "fg_net_key layout");
 FG_STATIC_ASSERT(sizeof(struct fg_seen_val) == 24, "fg_seen_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_path_val) == 8 + FG_PATH_MAX, "fg_path_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_syscall_event) == 40, "fg_syscall_event layout");
 FG_STATIC_ASSERT(sizeof(struct fg_exec_event) ==
-			 32 + 16 + 8 + 12 + 4 + 2 * FG_PATH_MAX + FG_ARGS_MAX + FG_FILENAME_MAX,
+			 32 + 24 + 8 + 12 + 4 + 2 * FG_PATH_MAX + FG_ARGS_MAX + FG_FILENAME_MAX,
 		 "fg_exec_event layout");
 FG_STATIC_ASSERT(sizeof(struct fg_net_event) == 64, "fg_net_event layout");
+FG_STATIC_ASSERT(sizeof(struct fg_violation_event) ==
+			 32 + 4 + 4 * 5 + 32 + 24 + 12 + 4 + 16 + 2 * FG_PATH_MAX + FG_FILENAME_MAX,
+		 "fg_violation_event layout");

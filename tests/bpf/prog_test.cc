@@ -230,7 +230,7 @@ TEST_F(BpfProgTest, ExecPathHashMatchesUserSpaceAndIsRemembered) {
   // The same pair again: counted, not sent.
   RunRawTp(skel_->progs.fg_exec, {0, 0, 0});
   EXPECT_TRUE(Consume().empty());
-  fg_exec_key key{2, 0, e.parent.hash, e.bin.hash};
+  fg_exec_key key{2, 0, e.parent.hash, e.bin.hash, /*script_hash=*/0};
   fg_seen_val seen{};
   ASSERT_EQ(bpf_map__lookup_elem(skel_->maps.fg_execs, &key, sizeof key, &seen, sizeof seen, 0), 0);
   EXPECT_EQ(seen.count, 2u);

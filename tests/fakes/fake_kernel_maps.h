@@ -27,7 +27,8 @@ namespace faasguard::fakes {
 
 class FakeKernelMaps : public KernelMaps {
  public:
-  using ExecKey = std::tuple<uint32_t, uint64_t, uint64_t>;  // fn_id, parent hash, bin hash
+  // fn_id, parent hash, bin hash, script hash
+  using ExecKey = std::tuple<uint32_t, uint64_t, uint64_t, uint64_t>;
   using NetKeyBytes = std::array<uint8_t, sizeof(fg_net_key)>;
 
   FakeKernelMaps() : stats(FG_STAT_COUNT_, 0) {}
@@ -53,8 +54,23 @@ class FakeKernelMaps : public KernelMaps {
   absl::Status ResetFn(uint32_t fn_id) override {
     resets.push_back(fn_id);
     fn_state.erase(fn_id);
+    fn_cfg.erase(fn_id);
     std::erase_if(execs, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
     std::erase_if(net, [&](const auto& e) { return e.second.first.fn_id == fn_id; });
+    policies.erase({fn_id, 0});
+    policies.erase({fn_id, 1});
+    return absl::OkStatus();
+  }
+
+  absl::Status WritePolicy(uint32_t fn_id, uint8_t gen, const AllowList& a) override {
+    ++policy_writes;
+    if (!write_error.ok()) return write_error;  // like the real one: nothing left behind
+    policies[{fn_id, gen & 1}] = a;
+    return absl::OkStatus();
+  }
+
+  absl::Status ClearPolicy(uint32_t fn_id, uint8_t gen) override {
+    policies.erase({fn_id, gen & 1});
     return absl::OkStatus();
   }
 
@@ -73,6 +89,7 @@ class FakeKernelMaps : public KernelMaps {
       key.fn_id = std::get<0>(k);
       key.parent_hash = std::get<1>(k);
       key.bin_hash = std::get<2>(k);
+      key.script_hash = std::get<3>(k);
       fn(key, v);
     }
     return absl::OkStatus();
@@ -99,8 +116,8 @@ class FakeKernelMaps : public KernelMaps {
 
   // What the kernel would do on a first sighting (count 1) or a later one (count grows).
   void SetExec(uint32_t fn_id, uint64_t parent_hash, uint64_t bin_hash, uint64_t count,
-               uint64_t first_ns = 0, uint64_t last_ns = 0) {
-    execs[{fn_id, parent_hash, bin_hash}] = fg_seen_val{count, first_ns, last_ns};
+               uint64_t first_ns = 0, uint64_t last_ns = 0, uint64_t script_hash = 0) {
+    execs[{fn_id, parent_hash, bin_hash, script_hash}] = fg_seen_val{count, first_ns, last_ns};
   }
 
   void SetNet(const fg_net_key& key, uint64_t count, uint64_t first_ns = 0, uint64_t last_ns = 0) {
@@ -123,11 +140,14 @@ class FakeKernelMaps : public KernelMaps {
   std::map<NetKeyBytes, std::pair<fg_net_key, fg_seen_val>> net;
   std::map<uint64_t, PathText> paths;
   std::vector<uint64_t> stats;
+  std::map<std::pair<uint32_t, uint8_t>, AllowList> policies;  // (fn_id, gen) -> allow-list
 
   // Observations and failure injection.
   std::vector<uint32_t> resets;  // slots passed to ResetFn, in order
   size_t path_lookups = 0;
   absl::Status track_error;  // returned by TrackCgroup when not OK
+  absl::Status write_error;  // returned by WritePolicy when not OK
+  size_t policy_writes = 0;
 };
 
 // A network key as the kernel builds it: `addr` is textual IPv4 or IPv6 ("" leaves the

@@ -212,7 +212,10 @@ TEST_F(CaptureTest, LostEventsDoNotLoseLearning) {
 TEST_F(CaptureTest, ReplicasFeedOneProfile) {
   AgentCore core;
   TestCgroup a("replica"), b("replica");
-  ASSERT_TRUE(core.engine->RegisterCgroup(Fn("replicated"), "main", a.id(), a.path()).ok());
+  {
+    auto r = core.engine->RegisterCgroup(Fn("replicated"), "main", a.id(), a.path());
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
   ASSERT_TRUE(core.engine->RegisterCgroup(Fn("replicated"), "main", b.id(), b.path()).ok());
   LoopbackServer t1(AF_INET, SOCK_STREAM), t2(AF_INET, SOCK_STREAM);
   ASSERT_EQ(testing::RunIn(a.path(), {kWorkload, "tcp4", std::to_string(t1.port())}), 0);

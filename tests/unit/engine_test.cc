@@ -25,6 +25,12 @@
 namespace faasguard {
 namespace {
 
+Engine::Options SlotOptions(uint32_t slots) {
+  Engine::Options o;
+  o.max_slots = slots;
+  return o;
+}
+
 using fakes::FakeKernelMaps;
 using fakes::MakeNetKey;
 using google::protobuf::util::MessageDifferencer;
@@ -52,7 +58,7 @@ class EngineTest : public ::testing::Test {
   void SetUp() override {
     SetLogLevel(LogLevel::kError);
     ASSERT_TRUE(store_.Init().ok());
-    engine_ = std::make_unique<Engine>(&kernel_, &store_, Engine::Options{kSlots});
+    engine_ = std::make_unique<Engine>(&kernel_, &store_, SlotOptions(kSlots));
     engine_->LoadProfiles();
   }
   void TearDown() override { SetLogLevel(LogLevel::kInfo); }
@@ -238,7 +244,7 @@ TEST_F(EngineTest, ModeOfAStoredProfileGoesToTheKernel) {
   v1::Profile p = NewProfile(Fn("ns", "fn"), absl::Now());
   p.set_mode(v1::MODE_MONITOR);
   ASSERT_TRUE(store_.Save(p).ok());
-  Engine e(&kernel_, &store_, Engine::Options{kSlots});
+  Engine e(&kernel_, &store_, SlotOptions(kSlots));
   e.LoadProfiles();
   EXPECT_EQ(e.function_count(), 1u);
   auto r = e.RegisterCgroup(Fn("ns", "fn"), "main", kCgroup, "/x");
@@ -268,7 +274,7 @@ TEST_F(EngineTest, CountsAccumulateAcrossAgentRestarts) {
   ASSERT_TRUE(store_.Save(p).ok());
 
   // ...and a new agent whose kernel starts from zero.
-  Engine e(&kernel_, &store_, Engine::Options{kSlots});
+  Engine e(&kernel_, &store_, SlotOptions(kSlots));
   e.LoadProfiles();
   auto r = e.RegisterCgroup(Fn("ns", "fn"), "main", kCgroup, "/x");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -686,7 +692,7 @@ TEST_F(EngineTest, SaveDirtyWritesWhatTheStoreLoads) {
 
   // A new engine over the same store knows the function and what it learned.
   FakeKernelMaps kernel2;
-  Engine e2(&kernel2, &store_, Engine::Options{kSlots});
+  Engine e2(&kernel2, &store_, SlotOptions(kSlots));
   e2.LoadProfiles();
   absl::StatusOr<v1::Profile> p = e2.GetProfile(Fn("ns", "fn"));
   ASSERT_TRUE(p.ok()) << p.status();

@@ -388,7 +388,8 @@ TEST(ProfileJsonTest, RejectsInvalidAddress) {
            Net(v1::PROTOCOL_TCP, bad, 80, MakeSeen(1, 1, 1)));
     absl::StatusOr<v1::Profile> r = ProfileFromJson(JsonOf(p));
     ASSERT_FALSE(r.ok()) << "accepted address " << bad;
-    EXPECT_THAT(std::string(r.status().message()), HasSubstr("not an IPv4 or IPv6 address"));
+    EXPECT_THAT(std::string(r.status().message()),
+                HasSubstr("is not an IPv4/IPv6 address or CIDR prefix"));
   }
 }
 

@@ -1,0 +1,160 @@
+#include "core/policy.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "bpf/events.h"
+#include "syscalls/syscall_table.h"
+
+namespace faasguard {
+
+bool AlwaysAllowedSyscall(absl::string_view name) {
+  return name == "exit" || name == "exit_group" || name == "rt_sigreturn" ||
+         name == "restart_syscall" || name == "sigreturn";
+}
+
+uint32_t KernelPathFlags(v1::PathKind kind) {
+  switch (kind) {
+    case v1::PATH_KIND_DELETED:
+      return FG_PATH_F_UNLINKED;
+    case v1::PATH_KIND_ANONYMOUS:
+      return FG_PATH_F_UNLINKED | FG_PATH_F_DETACHED;
+    case v1::PATH_KIND_TRUNCATED:
+      return FG_PATH_F_TRUNCATED;
+    default:
+      return 0;
+  }
+}
+
+std::string KernelPathText(const std::string& path, v1::PathKind kind) {
+  if (kind == v1::PATH_KIND_ANONYMOUS && (path.empty() || path[0] != '/')) return "/" + path;
+  return path;
+}
+
+namespace {
+
+absl::Status CompileSyscalls(const v1::ContainerProfile& c, CompiledPolicy& out) {
+  for (SyscallArch arch : {SyscallArch::kNative, SyscallArch::kCompat}) {
+    __u64* words = arch == SyscallArch::kCompat ? out.sys.sys_compat : out.sys.sys;
+    for (absl::string_view name : {"exit", "exit_group", "rt_sigreturn", "restart_syscall"}) {
+      if (auto nr = SyscallNumber(arch, name); nr && *nr < FG_SYS_MAX)
+        words[*nr / 64] |= 1ull << (*nr % 64);
+    }
+  }
+  for (const auto& s : c.syscalls()) {
+    auto arch = ParseArch(s.arch());
+    if (!arch)
+      return absl::InvalidArgumentError(
+          absl::StrCat("syscall rule \"", s.name(), "\": unknown arch \"", s.arch(), "\""));
+    auto nr = SyscallNumber(*arch, s.name());
+    if (!nr) return absl::InvalidArgumentError(absl::StrCat("unknown syscall \"", s.name(), "\""));
+    if (*nr >= FG_SYS_MAX)
+      return absl::InvalidArgumentError(
+          absl::StrCat("syscall \"", s.name(), "\" (", *nr, ") is beyond the kernel table"));
+    __u64* words = *arch == SyscallArch::kCompat ? out.sys.sys_compat : out.sys.sys;
+    words[*nr / 64] |= 1ull << (*nr % 64);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CompileExecs(const v1::ContainerProfile& c, uint64_t seed, CompiledPolicy& out) {
+  for (const auto& x : c.execs()) {
+    fg_exec_rule_key k{};
+    std::string path = x.path();
+    if (path.empty()) return absl::InvalidArgumentError("exec rule with an empty path");
+    size_t star = path.find('*');
+    if (star != std::string::npos) {
+      if (star != path.size() - 1 || x.kind() != v1::PATH_KIND_FILE)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "exec rule \"", path, "\": '*' is allowed only at the end of a plain path"));
+      path.pop_back();
+      if (path.empty() || path[0] != '/')
+        return absl::InvalidArgumentError(
+            absl::StrCat("exec rule \"", x.path(), "\": a prefix rule needs an absolute path"));
+      if (path.size() >= FG_PATH_MAX - 1)
+        return absl::InvalidArgumentError(absl::StrCat("exec rule \"", x.path(), "\": too long"));
+      k.kind |= FG_EXEC_RULE_PREFIX;
+      k.prefix_len = static_cast<__u16>(path.size());
+      k.bin_hash = PathHash(path, 0, seed);
+      out.cfg_flags |= FG_CFG_F_EXEC_PREFIX;
+    } else {
+      k.bin_hash = PathHash(KernelPathText(path, x.kind()), KernelPathFlags(x.kind()), seed);
+      if (!x.script().empty()) k.script_hash = PathHash(x.script(), 0, seed);
+    }
+    if (x.parent() == "*") {
+      k.kind |= FG_EXEC_RULE_ANY_PARENT;
+    } else {
+      if (x.parent().find('*') != std::string::npos)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "exec rule \"", x.path(), "\": a parent is a path or \"*\", not \"", x.parent(), "\""));
+      k.parent_hash = PathHash(KernelPathText(x.parent(), x.parent_kind()),
+                               KernelPathFlags(x.parent_kind()), seed);
+    }
+    out.exec.push_back(k);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CompileNet(const google::protobuf::RepeatedPtrField<v1::NetEntry>& list, uint8_t cls,
+                        CompiledPolicy& out) {
+  const char* what = cls == FG_RULE_EGRESS ? "egress" : "listen";
+  for (const auto& n : list) {
+    if (!v1::Protocol_IsValid(n.protocol()) || n.protocol() == v1::PROTOCOL_UNSPECIFIED)
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " rule with unknown protocol ", static_cast<int>(n.protocol())));
+    if (n.port() > 65535)
+      return absl::InvalidArgumentError(absl::StrCat(what, " rule: port ", n.port(), " > 65535"));
+    fg_net_rule_key k{};
+    k.cls = cls;
+    k.proto = static_cast<__u8>(n.protocol());
+    k.port = static_cast<__u16>(n.port());
+    if (cls == FG_RULE_LISTEN) {
+      // A listening port holds for both families; the address is not part of the rule.
+      k.prefixlen = FG_NET_RULE_FIXED_BITS;
+      for (uint8_t fam : {4, 6}) {
+        k.family = fam;
+        out.net.push_back(k);
+      }
+      continue;
+    }
+    if (n.address().empty())
+      return absl::InvalidArgumentError(
+          "egress rule without an address (use 0.0.0.0/0 or ::/0 for any)");
+    auto a = ParseAddressOrCidr(n.address());
+    if (!a.ok())
+      return absl::InvalidArgumentError(absl::StrCat("egress rule: ", a.status().message()));
+    k.family = a->family;
+    std::memcpy(k.addr, a->addr, 16);
+    k.prefixlen = FG_NET_RULE_FIXED_BITS + a->prefix;
+    out.net.push_back(k);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint64_t seed,
+                                             const PolicyLimits& limits) {
+  CompiledPolicy out;
+  absl::Status st = CompileSyscalls(c, out);
+  if (st.ok()) st = CompileExecs(c, seed, out);
+  if (st.ok()) st = CompileNet(c.egress(), FG_RULE_EGRESS, out);
+  if (st.ok()) st = CompileNet(c.listen(), FG_RULE_LISTEN, out);
+  if (!st.ok())
+    return absl::InvalidArgumentError(absl::StrCat("container ", c.name(), ": ", st.message()));
+  if (out.exec.size() > limits.max_exec_rules)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "container ", c.name(), ": ", out.exec.size(), " exec rules do not fit the kernel map (",
+        limits.max_exec_rules, " entries; raise --max-exec-rules)"));
+  if (out.net.size() > limits.max_net_rules)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "container ", c.name(), ": ", out.net.size(), " network rules do not fit the kernel map (",
+        limits.max_net_rules, " entries; raise --max-net-rules)"));
+  return out;
+}
+
+}  // namespace faasguard

@@ -1,0 +1,39 @@
+// The policy compiler: a profile section (one container of a function) -> the kernel
+// allow-list entries monitor and enforce mode check (fg_sys_allow, fg_exec_allow,
+// fg_net_allow). Pure: no kernel access; the engine writes the result into a generation.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "abi/fg_abi.h"
+#include "absl/status/statusor.h"
+#include "bpf/kernel_maps.h"
+#include "faasguard/v1/profile.pb.h"
+#include "profile/address.h"
+
+namespace faasguard {
+
+struct PolicyLimits {
+  size_t max_exec_rules = 16384;  // capacity of fg_exec_allow (all functions share it)
+  size_t max_net_rules = 16384;   // capacity of fg_net_allow
+};
+
+using CompiledPolicy = AllowList;  // bpf/kernel_maps.h
+
+// Syscalls every function may make whatever its profile says: leaving (exit, exit_group) and
+// returning from a signal handler harm nothing, and a process stopped outside learning would
+// otherwise be reported on its way out.
+bool AlwaysAllowedSyscall(absl::string_view name);
+
+// Errors name the rule that cannot compile (unknown syscall, bad address or CIDR, a path
+// wildcard anywhere but at the end, too many entries).
+absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint64_t hash_seed,
+                                             const PolicyLimits& limits = {});
+
+// Kernel path flags for a profile path kind (the inverse of PathToProfile), and the text the
+// kernel hashes ("memfd:x" is "/memfd:x" there).
+uint32_t KernelPathFlags(v1::PathKind kind);
+std::string KernelPathText(const std::string& path, v1::PathKind kind);
+
+}  // namespace faasguard
