@@ -7,11 +7,29 @@
 //   mapped PORT              connect an AF_INET6 socket to ::ffff:127.0.0.1
 //   udp4 PORT | udp6 PORT    one unconnected sendto
 //   serve PORT               listen on 127.0.0.1:PORT, print "listening", accept one peer
-// Exits 0 when every step worked, 1 with a message otherwise.
+// Steps that may be refused (enforce mode) print one line with the outcome and go on:
+//   try-exec PATH ARG        fork + execv(PATH, {PATH, ARG})      -> "exec PATH: exit N|signal N"
+//   try-execveat PATH ARG    fork + execveat(open(PATH, O_PATH), "", AT_EMPTY_PATH)
+//   try-memfd PATH ARG       fork + copy PATH into a memfd + fexecve
+//   try-self                 fork + execv("/proc/self/exe")
+//   memfd                    create and fill a memfd, without executing it
+//   try-tcp4|try-tcp6|try-mapped|try-udp4|try-udp6 PORT          -> "tcp4 PORT: ok|errno"
+//   try-uring-tcp4 PORT      connect through io_uring (IORING_OP_CONNECT)
+//   try-bind PORT            bind a TCP socket to 127.0.0.1:PORT
+//   try-listen0              bind to port 0 and listen
+//   ptrace | unshare         PTRACE_TRACEME / unshare(CLONE_NEWUTS), then print "survived"
+//   forkserve PORT N         a fork-per-request server: N connections, one child each; a
+//                            child reads one line: "ok" answers, "ptrace" makes the syscall,
+//                            "exec PATH" execs PATH; the parent prints each child's status
+// Exits 0 when every strict step worked, 1 with a message otherwise.
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -105,6 +123,173 @@ void Serve(int port) {
   close(fd);
 }
 
+std::string Status(int st) {
+  if (WIFEXITED(st)) return "exit " + std::to_string(WEXITSTATUS(st));
+  if (WIFSIGNALED(st)) return "signal " + std::to_string(WTERMSIG(st));
+  return "unknown";
+}
+
+// fork, run `child` in the child (it must exec or _exit), print "<what>: <status>".
+template <typename Fn>
+void TryChild(const std::string& what, Fn child) {
+  std::fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) Die("fork");
+  if (pid == 0) {
+    child();
+    _exit(126);
+  }
+  int st;
+  if (waitpid(pid, &st, 0) < 0) Die("waitpid");
+  std::printf("%s: %s\n", what.c_str(), Status(st).c_str());
+  std::fflush(stdout);
+}
+
+void TryExec(const char* path, const char* arg) {
+  TryChild(std::string("exec ") + path, [&] {
+    char* const argv[] = {const_cast<char*>(path), const_cast<char*>(arg), nullptr};
+    execv(path, argv);
+  });
+}
+
+void TryExecveat(const char* path, const char* arg) {
+  TryChild(std::string("execveat ") + path, [&] {
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    char* const argv[] = {const_cast<char*>(path), const_cast<char*>(arg), nullptr};
+    char* const envp[] = {nullptr};
+    syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+  });
+}
+
+void TryMemfd(const char* path, const char* arg) {
+  TryChild(std::string("memfd ") + path, [&] {
+    int src = open(path, O_RDONLY | O_CLOEXEC);
+    int mfd = static_cast<int>(syscall(SYS_memfd_create, "payload", 0));
+    if (src < 0 || mfd < 0) _exit(125);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(src, buf, sizeof buf)) > 0)
+      if (write(mfd, buf, static_cast<size_t>(n)) != n) _exit(125);
+    char* const argv[] = {const_cast<char*>(path), const_cast<char*>(arg), nullptr};
+    char* const envp[] = {nullptr};
+    fexecve(mfd, argv, envp);
+  });
+}
+
+void TryNet(const std::string& what, int family, int type, const char* ip, int port) {
+  int fd = socket(family, type, 0);
+  if (fd < 0) Die("socket");
+  socklen_t len;
+  sockaddr_storage ss = Addr(family, ip, port, &len);
+  int r = type == SOCK_STREAM
+              ? connect(fd, reinterpret_cast<sockaddr*>(&ss), len)
+              : static_cast<int>(sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&ss), len));
+  std::printf("%s %d: %s\n", what.c_str(), port, r < 0 ? strerrorname_np(errno) : "ok");
+  std::fflush(stdout);
+  close(fd);
+}
+
+// A TCP connect submitted through io_uring (connects there do not pass the syscall).
+void TryUringConnect(int port) {
+  io_uring_params p{};
+  int ring = static_cast<int>(syscall(SYS_io_uring_setup, 4, &p));
+  if (ring < 0) Die("io_uring_setup");
+  size_t sq_sz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+  size_t cq_sz = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
+  auto* sq = static_cast<char*>(mmap(nullptr, sq_sz, PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING));
+  auto* cq = static_cast<char*>(mmap(nullptr, cq_sz, PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING));
+  auto* sqes = static_cast<io_uring_sqe*>(mmap(nullptr, p.sq_entries * sizeof(io_uring_sqe),
+                                               PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                                               ring, IORING_OFF_SQES));
+  if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) Die("mmap io_uring");
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  socklen_t len;
+  sockaddr_storage ss = Addr(AF_INET, "127.0.0.1", port, &len);
+  unsigned tail = *reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
+  unsigned idx = tail & *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
+  io_uring_sqe* e = &sqes[idx];
+  std::memset(e, 0, sizeof *e);
+  e->opcode = IORING_OP_CONNECT;
+  e->fd = fd;
+  e->addr = reinterpret_cast<uint64_t>(&ss);
+  e->off = len;
+  reinterpret_cast<unsigned*>(sq + p.sq_off.array)[idx] = idx;
+  __atomic_store_n(reinterpret_cast<unsigned*>(sq + p.sq_off.tail), tail + 1, __ATOMIC_RELEASE);
+  if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0)
+    Die("io_uring_enter");
+  unsigned head =
+      __atomic_load_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
+  auto* cqes = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
+  int res = cqes[head & *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask)].res;
+  std::printf("uring-tcp4 %d: %s\n", port, res < 0 ? strerrorname_np(-res) : "ok");
+  std::fflush(stdout);
+  close(fd);
+  close(ring);
+}
+
+void TryBind(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  socklen_t len;
+  sockaddr_storage ss = Addr(AF_INET, "127.0.0.1", port, &len);
+  int r = bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  std::printf("bind %d: %s\n", port, r < 0 ? strerrorname_np(errno) : "ok");
+  std::fflush(stdout);
+  close(fd);
+}
+
+void TryListen0() {
+  TryChild("listen0", [] {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    socklen_t len;
+    sockaddr_storage ss = Addr(AF_INET, "127.0.0.1", 0, &len);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) _exit(2);
+    if (listen(fd, 1) != 0) _exit(3);
+    _exit(0);
+  });
+}
+
+// One child per connection; the parent (the "watchdog") must outlive whatever a child does.
+void ForkServe(int port, int n) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  socklen_t len;
+  sockaddr_storage ss = Addr(AF_INET, "127.0.0.1", port, &len);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) Die("bind");
+  if (listen(fd, 8) != 0) Die("listen");
+  std::printf("listening\n");
+  std::fflush(stdout);
+  for (int i = 0; i < n; ++i) {
+    int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) Die("accept4");
+    pid_t pid = fork();
+    if (pid == 0) {
+      char line[256] = {};
+      ssize_t r = read(c, line, sizeof line - 1);
+      if (r > 0 && line[r - 1] == '\n') line[r - 1] = 0;
+      std::string req = line;
+      if (req == "ptrace") {
+        ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+      } else if (req.rfind("exec ", 0) == 0) {
+        std::string path = req.substr(5);
+        char* const argv[] = {const_cast<char*>(path.c_str()), nullptr};
+        execv(path.c_str(), argv);
+      }
+      (void)!write(c, "ok\n", 3);
+      _exit(0);
+    }
+    close(c);
+    int st;
+    waitpid(pid, &st, 0);
+    std::printf("child %d: %s\n", i, Status(st).c_str());
+    std::fflush(stdout);
+  }
+  close(fd);
+  std::printf("watchdog done\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,6 +329,51 @@ int main(int argc, char** argv) {
       SendUdp(AF_INET6, "::1", std::atoi(arg()));
     } else if (step == "serve") {
       Serve(std::atoi(arg()));
+    } else if (step == "try-exec") {
+      const char* path = arg();
+      TryExec(path, arg());
+    } else if (step == "try-execveat") {
+      const char* path = arg();
+      TryExecveat(path, arg());
+    } else if (step == "try-memfd") {
+      const char* path = arg();
+      TryMemfd(path, arg());
+    } else if (step == "memfd") {
+      int mfd = static_cast<int>(syscall(SYS_memfd_create, "scratch", 0));
+      if (mfd < 0 || write(mfd, "x", 1) != 1) Die("memfd");
+      close(mfd);
+    } else if (step == "try-self") {
+      TryChild("exec /proc/self/exe", [] {
+        char* const av[] = {const_cast<char*>("/proc/self/exe"), nullptr};
+        execv("/proc/self/exe", av);
+      });
+    } else if (step == "try-tcp4") {
+      TryNet("tcp4", AF_INET, SOCK_STREAM, "127.0.0.1", std::atoi(arg()));
+    } else if (step == "try-tcp6") {
+      TryNet("tcp6", AF_INET6, SOCK_STREAM, "::1", std::atoi(arg()));
+    } else if (step == "try-mapped") {
+      TryNet("mapped", AF_INET6, SOCK_STREAM, "::ffff:127.0.0.1", std::atoi(arg()));
+    } else if (step == "try-udp4") {
+      TryNet("udp4", AF_INET, SOCK_DGRAM, "127.0.0.1", std::atoi(arg()));
+    } else if (step == "try-udp6") {
+      TryNet("udp6", AF_INET6, SOCK_DGRAM, "::1", std::atoi(arg()));
+    } else if (step == "try-uring-tcp4") {
+      TryUringConnect(std::atoi(arg()));
+    } else if (step == "try-bind") {
+      TryBind(std::atoi(arg()));
+    } else if (step == "try-listen0") {
+      TryListen0();
+    } else if (step == "ptrace") {
+      ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+      std::printf("survived\n");
+      std::fflush(stdout);
+    } else if (step == "unshare") {
+      unshare(CLONE_NEWUTS);
+      std::printf("survived\n");
+      std::fflush(stdout);
+    } else if (step == "forkserve") {
+      int port = std::atoi(arg());
+      ForkServe(port, std::atoi(arg()));
     } else {
       errno = EINVAL;
       Die("unknown step " + step);

@@ -132,6 +132,18 @@ int RunIn(const std::string& cgroup_dir, const std::vector<std::string>& argv) {
   return Wait(Spawn(cgroup_dir, argv));
 }
 
+RunResult RunCapture(const std::string& cgroup_dir, const std::vector<std::string>& argv) {
+  int fd = -1;
+  pid_t pid = Spawn(cgroup_dir, argv, &fd);
+  RunResult r;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  r.status = Wait(pid);
+  return r;
+}
+
 std::string SelfExe() {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -139,11 +151,24 @@ std::string SelfExe() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-AgentCore::AgentCore(uint32_t ringbuf_bytes, bool read_events) {
+namespace {
+AgentCoreOptions RingOptions(uint32_t ringbuf_bytes, bool read_events) {
+  AgentCoreOptions o;
+  o.ringbuf_bytes = ringbuf_bytes;
+  o.read_events = read_events;
+  return o;
+}
+}  // namespace
+
+AgentCore::AgentCore(uint32_t ringbuf_bytes, bool read_events)
+    : AgentCore(RingOptions(ringbuf_bytes, read_events)) {}
+
+AgentCore::AgentCore(const AgentCoreOptions& opts) {
   LoaderOptions o;
   o.cgroup2_mount = Cgroup2Mount();
-  o.ringbuf_bytes = ringbuf_bytes;
+  o.ringbuf_bytes = opts.ringbuf_bytes;
   o.hash_seed = 0x5eed;
+  o.max_net_rules = opts.max_net_rules;
   o.features = ProbeKernelFeatures("");
   auto p = BpfPrograms::LoadAndAttach(o);
   if (!p.ok()) throw std::runtime_error(p.status().ToString());
@@ -151,14 +176,23 @@ AgentCore::AgentCore(uint32_t ringbuf_bytes, bool read_events) {
   kernel = std::make_unique<BpfKernelMaps>(programs->map_fds());
   store = std::make_unique<ProfileStore>(state.path());
   if (auto s = store->Init(); !s.ok()) throw std::runtime_error(s.ToString());
-  engine = std::make_unique<Engine>(kernel.get(), store.get(), Engine::Options{});
-  if (read_events) {
+  Engine::Options eo;
+  eo.hash_seed = o.hash_seed;
+  eo.limits = opts.limits;
+  engine = std::make_unique<Engine>(kernel.get(), store.get(), eo);
+  if (opts.read_events) {
     auto r = EventReader::Create(programs->ringbuf_fd(),
                                  [this](const Event& ev) { engine->HandleEvent(ev); });
     if (!r.ok()) throw std::runtime_error(r.status().ToString());
     reader = std::move(*r);
     reader_thread = std::thread([this] { reader->Run(stop, 20); });
   }
+}
+
+void AgentCore::Settle() {
+  // The reader thread polls every 20 ms: give it a few rounds, then fold the kernel sets.
+  ::usleep(100 * 1000);
+  engine->SyncFromKernel();
 }
 
 AgentCore::~AgentCore() {

@@ -72,13 +72,30 @@ int Wait(pid_t pid);
 // Spawn + Wait.
 int RunIn(const std::string& cgroup_dir, const std::vector<std::string>& argv);
 
+struct RunResult {
+  int status = -1;  // exit code, or 128+signal
+  std::string out;  // everything written to stdout
+};
+// Spawn with stdout captured, read it to the end, Wait.
+RunResult RunCapture(const std::string& cgroup_dir, const std::vector<std::string>& argv);
+
 // /proc/self/exe, resolved.
 std::string SelfExe();
+
+struct AgentCoreOptions {
+  uint32_t ringbuf_bytes = 1u << 20;
+  bool read_events = true;
+  uint32_t max_net_rules = 16384;  // kernel map size
+  PolicyLimits limits;             // the engine's own check
+};
 
 // The node programs loaded and attached, with a real engine over a temporary store.
 struct AgentCore {
   explicit AgentCore(uint32_t ringbuf_bytes = 1u << 20, bool read_events = true);
+  explicit AgentCore(const AgentCoreOptions& o);
   ~AgentCore();
+  // Fold the kernel's state and wait until the ring buffer is drained.
+  void Settle();
 
   TempDir state;
   std::unique_ptr<BpfPrograms> programs;

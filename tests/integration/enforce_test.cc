@@ -1,0 +1,511 @@
+// Integration (root): monitor and enforce mode with the real programs attached. A function
+// learns a small benign behaviour, is switched to enforce (or monitor), and then tries
+// things outside its profile; the kernel must refuse them in the offending syscall.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "support/root_harness.h"
+
+namespace faasguard {
+namespace {
+
+using testing::AgentCore;
+using testing::AgentCoreOptions;
+using ::testing::HasSubstr;
+using testing::LoopbackServer;
+using ::testing::Not;
+using testing::RunCapture;
+using testing::TempDir;
+using testing::TestCgroup;
+
+constexpr char kWorkload[] = FG_WORKLOAD_PATH;
+
+v1::FunctionId Fn(const std::string& name) {
+  v1::FunctionId id;
+  id.set_platform("local");
+  id.set_namespace_("enforce");
+  id.set_name(name);
+  return id;
+}
+
+std::string Real(const std::string& p) { return std::filesystem::canonical(p).string(); }
+
+bool Exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+void CopyFile(const std::string& from, const std::string& to) {
+  std::filesystem::copy_file(from, to);
+  ::chmod(to.c_str(), 0755);
+}
+
+// A function that learned: its own start, /bin/true run by it (through execve and execveat),
+// one TCP destination (also through io_uring), one UDP destination, one listening port, a
+// memfd, and the syscalls all that takes. Syscalls are enforced too: what a test tries must
+// fail for the reason it tests, not for a syscall it never learned.
+class EnforceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FG_REQUIRE_ROOT();
+    core_ = std::make_unique<AgentCore>(opts_);
+    cg_ = std::make_unique<TestCgroup>("enforce");
+    tcp_ = std::make_unique<LoopbackServer>(AF_INET, SOCK_STREAM);
+    other_tcp_ = std::make_unique<LoopbackServer>(AF_INET, SOCK_STREAM);
+    tcp6_ = std::make_unique<LoopbackServer>(AF_INET6, SOCK_STREAM);
+    udp_ = std::make_unique<LoopbackServer>(AF_INET, SOCK_DGRAM);
+    other_udp_ = std::make_unique<LoopbackServer>(AF_INET, SOCK_DGRAM);
+    udp6_ = std::make_unique<LoopbackServer>(AF_INET6, SOCK_DGRAM);
+    {
+      LoopbackServer probe(AF_INET, SOCK_DGRAM);
+      listen_port_ = probe.port();
+    }
+    auto r = core_->engine->RegisterCgroup(Fn(name_), "main", cg_->id(), cg_->path());
+    ASSERT_TRUE(r.ok()) << r.status();
+    // Learning: what the function normally does.
+    int out = -1;
+    pid_t pid = testing::Spawn(
+        cg_->path(),
+        {kWorkload,   "syscalls",     "exec",      "/bin/true", "tcp4",
+         Port(*tcp_), "udp4",         Port(*udp_), "try-exec",  "/bin/true",
+         "x",         "try-execveat", "/bin/true", "x",         "memfd",
+         "try-tcp4",  Port(*tcp_),    "try-udp4",  Port(*udp_), "try-uring-tcp4",
+         Port(*tcp_), "try-bind",     "0",         "serve",     std::to_string(listen_port_)},
+        &out);
+    std::string o = ReadUntil(out, "listening\n");
+    ASSERT_THAT(o, HasSubstr("listening")) << o;
+    Poke(listen_port_);
+    o += ReadUntil(out, "");
+    ::close(out);
+    ASSERT_EQ(testing::Wait(pid), 0) << o;
+    core_->Settle();
+  }
+
+  // Read from fd until `marker` has been seen ("" : until end of file).
+  static std::string ReadUntil(int fd, const std::string& marker) {
+    std::string o;
+    char c;
+    while (::read(fd, &c, 1) == 1) {
+      o += c;
+      if (!marker.empty() && o.size() >= marker.size() &&
+          o.compare(o.size() - marker.size(), marker.size(), marker) == 0)
+        break;
+    }
+    return o;
+  }
+
+  static std::string Port(const LoopbackServer& s) { return std::to_string(s.port()); }
+
+  static void Poke(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 200 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0; ++i)
+      ::usleep(10000);
+    ::close(fd);
+  }
+
+  void Mode(v1::Mode m, std::optional<v1::SyscallAction> action = std::nullopt) {
+    auto r = core_->engine->SetMode(Fn(name_), m, action);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+
+  testing::RunResult Run(const std::vector<std::string>& steps) {
+    std::vector<std::string> argv = {kWorkload};
+    argv.insert(argv.end(), steps.begin(), steps.end());
+    return RunCapture(cg_->path(), argv);
+  }
+
+  std::vector<v1::Violation> Violations() {
+    core_->Settle();
+    v1::FunctionId id = Fn(name_);
+    auto r = core_->engine->ListViolations(&id, 10000);
+    return {r.violations().begin(), r.violations().end()};
+  }
+
+  const v1::Violation* Find(const std::vector<v1::Violation>& vs, const std::string& kind,
+                            const std::string& attempted) {
+    for (const auto& v : vs)
+      if (v.kind() == kind && v.attempted() == attempted) return &v;
+    return nullptr;
+  }
+
+  AgentCoreOptions opts_;
+  std::string name_ = "fn";
+  std::unique_ptr<AgentCore> core_;
+  std::unique_ptr<TestCgroup> cg_;
+  std::unique_ptr<LoopbackServer> tcp_, other_tcp_, tcp6_, udp_, other_udp_, udp6_;
+  int listen_port_ = 0;
+  TempDir tmp_;
+};
+
+TEST_F(EnforceTest, ExecOutsideTheProfileIsKilledBeforeItRuns) {
+  Mode(v1::MODE_ENFORCE);
+  const std::string pwned = tmp_.path() + "/pwned";
+  auto r = Run({"try-exec", "/bin/true", "x", "try-exec", "/usr/bin/touch", pwned});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("exec /bin/true: exit 0"));
+  EXPECT_THAT(r.out, HasSubstr("exec /usr/bin/touch: signal 9"));
+  EXPECT_FALSE(Exists(pwned)) << "touch ran an instruction of its own";
+
+  auto vs = Violations();
+  const v1::Violation* v = Find(vs, "exec", Real("/usr/bin/touch"));
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->action(), "killed");
+  EXPECT_EQ(v->mode(), v1::MODE_ENFORCE);
+  EXPECT_EQ(v->container(), "main");
+  EXPECT_EQ(v->parent(), Real(kWorkload));
+  EXPECT_EQ(v->exec().path(), Real("/usr/bin/touch"));
+  EXPECT_GT(v->pid(), 0u);
+}
+
+TEST_F(EnforceTest, ExecEvasionsAreRefused) {
+  Mode(v1::MODE_ENFORCE);
+  const std::string d = tmp_.path();
+  ASSERT_EQ(::symlink("/usr/bin/touch", (d + "/link-to-touch").c_str()), 0);
+  ASSERT_EQ(::symlink("/bin/true", (d + "/link-to-true").c_str()), 0);
+  ASSERT_EQ(::link(Real("/usr/bin/touch").c_str(), (d + "/hardlink-touch").c_str()), 0)
+      << "hard link (needs /tmp on the same filesystem as /usr)";
+  CopyFile(Real("/bin/true"), d + "/copy-of-true");
+  {
+    std::ofstream script(d + "/script.sh");
+    script << "#!/bin/true\n";
+  }
+  ::chmod((d + "/script.sh").c_str(), 0755);
+
+  auto r =
+      Run({"try-exec",     d + "/link-to-true",   "x",        // a symlink to an allowed binary
+           "try-exec",     d + "/link-to-touch",  d + "/p1",  // a symlink to a refused one
+           "try-exec",     d + "/hardlink-touch", d + "/p2",  // a hard link
+           "try-exec",     d + "/copy-of-true",   "x",        // a renamed copy of allowed code
+           "try-execveat", "/bin/true",           "x",        // execveat(AT_EMPTY_PATH), allowed
+           "try-execveat", "/usr/bin/touch",      d + "/p3",  // execveat of a refused binary
+           "try-memfd",    "/bin/true",           "x",        // memfd + fexecve of allowed code
+           "try-exec",     d + "/script.sh",      "x",  // "#!" script of an allowed interpreter
+           "try-self"});                                // /proc/self/exe
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("exec " + d + "/link-to-true: exit 0"));
+  EXPECT_THAT(r.out, HasSubstr("exec " + d + "/link-to-touch: signal 9"));
+  EXPECT_THAT(r.out, HasSubstr("exec " + d + "/hardlink-touch: signal 9"));
+  EXPECT_THAT(r.out, HasSubstr("exec " + d + "/copy-of-true: signal 9"));
+  EXPECT_THAT(r.out, HasSubstr("execveat /bin/true: exit 0"));
+  EXPECT_THAT(r.out, HasSubstr("execveat /usr/bin/touch: signal 9"));
+  EXPECT_THAT(r.out, HasSubstr("memfd /bin/true: signal 9"));
+  EXPECT_THAT(r.out, HasSubstr("exec " + d + "/script.sh: signal 9"));
+  EXPECT_THAT(r.out, HasSubstr("exec /proc/self/exe: signal 9"));
+  for (const char* p : {"/p1", "/p2", "/p3"}) EXPECT_FALSE(Exists(d + p)) << p;
+
+  auto vs = Violations();
+  ASSERT_NE(Find(vs, "exec", d + "/hardlink-touch"), nullptr);
+  ASSERT_NE(Find(vs, "exec", d + "/copy-of-true"), nullptr);
+  const v1::Violation* memfd = Find(vs, "exec", "memfd:payload (deleted)");
+  if (!memfd) memfd = Find(vs, "exec", "memfd:payload");
+  ASSERT_NE(memfd, nullptr) << "the memfd shows as an anonymous file";
+  EXPECT_EQ(memfd->exec().kind(), v1::PATH_KIND_ANONYMOUS);
+  const v1::Violation* script = nullptr;
+  for (const auto& v : vs)
+    if (v.kind() == "exec" && v.exec().script() == d + "/script.sh") script = &v;
+  ASSERT_NE(script, nullptr) << "the script's name is part of the exec identity";
+  EXPECT_EQ(script->exec().path(), Real("/bin/true"));
+}
+
+TEST_F(EnforceTest, RelativePathsResolveToTheFileExecuted) {
+  Mode(v1::MODE_ENFORCE);
+  // The workload runs from /usr/bin: "./true" is /usr/bin/true, which is allowed.
+  int out = -1;
+  std::vector<std::string> argv = {kWorkload, "try-exec",          "./true", "x", "try-exec",
+                                   "./touch", tmp_.path() + "/rel"};
+  std::string cwd = std::filesystem::current_path();
+  ASSERT_EQ(::chdir("/usr/bin"), 0);
+  pid_t pid = testing::Spawn(cg_->path(), argv, &out);
+  ASSERT_EQ(::chdir(cwd.c_str()), 0);
+  std::string o;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(out, buf, sizeof buf)) > 0) o.append(buf, static_cast<size_t>(n));
+  ::close(out);
+  EXPECT_EQ(testing::Wait(pid), 0);
+  EXPECT_THAT(o, HasSubstr("exec ./true: exit 0"));
+  EXPECT_THAT(o, HasSubstr("exec ./touch: signal 9"));
+}
+
+TEST_F(EnforceTest, NetworkOutsideTheProfileFailsWithEperm) {
+  Mode(v1::MODE_ENFORCE);
+  auto r = Run({"try-tcp4",       Port(*tcp_),        // learned
+                "try-tcp4",       Port(*other_tcp_),  // another port
+                "try-tcp6",       Port(*tcp6_),       // IPv6
+                "try-mapped",     Port(*tcp_),        // IPv4-mapped form of the learned one
+                "try-mapped",     Port(*other_tcp_),  // IPv4-mapped form of a refused one
+                "try-udp4",       Port(*udp_),        // learned
+                "try-udp4",       Port(*other_udp_),  // UDP sendto elsewhere
+                "try-udp6",       Port(*udp6_),       // UDP over IPv6
+                "try-uring-tcp4", Port(*other_tcp_),  // io_uring does not bypass the hook
+                "try-uring-tcp4", Port(*tcp_),
+                "try-bind",       std::to_string(listen_port_),  // learned listening port
+                "try-bind",       Port(*other_udp_)});           // a TCP port nobody learned
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*tcp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": EPERM"));
+  EXPECT_THAT(r.out, HasSubstr("tcp6 " + Port(*tcp6_) + ": EPERM"));
+  EXPECT_THAT(r.out, HasSubstr("mapped " + Port(*tcp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("mapped " + Port(*other_tcp_) + ": EPERM"));
+  EXPECT_THAT(r.out, HasSubstr("udp4 " + Port(*udp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("udp4 " + Port(*other_udp_) + ": EPERM"));
+  EXPECT_THAT(r.out, HasSubstr("udp6 " + Port(*udp6_) + ": EPERM"));
+  EXPECT_THAT(r.out, HasSubstr("uring-tcp4 " + Port(*other_tcp_) + ": EPERM"));
+  EXPECT_THAT(r.out, HasSubstr("uring-tcp4 " + Port(*tcp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("bind " + std::to_string(listen_port_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("bind " + Port(*other_udp_) + ": EPERM"));
+
+  auto vs = Violations();
+  const v1::Violation* v = Find(vs, "egress", "tcp 127.0.0.1:" + Port(*other_tcp_));
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->action(), "denied");
+  EXPECT_EQ(v->binary(), Real(kWorkload));
+  EXPECT_NE(Find(vs, "egress", "tcp [::1]:" + Port(*tcp6_)), nullptr);
+  EXPECT_NE(Find(vs, "egress", "udp [::1]:" + Port(*udp6_)), nullptr);
+  EXPECT_NE(Find(vs, "listen", "tcp port " + Port(*other_udp_)), nullptr);
+}
+
+TEST_F(EnforceTest, ListenOnAnUnlearnedEphemeralPortKillsTheProcess) {
+  Mode(v1::MODE_ENFORCE);
+  auto r = Run({"try-listen0"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("listen0: signal 9"));
+  bool found = false;
+  for (const auto& v : Violations())
+    if (v.kind() == "listen" && v.action() == "killed") found = true;
+  EXPECT_TRUE(found);
+}
+
+TEST_F(EnforceTest, UnexpectedSyscallKillsUnderKillAndIsReportedUnderAlert) {
+  Mode(v1::MODE_ENFORCE);
+  for (const char* sys : {"ptrace", "unshare"}) {
+    auto r = Run({"syscalls", sys});
+    EXPECT_EQ(r.status, 128 + 9) << sys << ": " << r.out;
+    EXPECT_THAT(r.out, Not(HasSubstr("survived"))) << sys;
+  }
+  auto vs = Violations();
+  const v1::Violation* p = Find(vs, "syscall", "ptrace");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->action(), "killed");
+  ASSERT_NE(Find(vs, "syscall", "unshare"), nullptr);
+
+  Mode(v1::MODE_ENFORCE, v1::SYSCALL_ACTION_ALERT);
+  auto r = Run({"syscalls", "ptrace"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("survived"));
+  bool alert = false;
+  for (const auto& v : Violations())
+    if (v.attempted() == "ptrace" && v.action() == "alert") alert = true;
+  EXPECT_TRUE(alert);
+}
+
+TEST_F(EnforceTest, MonitorModeReportsWithoutBlocking) {
+  Mode(v1::MODE_MONITOR);
+  const std::string pwned = tmp_.path() + "/monitored";
+  auto r = Run(
+      {"try-exec", "/usr/bin/touch", pwned, "try-tcp4", Port(*other_tcp_), "syscalls", "ptrace"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("exec /usr/bin/touch: exit 0"));
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("survived"));
+  EXPECT_TRUE(Exists(pwned));
+  auto vs = Violations();
+  for (const auto& [kind, what] : std::vector<std::pair<std::string, std::string>>{
+           {"exec", Real("/usr/bin/touch")},
+           {"egress", "tcp 127.0.0.1:" + Port(*other_tcp_)},
+           {"syscall", "ptrace"}}) {
+    const v1::Violation* v = Find(vs, kind, what);
+    ASSERT_NE(v, nullptr) << kind << " " << what;
+    EXPECT_EQ(v->action(), "reported");
+    EXPECT_EQ(v->mode(), v1::MODE_MONITOR);
+  }
+  // Monitor mode learns nothing new.
+  auto p = core_->engine->GetProfile(Fn(name_));
+  ASSERT_TRUE(p.ok());
+  for (const auto& x : p->containers(0).execs()) EXPECT_NE(x.path(), Real("/usr/bin/touch"));
+}
+
+TEST_F(EnforceTest, OtherCgroupsAreNeverAffected) {
+  Mode(v1::MODE_ENFORCE);
+  const std::string f = tmp_.path() + "/outside";
+  auto r = RunCapture("", {kWorkload, "try-exec", "/usr/bin/touch", f, "try-tcp4",
+                           Port(*other_tcp_), "syscalls", "ptrace"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("exec /usr/bin/touch: exit 0"));
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("survived"));
+  EXPECT_TRUE(Exists(f));
+  EXPECT_TRUE(Violations().empty());
+}
+
+TEST_F(EnforceTest, NewReplicaOfAnEnforcedFunctionIsCoveredFromItsFirstSyscall) {
+  Mode(v1::MODE_ENFORCE);
+  TestCgroup replica("enforce-replica");
+  auto reg = core_->engine->RegisterCgroup(Fn(name_), "main", replica.id(), replica.path());
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  EXPECT_EQ(reg->mode(), v1::MODE_ENFORCE);
+  auto r = RunCapture(replica.path(), {kWorkload, "try-exec", "/bin/true", "x", "try-exec",
+                                       "/usr/bin/touch", tmp_.path() + "/replica"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("exec /bin/true: exit 0"));
+  EXPECT_THAT(r.out, HasSubstr("exec /usr/bin/touch: signal 9"));
+  // A new container name has learned nothing: everything but leaving is refused.
+  TestCgroup sidecar("enforce-sidecar");
+  ASSERT_TRUE(
+      core_->engine->RegisterCgroup(Fn(name_), "sidecar", sidecar.id(), sidecar.path()).ok());
+  EXPECT_EQ(testing::RunIn(sidecar.path(), {kWorkload}), 128 + 9);
+}
+
+TEST_F(EnforceTest, AcceptedViolationsAreAllowedAfterwards) {
+  Mode(v1::MODE_ENFORCE);
+  const std::string f = tmp_.path() + "/accepted";
+  const std::vector<std::string> steps = {"try-exec", "/usr/bin/touch", f, "try-tcp4",
+                                          Port(*other_tcp_)};
+  auto r = Run(steps);
+  EXPECT_THAT(r.out, HasSubstr("exec /usr/bin/touch: signal 9"));
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": EPERM"));
+  // The operator's loop: accept what was refused, try again. touch first needs its exec, then
+  // the syscalls it makes that the function never made (utimensat...).
+  std::set<uint64_t> accepted;
+  for (int round = 0; round < 6; ++round) {
+    int added = 0;
+    for (const auto& v : Violations()) {
+      if (accepted.count(v.id())) continue;
+      auto a = core_->engine->AcceptViolation(Fn(name_), v.id());
+      ASSERT_TRUE(a.ok()) << a.status();
+      accepted.insert(v.id());
+      ++added;
+    }
+    if (added == 0) break;
+    r = Run(steps);
+  }
+  EXPECT_THAT(r.out, HasSubstr("exec /usr/bin/touch: exit 0"));
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": ok"));
+  EXPECT_TRUE(Exists(f));
+  auto p = core_->engine->GetProfile(Fn(name_));
+  ASSERT_TRUE(p.ok());
+  bool has_touch = false;
+  for (const auto& x : p->containers(0).execs()) has_touch |= x.path() == Real("/usr/bin/touch");
+  EXPECT_TRUE(has_touch);
+}
+
+TEST_F(EnforceTest, ForkPerRequestWatchdogSurvivesItsKilledHandler) {
+  // Learn the server with benign requests, then send it one bad one in enforce mode.
+  TestCgroup srv("forkserve");
+  ASSERT_TRUE(core_->engine->RegisterCgroup(Fn("forkserve"), "main", srv.id(), srv.path()).ok());
+  int port;
+  {
+    LoopbackServer probe(AF_INET, SOCK_DGRAM);
+    port = probe.port();
+  }
+  auto serve = [&](const std::vector<std::string>& requests) {
+    int out = -1;
+    pid_t pid = testing::Spawn(
+        srv.path(), {kWorkload, "forkserve", std::to_string(port), std::to_string(requests.size())},
+        &out);
+    EXPECT_THAT(ReadUntil(out, "listening\n"), HasSubstr("listening"));
+    std::vector<std::string> replies;
+    for (const auto& req : requests) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(port));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+      std::string line = req + "\n";
+      EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+      char rb[16] = {};
+      ssize_t n = ::read(fd, rb, sizeof rb - 1);
+      replies.push_back(n > 0 ? std::string(rb, static_cast<size_t>(n)) : "");
+      ::close(fd);
+    }
+    std::string o = ReadUntil(out, "");
+    ::close(out);
+    return std::make_tuple(testing::Wait(pid), o, replies);
+  };
+  auto [st1, out1, rep1] = serve({"ok", "ok"});
+  ASSERT_EQ(st1, 0) << out1;
+  core_->Settle();
+  ASSERT_TRUE(core_->engine->SetMode(Fn("forkserve"), v1::MODE_ENFORCE, std::nullopt).ok());
+
+  auto [st, out, replies] = serve({"ok", "ptrace", "ok"});
+  EXPECT_EQ(st, 0) << "the watchdog must survive: " << out;
+  EXPECT_THAT(out, HasSubstr("child 0: exit 0"));
+  EXPECT_THAT(out, HasSubstr("child 1: signal 9"));
+  EXPECT_THAT(out, HasSubstr("child 2: exit 0"));
+  EXPECT_THAT(out, HasSubstr("watchdog done"));
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[0], "ok\n");
+  EXPECT_EQ(replies[1], "") << "the offending handler died before answering";
+  EXPECT_EQ(replies[2], "ok\n");
+}
+
+class EnforceLimitsTest : public EnforceTest {
+ protected:
+  EnforceLimitsTest() {
+    // The kernel's network allow-list holds 4 entries in all; the engine does not know.
+    opts_.max_net_rules = 4;
+  }
+};
+
+TEST_F(EnforceLimitsTest, AllowListThatDoesNotFitChangesNothing) {
+  // The learned profile needs 4 network entries (tcp, udp, listen x2): it fits, exactly.
+  Mode(v1::MODE_ENFORCE);
+  auto r = Run({"try-tcp4", Port(*tcp_), "try-tcp4", Port(*other_tcp_)});
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*tcp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": EPERM"));
+  auto vs = Violations();
+  const v1::Violation* n = Find(vs, "egress", "tcp 127.0.0.1:" + Port(*other_tcp_));
+  ASSERT_NE(n, nullptr);
+  // Accepting one more destination needs a 5th entry in the new generation: refused, and
+  // the allow-list in force is still the old one, whole.
+  auto a = core_->engine->AcceptViolation(Fn(name_), n->id());
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kResourceExhausted) << a.status();
+  r = Run({"try-tcp4", Port(*tcp_), "try-tcp4", Port(*other_tcp_), "try-udp4", Port(*udp_)});
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*tcp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": EPERM"));
+  EXPECT_THAT(r.out, HasSubstr("udp4 " + Port(*udp_) + ": ok"));
+  auto p = core_->engine->GetProfile(Fn(name_));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->containers(0).egress_size(), 2) << "the profile did not change either";
+}
+
+class EnforceCompileLimitTest : public EnforceTest {
+ protected:
+  EnforceCompileLimitTest() { opts_.limits.max_net_rules = 3; }
+};
+
+TEST_F(EnforceCompileLimitTest, ModeChangeThatCannotCompileLeavesTheFunctionAsItWas) {
+  auto r = core_->engine->SetMode(Fn(name_), v1::MODE_ENFORCE, std::nullopt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("do not fit"));
+  auto fns = core_->engine->ListFunctions();
+  ASSERT_EQ(fns.size(), 1u);
+  EXPECT_EQ(fns[0].mode(), v1::MODE_LEARN);
+  // Still learning: nothing is refused.
+  auto run = Run({"try-tcp4", Port(*other_tcp_), "try-exec", "/usr/bin/touch",
+                  tmp_.path() + "/still-learning"});
+  EXPECT_THAT(run.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": ok"));
+  EXPECT_THAT(run.out, HasSubstr("exec /usr/bin/touch: exit 0"));
+}
+
+}  // namespace
+}  // namespace faasguard
