@@ -288,8 +288,21 @@ int CmdRun(Client& c, const v1::FunctionId& id, const std::string& container,
     do n = ::read(pipefd[0], &child_errno, sizeof child_errno);
     while (n < 0 && errno == EINTR);
     ::close(pipefd[0]);
+    // Reap with __WALL until the command itself is reaped: if a thread of it made itself a
+    // tracee of ours (PTRACE_TRACEME) before it was killed, only __WALL lets it go, and the
+    // command's own exit status waits for it.
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    for (;;) {
+      int st = 0;
+      pid_t r = ::waitpid(-1, &st, __WALL);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (r == pid) {
+        status = st;
+        break;
+      }
     }
     g_child = 0;
     if (n == sizeof child_errno) {

@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
 """hello-py: a tiny serverless-style HTTP function, used by the faasguard demo and tests.
 
-GET /?name=NAME  -> "Hello, NAME! (N words)"
-POST /           -> counts the words of the body with `wc -w`
-GET /healthz     -> "ok"
+GET  /?name=NAME      -> "Hello, NAME! (N words)"
+     &notify=HOST:PORT   also sends a UDP notification "greeted NAME" there
+     &callback=URL       also POSTs the greeting to URL (a webhook)
+POST /                -> counts the words of the body with `wc -w`
+GET  /calc?expr=EXPR  -> evaluates an arithmetic expression
+GET  /healthz         -> "ok"
 
-It has a real command-injection bug, on purpose: the name reaches a shell command line
-(`sh -c "echo ... | wc -w"`), so a request such as
-    /?name=x;touch%20/tmp/pwned
-makes the function run a command of the attacker's choosing. faasguard learns that this
-function only ever runs /bin/sh and wc, and in enforce mode refuses anything else.
+It has two real injection bugs, on purpose:
+* command injection: the name reaches a shell command line (`sh -c "echo ... | wc -w"`),
+  so /?name=x;touch%20/tmp/pwned runs a command of the attacker's choosing;
+* code injection: /calc hands the expression to Python's eval(), so
+  /calc?expr=__import__('os').system('id') runs attacker code inside the function.
+The webhook and notification targets come from the request too (an exfiltration channel).
+faasguard learns that this function only ever runs /bin/sh and wc, talks to its usual
+webhook and notification ports, and makes a known set of syscalls; in enforce mode the
+kernel refuses everything else.
 """
 import http.server
 import os
+import socket
 import subprocess
 import sys
 import urllib.parse
+import urllib.request
 
 
 def count_words(text: str) -> str:
@@ -23,6 +32,35 @@ def count_words(text: str) -> str:
     out = subprocess.run("echo " + text + " | wc -w", shell=True,
                          capture_output=True, text=True, timeout=10)
     return out.stdout.strip()
+
+
+def notify(target: str, message: str) -> str:
+    host, _, port = target.rpartition(":")
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.sendto(message.encode(), (host, int(port)))
+        return "notified"
+    except OSError as e:
+        return f"notify failed: {e}"
+
+
+def callback(url: str, body: str) -> str:
+    try:
+        req = urllib.request.Request(url, data=body.encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return f"callback {r.status}"
+    except OSError as e:
+        return f"callback failed: {getattr(e, 'reason', e)}"
+
+
+def calc(expr: str) -> str:
+    # BUG (deliberate): eval() of request input is code execution, not arithmetic.
+    try:
+        return str(eval(expr))  # noqa: S307
+    except Exception as e:  # noqa: BLE001
+        return f"error: {e}"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -38,11 +76,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         url = urllib.parse.urlparse(self.path)
+        q = urllib.parse.parse_qs(url.query)
         if url.path == "/healthz":
             self._reply(200, "ok\n")
             return
-        name = urllib.parse.parse_qs(url.query).get("name", ["world"])[0]
-        self._reply(200, f"Hello, {name}! ({count_words(name)} words)\n")
+        if url.path == "/calc":
+            self._reply(200, calc(q.get("expr", ["0"])[0]) + "\n")
+            return
+        name = q.get("name", ["world"])[0]
+        text = f"Hello, {name}! ({count_words(name)} words)"
+        extra = []
+        if "notify" in q:
+            extra.append(notify(q["notify"][0], f"greeted {name}"))
+        if "callback" in q:
+            extra.append(callback(q["callback"][0], text))
+        self._reply(200, text + "".join(f" [{e}]" for e in extra) + "\n")
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length", "0") or 0)
