@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "profile/names.h"
+#include "profile/path_rule.h"
 #include "profile/profile.h"
 #include "syscalls/syscall_table.h"
 
@@ -48,17 +49,13 @@ std::string ModeWord(v1::Mode m) {
 void PathToProfile(const PathText& p, std::string* path, v1::PathKind* kind) {
   if (p.flags & FG_PATH_F_DETACHED) {
     *kind = v1::PATH_KIND_ANONYMOUS;
-    *path = !p.path.empty() && p.path[0] == '/' ? p.path.substr(1) : p.path;
-  } else if (p.flags & FG_PATH_F_UNLINKED) {
-    *kind = v1::PATH_KIND_DELETED;
-    *path = p.path;
-  } else if (p.flags & FG_PATH_F_TRUNCATED) {
-    *kind = v1::PATH_KIND_TRUNCATED;
-    *path = p.path;
-  } else {
-    *kind = v1::PATH_KIND_FILE;
-    *path = p.path;
+    *path = EscapeRulePath(!p.path.empty() && p.path[0] == '/' ? p.path.substr(1) : p.path);
+    return;
   }
+  *kind = (p.flags & FG_PATH_F_UNLINKED)    ? v1::PATH_KIND_DELETED
+          : (p.flags & FG_PATH_F_TRUNCATED) ? v1::PATH_KIND_TRUNCATED
+                                            : v1::PATH_KIND_FILE;
+  *path = EscapeRulePath(p.path);
 }
 
 std::optional<std::pair<std::string, v1::NetEntry>> NetKeyToEntry(const fg_net_key& k) {
@@ -541,16 +538,26 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
   const v1::Mode old_mode = p.mode();
   const v1::SyscallAction old_action = p.syscall_action();
   if (mode == v1::MODE_LEARN) {
+    // Flip every slot to learn; if one cannot be, put back those already flipped. Only then
+    // free the allow-lists (learn mode checks nothing).
     p.set_mode(mode);
     p.set_syscall_action(action);
+    std::vector<Section*> flipped;
     for (auto& [name, s] : f.sections) {
-      if (absl::Status st = kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen, 0)); !st.ok()) {
+      absl::Status st = kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen, 0));
+      if (!st.ok()) {
         p.set_mode(old_mode);
         p.set_syscall_action(old_action);
+        for (Section* o : flipped)
+          (void)kernel_->SetFnConfig(o->fn_id, ConfigFor(f, o->gen, slots_[o->fn_id].cfg_flags));
+        ++counters_.policy_errors;
         return st;
       }
-      (void)kernel_->ClearPolicy(s.fn_id, s.gen);  // learn mode checks nothing: free it
-      slots_[s.fn_id].cfg_flags = 0;
+      flipped.push_back(&s);
+    }
+    for (Section* s : flipped) {
+      (void)kernel_->ClearPolicy(s->fn_id, s->gen);
+      slots_[s->fn_id].cfg_flags = 0;
     }
     f.dirty = true;
     return 0u;

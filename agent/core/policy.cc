@@ -8,13 +8,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "bpf/events.h"
+#include "profile/path_rule.h"
 #include "syscalls/syscall_table.h"
 
 namespace faasguard {
 
+namespace {
+constexpr absl::string_view kAlwaysAllowed[] = {"exit", "exit_group", "rt_sigreturn",
+                                                "restart_syscall", "sigreturn"};
+}  // namespace
+
 bool AlwaysAllowedSyscall(absl::string_view name) {
-  return name == "exit" || name == "exit_group" || name == "rt_sigreturn" ||
-         name == "restart_syscall" || name == "sigreturn";
+  for (absl::string_view a : kAlwaysAllowed)
+    if (a == name) return true;
+  return false;
 }
 
 uint32_t KernelPathFlags(v1::PathKind kind) {
@@ -40,7 +47,7 @@ namespace {
 absl::Status CompileSyscalls(const v1::ContainerProfile& c, CompiledPolicy& out) {
   for (SyscallArch arch : {SyscallArch::kNative, SyscallArch::kCompat}) {
     __u64* words = arch == SyscallArch::kCompat ? out.sys.sys_compat : out.sys.sys;
-    for (absl::string_view name : {"exit", "exit_group", "rt_sigreturn", "restart_syscall"}) {
+    for (absl::string_view name : kAlwaysAllowed) {
       if (auto nr = SyscallNumber(arch, name); nr && *nr < FG_SYS_MAX)
         words[*nr / 64] |= 1ull << (*nr % 64);
     }
@@ -64,34 +71,32 @@ absl::Status CompileSyscalls(const v1::ContainerProfile& c, CompiledPolicy& out)
 absl::Status CompileExecs(const v1::ContainerProfile& c, uint64_t seed, CompiledPolicy& out) {
   for (const auto& x : c.execs()) {
     fg_exec_rule_key k{};
-    std::string path = x.path();
-    if (path.empty()) return absl::InvalidArgumentError("exec rule with an empty path");
-    size_t star = path.find('*');
-    if (star != std::string::npos) {
-      if (star != path.size() - 1 || x.kind() != v1::PATH_KIND_FILE)
+    if (x.path().empty()) return absl::InvalidArgumentError("exec rule with an empty path");
+    auto rule = ParseRulePath(x.path());
+    if (!rule.ok())
+      return absl::InvalidArgumentError(absl::StrCat("exec rule: ", rule.status().message()));
+    if (rule->prefix) {
+      if (x.kind() != v1::PATH_KIND_FILE || rule->text.empty() || rule->text[0] != '/')
         return absl::InvalidArgumentError(absl::StrCat(
-            "exec rule \"", path, "\": '*' is allowed only at the end of a plain path"));
-      path.pop_back();
-      if (path.empty() || path[0] != '/')
-        return absl::InvalidArgumentError(
-            absl::StrCat("exec rule \"", x.path(), "\": a prefix rule needs an absolute path"));
-      if (path.size() >= FG_PATH_MAX - 1)
+            "exec rule \"", x.path(), "\": a prefix rule needs an absolute plain path"));
+      if (rule->text.size() >= FG_PATH_MAX - 1)
         return absl::InvalidArgumentError(absl::StrCat("exec rule \"", x.path(), "\": too long"));
       k.kind |= FG_EXEC_RULE_PREFIX;
-      k.prefix_len = static_cast<__u16>(path.size());
-      k.bin_hash = PathHash(path, 0, seed);
+      k.prefix_len = static_cast<__u16>(rule->text.size());
+      k.bin_hash = PathHash(rule->text, 0, seed);
       out.cfg_flags |= FG_CFG_F_EXEC_PREFIX;
     } else {
-      k.bin_hash = PathHash(KernelPathText(path, x.kind()), KernelPathFlags(x.kind()), seed);
+      k.bin_hash = PathHash(KernelPathText(rule->text, x.kind()), KernelPathFlags(x.kind()), seed);
       if (!x.script().empty()) k.script_hash = PathHash(x.script(), 0, seed);
     }
     if (x.parent() == "*") {
       k.kind |= FG_EXEC_RULE_ANY_PARENT;
     } else {
-      if (x.parent().find('*') != std::string::npos)
+      auto parent = ParseRulePath(x.parent());
+      if (!parent.ok() || parent->prefix)
         return absl::InvalidArgumentError(absl::StrCat(
             "exec rule \"", x.path(), "\": a parent is a path or \"*\", not \"", x.parent(), "\""));
-      k.parent_hash = PathHash(KernelPathText(x.parent(), x.parent_kind()),
+      k.parent_hash = PathHash(KernelPathText(parent->text, x.parent_kind()),
                                KernelPathFlags(x.parent_kind()), seed);
     }
     out.exec.push_back(k);

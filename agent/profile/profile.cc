@@ -10,6 +10,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "profile/address.h"
 #include "profile/names.h"
+#include "profile/path_rule.h"
 #include "syscalls/syscall_table.h"
 
 namespace faasguard {
@@ -228,14 +229,19 @@ absl::Status ValidateProfile(const v1::Profile& p) {
         return absl::InvalidArgumentError(where + ": exec path too long");
       if (!v1::PathKind_IsValid(x.kind()) || !v1::PathKind_IsValid(x.parent_kind()))
         return absl::InvalidArgumentError(where + ": unknown path kind");
-      if (auto star = x.path().find('*');
-          star != std::string::npos && (star + 1 != x.path().size() || x.path()[0] != '/'))
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": exec rule \"", x.path().substr(0, 64),
-                         "\": '*' is allowed only at the end of an absolute path"));
-      if (x.parent() != "*" && x.parent().find('*') != std::string::npos)
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": exec parent \"", x.parent().substr(0, 64), "\" must be a path or \"*\""));
+      auto rule = ParseRulePath(x.path());
+      if (!rule.ok())
+        return absl::InvalidArgumentError(absl::StrCat(where, ": exec ", rule.status().message()));
+      if (rule->prefix && (rule->text.empty() || rule->text[0] != '/'))
+        return absl::InvalidArgumentError(absl::StrCat(where, ": exec rule \"",
+                                                       x.path().substr(0, 64),
+                                                       "\": a '*' rule needs an absolute path"));
+      if (x.parent() != "*") {
+        auto parent = ParseRulePath(x.parent());
+        if (!parent.ok() || parent->prefix)
+          return absl::InvalidArgumentError(absl::StrCat(
+              where, ": exec parent \"", x.parent().substr(0, 64), "\" must be a path or \"*\""));
+      }
     }
     for (auto [list, name] : {std::pair{&c.egress(), "egress"}, std::pair{&c.listen(), "listen"},
                               std::pair{&c.ingress(), "ingress"}}) {

@@ -36,23 +36,31 @@ class FakeKernelMaps : public KernelMaps {
   // --- KernelMaps ------------------------------------------------------------------------
 
   absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) override {
+    ops.push_back(absl::StrCat("track ", cgroup_id, " ", fn_id));
     if (!track_error.ok()) return track_error;
     tracked[cgroup_id] = fn_id;
     return absl::OkStatus();
   }
 
   absl::Status UntrackCgroup(uint64_t cgroup_id) override {
+    ops.push_back(absl::StrCat("untrack ", cgroup_id));
     tracked.erase(cgroup_id);  // like the real map: a missing entry is not an error
     return absl::OkStatus();
   }
 
   absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) override {
+    ops.push_back(absl::StrCat("cfg ", fn_id, " mode=", cfg.mode, " gen=", cfg.gen));
+    if (!cfg_error.ok()) {
+      if (cfg_error_after == 0) return std::exchange(cfg_error, absl::OkStatus());  // once
+      --cfg_error_after;
+    }
     fn_cfg[fn_id] = cfg;
     return absl::OkStatus();
   }
 
   absl::Status ResetFn(uint32_t fn_id) override {
     resets.push_back(fn_id);
+    ops.push_back(absl::StrCat("reset ", fn_id));
     fn_state.erase(fn_id);
     fn_cfg.erase(fn_id);
     std::erase_if(execs, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
@@ -64,12 +72,17 @@ class FakeKernelMaps : public KernelMaps {
 
   absl::Status WritePolicy(uint32_t fn_id, uint8_t gen, const AllowList& a) override {
     ++policy_writes;
-    if (!write_error.ok()) return write_error;  // like the real one: nothing left behind
+    ops.push_back(absl::StrCat("write ", fn_id, " ", gen));
+    if (!write_error.ok()) {
+      if (write_error_after == 0) return write_error;  // like the real one: nothing left behind
+      --write_error_after;
+    }
     policies[{fn_id, gen & 1}] = a;
     return absl::OkStatus();
   }
 
   absl::Status ClearPolicy(uint32_t fn_id, uint8_t gen) override {
+    ops.push_back(absl::StrCat("clear ", fn_id, " ", gen));
     policies.erase({fn_id, gen & 1});
     return absl::OkStatus();
   }
@@ -145,9 +158,15 @@ class FakeKernelMaps : public KernelMaps {
   // Observations and failure injection.
   std::vector<uint32_t> resets;  // slots passed to ResetFn, in order
   size_t path_lookups = 0;
-  absl::Status track_error;  // returned by TrackCgroup when not OK
-  absl::Status write_error;  // returned by WritePolicy when not OK
-  size_t policy_writes = 0;
+  absl::Status track_error;      // returned by TrackCgroup when not OK
+  absl::Status write_error;      // returned by WritePolicy when not OK...
+  size_t write_error_after = 0;  // ...after this many more calls have succeeded
+  size_t policy_writes = 0;      // WritePolicy calls, failed ones included
+  absl::Status cfg_error;        // returned once by SetFnConfig (which then works again)...
+  size_t cfg_error_after = 0;    // ...after this many more calls have succeeded
+  // Every map-changing call in order: "track CG SLOT", "untrack CG", "cfg SLOT mode=M gen=G",
+  // "reset SLOT", "write SLOT GEN", "clear SLOT GEN" (failed calls included).
+  std::vector<std::string> ops;
 };
 
 // A network key as the kernel builds it: `addr` is textual IPv4 or IPv6 ("" leaves the

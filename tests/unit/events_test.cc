@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -241,6 +242,181 @@ TEST(DecodeEventTest, NetWithBadFamilyOrKind) {
     fg_net_event e = NetRecord(kind, 4);
     EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("kind")) << static_cast<int>(kind);
   }
+}
+
+// --- Violations --------------------------------------------------------------------------
+
+std::unique_ptr<fg_violation_event> ViolationRecord(uint8_t kind, uint8_t action, uint8_t mode) {
+  auto e = std::make_unique<fg_violation_event>();
+  std::memset(e.get(), 0, sizeof *e);
+  FillHeader(e->hdr, FG_EV_VIOLATION, sizeof *e);
+  e->kind = kind;
+  e->action = action;
+  e->mode = mode;
+  return e;
+}
+
+absl::StatusOr<Event> DecodeViolation(const fg_violation_event& e) {
+  return DecodeEvent(&e, sizeof e);
+}
+
+TEST(DecodeEventTest, Violation) {
+  auto e = ViolationRecord(FG_VIOL_EXEC, FG_ACT_KILLED, FG_MODE_ENFORCE);
+  e->uid = 1000;
+  e->ppid = 99;
+  e->nr = 101;
+  e->arch = FG_ARCH_COMPAT;
+  e->net.fn_id = 7;
+  e->net.kind = FG_NET_CONNECT;
+  e->net.proto = 6;
+  e->net.family = 4;
+  e->net.port = 443;
+  e->net.addr[0] = 10;
+  e->net.addr[3] = 1;
+  e->bin_hash = 0x1111;
+  e->parent_hash = 0x2222;
+  e->script_hash = 0x3333;
+  SetField(e->bin, &e->bin_len, "/usr/bin/bash");
+  e->bin_flags = FG_PATH_F_UNLINKED;
+  SetField(e->parent, &e->parent_len, "/usr/bin/python3");
+  e->parent_flags = FG_PATH_F_TRUNCATED;
+  SetField(e->filename, &e->filename_len, "./run.sh");
+  e->exec_flags = FG_EXEC_F_SCRIPT;
+  std::memcpy(e->comm, "python3", 7);
+
+  absl::StatusOr<Event> ev = DecodeViolation(*e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto* v = std::get_if<ViolationEvent>(&*ev);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->hdr.type, FG_EV_VIOLATION);
+  EXPECT_EQ(v->hdr.fn_id, 7u);
+  EXPECT_EQ(v->hdr.ts_ns, 123456789u);
+  EXPECT_EQ(v->hdr.cgroup_id, 4242u);
+  EXPECT_EQ(v->hdr.pid, 100u);
+  EXPECT_EQ(v->hdr.tid, 101u);
+  EXPECT_EQ(v->kind, FG_VIOL_EXEC);
+  EXPECT_EQ(v->action, FG_ACT_KILLED);
+  EXPECT_EQ(v->mode, FG_MODE_ENFORCE);
+  EXPECT_EQ(v->uid, 1000u);
+  EXPECT_EQ(v->ppid, 99u);
+  EXPECT_EQ(v->nr, 101u);
+  EXPECT_EQ(v->arch, static_cast<uint32_t>(FG_ARCH_COMPAT));
+  EXPECT_EQ(std::memcmp(&v->net, &e->net, sizeof e->net), 0);
+  EXPECT_EQ(v->bin.path, "/usr/bin/bash");
+  EXPECT_EQ(v->bin.flags, static_cast<uint32_t>(FG_PATH_F_UNLINKED));
+  EXPECT_EQ(v->bin.hash, 0x1111u);
+  EXPECT_EQ(v->parent.path, "/usr/bin/python3");
+  EXPECT_EQ(v->parent.flags, static_cast<uint32_t>(FG_PATH_F_TRUNCATED));
+  EXPECT_EQ(v->parent.hash, 0x2222u);
+  EXPECT_EQ(v->script_hash, 0x3333u);
+  EXPECT_EQ(v->script, "./run.sh");
+  EXPECT_EQ(v->exec_flags, static_cast<uint32_t>(FG_EXEC_F_SCRIPT));
+  EXPECT_EQ(v->comm, "python3");
+}
+
+TEST(DecodeEventTest, ViolationOfEveryKindActionAndMode) {
+  for (uint8_t kind = FG_VIOL_SYSCALL; kind <= FG_VIOL_LISTEN; ++kind) {
+    for (uint8_t action = FG_ACT_REPORTED; action <= FG_ACT_KILLED; ++action) {
+      for (uint8_t mode : {FG_MODE_LEARN, FG_MODE_MONITOR, FG_MODE_ENFORCE}) {
+        auto e = ViolationRecord(kind, action, mode);
+        absl::StatusOr<Event> ev = DecodeViolation(*e);
+        ASSERT_TRUE(ev.ok()) << int{kind} << " " << int{action} << " " << int{mode} << ": "
+                             << ev.status();
+        const auto& v = std::get<ViolationEvent>(*ev);
+        EXPECT_EQ(v.kind, kind);
+        EXPECT_EQ(v.action, action);
+        EXPECT_EQ(v.mode, mode);
+      }
+    }
+  }
+}
+
+TEST(DecodeEventTest, ViolationScriptIsTheExecNameFlaggedOrNot) {
+  // The decoder passes the name given to exec and the flags through; FG_EXEC_F_SCRIPT says
+  // whether it is a script (the engine keeps it only then).
+  auto e = ViolationRecord(FG_VIOL_EXEC, FG_ACT_KILLED, FG_MODE_ENFORCE);
+  SetField(e->filename, &e->filename_len, "ls");
+  absl::StatusOr<Event> ev = DecodeViolation(*e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto& v = std::get<ViolationEvent>(*ev);
+  EXPECT_EQ(v.script, "ls");
+  EXPECT_EQ(v.exec_flags & FG_EXEC_F_SCRIPT, 0u);
+  EXPECT_EQ(v.script_hash, 0u);
+
+  // A length shorter than the text wins; no text at all is empty.
+  e = ViolationRecord(FG_VIOL_EXEC, FG_ACT_KILLED, FG_MODE_ENFORCE);
+  std::memcpy(e->filename, "./run.sh", 8);
+  e->filename_len = 5;
+  e->exec_flags = FG_EXEC_F_SCRIPT;
+  ev = DecodeViolation(*e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_EQ(std::get<ViolationEvent>(*ev).script, "./run");
+  e = ViolationRecord(FG_VIOL_SYSCALL, FG_ACT_KILLED, FG_MODE_ENFORCE);
+  ev = DecodeViolation(*e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_EQ(std::get<ViolationEvent>(*ev).script, "");
+  EXPECT_EQ(std::get<ViolationEvent>(*ev).comm, "");
+  EXPECT_EQ(std::get<ViolationEvent>(*ev).bin.path, "");
+}
+
+TEST(DecodeEventTest, ViolationFieldsWithoutNulAreBounded) {
+  auto e = ViolationRecord(FG_VIOL_CONNECT, FG_ACT_DENIED, FG_MODE_ENFORCE);
+  std::memset(e->comm, 'c', sizeof e->comm);
+  std::memset(e->bin, 'b', sizeof e->bin);
+  e->bin_len = 0xffff;
+  std::memset(e->parent, 'p', sizeof e->parent);
+  e->parent_len = sizeof e->parent;
+  std::memset(e->filename, 'f', sizeof e->filename);
+  e->filename_len = 0xffff;
+  absl::StatusOr<Event> ev = DecodeViolation(*e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto& v = std::get<ViolationEvent>(*ev);
+  EXPECT_LT(v.comm.size(), sizeof e->comm);
+  EXPECT_EQ(v.comm, std::string(v.comm.size(), 'c'));
+  EXPECT_FALSE(v.comm.empty());
+  EXPECT_LT(v.bin.path.size(), sizeof e->bin);
+  EXPECT_EQ(v.bin.path, std::string(v.bin.path.size(), 'b'));
+  EXPECT_LT(v.parent.path.size(), sizeof e->parent);
+  EXPECT_EQ(v.parent.path, std::string(v.parent.path.size(), 'p'));
+  EXPECT_LT(v.script.size(), sizeof e->filename);
+  EXPECT_EQ(v.script, std::string(v.script.size(), 'f'));
+}
+
+TEST(DecodeEventTest, ViolationWithBadKindActionOrMode) {
+  for (uint8_t kind : {0, FG_VIOL_LISTEN + 1, 255}) {
+    auto e = ViolationRecord(kind, FG_ACT_DENIED, FG_MODE_ENFORCE);
+    EXPECT_THAT(ErrorOf(DecodeViolation(*e)), HasSubstr("violation event kind"))
+        << static_cast<int>(kind);
+  }
+  for (uint8_t action : {0, FG_ACT_KILLED + 1, 255}) {
+    auto e = ViolationRecord(FG_VIOL_EXEC, action, FG_MODE_ENFORCE);
+    EXPECT_THAT(ErrorOf(DecodeViolation(*e)), HasSubstr("action")) << static_cast<int>(action);
+  }
+  for (uint8_t mode : {FG_MODE_ENFORCE + 1, 255}) {
+    auto e = ViolationRecord(FG_VIOL_EXEC, FG_ACT_KILLED, mode);
+    EXPECT_THAT(ErrorOf(DecodeViolation(*e)), HasSubstr("mode")) << static_cast<int>(mode);
+  }
+}
+
+TEST(DecodeEventTest, ViolationOfTheWrongSize) {
+  auto e = ViolationRecord(FG_VIOL_EXEC, FG_ACT_KILLED, FG_MODE_ENFORCE);
+  // A record shorter than the size it claims.
+  EXPECT_THAT(ErrorOf(DecodeEvent(e.get(), sizeof *e - 1)), HasSubstr("claims"));
+  // A size that is not a violation's.
+  e->hdr.size = sizeof *e - 8;
+  EXPECT_THAT(ErrorOf(DecodeViolation(*e)),
+              HasSubstr(absl::StrCat("violation event of ", sizeof *e - 8, " bytes")));
+  // Smaller records that say they are violations.
+  fg_syscall_event s = SyscallRecord(1, FG_ARCH_NATIVE);
+  s.hdr.type = FG_EV_VIOLATION;
+  EXPECT_THAT(ErrorOf(DecodeEvent(&s, sizeof s)), HasSubstr("violation event of 40 bytes"));
+  fg_net_event n = NetRecord(FG_NET_CONNECT, 4);
+  n.hdr.type = FG_EV_VIOLATION;
+  EXPECT_THAT(ErrorOf(DecodeEvent(&n, sizeof n)), HasSubstr("violation event of 64 bytes"));
+  // And a violation-sized record with another type.
+  e = ViolationRecord(FG_VIOL_EXEC, FG_ACT_KILLED, FG_MODE_ENFORCE);
+  e->hdr.type = FG_EV_EXEC;
+  EXPECT_THAT(ErrorOf(DecodeViolation(*e)), HasSubstr("exec event of"));
 }
 
 // --- PathHash ----------------------------------------------------------------------------
