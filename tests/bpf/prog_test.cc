@@ -237,5 +237,85 @@ TEST_F(BpfProgTest, ExecPathHashMatchesUserSpaceAndIsRemembered) {
   EXPECT_EQ(State(2).execs, 2u);
 }
 
+void SetCfg(fg_bpf* skel, uint32_t fn_id, uint8_t mode, uint8_t action, uint8_t gen) {
+  fg_fn_cfg cfg{};
+  cfg.mode = mode;
+  cfg.sys_action = action;
+  cfg.gen = gen;
+  ASSERT_EQ(bpf_map__update_elem(skel->maps.fg_fn_cfg, &fn_id, sizeof fn_id, &cfg, sizeof cfg, 0),
+            0);
+}
+
+void AllowSyscall(fg_bpf* skel, uint32_t fn_id, uint8_t gen, uint32_t nr) {
+  uint32_t idx = fn_id * 2 + gen;
+  fg_sys_allow a{};
+  bpf_map__lookup_elem(skel->maps.fg_sys_allow, &idx, sizeof idx, &a, sizeof a, 0);
+  a.sys[nr / 64] |= 1ull << (nr % 64);
+  ASSERT_EQ(bpf_map__update_elem(skel->maps.fg_sys_allow, &idx, sizeof idx, &a, sizeof a, 0), 0);
+}
+
+// Enforce with action "alert" (a kill would end this test process): the generation named in
+// fg_fn_cfg is the one checked, and a violation is reported, not learned.
+TEST_F(BpfProgTest, SyscallCheckUsesTheGenerationInForce) {
+  InCgroup cg("bpf-gen");
+  Track(cg.id(), 4);
+  AllowSyscall(skel_, 4, 1, 39);  // getpid allowed in generation 1 only
+  SetCfg(skel_, 4, FG_MODE_ENFORCE, FG_SYS_ALERT, 0);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  auto evs = Consume();
+  ASSERT_EQ(evs.size(), 1u);
+  const auto& v = std::get<ViolationEvent>(evs[0]);
+  EXPECT_EQ(v.kind, FG_VIOL_SYSCALL);
+  EXPECT_EQ(v.action, FG_ACT_ALERT);
+  EXPECT_EQ(v.nr, 39u);
+  EXPECT_EQ(v.mode, FG_MODE_ENFORCE);
+  EXPECT_EQ(v.hdr.pid, static_cast<uint32_t>(::getpid()));
+  EXPECT_FALSE(v.bin.path.empty()) << "the offending process's binary is named";
+  EXPECT_EQ(State(4).viol[FG_VIOL_SYSCALL], 1u);
+  for (uint64_t w : State(4).sys) EXPECT_EQ(w, 0u) << "enforce mode learns nothing";
+
+  SetCfg(skel_, 4, FG_MODE_ENFORCE, FG_SYS_ALERT, 1);  // flip to generation 1
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  EXPECT_TRUE(Consume().empty());
+  // Numbers outside the table are never allowed.
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 0x40000000 + 39});
+  evs = Consume();
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(std::get<ViolationEvent>(evs[0]).nr, 0x40000000u + 39);
+}
+
+TEST_F(BpfProgTest, MonitorModeReportsAndViolationRecordsAreBudgeted) {
+  InCgroup cg("bpf-budget");
+  Track(cg.id(), 5);
+  SetCfg(skel_, 5, FG_MODE_MONITOR, FG_SYS_KILL, 0);
+  for (int i = 0; i < FG_VIOL_BUDGET + 36; ++i) {
+    RunRawTp(skel_->progs.fg_sys_enter, {0, 101});
+    Consume();  // the 4 KiB ring buffer holds one violation record
+  }
+  fg_fn_state st = State(5);
+  EXPECT_EQ(st.viol[FG_VIOL_SYSCALL], static_cast<uint64_t>(FG_VIOL_BUDGET + 36))
+      << "every violation is counted";
+  EXPECT_EQ(st.viol_suppressed, 36u) << "records beyond the budget are only counted";
+  EXPECT_EQ(Stat(FG_STAT_RB_RESERVE_FAIL), 0u);
+}
+
+TEST_F(BpfProgTest, ExecInMonitorModeIsReportedWithItsPaths) {
+  InCgroup cg("bpf-exec-monitor");
+  Track(cg.id(), 6);
+  SetCfg(skel_, 6, FG_MODE_MONITOR, FG_SYS_KILL, 0);
+  RunRawTp(skel_->progs.fg_exec, {0, 0, 0});  // no binprm: an unreadable binary
+  auto evs = Consume();
+  ASSERT_EQ(evs.size(), 1u);
+  const auto& v = std::get<ViolationEvent>(evs[0]);
+  EXPECT_EQ(v.kind, FG_VIOL_EXEC);
+  EXPECT_EQ(v.action, FG_ACT_REPORTED);
+  EXPECT_TRUE(v.bin.flags & FG_PATH_F_READ_ERR);
+  EXPECT_EQ(v.parent.hash, PathHash(v.parent.path, v.parent.flags, kSeed));
+  fg_exec_key key{6, 0, v.parent.hash, v.bin.hash, /*script_hash=*/0};
+  fg_seen_val seen{};
+  EXPECT_NE(bpf_map__lookup_elem(skel_->maps.fg_execs, &key, sizeof key, &seen, sizeof seen, 0), 0)
+      << "monitor mode learns nothing";
+}
+
 }  // namespace
 }  // namespace faasguard
