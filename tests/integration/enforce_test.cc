@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "profile/profile.h"
 #include "support/root_harness.h"
 
 namespace faasguard {
@@ -41,6 +42,8 @@ v1::FunctionId Fn(const std::string& name) {
 }
 
 std::string Real(const std::string& p) { return std::filesystem::canonical(p).string(); }
+
+std::string Port(const LoopbackServer& s) { return std::to_string(s.port()); }
 
 bool Exists(const std::string& p) {
   struct stat st;
@@ -105,8 +108,6 @@ class EnforceTest : public ::testing::Test {
     }
     return o;
   }
-
-  static std::string Port(const LoopbackServer& s) { return std::to_string(s.port()); }
 
   static void Poke(int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -505,6 +506,73 @@ TEST_F(EnforceCompileLimitTest, ModeChangeThatCannotCompileLeavesTheFunctionAsIt
                   tmp_.path() + "/still-learning"});
   EXPECT_THAT(run.out, HasSubstr("tcp4 " + Port(*other_tcp_) + ": ok"));
   EXPECT_THAT(run.out, HasSubstr("exec /usr/bin/touch: exit 0"));
+}
+
+}  // namespace
+}  // namespace faasguard
+
+namespace faasguard {
+namespace {
+
+// Rules a person wrote in the profile file (CIDR, any port, a path prefix, any parent) are
+// compiled into the kernel like learned items.
+TEST(EnforceRulesTest, HandWrittenRulesAreEnforced) {
+  FG_REQUIRE_ROOT();
+  testing::AgentCore core;
+  LoopbackServer a(AF_INET, SOCK_STREAM), b(AF_INET, SOCK_STREAM), v6(AF_INET6, SOCK_STREAM);
+  // Learn the workload's own start and its syscalls (it needs them to run at all).
+  TestCgroup cg("rules");
+  v1::FunctionId id = Fn("rules");
+  ASSERT_TRUE(core.engine->RegisterCgroup(id, "main", cg.id(), cg.path()).ok());
+  ASSERT_EQ(testing::RunIn(cg.path(), {kWorkload, "try-exec", "/bin/true", "x", "try-tcp4", Port(a),
+                                       "try-tcp6", Port(v6), "try-bind", "0"}),
+            0);
+  core.Settle();
+  auto learned = core.engine->GetProfile(id);
+  ASSERT_TRUE(learned.ok());
+  // Replace what it learned about the network and execs by rules.
+  v1::Profile p = *learned;
+  v1::ContainerProfile* c = p.mutable_containers(0);
+  c->clear_egress();
+  auto* any_local = c->add_egress();
+  any_local->set_protocol(v1::PROTOCOL_TCP);
+  any_local->set_address("127.0.0.0/8");  // any loopback address...
+  any_local->set_port(0);                 // ...any port
+  std::vector<v1::ExecEntry> keep;
+  for (const auto& x : c->execs())
+    if (x.path() != Real("/bin/true")) keep.push_back(x);
+  c->clear_execs();
+  for (const auto& x : keep) *c->add_execs() = x;
+  auto* bins = c->add_execs();
+  bins->set_path("/usr/bin/t*");  // /usr/bin/true, /usr/bin/touch, ... from any parent
+  bins->set_parent("*");
+  ASSERT_TRUE(ValidateProfile(p).ok()) << ValidateProfile(p);
+  ASSERT_TRUE(core.store->Save(p).ok());
+
+  // A new agent core reads the file: the function starts in enforce mode from its profile.
+  testing::AgentCore core2;
+  p.set_mode(v1::MODE_ENFORCE);
+  {
+    ProfileStore store(core2.state.path());
+    ASSERT_TRUE(store.Init().ok());
+    ASSERT_TRUE(store.Save(p).ok());
+  }
+  core2.engine->LoadProfiles();
+  TestCgroup cg2("rules2");
+  auto reg = core2.engine->RegisterCgroup(id, "main", cg2.id(), cg2.path());
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  EXPECT_EQ(reg->mode(), v1::MODE_ENFORCE);
+  TempDir tmp;
+  auto r = RunCapture(cg2.path(), {kWorkload, "try-tcp4", Port(a), "try-tcp4", Port(b), "try-tcp6",
+                                   Port(v6), "try-exec", "/bin/true", "x", "try-exec",
+                                   "/usr/bin/tty", "x", "try-exec", "/bin/ls", "x"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(a) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("tcp4 " + Port(b) + ": ok")) << "127.0.0.0/8, any port";
+  EXPECT_THAT(r.out, HasSubstr("tcp6 " + Port(v6) + ": EPERM")) << "the rule is IPv4 only";
+  EXPECT_THAT(r.out, HasSubstr("exec /bin/true: exit 0")) << "/usr/bin/t* matches";
+  EXPECT_THAT(r.out, HasSubstr("exec /usr/bin/tty: exit")) << "/usr/bin/t* matches";
+  EXPECT_THAT(r.out, HasSubstr("exec /bin/ls: signal 9")) << "/usr/bin/ls does not";
 }
 
 }  // namespace

@@ -231,6 +231,8 @@ void TryUringConnect(int port) {
 
 void TryBind(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;  // a port just used by a test may still have connections in TIME_WAIT
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   socklen_t len;
   sockaddr_storage ss = Addr(AF_INET, "127.0.0.1", port, &len);
   int r = bind(fd, reinterpret_cast<sockaddr*>(&ss), len);

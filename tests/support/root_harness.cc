@@ -103,12 +103,13 @@ pid_t Spawn(const std::string& cgroup_dir, const std::vector<std::string>& argv,
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // Everything but the exec happens before the move: inside the cgroup the child makes no
+    // syscall the workload itself would not (an enforced function would refuse others).
+    if (stdout_fd) ::dup2(pfd[1], STDOUT_FILENO);
     if (!procs.empty()) {
       int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(125);
-      ::close(fd);
     }
-    if (stdout_fd) ::dup2(pfd[1], STDOUT_FILENO);
     ::execv(args[0], args.data());
     ::_exit(127);
   }
