@@ -4,6 +4,8 @@ find_package(Threads REQUIRED)
 pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf>=1.0)
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++>=1.46)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf>=3.12)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)
 find_package(absl CONFIG REQUIRED)
 
 find_program(FG_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)

@@ -17,6 +17,7 @@ FG_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   clang clang-format llvm bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
+  libcpp-httplib-dev libyaml-cpp-dev openssl
   libgtest-dev libgmock-dev
   python3 curl iproute2 util-linux procps
 )

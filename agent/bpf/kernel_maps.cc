@@ -180,4 +180,32 @@ size_t BpfKernelMaps::TrackedCount() {
   return n;
 }
 
+namespace {
+
+// Counts keys by walking the map; key size from the kernel.
+uint64_t CountKeys(int fd, uint32_t key_size) {
+  std::vector<uint8_t> key(key_size), next(key_size);
+  const void* prev = nullptr;
+  uint64_t n = 0;
+  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+    ++n;
+    key.swap(next);
+    prev = key.data();
+  }
+  return n;
+}
+
+}  // namespace
+
+std::vector<MapUsage> BpfKernelMaps::Usage() {
+  std::vector<MapUsage> out;
+  for (int fd : {fds_.tracked, fds_.execs, fds_.net, fds_.paths, fds_.exec_allow, fds_.net_allow}) {
+    bpf_map_info info{};
+    __u32 len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
+    out.push_back({info.name, CountKeys(fd, info.key_size), info.max_entries});
+  }
+  return out;
+}
+
 }  // namespace faasguard

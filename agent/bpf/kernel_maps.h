@@ -29,6 +29,13 @@ struct AllowList {
   size_t rules() const { return exec.size() + net.size() + 1; }
 };
 
+// How full a kernel map is.
+struct MapUsage {
+  std::string name;
+  uint64_t entries = 0;
+  uint64_t capacity = 0;
+};
+
 class KernelMaps {
  public:
   virtual ~KernelMaps() = default;
@@ -55,6 +62,8 @@ class KernelMaps {
   virtual absl::StatusOr<std::vector<uint64_t>> ReadStats() = 0;
   // Entries currently in the tracked-cgroup map.
   virtual size_t TrackedCount() = 0;
+  // Fill level of every hash-like map (arrays are always full and left out).
+  virtual std::vector<MapUsage> Usage() = 0;
 };
 
 // KernelMaps over the fds of a loaded fg_bpf object.
@@ -79,6 +88,7 @@ class BpfKernelMaps : public KernelMaps {
   std::optional<PathText> LookupPath(uint64_t hash) override;
   absl::StatusOr<std::vector<uint64_t>> ReadStats() override;
   size_t TrackedCount() override;
+  std::vector<MapUsage> Usage() override;
 
  private:
   Fds fds_;

@@ -144,8 +144,10 @@ absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
     if (!c.ok()) return c.status();
     policy = std::move(*c);
   }
+  absl::Time rested = absl::Now() - absl::Seconds(10);
   for (uint32_t i = 0; i < slots_.size(); ++i) {
-    if (!slots_[i].function.empty()) continue;
+    // A freed slot rests a while: ring-buffer records of its last owner may still be queued.
+    if (!slots_[i].function.empty() || slots_[i].freed > rested) continue;
     // A slot starts clean: whatever a previous owner left in the kernel is dropped.
     if (absl::Status s = kernel_->ResetFn(i); !s.ok()) return s;
     if (policy) {
@@ -188,6 +190,7 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   Function& f = fit->second;
   if (created || !f.profile.has_function()) {
     f.profile = NewProfile(id, absl::Now());
+    f.profile.set_mode(opts_.default_mode);
     f.dirty = true;
   }
   auto sit = f.sections.find(container);
@@ -220,13 +223,14 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
                                 {"cgroup", path},
                                 {"cgroup_id", cgroup_id},
                                 {"slot", sit->second.fn_id}});
+  EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, container, "registered", path);
   v1::RegisterCgroupResponse r;
   r.set_cgroup_id(cgroup_id);
   r.set_mode(f.profile.mode());
   return r;
 }
 
-absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id) {
+absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reason) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = cgroups_.find(cgroup_id);
   if (it == cgroups_.end())
@@ -243,9 +247,11 @@ absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id) {
     path = s->cgroups[cgroup_id];
     s->cgroups.erase(cgroup_id);
   }
-  LogInfo("cgroup unregistered", {{"function", f ? FunctionKey(f->profile.function()) : ""},
-                                  {"cgroup", path},
-                                  {"cgroup_id", cgroup_id}});
+  LogInfo(absl::StrCat("cgroup ", reason),
+          {{"function", f ? FunctionKey(f->profile.function()) : ""},
+           {"cgroup", path},
+           {"cgroup_id", cgroup_id}});
+  if (f && s) EmitLocked(v1::EVENT_KIND_LIFECYCLE, *f, s->container, std::string(reason), path);
   return st;
 }
 
@@ -270,6 +276,30 @@ void Engine::NoteNew(Function& f, const Section& s, absl::string_view kind,
                             {"container", s.container},
                             {"kind", kind},
                             {"item", detail}});
+  ++f.new_by_kind[std::string(kind)];
+  EmitLocked(v1::EVENT_KIND_NEW_BEHAVIOUR, f, s.container, std::string(kind), detail);
+}
+
+void Engine::EmitLocked(v1::EventKind kind, const Function& f, const std::string& container,
+                        const std::string& what, const std::string& detail,
+                        const v1::Violation* v) {
+  if (!sink_) return;
+  v1::AgentEvent e;
+  e.set_kind(kind);
+  *e.mutable_function() = f.profile.function();
+  e.set_container(container);
+  e.set_what(what);
+  e.set_detail(detail);
+  if (v) {
+    *e.mutable_violation() = *v;
+    *e.mutable_time() = v->time();
+  }
+  sink_(std::move(e));
+}
+
+void Engine::SetEventSink(std::function<void(v1::AgentEvent)> sink) {
+  std::lock_guard<std::mutex> l(mu_);
+  sink_ = std::move(sink);
 }
 
 bool Engine::ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, absl::Time when) {
@@ -373,11 +403,14 @@ void Engine::SyncSectionStateLocked(Function& f, Section& s) {
   absl::Time now = absl::Now();
   for (uint32_t arch = 0; arch < 2; ++arch) {
     const __u64* words = arch == FG_ARCH_COMPAT ? st->sys_compat : st->sys;
+    __u64* seen = arch == FG_ARCH_COMPAT ? s.sys_base.sys_compat : s.sys_base.sys;
     for (uint32_t w = 0; w < FG_SYS_WORDS; ++w) {
-      for (uint64_t bits = words[w]; bits; bits &= bits - 1) {
+      // Only bits set since the last sync: an imported profile may have dropped older ones.
+      for (uint64_t bits = words[w] & ~seen[w]; bits; bits &= bits - 1) {
         uint32_t nr = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
         ApplySyscall(f, s, arch, nr, now);
       }
+      seen[w] |= words[w];
     }
   }
   auto* k = ContainerSection(f.profile, s.container).mutable_counters();
@@ -471,48 +504,85 @@ void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::s
   }
   for (uint64_t id : gone) {
     LogWarn("tracked cgroup vanished: untracking it", {{"cgroup_id", id}});
-    (void)UnregisterCgroup(id);
+    (void)UnregisterCgroup(id, "vanished");
   }
+}
+
+v1::Lifecycle Engine::LifecycleLocked(const Function& f) {
+  v1::Lifecycle lc;
+  const v1::Profile& p = f.profile;
+  if (p.has_learning_started()) *lc.mutable_learning_started() = p.learning_started();
+  uint64_t execs = 0, connections = 0, requests = 0;
+  for (const auto& c : p.containers()) {
+    execs += c.counters().execs();
+    for (const auto& n : c.egress()) connections += n.seen().count();
+    for (const auto& n : c.ingress()) requests += n.seen().count();
+  }
+  lc.set_execs(execs);
+  lc.set_connections(connections);
+  lc.set_requests(requests);
+  lc.set_observations(execs + connections + requests);
+  absl::Duration since = absl::Now() - FromProtoTime(p.has_updated() ? p.updated() : p.created());
+  lc.set_seconds_since_new(
+      static_cast<uint64_t>(std::max<int64_t>(0, absl::ToInt64Seconds(since))));
+  lc.set_stable_window_seconds(static_cast<uint32_t>(absl::ToInt64Seconds(opts_.stable_window)));
+  lc.set_stable_min_observations(opts_.stable_min_observations);
+  lc.set_stable(p.mode() == v1::MODE_LEARN && since >= opts_.stable_window &&
+                lc.observations() >= opts_.stable_min_observations);
+  return lc;
+}
+
+v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
+  v1::FunctionSummary s;
+  *s.mutable_function() = f.profile.function();
+  s.set_mode(f.profile.mode());
+  uint32_t replicas = 0;
+  for (const auto& c : f.profile.containers()) s.add_containers(c.name());
+  for (const auto& [name, sec] : f.sections) replicas += sec.cgroups.size();
+  s.set_replicas(replicas);
+  ProfileCounts n = CountItems(f.profile);
+  s.set_syscalls(n.syscalls);
+  s.set_execs(n.execs);
+  s.set_egress(n.egress);
+  s.set_listen(n.listen);
+  s.set_ingress(n.ingress);
+  if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
+  s.set_syscall_action(f.profile.syscall_action());
+  std::map<std::string, uint64_t> by_kind;
+  for (const auto& [name, sec] : f.sections) {
+    by_kind["syscall"] += sec.viol[FG_VIOL_SYSCALL];
+    by_kind["exec"] += sec.viol[FG_VIOL_EXEC];
+    by_kind["egress"] += sec.viol[FG_VIOL_CONNECT] + sec.viol[FG_VIOL_SEND];
+    by_kind["listen"] += sec.viol[FG_VIOL_BIND] + sec.viol[FG_VIOL_LISTEN];
+  }
+  uint64_t total = 0;
+  for (const auto& [kind, count] : by_kind) {
+    auto* c = s.add_violations_by_kind();
+    c->set_name(kind);
+    c->set_value(count);
+    total += count;
+  }
+  s.set_violations(total);
+  *s.mutable_lifecycle() = LifecycleLocked(f);
+  return s;
 }
 
 std::vector<v1::FunctionSummary> Engine::ListFunctions() {
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   std::vector<v1::FunctionSummary> out;
-  for (auto& [key, f] : functions_) {
-    v1::FunctionSummary s;
-    *s.mutable_function() = f.profile.function();
-    s.set_mode(f.profile.mode());
-    uint32_t replicas = 0;
-    for (const auto& c : f.profile.containers()) s.add_containers(c.name());
-    for (const auto& [name, sec] : f.sections) replicas += sec.cgroups.size();
-    s.set_replicas(replicas);
-    ProfileCounts n = CountItems(f.profile);
-    s.set_syscalls(n.syscalls);
-    s.set_execs(n.execs);
-    s.set_egress(n.egress);
-    s.set_listen(n.listen);
-    s.set_ingress(n.ingress);
-    if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
-    s.set_syscall_action(f.profile.syscall_action());
-    std::map<std::string, uint64_t> by_kind;
-    for (const auto& [name, sec] : f.sections) {
-      by_kind["syscall"] += sec.viol[FG_VIOL_SYSCALL];
-      by_kind["exec"] += sec.viol[FG_VIOL_EXEC];
-      by_kind["egress"] += sec.viol[FG_VIOL_CONNECT] + sec.viol[FG_VIOL_SEND];
-      by_kind["listen"] += sec.viol[FG_VIOL_BIND] + sec.viol[FG_VIOL_LISTEN];
-    }
-    uint64_t total = 0;
-    for (const auto& [kind, n] : by_kind) {
-      auto* c = s.add_violations_by_kind();
-      c->set_name(kind);
-      c->set_value(n);
-      total += n;
-    }
-    s.set_violations(total);
-    out.push_back(std::move(s));
-  }
+  for (auto& [key, f] : functions_) out.push_back(SummaryLocked(f));
   return out;
+}
+
+absl::StatusOr<v1::FunctionSummary> Engine::GetFunction(const v1::FunctionId& id) {
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
+  std::lock_guard<std::mutex> l(mu_);
+  SyncLocked();
+  Function* f = FindFunctionLocked(id);
+  if (!f)
+    return absl::NotFoundError(absl::StrCat("no function ", FunctionKey(id), " on this node"));
+  return SummaryLocked(*f);
 }
 
 absl::StatusOr<v1::Profile> Engine::GetProfile(const v1::FunctionId& id) {
@@ -542,12 +612,14 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
     // free the allow-lists (learn mode checks nothing).
     p.set_mode(mode);
     p.set_syscall_action(action);
+    if (old_mode != v1::MODE_LEARN) *p.mutable_learning_started() = ToProtoTime(absl::Now());
     std::vector<Section*> flipped;
     for (auto& [name, s] : f.sections) {
       absl::Status st = kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen, 0));
       if (!st.ok()) {
         p.set_mode(old_mode);
         p.set_syscall_action(old_action);
+        if (old_mode != v1::MODE_LEARN) p.clear_learning_started();
         for (Section* o : flipped)
           (void)kernel_->SetFnConfig(o->fn_id, ConfigFor(f, o->gen, slots_[o->fn_id].cfg_flags));
         ++counters_.policy_errors;
@@ -778,6 +850,7 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
                         {"attempted", v.attempted()},
                         {"action", v.action()},
                         {"mode", ModeWord(v.mode())}});
+  EmitLocked(v1::EVENT_KIND_VIOLATION, *f, s->container, v.kind(), v.attempted(), &v);
   violations_.push_back(std::move(v));
   while (violations_.size() > opts_.max_violations) violations_.pop_front();
 }
@@ -872,6 +945,178 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
   *r.mutable_violation() = *v;
   r.set_added(added);
   return r;
+}
+
+absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::Profile& in, bool merge) {
+  if (absl::Status st = ValidateProfile(in); !st.ok()) return st;
+  v1::Profile incoming = in;
+  incoming.set_schema_version(kProfileSchemaVersion);
+  if (incoming.function().platform().empty())
+    incoming.mutable_function()->set_platform(std::string(kPlatformLocal));
+  std::lock_guard<std::mutex> l(mu_);
+  SyncLocked();
+  const std::string key = FunctionKey(incoming.function());
+  auto [it, created] = functions_.try_emplace(key);
+  Function& f = it->second;
+  v1::PutProfileResponse r;
+  r.set_created(created);
+  absl::Time now = absl::Now();
+  if (created) {
+    if (incoming.mode() == v1::MODE_UNSPECIFIED) incoming.set_mode(opts_.default_mode);
+    if (!incoming.has_created()) *incoming.mutable_created() = ToProtoTime(now);
+    if (!incoming.has_updated()) *incoming.mutable_updated() = ToProtoTime(now);
+    if (incoming.mode() == v1::MODE_LEARN && !incoming.has_learning_started())
+      *incoming.mutable_learning_started() = ToProtoTime(now);
+    f.profile = std::move(incoming);
+  } else {
+    v1::Profile before = f.profile;
+    v1::Profile next;
+    if (merge) {
+      next = f.profile;
+      MergeProfile(next, incoming);
+    } else {
+      next = incoming;
+      *next.mutable_created() = f.profile.created();
+      if (f.profile.has_learning_started())
+        *next.mutable_learning_started() = f.profile.learning_started();
+    }
+    v1::Mode mode = incoming.mode() == v1::MODE_UNSPECIFIED ? before.mode() : incoming.mode();
+    next.set_mode(before.mode());  // ApplyModeLocked moves it, all or nothing
+    *next.mutable_updated() = ToProtoTime(now);
+    f.profile = std::move(next);
+    if (!f.sections.empty() && (mode != v1::MODE_LEARN || before.mode() != v1::MODE_LEARN)) {
+      auto applied = ApplyModeLocked(f, mode, f.profile.syscall_action());
+      if (!applied.ok()) {
+        f.profile = std::move(before);
+        return applied.status();
+      }
+    } else {
+      f.profile.set_mode(mode);
+      if (mode == v1::MODE_LEARN && before.mode() != v1::MODE_LEARN)
+        *f.profile.mutable_learning_started() = ToProtoTime(now);
+    }
+  }
+  NormalizeProfile(f.profile);
+  f.dirty = true;
+  f.announced_stable = false;
+  r.set_items(static_cast<uint32_t>(CountItems(f.profile).total()));
+  r.set_mode(f.profile.mode());
+  LogInfo("profile imported", {{"function", key},
+                               {"created", created},
+                               {"merge", merge},
+                               {"items", r.items()},
+                               {"mode", ModeWord(r.mode())}});
+  EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "imported",
+             absl::StrCat(r.items(), " items", merge ? " (merged)" : ""));
+  return r;
+}
+
+absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
+  if (absl::Status st = ValidateFunctionId(id); !st.ok()) return st;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = functions_.find(FunctionKey(id));
+  if (it == functions_.end())
+    return absl::NotFoundError(absl::StrCat("no function ", FunctionKey(id), " on this node"));
+  Function& f = it->second;
+  size_t replicas = 0;
+  for (const auto& [name, s] : f.sections) replicas += s.cgroups.size();
+  if (replicas)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "function ", FunctionKey(id), " has ", replicas, " tracked replicas: stop them first"));
+  if (absl::Status st = store_->Remove(f.profile.function()); !st.ok()) return st;
+  for (auto& [name, s] : f.sections) {
+    (void)kernel_->ResetFn(s.fn_id);
+    slots_[s.fn_id] = Slot{};
+    slots_[s.fn_id].freed = absl::Now();
+  }
+  EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "deleted", "profile and kernel state dropped");
+  LogInfo("function deleted", {{"function", FunctionKey(id)}});
+  functions_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::DiffProfileResponse> Engine::DiffProfile(const v1::FunctionId& id,
+                                                            const v1::Profile& other) {
+  if (absl::Status st = ValidateFunctionId(id); !st.ok()) return st;
+  if (absl::Status st = ValidateProfile(other); !st.ok()) return st;
+  std::lock_guard<std::mutex> l(mu_);
+  SyncLocked();
+  Function* f = FindFunctionLocked(id);
+  if (!f)
+    return absl::NotFoundError(absl::StrCat("no function ", FunctionKey(id), " on this node"));
+  ProfileDiff d = DiffProfiles(f->profile, other);
+  v1::DiffProfileResponse r;
+  for (auto& c : d.added) *r.add_added() = std::move(c);
+  for (auto& c : d.removed) *r.add_removed() = std::move(c);
+  r.set_identical(d.identical());
+  return r;
+}
+
+v1::Mode Engine::SetDefaultMode(v1::Mode mode) {
+  std::lock_guard<std::mutex> l(mu_);
+  v1::Mode old = opts_.default_mode;
+  opts_.default_mode = mode;
+  LogInfo("default mode changed", {{"from", ModeWord(old)}, {"to", ModeWord(mode)}});
+  return old;
+}
+
+v1::Mode Engine::default_mode() {
+  std::lock_guard<std::mutex> l(mu_);
+  return opts_.default_mode;
+}
+
+void Engine::CheckLifecycle() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [key, f] : functions_) {
+    v1::Lifecycle lc = LifecycleLocked(f);
+    if (!lc.stable()) {
+      f.announced_stable = false;
+      continue;
+    }
+    if (f.announced_stable) continue;
+    f.announced_stable = true;
+    std::string detail = absl::StrCat("nothing new for ", lc.seconds_since_new(), "s after ",
+                                      lc.observations(), " observations");
+    LogInfo("function stable", {{"function", key}, {"detail", detail}});
+    EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "stable", detail);
+    if (opts_.auto_promote == v1::MODE_UNSPECIFIED || f.sections.empty()) continue;
+    auto r = ApplyModeLocked(f, opts_.auto_promote, f.profile.syscall_action());
+    if (!r.ok()) {
+      LogWarn("auto-promotion refused", {{"function", key}, {"error", r.status().ToString()}});
+      continue;
+    }
+    LogInfo("function promoted", {{"function", key}, {"mode", ModeWord(opts_.auto_promote)}});
+    EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "promoted",
+               absl::StrCat("learn -> ", ModeWord(opts_.auto_promote)));
+  }
+}
+
+size_t Engine::stable_functions() {
+  std::lock_guard<std::mutex> l(mu_);
+  size_t n = 0;
+  for (auto& [key, f] : functions_) n += LifecycleLocked(f).stable();
+  return n;
+}
+
+std::vector<Engine::FunctionMetrics> Engine::Metrics() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<FunctionMetrics> out;
+  for (auto& [key, f] : functions_) {
+    FunctionMetrics m;
+    m.function = key;
+    m.mode = f.profile.mode();
+    m.stable = LifecycleLocked(f).stable();
+    m.new_behaviours = f.new_by_kind;
+    for (const auto& [name, s] : f.sections) {
+      m.replicas += static_cast<uint32_t>(s.cgroups.size());
+      m.violations["syscall"] += s.viol[FG_VIOL_SYSCALL];
+      m.violations["exec"] += s.viol[FG_VIOL_EXEC];
+      m.violations["egress"] += s.viol[FG_VIOL_CONNECT] + s.viol[FG_VIOL_SEND];
+      m.violations["listen"] += s.viol[FG_VIOL_BIND] + s.viol[FG_VIOL_LISTEN];
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 EngineCounters Engine::counters() {

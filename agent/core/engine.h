@@ -48,7 +48,21 @@ class Engine {
     uint32_t max_slots = FG_MAX_FUNCS;
     uint64_t hash_seed = 0;  // the seed the BPF programs hash paths with
     PolicyLimits limits;
-    size_t max_violations = 10000;  // kept in memory for ListViolations / AcceptViolation
+    size_t max_violations = 10000;           // kept in memory for ListViolations / AcceptViolation
+    v1::Mode default_mode = v1::MODE_LEARN;  // for functions seen for the first time
+    absl::Duration stable_window = absl::Minutes(10);
+    uint64_t stable_min_observations = 100;
+    v1::Mode auto_promote = v1::MODE_UNSPECIFIED;  // monitor / enforce once stable; off
+  };
+
+  // Per-function numbers for the metrics endpoint.
+  struct FunctionMetrics {
+    std::string function;  // "ns/name"
+    v1::Mode mode = v1::MODE_UNSPECIFIED;
+    uint32_t replicas = 0;
+    bool stable = false;
+    std::map<std::string, uint64_t> new_behaviours;  // by kind, since the agent started
+    std::map<std::string, uint64_t> violations;      // by kind, since the agent started
   };
 
   Engine(KernelMaps* kernel, ProfileStore* store, Options opts);
@@ -61,12 +75,33 @@ class Engine {
                                                             const std::string& container,
                                                             uint64_t cgroup_id,
                                                             const std::string& path);
-  absl::Status UnregisterCgroup(uint64_t cgroup_id);
+  absl::Status UnregisterCgroup(uint64_t cgroup_id, absl::string_view reason = "unregistered");
   // The cgroup id registered at `path`, if any (for clients that give only the path).
   std::optional<uint64_t> CgroupIdForPath(const std::string& path);
 
   std::vector<v1::FunctionSummary> ListFunctions();
+  absl::StatusOr<v1::FunctionSummary> GetFunction(const v1::FunctionId& id);
   absl::StatusOr<v1::Profile> GetProfile(const v1::FunctionId& id);
+
+  // Import: replace (or merge into) a function's profile; creates the function if needed.
+  absl::StatusOr<v1::PutProfileResponse> PutProfile(const v1::Profile& p, bool merge);
+  // Forget a function (its file too). FAILED_PRECONDITION while replicas are tracked.
+  absl::Status DeleteProfile(const v1::FunctionId& id);
+  absl::StatusOr<v1::DiffProfileResponse> DiffProfile(const v1::FunctionId& id,
+                                                      const v1::Profile& other);
+  v1::Mode SetDefaultMode(v1::Mode mode);  // returns the previous one
+  v1::Mode default_mode();
+  const Options& options() const { return opts_; }  // (default_mode: use default_mode())
+
+  // Lifecycle pass (maintenance thread): announce functions that became stable, and promote
+  // them when auto-promotion is on.
+  void CheckLifecycle();
+  size_t stable_functions();
+
+  // Every event (new behaviour, violation, lifecycle) goes to this sink, called with the
+  // engine's lock held: it must not block and must not call back into the engine.
+  void SetEventSink(std::function<void(v1::AgentEvent)> sink);
+  std::vector<FunctionMetrics> Metrics();
 
   // Switch every container of a function to `mode`. Two phases: the new allow-lists are
   // compiled and written as the slots' inactive generation, then each slot's config flips to
@@ -103,7 +138,8 @@ class Engine {
         exec_base;  // (parent, bin, script)
     std::map<std::array<uint8_t, sizeof(fg_net_key)>, uint64_t> net_base;
     uint64_t execs_base = 0, forks_base = 0, exits_base = 0;
-    uint8_t gen = 0;  // allow-list generation in force (monitor / enforce)
+    fg_fn_state sys_base{};  // syscall bits already folded (an import may drop some)
+    uint8_t gen = 0;         // allow-list generation in force (monitor / enforce)
     std::array<uint64_t, FG_VIOL_KINDS> viol{};  // kernel violation counters, by kind
     uint64_t viol_suppressed = 0;
   };
@@ -111,11 +147,14 @@ class Engine {
     v1::Profile profile;
     std::map<std::string, Section> sections;
     bool dirty = false;
+    bool announced_stable = false;
+    std::map<std::string, uint64_t> new_by_kind;  // new behaviours since the agent started
   };
   struct Slot {
     std::string function;  // key in functions_; "" when free
     std::string container;
-    uint8_t cfg_flags = 0;  // FG_CFG_F_* of the allow-list generation in force
+    uint8_t cfg_flags = 0;                    // FG_CFG_F_* of the allow-list generation in force
+    absl::Time freed = absl::InfinitePast();  // a freed slot rests before reuse
   };
 
   Function* FindFunctionLocked(const v1::FunctionId& id);
@@ -128,6 +167,11 @@ class Engine {
   // Compile and write the allow-lists of every slot of `f` for `mode`, then flip (see SetMode).
   absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, v1::Mode mode, v1::SyscallAction action);
   void HandleViolationLocked(const ViolationEvent& e);
+  v1::FunctionSummary SummaryLocked(const Function& f);
+  v1::Lifecycle LifecycleLocked(const Function& f);
+  void EmitLocked(v1::EventKind kind, const Function& f, const std::string& container,
+                  const std::string& what, const std::string& detail,
+                  const v1::Violation* v = nullptr);
 
   // Each returns true when the item was new; new items are logged and mark the function dirty.
   bool ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, absl::Time when);
@@ -150,6 +194,7 @@ class Engine {
   std::deque<v1::Violation> violations_;
   uint64_t next_violation_id_ = 1;
   EngineCounters counters_;
+  std::function<void(v1::AgentEvent)> sink_;
 };
 
 // Kernel path text and flags -> profile path and kind ("memfd:x" for anonymous files).

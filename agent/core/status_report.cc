@@ -37,6 +37,10 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
   }
   r.set_cgroup2_mount(s.cgroup2_mount);
   r.set_state_dir(s.state_dir);
+  r.set_auto_promote(s.auto_promote == v1::MODE_ENFORCE   ? "enforce"
+                     : s.auto_promote == v1::MODE_MONITOR ? "monitor"
+                                                          : "");
+  r.set_metrics_addr(s.metrics_addr);
   *r.mutable_started() = ToProtoTime(s.started);
   if (s.features) {
     for (const auto& f : s.features->list) {
@@ -89,6 +93,11 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
     add("agent_policy_errors", c.policy_errors);
     r.set_functions(static_cast<uint32_t>(s.engine->function_count()));
     r.set_tracked_cgroups(static_cast<uint32_t>(s.engine->tracked_cgroups()));
+    r.set_default_mode(s.engine->default_mode());
+    r.set_stable_functions(static_cast<uint32_t>(s.engine->stable_functions()));
+    r.set_stable_window_seconds(
+        static_cast<uint32_t>(absl::ToInt64Seconds(s.engine->options().stable_window)));
+    r.set_stable_min_observations(s.engine->options().stable_min_observations);
   }
   return r;
 }

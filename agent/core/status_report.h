@@ -25,6 +25,8 @@ struct StatusSources {
   KernelMaps* kernel = nullptr;
   Engine* engine = nullptr;
   const EventReader* reader = nullptr;
+  v1::Mode auto_promote = v1::MODE_UNSPECIFIED;
+  std::string metrics_addr;
 };
 
 v1::GetStatusResponse BuildStatus(const StatusSources& s);

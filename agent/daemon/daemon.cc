@@ -15,6 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "bpf/features.h"
 #include "bpf/kernel_maps.h"
@@ -24,8 +25,11 @@
 #include "common/args.h"
 #include "common/log.h"
 #include "core/engine.h"
+#include "core/event_hub.h"
 #include "core/status_report.h"
 #include "profile/store.h"
+#include "rpc/call_counter.h"
+#include "rpc/metrics.h"
 #include "rpc/server.h"
 #include "rpc/service.h"
 
@@ -35,8 +39,23 @@ namespace {
 const std::vector<FlagDef>& AgentFlags() {
   static const std::vector<FlagDef> defs = {
       {"state-dir", 0, true, "DIR", "where profiles are kept", "/var/lib/faasguard"},
-      {"socket", 0, true, "PATH", "Unix socket of the gRPC API (mode 0600)",
+      {"socket", 0, true, "PATH", "Unix socket of the gRPC API (mode 0600); \"off\": none",
        "/run/faasguard/agent.sock"},
+      {"listen-tcp", 0, true, "HOST:PORT", "also serve the API on TCP (mutual TLS)", ""},
+      {"tls-cert", 0, true, "FILE", "TCP: the server certificate (PEM)", ""},
+      {"tls-key", 0, true, "FILE", "TCP: its private key (PEM)", ""},
+      {"tls-client-ca", 0, true, "FILE", "TCP: CA that client certificates must chain to", ""},
+      {"insecure-tcp", 0, false, "", "TCP without TLS: any client may do anything", ""},
+      {"metrics-addr", 0, true, "HOST:PORT", "Prometheus /metrics and /healthz; \"off\": none",
+       "127.0.0.1:9464"},
+      {"default-mode", 0, true, "learn|monitor|enforce",
+       "mode of functions seen for the first time", "learn"},
+      {"stable-window", 0, true, "DURATION",
+       "a learning function is stable after nothing new for this long (e.g. 10m, 90s)", "10m"},
+      {"stable-min-observations", 0, true, "N",
+       "...and at least this many observations (execs + connections + requests)", "100"},
+      {"auto-promote", 0, true, "off|monitor|enforce", "switch stable functions to this mode",
+       "off"},
       {"btf", 0, true, "FILE", "kernel BTF to use instead of /sys/kernel/btf/vmlinux", ""},
       {"cgroup-root", 0, true, "DIR", "cgroup v2 mount (default: found in /proc/self/mountinfo)",
        ""},
@@ -57,7 +76,7 @@ const std::vector<FlagDef>& AgentFlags() {
 void Usage(std::ostream& os) {
   os << "Usage: faasguard-agent [flags]\n\n"
         "The faasguard node agent: loads the eBPF programs, learns per-function profiles,\n"
-        "and serves the gRPC API that faasguardctl uses. Runs as root.\n\nFlags:\n"
+        "enforces them, and serves the gRPC API that faasguardctl uses. Runs as root.\n\nFlags:\n"
      << FlagsHelp(AgentFlags());
 }
 
@@ -73,6 +92,30 @@ bool ParseU32(const ParsedArgs& a, const char* name, uint32_t def, uint32_t* out
     return false;
   }
   return true;
+}
+
+bool ParseMode(const std::string& v, bool allow_off, v1::Mode* out) {
+  if (v == "learn")
+    *out = v1::MODE_LEARN;
+  else if (v == "monitor")
+    *out = v1::MODE_MONITOR;
+  else if (v == "enforce")
+    *out = v1::MODE_ENFORCE;
+  else if (allow_off && v == "off")
+    *out = v1::MODE_UNSPECIFIED;
+  else
+    return false;
+  return true;
+}
+
+// "600" (seconds), or an absl duration ("10m", "90s", "1h30m").
+bool ParseDurationFlag(const std::string& v, absl::Duration* out) {
+  int64_t secs;
+  if (absl::SimpleAtoi(v, &secs) && secs >= 0) {
+    *out = absl::Seconds(secs);
+    return true;
+  }
+  return absl::ParseDuration(v, out) && *out >= absl::ZeroDuration();
 }
 
 int Fatal(const std::string& what, const absl::Status& s) {
@@ -122,15 +165,39 @@ int RunAgent(int argc, char** argv) {
     std::cerr << "faasguard-agent: --log-level must be debug, info, warn or error\n";
     return 2;
   }
-  uint32_t ringbuf, max_cgroups, sync_s, max_exec_rules, max_net_rules;
+  uint32_t ringbuf, max_cgroups, sync_s, max_exec_rules, max_net_rules, min_obs;
   if (!ParseU32(a, "ringbuf-size", 1u << 20, &ringbuf) ||
       !ParseU32(a, "max-cgroups", 16384, &max_cgroups) ||
       !ParseU32(a, "max-exec-rules", 16384, &max_exec_rules) ||
       !ParseU32(a, "max-net-rules", 16384, &max_net_rules) ||
-      !ParseU32(a, "sync-interval", 2, &sync_s))
+      !ParseU32(a, "sync-interval", 2, &sync_s) ||
+      !ParseU32(a, "stable-min-observations", 100, &min_obs))
     return 2;
+  Engine::Options eo;
+  if (!ParseMode(a.Get("default-mode", "learn"), false, &eo.default_mode)) {
+    std::cerr << "faasguard-agent: --default-mode must be learn, monitor or enforce\n";
+    return 2;
+  }
+  if (!ParseMode(a.Get("auto-promote", "off"), true, &eo.auto_promote) ||
+      eo.auto_promote == v1::MODE_LEARN) {
+    std::cerr << "faasguard-agent: --auto-promote must be off, monitor or enforce\n";
+    return 2;
+  }
+  if (!ParseDurationFlag(a.Get("stable-window", "10m"), &eo.stable_window)) {
+    std::cerr << "faasguard-agent: --stable-window must be a duration such as 10m or 600s\n";
+    return 2;
+  }
+  eo.stable_min_observations = min_obs;
   std::string state_dir = a.Get("state-dir", "/var/lib/faasguard");
-  std::string socket = a.Get("socket", "/run/faasguard/agent.sock");
+  ServerOptions so;
+  so.unix_socket = a.Get("socket", "/run/faasguard/agent.sock");
+  if (so.unix_socket == "off") so.unix_socket.clear();
+  so.tcp_addr = a.Get("listen-tcp");
+  so.tls_cert = a.Get("tls-cert");
+  so.tls_key = a.Get("tls-key");
+  so.tls_client_ca = a.Get("tls-client-ca");
+  so.insecure_tcp = a.Has("insecure-tcp");
+  std::string metrics_addr = a.Get("metrics-addr", "127.0.0.1:9464");
 
   if (::geteuid() != 0) {
     std::cerr << "faasguard-agent: must run as root: it loads eBPF programs and attaches them "
@@ -179,21 +246,34 @@ int RunAgent(int argc, char** argv) {
     LogInfo("program attached", {{"name", p.name}, {"type", p.type}, {"target", p.target}});
 
   BpfKernelMaps kernel((*programs)->map_fds());
-  Engine::Options eo;
   eo.hash_seed = lo.hash_seed;
   eo.limits.max_exec_rules = max_exec_rules;
   eo.limits.max_net_rules = max_net_rules;
   Engine engine(&kernel, &store, eo);
+  EventHub hub;
+  engine.SetEventSink([&hub](v1::AgentEvent e) { hub.Publish(std::move(e)); });
   engine.LoadProfiles();
 
   auto reader = EventReader::Create((*programs)->ringbuf_fd(),
                                     [&engine](const Event& ev) { engine.HandleEvent(ev); });
   if (!reader.ok()) return Fatal("cannot read events", reader.status());
 
-  StatusSources sources{mount,           state_dir, started, &features,
-                        programs->get(), &kernel,   &engine, reader->get()};
+  std::vector<std::string> listening;
+  StatusSources sources;
+  sources.cgroup2_mount = mount;
+  sources.state_dir = state_dir;
+  sources.started = started;
+  sources.features = &features;
+  sources.programs = programs->get();
+  sources.kernel = &kernel;
+  sources.engine = &engine;
+  sources.reader = reader->get();
+  sources.auto_promote = eo.auto_promote;
+  sources.metrics_addr = metrics_addr;
+  CallCounter calls;
+  so.counter = &calls;
   AgentService service(
-      &engine,
+      &engine, &hub,
       [mount](const std::string& path) -> absl::StatusOr<std::pair<std::string, uint64_t>> {
         auto dir = ResolveCgroupPath(mount, path);
         if (!dir.ok()) return dir.status();
@@ -201,12 +281,41 @@ int RunAgent(int argc, char** argv) {
         if (!id.ok()) return absl::NotFoundError(absl::StrCat("cgroup ", *dir, " does not exist"));
         return std::make_pair(*dir, *id);
       },
-      [&sources] { return BuildStatus(sources); });
-  auto server = StartUnixServer(socket, &service);
+      [&sources, &listening] {
+        v1::GetStatusResponse r = BuildStatus(sources);
+        for (const auto& l : listening) r.add_listen(l);
+        return r;
+      });
+  auto server = StartServer(so, &service, &listening);
   if (!server.ok()) return Fatal("cannot serve the API", server.status());
 
   std::atomic<bool> stop{false};
-  std::thread reader_thread([&] { (*reader)->Run(stop); });
+  std::atomic<bool> reader_alive{true};
+  std::thread reader_thread([&] {
+    (*reader)->Run(stop);
+    reader_alive.store(false);
+  });
+
+  std::unique_ptr<MetricsServer> metrics;
+  if (metrics_addr != "off") {
+    auto m = MetricsServer::Start(
+        metrics_addr, [&] { return RenderAgentMetrics(sources, &calls, &hub); },
+        [&](std::string* why) {
+          if (!reader_alive.load()) {
+            *why = "the event reader stopped";
+            return false;
+          }
+          return true;
+        });
+    if (!m.ok()) {
+      stop.store(true);
+      reader_thread.join();
+      return Fatal("cannot serve metrics", m.status());
+    }
+    metrics = std::move(*m);
+    sources.metrics_addr = metrics->address();
+  }
+
   std::mutex mu;
   std::condition_variable cv;
   std::thread maintenance([&] {
@@ -220,12 +329,14 @@ int RunAgent(int argc, char** argv) {
         auto now = CgroupIdOf(path);
         return now.ok() && *now == id;
       });
+      engine.CheckLifecycle();
       engine.SaveDirty();
       l.lock();
     }
   });
 
-  LogInfo("agent ready", {{"socket", socket},
+  LogInfo("agent ready", {{"listen", absl::StrJoin(listening, ",")},
+                          {"metrics", metrics ? metrics->address() : "off"},
                           {"state_dir", state_dir},
                           {"cgroup2", mount},
                           {"programs", static_cast<uint64_t>((*programs)->attached().size())}});
@@ -233,7 +344,9 @@ int RunAgent(int argc, char** argv) {
   int sig = 0;
   sigwait(&sigs, &sig);
   LogInfo("shutting down", {{"signal", sig}});
+  service.Shutdown();
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  metrics.reset();
   {
     std::lock_guard<std::mutex> l(mu);
     stop.store(true);
@@ -243,7 +356,7 @@ int RunAgent(int argc, char** argv) {
   maintenance.join();
   engine.SyncFromKernel();
   engine.SaveDirty();
-  ::unlink(socket.c_str());
+  if (!so.unix_socket.empty()) ::unlink(so.unix_socket.c_str());
   LogInfo("agent stopped");
   return 0;
 }

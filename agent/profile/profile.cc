@@ -55,6 +55,7 @@ v1::Profile NewProfile(const v1::FunctionId& id, absl::Time now) {
   p.set_mode(v1::MODE_LEARN);
   *p.mutable_created() = ToProtoTime(now);
   *p.mutable_updated() = ToProtoTime(now);
+  *p.mutable_learning_started() = ToProtoTime(now);
   return p;
 }
 
@@ -137,6 +138,52 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
   if (from.has_updated() && (!into.has_updated() || Before(into.updated(), from.updated())))
     *into.mutable_updated() = from.updated();
   return added;
+}
+
+namespace {
+
+// Items of `a` that `b` lacks, as a container section (empty name when nothing).
+v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerProfile* b) {
+  v1::ContainerProfile out;
+  auto has = [&](auto&& list, auto&& key, const auto& item) {
+    if (!b) return false;
+    for (const auto& x : list(*b))
+      if (key(x) == key(item)) return true;
+    return false;
+  };
+  for (const auto& s : a.syscalls())
+    if (!has([](const auto& c) { return c.syscalls(); },
+             [](const auto& x) { return SyscallKey(x); }, s))
+      *out.add_syscalls() = s;
+  for (const auto& x : a.execs())
+    if (!has([](const auto& c) { return c.execs(); }, [](const auto& e) { return ExecKey(e); }, x))
+      *out.add_execs() = x;
+  auto net = [](const auto& e) { return NetKey(e); };
+  for (const auto& n : a.egress())
+    if (!has([](const auto& c) { return c.egress(); }, net, n)) *out.add_egress() = n;
+  for (const auto& n : a.listen())
+    if (!has([](const auto& c) { return c.listen(); }, net, n)) *out.add_listen() = n;
+  for (const auto& n : a.ingress())
+    if (!has([](const auto& c) { return c.ingress(); }, net, n)) *out.add_ingress() = n;
+  if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
+      out.ingress_size())
+    out.set_name(a.name());
+  return out;
+}
+
+}  // namespace
+
+ProfileDiff DiffProfiles(const v1::Profile& base, const v1::Profile& other) {
+  ProfileDiff d;
+  for (const auto& c : other.containers()) {
+    v1::ContainerProfile m = Missing(c, FindContainer(base, c.name()));
+    if (!m.name().empty()) d.added.push_back(std::move(m));
+  }
+  for (const auto& c : base.containers()) {
+    v1::ContainerProfile m = Missing(c, FindContainer(other, c.name()));
+    if (!m.name().empty()) d.removed.push_back(std::move(m));
+  }
+  return d;
 }
 
 void NormalizeProfile(v1::Profile& p) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -37,6 +38,15 @@ void MergeSeen(v1::Seen& into, const v1::Seen& from);
 
 // Merge every item of `from` into `into` (same function). Returns how many items were new.
 size_t MergeProfile(v1::Profile& into, const v1::Profile& from);
+
+// What `other` has that `base` has not (added) and the other way round (removed), per
+// container, by item identity (counts and times are not compared).
+struct ProfileDiff {
+  std::vector<v1::ContainerProfile> added;
+  std::vector<v1::ContainerProfile> removed;
+  bool identical() const { return added.empty() && removed.empty(); }
+};
+ProfileDiff DiffProfiles(const v1::Profile& base, const v1::Profile& other);
 
 // Sort containers and items so equal profiles print identically.
 void NormalizeProfile(v1::Profile& p);

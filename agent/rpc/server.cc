@@ -50,22 +50,68 @@ absl::Status PrepareSocketPath(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartUnixServer(const std::string& socket_path,
-                                                              grpc::Service* service) {
-  FG_RETURN_IF_ERROR(PrepareSocketPath(socket_path));
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const ServerOptions& o,
+                                                          grpc::Service* service,
+                                                          std::vector<std::string>* listening) {
+  if (o.unix_socket.empty() && o.tcp_addr.empty())
+    return absl::InvalidArgumentError("nothing to serve on: give a socket or a TCP address");
+  std::shared_ptr<grpc::ServerCredentials> tcp_creds;
+  if (!o.tcp_addr.empty()) {
+    bool any_tls = !o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_client_ca.empty();
+    if (any_tls) {
+      if (o.tls_cert.empty() || o.tls_key.empty() || o.tls_client_ca.empty())
+        return absl::InvalidArgumentError(
+            "TCP with TLS needs all of --tls-cert, --tls-key and --tls-client-ca "
+            "(client certificates are required)");
+      auto cert = ReadFile(o.tls_cert);
+      if (!cert.ok()) return cert.status();
+      auto key = ReadFile(o.tls_key);
+      if (!key.ok()) return key.status();
+      auto ca = ReadFile(o.tls_client_ca);
+      if (!ca.ok()) return ca.status();
+      grpc::SslServerCredentialsOptions so(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      so.pem_root_certs = *ca;
+      so.pem_key_cert_pairs.push_back({*key, *cert});
+      tcp_creds = grpc::SslServerCredentials(so);
+    } else if (o.insecure_tcp) {
+      tcp_creds = grpc::InsecureServerCredentials();
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "refusing plain TCP on ", o.tcp_addr,
+          ": give --tls-cert, --tls-key and --tls-client-ca for mutual TLS, or --insecure-tcp "
+          "to accept unauthenticated clients"));
+    }
+  }
+  if (!o.unix_socket.empty()) FG_RETURN_IF_ERROR(PrepareSocketPath(o.unix_socket));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder b;
-  b.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
+  if (!o.unix_socket.empty())
+    b.AddListeningPort("unix:" + o.unix_socket, grpc::InsecureServerCredentials());
+  int tcp_port = 0;
+  if (tcp_creds) b.AddListeningPort(o.tcp_addr, tcp_creds, &tcp_port);
   b.RegisterService(service);
   b.SetMaxReceiveMessageSize(16 << 20);
+  if (o.counter) b.experimental().SetInterceptorCreators(o.counter->Factories());
   mode_t old = ::umask(0077);  // the socket is born 0600: no window where others can connect
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
   ::umask(old);
-  if (!server)
-    return absl::UnavailableError(absl::StrCat("cannot serve gRPC on unix:", socket_path));
-  if (::chmod(socket_path.c_str(), 0600) != 0)
-    return ErrnoStatus(errno, absl::StrCat("chmod 0600 ", socket_path));
+  if (!server || (tcp_creds && tcp_port == 0))
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve gRPC on ",
+                     o.unix_socket.empty() ? "" : absl::StrCat("unix:", o.unix_socket, " "),
+                     o.tcp_addr, " (address in use?)"));
+  if (!o.unix_socket.empty()) {
+    if (::chmod(o.unix_socket.c_str(), 0600) != 0)
+      return ErrnoStatus(errno, absl::StrCat("chmod 0600 ", o.unix_socket));
+    if (listening) listening->push_back("unix:" + o.unix_socket);
+  }
+  if (tcp_creds && listening) {
+    std::string host = o.tcp_addr.substr(0, o.tcp_addr.rfind(':'));
+    listening->push_back(absl::StrCat(
+        o.insecure_tcp && o.tls_cert.empty() ? "tcp:" : "tcp+tls:", host, ":", tcp_port));
+  }
   return server;
 }
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "profile/names.h"
+#include "profile/profile.h"
 
 namespace faasguard {
 
@@ -11,8 +12,13 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-AgentService::AgentService(Engine* engine, CgroupResolver resolver, StatusFn status)
-    : engine_(engine), resolver_(std::move(resolver)), status_(std::move(status)) {}
+AgentService::AgentService(Engine* engine, EventHub* hub, CgroupResolver resolver, StatusFn status)
+    : engine_(engine), hub_(hub), resolver_(std::move(resolver)), status_(std::move(status)) {}
+
+void AgentService::Shutdown() {
+  shutting_down_.store(true);
+  if (hub_) hub_->CloseAll();
+}
 
 grpc::Status AgentService::RegisterCgroup(grpc::ServerContext*,
                                           const v1::RegisterCgroupRequest* req,
@@ -133,6 +139,100 @@ grpc::Status AgentService::AcceptViolation(grpc::ServerContext*,
   if (!r.ok()) return ToGrpcStatus(r.status());
   engine_->SaveDirty();
   *resp = *r;
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::GetFunction(grpc::ServerContext*, const v1::GetFunctionRequest* req,
+                                       v1::FunctionSummary* resp) {
+  v1::FunctionId id = WithDefaults(req->function());
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  auto r = engine_->GetFunction(id);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = std::move(*r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::PutProfile(grpc::ServerContext*, const v1::PutProfileRequest* req,
+                                      v1::PutProfileResponse* resp) {
+  if (!req->has_profile())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give the profile to import");
+  v1::Profile p = req->profile();
+  if (p.function().namespace_().empty())
+    p.mutable_function()->set_namespace_(std::string(kDefaultNamespace));
+  if (absl::Status s = ValidateProfile(p); !s.ok()) return ToGrpcStatus(s);
+  auto r = engine_->PutProfile(p, req->merge());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  engine_->SaveDirty();
+  *resp = *r;
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::DeleteProfile(grpc::ServerContext*, const v1::DeleteProfileRequest* req,
+                                         v1::DeleteProfileResponse*) {
+  v1::FunctionId id = WithDefaults(req->function());
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  return ToGrpcStatus(engine_->DeleteProfile(id));
+}
+
+grpc::Status AgentService::DiffProfile(grpc::ServerContext*, const v1::DiffProfileRequest* req,
+                                       v1::DiffProfileResponse* resp) {
+  v1::FunctionId id = WithDefaults(req->function());
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  v1::Profile other = req->profile();
+  if (!other.has_function()) *other.mutable_function() = id;
+  if (other.function().namespace_().empty())
+    other.mutable_function()->set_namespace_(std::string(kDefaultNamespace));
+  auto r = engine_->DiffProfile(id, other);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = std::move(*r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::SetDefaultMode(grpc::ServerContext*,
+                                          const v1::SetDefaultModeRequest* req,
+                                          v1::SetDefaultModeResponse* resp) {
+  if (!v1::Mode_IsValid(req->mode()) || req->mode() == v1::MODE_UNSPECIFIED)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "mode must be MODE_LEARN, MODE_MONITOR or MODE_ENFORCE");
+  resp->set_previous(engine_->SetDefaultMode(req->mode()));
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::StreamEvents(grpc::ServerContext* ctx,
+                                        const v1::StreamEventsRequest* req,
+                                        grpc::ServerWriter<v1::AgentEvent>* writer) {
+  if (!hub_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "events are not available");
+  EventHub::Filter filter;
+  if (!req->function().name().empty()) {
+    v1::FunctionId id = WithDefaults(req->function());
+    if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+    filter.function = FunctionKey(id);
+  }
+  for (int k : req->kinds()) {
+    if (!v1::EventKind_IsValid(k) || k == v1::EVENT_KIND_UNSPECIFIED)
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("unknown event kind ", k));
+    filter.kinds.insert(k);
+  }
+  if (req->replay() > 1000)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "replay must be at most 1000");
+  std::vector<v1::AgentEvent> replayed;
+  auto sub = hub_->Subscribe(filter, req->replay(), &replayed);
+  struct Unsubscribe {
+    EventHub* hub;
+    std::shared_ptr<EventHub::Subscription> sub;
+    ~Unsubscribe() { hub->Unsubscribe(sub); }
+  } guard{hub_, sub};
+  for (const auto& e : replayed)
+    if (!writer->Write(e)) return grpc::Status::OK;  // the client went away
+  if (!req->follow()) return grpc::Status::OK;
+  // Writes block only this stream (flow control); meanwhile the subscription's own bounded
+  // queue drops its oldest events, and the next event sent says how many.
+  while (!ctx->IsCancelled() && !shutting_down_.load()) {
+    for (const auto& e : sub->Next(absl::Milliseconds(200))) {
+      if (!writer->Write(e)) return grpc::Status::OK;
+    }
+  }
   return grpc::Status::OK;
 }
 

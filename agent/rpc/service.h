@@ -1,11 +1,15 @@
 // The gRPC Agent service: validates every request, then calls the engine.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
 #include "core/engine.h"
+#include "core/event_hub.h"
 #include "faasguard/v1/agent.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -21,7 +25,10 @@ class AgentService final : public v1::Agent::Service {
   using CgroupResolver =
       std::function<absl::StatusOr<std::pair<std::string, uint64_t>>(const std::string&)>;
 
-  AgentService(Engine* engine, CgroupResolver resolver, StatusFn status);
+  AgentService(Engine* engine, EventHub* hub, CgroupResolver resolver, StatusFn status);
+
+  // End every event stream (agent shutdown).
+  void Shutdown();
 
   grpc::Status RegisterCgroup(grpc::ServerContext*, const v1::RegisterCgroupRequest* req,
                               v1::RegisterCgroupResponse* resp) override;
@@ -39,11 +46,25 @@ class AgentService final : public v1::Agent::Service {
                               v1::ListViolationsResponse* resp) override;
   grpc::Status AcceptViolation(grpc::ServerContext*, const v1::AcceptViolationRequest* req,
                                v1::AcceptViolationResponse* resp) override;
+  grpc::Status GetFunction(grpc::ServerContext*, const v1::GetFunctionRequest* req,
+                           v1::FunctionSummary* resp) override;
+  grpc::Status PutProfile(grpc::ServerContext*, const v1::PutProfileRequest* req,
+                          v1::PutProfileResponse* resp) override;
+  grpc::Status DeleteProfile(grpc::ServerContext*, const v1::DeleteProfileRequest* req,
+                             v1::DeleteProfileResponse* resp) override;
+  grpc::Status DiffProfile(grpc::ServerContext*, const v1::DiffProfileRequest* req,
+                           v1::DiffProfileResponse* resp) override;
+  grpc::Status SetDefaultMode(grpc::ServerContext*, const v1::SetDefaultModeRequest* req,
+                              v1::SetDefaultModeResponse* resp) override;
+  grpc::Status StreamEvents(grpc::ServerContext*, const v1::StreamEventsRequest* req,
+                            grpc::ServerWriter<v1::AgentEvent>* writer) override;
 
  private:
   Engine* engine_;
+  EventHub* hub_;
   CgroupResolver resolver_;
   StatusFn status_;
+  std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace faasguard

@@ -45,7 +45,8 @@ class Agent:
     def start(self, wait=True):
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [AGENT, "--socket", self.socket, "--state-dir", self.state, "--sync-interval", "1"]
+            [AGENT, "--socket", self.socket, "--state-dir", self.state, "--sync-interval", "1",
+             "--metrics-addr", "127.0.0.1:0"]
             + self.extra, stdout=self.log, stderr=subprocess.STDOUT)
         if wait:
             wait_for(lambda: "agent ready" in self.logs() or self.proc.poll() is not None,

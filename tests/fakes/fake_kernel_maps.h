@@ -125,6 +125,12 @@ class FakeKernelMaps : public KernelMaps {
 
   size_t TrackedCount() override { return tracked.size(); }
 
+  std::vector<MapUsage> Usage() override {
+    return {{"fg_tracked", tracked.size(), 16384},
+            {"fg_execs", execs.size(), 16384},
+            {"fg_net", net.size(), 16384}};
+  }
+
   // --- Test helpers ----------------------------------------------------------------------
 
   // What the kernel would do on a first sighting (count 1) or a later one (count grows).

@@ -92,8 +92,11 @@ uint32_t Nr(SyscallArch arch, const std::string& name) {
   return nr.value_or(0);
 }
 
-const std::vector<std::string> kAlwaysAllowed = {"exit", "exit_group", "rt_sigreturn",
-                                                 "restart_syscall", "sigreturn"};
+const std::vector<std::string> kAlwaysAllowed = {
+    "exit",          "exit_group",      "rt_sigreturn",    "restart_syscall",
+    "sigreturn",     "nanosleep",       "clock_nanosleep", "clock_nanosleep_time64",
+    "clock_gettime", "clock_gettime64", "clock_getres",    "gettimeofday",
+    "time",          "sched_yield"};
 
 // --- Syscalls ----------------------------------------------------------------------------
 
