@@ -10,13 +10,18 @@
 #include <cstring>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "cgroup/cgroup.h"
 #include "common/args.h"
+#include "common/files.h"
 #include "common/unique_fd.h"
+#include "ctl/convert.h"
 #include "ctl/format.h"
 #include "faasguard/v1/agent.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -31,13 +36,26 @@ constexpr char kDefaultSocket[] = "/run/faasguard/agent.sock";
 const std::vector<FlagDef>& CtlFlags() {
   static const std::vector<FlagDef> defs = {
       {"socket", 0, true, "PATH", "the agent's Unix socket", kDefaultSocket},
-      {"output", 'o', true, "table|json", "output format", "table"},
+      {"server", 0, true, "HOST:PORT", "reach the agent over TCP instead (mutual TLS)", ""},
+      {"tls-cert", 0, true, "FILE", "--server: this client's certificate (PEM)", ""},
+      {"tls-key", 0, true, "FILE", "--server: its private key (PEM)", ""},
+      {"tls-ca", 0, true, "FILE", "--server: CA of the agent's certificate (PEM)", ""},
+      {"insecure", 0, false, "", "--server without TLS (the agent must allow it)", ""},
+      {"output", 'o', true, "table|json|yaml", "output format (yaml: profiles only)", "table"},
       {"function", 'f', true, "NAME", "run: the function name", ""},
       {"namespace", 'n', true, "NS", "run: the function's namespace", "default"},
       {"container", 'c', true, "NAME", "run: the container name", "main"},
       {"syscall-action", 0, true, "kill|alert",
        "mode: what enforce does to a syscall outside the profile", "kill"},
+      {"default", 0, false, "", "mode: set the node's default for new functions", ""},
       {"limit", 0, true, "N", "violations: how many of the newest to show", "100"},
+      {"format", 0, true, "plain|crd", "profile export: a plain profile or a FunctionProfile",
+       "plain"},
+      {"file", 0, true, "PATH", "profile export: write here instead of stdout", ""},
+      {"merge", 0, false, "", "profile import: merge into the existing profile", ""},
+      {"follow", 0, false, "", "events: keep printing new events (Ctrl-C to stop)", ""},
+      {"kind", 0, true, "new|violation|lifecycle", "events: only this kind (repeatable: a,b)", ""},
+      {"replay", 0, true, "N", "events: the N most recent first", "20"},
       {"help", 'h', false, "", "show this help", ""},
       {"version", 0, false, "", "print the version", ""},
   };
@@ -49,23 +67,30 @@ void Usage(std::ostream& os) {
         "Commands:\n"
         "  run --function NAME [--namespace NS] [--container C] -- CMD [ARGS...]\n"
         "                          run CMD in a fresh cgroup tracked as that function\n"
-        "  functions               list the functions on this node\n"
-        "  profile show NS/NAME    show a function's learned profile\n"
+        "  status                  agent, kernel features, programs, counters\n"
+        "  functions [NS/NAME]     the functions on this node (or one, in detail)\n"
+        "  profile show NS/NAME    a function's profile (-o json|yaml for the document)\n"
+        "  profile export NS/NAME [--format plain|crd] [-o json|yaml] [--file PATH]\n"
+        "  profile import FILE... [--merge]\n"
+        "                          plain profiles or FunctionProfile resources, JSON or YAML\n"
+        "                          (several YAML documents per file; \"-\" reads stdin)\n"
+        "  profile diff NS/NAME FILE\n"
+        "                          what FILE has that the agent's profile has not, and back\n"
         "  profile accept NS/NAME ID\n"
         "                          add what violation ID attempted to the profile\n"
+        "  profile delete NS/NAME  forget a function (no replicas may be running)\n"
         "  mode NS/NAME learn|monitor|enforce [--syscall-action kill|alert]\n"
-        "                          switch a function (all its replicas at once)\n"
+        "  mode --default learn|monitor|enforce\n"
         "  violations [NS/NAME] [--limit N]\n"
-        "                          what functions did outside their profile\n"
-        "  status                  agent version, kernel features, programs, counters\n\n"
+        "  events [NS/NAME] [--follow] [--kind new,violation,lifecycle] [--replay N]\n\n"
         "Flags:\n"
      << FlagsHelp(CtlFlags())
      << "\nExit codes:\n"
         "  0  success (run: the command's own exit status; 128+N if it was killed by signal N)\n"
         "  1  the agent refused or failed the request\n"
-        "  2  bad command line\n"
+        "  2  bad command line, or a request the agent found invalid\n"
         "  3  the agent cannot be reached\n"
-        "  4  unknown function or cgroup\n";
+        "  4  unknown function, cgroup or violation\n";
 }
 
 int Usage(std::ostream& err, const std::string& msg) {
@@ -75,10 +100,26 @@ int Usage(std::ostream& err, const std::string& msg) {
 
 class Client {
  public:
-  explicit Client(std::string socket) : socket_(std::move(socket)) {}
+  explicit Client(const ParsedArgs& a)
+      : socket_(a.Get("socket", kDefaultSocket)),
+        server_(a.Get("server")),
+        cert_(a.Get("tls-cert")),
+        key_(a.Get("tls-key")),
+        ca_(a.Get("tls-ca")),
+        insecure_(a.Has("insecure")) {}
 
-  // Fails early, with a clear message, when no agent socket exists.
+  std::string where() const { return server_.empty() ? socket_ : server_; }
+
+  // Fails early, with a clear message, when the agent obviously cannot be reached.
   bool Check(std::ostream& err) {
+    if (!server_.empty()) {
+      if (!insecure_ && (cert_.empty() || key_.empty() || ca_.empty())) {
+        err << "faasguardctl: --server needs --tls-cert, --tls-key and --tls-ca (the agent "
+               "requires a client certificate), or --insecure\n";
+        return false;
+      }
+      return true;
+    }
     struct stat st;
     if (::stat(socket_.c_str(), &st) != 0) {
       err << "faasguardctl: cannot reach the faasguard agent at " << socket_ << ": "
@@ -90,15 +131,26 @@ class Client {
 
   v1::Agent::Stub& stub() {
     if (!stub_) {
-      auto ch = grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
+      std::shared_ptr<grpc::Channel> ch;
+      if (server_.empty()) {
+        ch = grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
+      } else if (insecure_) {
+        ch = grpc::CreateChannel(server_, grpc::InsecureChannelCredentials());
+      } else {
+        grpc::SslCredentialsOptions o;
+        o.pem_root_certs = ReadFile(ca_).value_or("");
+        o.pem_private_key = ReadFile(key_).value_or("");
+        o.pem_cert_chain = ReadFile(cert_).value_or("");
+        ch = grpc::CreateChannel(server_, grpc::SslCredentials(o));
+      }
       stub_ = v1::Agent::NewStub(ch);
     }
     return *stub_;
   }
 
-  std::unique_ptr<grpc::ClientContext> Ctx() {
+  std::unique_ptr<grpc::ClientContext> Ctx(bool stream = false) {
     auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (!stream) c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     return c;
   }
 
@@ -106,7 +158,7 @@ class Client {
   int Fail(const grpc::Status& s, std::ostream& err) {
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      err << "faasguardctl: cannot reach the faasguard agent at " << socket_ << ": "
+      err << "faasguardctl: cannot reach the faasguard agent at " << where() << ": "
           << s.error_message() << "\n";
       return kExitUnavailable;
     }
@@ -117,46 +169,181 @@ class Client {
   }
 
  private:
-  std::string socket_;
+  std::string socket_, server_, cert_, key_, ca_;
+  bool insecure_;
   std::unique_ptr<v1::Agent::Stub> stub_;
 };
 
-int CmdFunctions(Client& c, const std::string& output, std::ostream& out, std::ostream& err) {
-  v1::ListFunctionsResponse r;
+template <typename Req, typename Resp, typename Method>
+grpc::Status Call(Client& c, Method m, const Req& req, Resp* resp) {
   auto ctx = c.Ctx();
-  grpc::Status s = c.stub().ListFunctions(ctx.get(), v1::ListFunctionsRequest(), &r);
+  return (c.stub().*m)(ctx.get(), req, resp);
+}
+
+int CmdFunctions(Client& c, const std::optional<v1::FunctionId>& id, const std::string& output,
+                 std::ostream& out, std::ostream& err) {
+  if (id) {
+    v1::GetFunctionRequest req;
+    *req.mutable_function() = *id;
+    v1::FunctionSummary r;
+    grpc::Status s = Call(c, &v1::Agent::Stub::GetFunction, req, &r);
+    if (!s.ok()) return c.Fail(s, err);
+    out << (output == "json" ? MessageToJson(r) + "\n" : RenderFunction(r, absl::Now()));
+    return kExitOk;
+  }
+  v1::ListFunctionsResponse r;
+  grpc::Status s = Call(c, &v1::Agent::Stub::ListFunctions, v1::ListFunctionsRequest(), &r);
   if (!s.ok()) return c.Fail(s, err);
-  if (output == "json")
-    out << MessageToJson(r) << "\n";
-  else
-    out << RenderFunctions(r, absl::Now());
+  out << (output == "json" ? MessageToJson(r) + "\n" : RenderFunctions(r, absl::Now()));
   return kExitOk;
+}
+
+absl::StatusOr<v1::Profile> FetchProfile(Client& c, const v1::FunctionId& id, int* code,
+                                         std::ostream& err) {
+  v1::GetProfileRequest req;
+  *req.mutable_function() = id;
+  v1::GetProfileResponse r;
+  grpc::Status s = Call(c, &v1::Agent::Stub::GetProfile, req, &r);
+  if (!s.ok()) {
+    *code = c.Fail(s, err);
+    return absl::UnknownError("reported");
+  }
+  return r.profile();
 }
 
 int CmdProfileShow(Client& c, const v1::FunctionId& id, const std::string& output,
                    std::ostream& out, std::ostream& err) {
-  v1::GetProfileRequest req;
+  int code = kExitOk;
+  auto p = FetchProfile(c, id, &code, err);
+  if (!p.ok()) return code;
+  if (output == "table") {
+    out << RenderProfile(*p);
+    return kExitOk;
+  }
+  auto doc = RenderProfileDoc(*p, output == "yaml" ? DocFormat::kYaml : DocFormat::kJson,
+                              DocShape::kPlain);
+  if (!doc.ok()) {
+    err << "faasguardctl: " << doc.status().message() << "\n";
+    return kExitError;
+  }
+  out << *doc << (output == "json" ? "\n" : "");
+  return kExitOk;
+}
+
+int CmdProfileExport(Client& c, const v1::FunctionId& id, const ParsedArgs& a, std::ostream& out,
+                     std::ostream& err) {
+  std::string output = a.Get("output", "table");
+  std::string format = a.Get("format", "plain");
+  int code = kExitOk;
+  auto p = FetchProfile(c, id, &code, err);
+  if (!p.ok()) return code;
+  auto doc = RenderProfileDoc(*p, output == "yaml" ? DocFormat::kYaml : DocFormat::kJson,
+                              format == "crd" ? DocShape::kCrd : DocShape::kPlain);
+  if (!doc.ok()) {
+    err << "faasguardctl: " << doc.status().message() << "\n";
+    return kExitError;
+  }
+  std::string text = *doc + (doc->empty() || doc->back() != '\n' ? "\n" : "");
+  if (a.Has("file")) {
+    if (absl::Status s = WriteFileAtomic(a.Get("file"), text, 0600); !s.ok()) {
+      err << "faasguardctl: " << s.message() << "\n";
+      return kExitError;
+    }
+    err << "exported " << FunctionRef(id) << " to " << a.Get("file") << "\n";
+  } else {
+    out << text;
+  }
+  return kExitOk;
+}
+
+absl::StatusOr<std::string> ReadInput(const std::string& path) {
+  if (path != "-") return ReadFile(path);
+  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  return text;
+}
+
+int CmdProfileImport(Client& c, const std::vector<std::string>& files, bool merge,
+                     const std::string& output, std::ostream& out, std::ostream& err) {
+  // Read and check every document first: a bad file imports nothing.
+  std::vector<std::pair<std::string, v1::Profile>> todo;
+  for (const auto& f : files) {
+    auto text = ReadInput(f);
+    if (!text.ok()) {
+      err << "faasguardctl: " << f << ": " << text.status().message() << "\n";
+      return kExitUsage;
+    }
+    auto profiles = ParseProfileDocs(*text);
+    if (!profiles.ok()) {
+      err << "faasguardctl: " << f << ": " << profiles.status().message() << "\n";
+      return kExitUsage;
+    }
+    for (auto& p : *profiles) todo.emplace_back(f, std::move(p));
+  }
+  int code = kExitOk;
+  size_t i = 0;
+  for (const auto& [file, p] : todo) {
+    ++i;
+    v1::PutProfileRequest req;
+    *req.mutable_profile() = p;
+    req.set_merge(merge);
+    v1::PutProfileResponse r;
+    grpc::Status s = Call(c, &v1::Agent::Stub::PutProfile, req, &r);
+    // Progress on stderr, one line per profile.
+    err << "[" << i << "/" << todo.size() << "] " << FunctionRef(p.function()) << " from " << file
+        << ": ";
+    if (!s.ok()) {
+      err << "FAILED\n";
+      code = c.Fail(s, err);
+      continue;
+    }
+    err << (r.created() ? "created"
+            : merge     ? "merged"
+                        : "replaced")
+        << ", " << r.items() << " items, mode " << ModeName(r.mode()) << "\n";
+    if (output == "json") out << MessageToJson(r, false) << "\n";
+  }
+  return code;
+}
+
+int CmdProfileDiff(Client& c, const v1::FunctionId& id, const std::string& file,
+                   const std::string& output, std::ostream& out, std::ostream& err) {
+  auto text = ReadInput(file);
+  if (!text.ok()) {
+    err << "faasguardctl: " << file << ": " << text.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto profiles = ParseProfileDocs(*text);
+  if (!profiles.ok() || profiles->size() != 1) {
+    err << "faasguardctl: " << file << ": "
+        << (profiles.ok() ? "holds several profiles; give one" : profiles.status().message())
+        << "\n";
+    return kExitUsage;
+  }
+  v1::DiffProfileRequest req;
   *req.mutable_function() = id;
-  v1::GetProfileResponse r;
-  auto ctx = c.Ctx();
-  grpc::Status s = c.stub().GetProfile(ctx.get(), req, &r);
+  *req.mutable_profile() = profiles->front();
+  v1::DiffProfileResponse r;
+  grpc::Status s = Call(c, &v1::Agent::Stub::DiffProfile, req, &r);
   if (!s.ok()) return c.Fail(s, err);
-  if (output == "json")
-    out << ProfileToJson(r.profile()) << "\n";
-  else
-    out << RenderProfile(r.profile());
+  out << (output == "json" ? MessageToJson(r) + "\n" : RenderDiff(r, FunctionRef(id), file));
+  return kExitOk;
+}
+
+int CmdProfileDelete(Client& c, const v1::FunctionId& id, std::ostream& out, std::ostream& err) {
+  v1::DeleteProfileRequest req;
+  *req.mutable_function() = id;
+  v1::DeleteProfileResponse r;
+  grpc::Status s = Call(c, &v1::Agent::Stub::DeleteProfile, req, &r);
+  if (!s.ok()) return c.Fail(s, err);
+  out << "deleted " << FunctionRef(id) << "\n";
   return kExitOk;
 }
 
 int CmdStatus(Client& c, const std::string& output, std::ostream& out, std::ostream& err) {
   v1::GetStatusResponse r;
-  auto ctx = c.Ctx();
-  grpc::Status s = c.stub().GetStatus(ctx.get(), v1::GetStatusRequest(), &r);
+  grpc::Status s = Call(c, &v1::Agent::Stub::GetStatus, v1::GetStatusRequest(), &r);
   if (!s.ok()) return c.Fail(s, err);
-  if (output == "json")
-    out << MessageToJson(r) << "\n";
-  else
-    out << RenderStatus(r);
+  out << (output == "json" ? MessageToJson(r) + "\n" : RenderStatus(r));
   return kExitOk;
 }
 
@@ -168,8 +355,7 @@ int CmdMode(Client& c, const v1::FunctionId& id, v1::Mode mode,
   req.set_mode(mode);
   if (action) req.set_syscall_action(*action);
   v1::SetModeResponse r;
-  auto ctx = c.Ctx();
-  grpc::Status s = c.stub().SetMode(ctx.get(), req, &r);
+  grpc::Status s = Call(c, &v1::Agent::Stub::SetMode, req, &r);
   if (!s.ok()) return c.Fail(s, err);
   if (output == "json") {
     out << MessageToJson(r) << "\n";
@@ -181,19 +367,26 @@ int CmdMode(Client& c, const v1::FunctionId& id, v1::Mode mode,
   return kExitOk;
 }
 
+int CmdDefaultMode(Client& c, v1::Mode mode, std::ostream& out, std::ostream& err) {
+  v1::SetDefaultModeRequest req;
+  req.set_mode(mode);
+  v1::SetDefaultModeResponse r;
+  grpc::Status s = Call(c, &v1::Agent::Stub::SetDefaultMode, req, &r);
+  if (!s.ok()) return c.Fail(s, err);
+  out << "default mode for new functions: " << ModeName(r.previous()) << " -> " << ModeName(mode)
+      << "\n";
+  return kExitOk;
+}
+
 int CmdViolations(Client& c, const v1::FunctionId* id, uint32_t limit, const std::string& output,
                   std::ostream& out, std::ostream& err) {
   v1::ListViolationsRequest req;
   if (id) *req.mutable_function() = *id;
   req.set_limit(limit);
   v1::ListViolationsResponse r;
-  auto ctx = c.Ctx();
-  grpc::Status s = c.stub().ListViolations(ctx.get(), req, &r);
+  grpc::Status s = Call(c, &v1::Agent::Stub::ListViolations, req, &r);
   if (!s.ok()) return c.Fail(s, err);
-  if (output == "json")
-    out << MessageToJson(r) << "\n";
-  else
-    out << RenderViolations(r, absl::Now());
+  out << (output == "json" ? MessageToJson(r) + "\n" : RenderViolations(r, absl::Now()));
   return kExitOk;
 }
 
@@ -203,8 +396,7 @@ int CmdAccept(Client& c, const v1::FunctionId& id, uint64_t vid, const std::stri
   *req.mutable_function() = id;
   req.set_id(vid);
   v1::AcceptViolationResponse r;
-  auto ctx = c.Ctx();
-  grpc::Status s = c.stub().AcceptViolation(ctx.get(), req, &r);
+  grpc::Status s = Call(c, &v1::Agent::Stub::AcceptViolation, req, &r);
   if (!s.ok()) return c.Fail(s, err);
   if (output == "json")
     out << MessageToJson(r) << "\n";
@@ -212,6 +404,58 @@ int CmdAccept(Client& c, const v1::FunctionId& id, uint64_t vid, const std::stri
     out << "violation " << vid << " (" << r.violation().kind() << " " << r.violation().attempted()
         << ") " << (r.added() ? "added to the profile of " : "was already in the profile of ")
         << FunctionRef(id) << "\n";
+  return kExitOk;
+}
+
+volatile sig_atomic_t g_stop_events = 0;
+void StopEvents(int) { g_stop_events = 1; }
+
+int CmdEvents(Client& c, const std::optional<v1::FunctionId>& id, const std::vector<int>& kinds,
+              uint32_t replay, bool follow, const std::string& output, std::ostream& out,
+              std::ostream& err) {
+  v1::StreamEventsRequest req;
+  if (id) *req.mutable_function() = *id;
+  for (int k : kinds) req.add_kinds(static_cast<v1::EventKind>(k));
+  req.set_replay(replay);
+  req.set_follow(follow);
+  auto ctx = c.Ctx(/*stream=*/true);
+  grpc::ClientContext* raw = ctx.get();
+  struct sigaction sa {};
+  sa.sa_handler = StopEvents;
+  if (follow) {
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    err << "following events" << (id ? " of " + FunctionRef(*id) : std::string()) << " at "
+        << c.where() << " (Ctrl-C to stop)\n";
+  }
+  std::atomic<bool> done{false};
+  std::thread canceller([&] {
+    while (!done.load()) {
+      if (g_stop_events) {
+        raw->TryCancel();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  auto reader = c.stub().StreamEvents(raw, req);
+  v1::AgentEvent e;
+  uint64_t n = 0, lost = 0;
+  while (reader->Read(&e)) {
+    ++n;
+    lost += e.dropped();
+    if (output == "json")
+      out << MessageToJson(e, false) << "\n";
+    else
+      out << RenderEvent(e);
+    out.flush();
+  }
+  grpc::Status s = reader->Finish();
+  done.store(true);
+  canceller.join();
+  if (follow) err << n << " events" << (lost ? absl::StrCat(", ", lost, " lost") : "") << "\n";
+  if (!s.ok() && !(g_stop_events && s.error_code() == grpc::StatusCode::CANCELLED))
+    return c.Fail(s, err);
   return kExitOk;
 }
 
@@ -343,27 +587,45 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   if (a.positional.empty()) return Usage(err, "no command given");
   std::string output = a.Get("output", "table");
-  if (output != "table" && output != "json")
-    return Usage(err, absl::StrCat("unknown output format \"", output, "\" (table or json)"));
+  if (output != "table" && output != "json" && output != "yaml")
+    return Usage(err, absl::StrCat("unknown output format \"", output, "\" (table, json, yaml)"));
   const std::string& cmd = a.positional[0];
+  const std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  const bool profile_doc = cmd == "profile" && (sub == "show" || sub == "export");
+  if (output == "yaml" && !profile_doc)
+    return Usage(err, "-o yaml is for profiles (profile show, profile export)");
   auto extra = [&](size_t want) -> int {
     if (a.positional.size() > want)
       return Usage(err, absl::StrCat("unexpected argument \"", a.positional[want], "\" for ", cmd));
     if (a.double_dash && cmd != "run") return Usage(err, absl::StrCat(cmd, " takes no \"--\""));
     return -1;
   };
-  auto only_for = [&]() -> int {
-    for (const char* f : {"function", "namespace", "container"})
-      if (a.Has(f) && cmd != "run")
-        return Usage(err, absl::StrCat("flag --", f, " is only for run"));
-    if (a.Has("syscall-action") && cmd != "mode")
-      return Usage(err, "flag --syscall-action is only for mode");
-    if (a.Has("limit") && cmd != "violations")
-      return Usage(err, "flag --limit is only for violations");
-    return -1;
+  // Flags that belong to one command only.
+  struct Only {
+    const char* flag;
+    bool ok;
+    const char* where;
+  } only[] = {
+      {"function", cmd == "run", "run"},
+      {"namespace", cmd == "run", "run"},
+      {"container", cmd == "run", "run"},
+      {"syscall-action", cmd == "mode", "mode"},
+      {"default", cmd == "mode", "mode"},
+      {"limit", cmd == "violations", "violations"},
+      {"format", cmd == "profile" && sub == "export", "profile export"},
+      {"file", cmd == "profile" && sub == "export", "profile export"},
+      {"merge", cmd == "profile" && sub == "import", "profile import"},
+      {"follow", cmd == "events", "events"},
+      {"kind", cmd == "events", "events"},
+      {"replay", cmd == "events", "events"},
   };
-  if (int r = only_for(); r >= 0) return r;
-  Client client(a.Get("socket", kDefaultSocket));
+  for (const auto& o : only)
+    if (a.Has(o.flag) && !o.ok)
+      return Usage(err, absl::StrCat("flag --", o.flag, " is only for ", o.where));
+  Client client(a);
+  auto ref = [&](size_t i) -> absl::StatusOr<v1::FunctionId> {
+    return ParseFunctionRef(a.positional[i]);
+  };
 
   if (cmd == "run") {
     if (a.positional.size() > 1)
@@ -378,13 +640,21 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     std::string container = a.Get("container", "main");
     if (absl::Status s = ValidateLabel(container, "container name"); !s.ok())
       return Usage(err, std::string(s.message()));
+    if (!a.Get("server").empty())
+      return Usage(err, "run works on this machine only: use the agent's Unix socket");
     if (!client.Check(err)) return kExitUnavailable;
     return CmdRun(client, *id, container, a.rest, err);
   }
   if (cmd == "functions") {
-    if (int r = extra(1); r >= 0) return r;
+    if (int r = extra(2); r >= 0) return r;
+    std::optional<v1::FunctionId> id;
+    if (a.positional.size() == 2) {
+      auto parsed_id = ref(1);
+      if (!parsed_id.ok()) return Usage(err, std::string(parsed_id.status().message()));
+      id = *parsed_id;
+    }
     if (!client.Check(err)) return kExitUnavailable;
-    return CmdFunctions(client, output, out, err);
+    return CmdFunctions(client, id, output, out, err);
   }
   if (cmd == "status") {
     if (int r = extra(1); r >= 0) return r;
@@ -392,17 +662,33 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return CmdStatus(client, output, out, err);
   }
   if (cmd == "profile") {
-    if (a.positional.size() < 2) return Usage(err, "profile needs a subcommand: show or accept");
-    const std::string& sub = a.positional[1];
-    if (sub != "show" && sub != "accept")
-      return Usage(err, absl::StrCat("unknown profile subcommand \"", sub, "\""));
-    if (a.positional.size() < 3) return Usage(err, absl::StrCat("profile ", sub, " needs NS/NAME"));
-    auto id = ParseFunctionRef(a.positional[2]);
-    if (!id.ok()) return Usage(err, std::string(id.status().message()));
-    if (sub == "show") {
-      if (int r = extra(3); r >= 0) return r;
+    static const char* kSubs = "show, export, import, diff, accept or delete";
+    if (sub.empty()) return Usage(err, absl::StrCat("profile needs a subcommand: ", kSubs));
+    if (sub == "import") {
+      if (a.positional.size() < 3) return Usage(err, "profile import needs one or more files");
       if (!client.Check(err)) return kExitUnavailable;
-      return CmdProfileShow(client, *id, output, out, err);
+      return CmdProfileImport(client, {a.positional.begin() + 2, a.positional.end()},
+                              a.Has("merge"), output, out, err);
+    }
+    if (sub != "show" && sub != "export" && sub != "diff" && sub != "accept" && sub != "delete")
+      return Usage(err, absl::StrCat("unknown profile subcommand \"", sub, "\" (", kSubs, ")"));
+    if (a.positional.size() < 3) return Usage(err, absl::StrCat("profile ", sub, " needs NS/NAME"));
+    auto id = ref(2);
+    if (!id.ok()) return Usage(err, std::string(id.status().message()));
+    if (sub == "show" || sub == "export" || sub == "delete") {
+      if (int r = extra(3); r >= 0) return r;
+      if (std::string f = a.Get("format", "plain"); f != "plain" && f != "crd")
+        return Usage(err, absl::StrCat("unknown export format \"", f, "\" (plain or crd)"));
+      if (!client.Check(err)) return kExitUnavailable;
+      if (sub == "show") return CmdProfileShow(client, *id, output, out, err);
+      if (sub == "export") return CmdProfileExport(client, *id, a, out, err);
+      return CmdProfileDelete(client, *id, out, err);
+    }
+    if (sub == "diff") {
+      if (a.positional.size() < 4) return Usage(err, "profile diff needs NS/NAME FILE");
+      if (int r = extra(4); r >= 0) return r;
+      if (!client.Check(err)) return kExitUnavailable;
+      return CmdProfileDiff(client, *id, a.positional[3], output, out, err);
     }
     if (a.positional.size() < 4) return Usage(err, "profile accept needs NS/NAME ID");
     if (int r = extra(4); r >= 0) return r;
@@ -414,17 +700,30 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return CmdAccept(client, *id, vid, output, out, err);
   }
   if (cmd == "mode") {
+    auto parse_mode = [](const std::string& m) {
+      return m == "learn"     ? v1::MODE_LEARN
+             : m == "monitor" ? v1::MODE_MONITOR
+             : m == "enforce" ? v1::MODE_ENFORCE
+                              : v1::MODE_UNSPECIFIED;
+    };
+    if (a.Has("default")) {
+      if (a.positional.size() < 2) return Usage(err, "mode --default needs learn|monitor|enforce");
+      if (int r = extra(2); r >= 0) return r;
+      v1::Mode mode = parse_mode(a.positional[1]);
+      if (mode == v1::MODE_UNSPECIFIED)
+        return Usage(err, absl::StrCat("unknown mode \"", a.positional[1],
+                                       "\" (learn, monitor or enforce)"));
+      if (!client.Check(err)) return kExitUnavailable;
+      return CmdDefaultMode(client, mode, out, err);
+    }
     if (a.positional.size() < 3) return Usage(err, "mode needs NS/NAME and learn|monitor|enforce");
     if (int r = extra(3); r >= 0) return r;
-    auto id = ParseFunctionRef(a.positional[1]);
+    auto id = ref(1);
     if (!id.ok()) return Usage(err, std::string(id.status().message()));
-    const std::string& m = a.positional[2];
-    v1::Mode mode = m == "learn"     ? v1::MODE_LEARN
-                    : m == "monitor" ? v1::MODE_MONITOR
-                    : m == "enforce" ? v1::MODE_ENFORCE
-                                     : v1::MODE_UNSPECIFIED;
+    v1::Mode mode = parse_mode(a.positional[2]);
     if (mode == v1::MODE_UNSPECIFIED)
-      return Usage(err, absl::StrCat("unknown mode \"", m, "\" (learn, monitor or enforce)"));
+      return Usage(
+          err, absl::StrCat("unknown mode \"", a.positional[2], "\" (learn, monitor or enforce)"));
     std::optional<v1::SyscallAction> action;
     if (a.Has("syscall-action")) {
       std::string act = a.Get("syscall-action");
@@ -442,9 +741,9 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (int r = extra(2); r >= 0) return r;
     std::optional<v1::FunctionId> id;
     if (a.positional.size() == 2) {
-      auto parsed = ParseFunctionRef(a.positional[1]);
-      if (!parsed.ok()) return Usage(err, std::string(parsed.status().message()));
-      id = *parsed;
+      auto parsed_id = ref(1);
+      if (!parsed_id.ok()) return Usage(err, std::string(parsed_id.status().message()));
+      id = *parsed_id;
     }
     uint32_t limit = 100;
     if (a.Has("limit") &&
@@ -452,6 +751,34 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
       return Usage(err, "--limit must be a number from 1 to 10000");
     if (!client.Check(err)) return kExitUnavailable;
     return CmdViolations(client, id ? &*id : nullptr, limit, output, out, err);
+  }
+  if (cmd == "events") {
+    if (int r = extra(2); r >= 0) return r;
+    std::optional<v1::FunctionId> id;
+    if (a.positional.size() == 2) {
+      auto parsed_id = ref(1);
+      if (!parsed_id.ok()) return Usage(err, std::string(parsed_id.status().message()));
+      id = *parsed_id;
+    }
+    std::vector<int> kinds;
+    if (a.Has("kind")) {
+      for (absl::string_view k : absl::StrSplit(a.Get("kind"), ',')) {
+        if (k == "new")
+          kinds.push_back(v1::EVENT_KIND_NEW_BEHAVIOUR);
+        else if (k == "violation")
+          kinds.push_back(v1::EVENT_KIND_VIOLATION);
+        else if (k == "lifecycle")
+          kinds.push_back(v1::EVENT_KIND_LIFECYCLE);
+        else
+          return Usage(err,
+                       absl::StrCat("unknown event kind \"", k, "\" (new, violation, lifecycle)"));
+      }
+    }
+    uint32_t replay = 20;
+    if (a.Has("replay") && (!absl::SimpleAtoi(a.Get("replay"), &replay) || replay > 1000))
+      return Usage(err, "--replay must be a number from 0 to 1000");
+    if (!client.Check(err)) return kExitUnavailable;
+    return CmdEvents(client, id, kinds, replay, a.Has("follow"), output, out, err);
   }
   return Usage(err, absl::StrCat("unknown command \"", cmd, "\""));
 }

@@ -166,7 +166,14 @@ std::string RenderStatus(const v1::GetStatusResponse& s) {
   absl::StrAppend(&o, "Agent:      faasguard ", s.version(), " on ", s.node(), "\n",
                   "Kernel:     ", s.kernel(), "\n", "cgroup v2:  ", s.cgroup2_mount(), "\n",
                   "State dir:  ", s.state_dir(), "\n", "Functions:  ", s.functions(),
-                  " (tracked cgroups: ", s.tracked_cgroups(), ")\n\nKernel features:\n");
+                  " (tracked cgroups: ", s.tracked_cgroups(), ", stable: ", s.stable_functions(),
+                  ")\n", "New functions start in ", ModeName(s.default_mode()), " mode",
+                  s.auto_promote().empty() ? "" : "; stable ones are promoted to ",
+                  s.auto_promote(), "\n", "Stable:     nothing new for ", s.stable_window_seconds(),
+                  "s after ", s.stable_min_observations(), " observations\n",
+                  "API:        ", absl::StrJoin(s.listen(), ", "), "\n",
+                  "Metrics:    ", s.metrics_addr().empty() ? "off" : s.metrics_addr(),
+                  "\n\nKernel features:\n");
   for (const auto& f : s.features())
     absl::StrAppend(&o, "  ", f.available() ? "yes " : "no  ", f.name(), "  ", f.detail(), "\n");
   absl::StrAppend(&o, "\nPrograms attached (", s.programs_size(), "):\n");
@@ -199,6 +206,94 @@ std::string RenderViolations(const v1::ListViolationsResponse& r, absl::Time now
     absl::StrAppend(&out, r.dropped(),
                     " more were over the per-function budget of records and only counted.\n");
   return out;
+}
+
+std::string RenderFunction(const v1::FunctionSummary& f, absl::Time now) {
+  std::string o;
+  const v1::Lifecycle& lc = f.lifecycle();
+  absl::StrAppend(&o, "Function:    ", FunctionRef(f.function()), " (", f.function().platform(),
+                  ")\n", "Mode:        ", ModeName(f.mode()),
+                  f.syscall_action() == v1::SYSCALL_ACTION_ALERT ? " (syscalls: alert only)" : "",
+                  "\n", "Containers:  ", absl::StrJoin(f.containers(), ", "), "\n",
+                  "Replicas:    ", f.replicas(), "\n", "Learned:     ", f.syscalls(), " syscalls, ",
+                  f.execs(), " execs, ", f.egress(), " egress, ", f.listen(), " listen, ",
+                  f.ingress(), " ingress\n");
+  if (lc.has_learning_started())
+    absl::StrAppend(&o, "Learning:    since ", Ago(lc.learning_started(), now), "\n");
+  absl::StrAppend(&o, "Observed:    ", lc.observations(), " (", lc.execs(), " execs, ",
+                  lc.connections(), " connections, ", lc.requests(), " requests)\n",
+                  "Last new:    ", Ago(f.last_new_behaviour(), now), "\n", "Stable:      ",
+                  f.mode() != v1::MODE_LEARN ? "- (not learning)"
+                  : lc.stable()              ? "yes"
+                                             : "no",
+                  "  (nothing new for ", lc.stable_window_seconds(), "s after ",
+                  lc.stable_min_observations(), " observations)\n",
+                  "Violations:  ", f.violations());
+  if (f.violations()) {
+    std::vector<std::string> parts;
+    for (const auto& c : f.violations_by_kind())
+      if (c.value()) parts.push_back(absl::StrCat(c.name(), " ", c.value()));
+    absl::StrAppend(&o, " (", absl::StrJoin(parts, ", "), ")");
+  }
+  absl::StrAppend(&o, "\n");
+  return o;
+}
+
+namespace {
+
+void RenderItems(const v1::ContainerProfile& c, const char* sign, std::string* o) {
+  for (const auto& s : c.syscalls())
+    absl::StrAppend(o, "  ", sign, " syscall ", s.name(), " (", s.arch(), ")\n");
+  for (const auto& x : c.execs())
+    absl::StrAppend(o, "  ", sign, " exec    ", x.path(), " <- ",
+                    x.parent().empty() ? "(kernel)" : x.parent(),
+                    x.script().empty() ? "" : " script " + x.script(), "\n");
+  for (const auto& n : c.egress())
+    absl::StrAppend(o, "  ", sign, " egress  ", Proto(n.protocol()), " ",
+                    HostPort(n.address(), n.port()), "\n");
+  for (const auto& n : c.listen())
+    absl::StrAppend(o, "  ", sign, " listen  ", Proto(n.protocol()), "/",
+                    n.port() ? absl::StrCat(n.port()) : std::string("*"), "\n");
+  for (const auto& n : c.ingress())
+    absl::StrAppend(o, "  ", sign, " ingress ", Proto(n.protocol()), " from ", n.address(),
+                    " to port ", n.port(), "\n");
+}
+
+}  // namespace
+
+std::string RenderDiff(const v1::DiffProfileResponse& d, const std::string& agent_side,
+                       const std::string& file_side) {
+  if (d.identical())
+    return absl::StrCat("identical: ", agent_side, " and ", file_side, " hold the same items\n");
+  std::string o = absl::StrCat("+ only in ", file_side, "\n- only in ", agent_side, "\n");
+  std::map<std::string, std::pair<const v1::ContainerProfile*, const v1::ContainerProfile*>> by;
+  for (const auto& c : d.added()) by[c.name()].first = &c;
+  for (const auto& c : d.removed()) by[c.name()].second = &c;
+  for (const auto& [name, pair] : by) {
+    absl::StrAppend(&o, "\nContainer ", name, "\n");
+    if (pair.first) RenderItems(*pair.first, "+", &o);
+    if (pair.second) RenderItems(*pair.second, "-", &o);
+  }
+  return o;
+}
+
+std::string RenderEvent(const v1::AgentEvent& e) {
+  std::string o;
+  if (e.dropped())
+    absl::StrAppend(&o, "... ", e.dropped(), " events lost (this client read too slowly)\n");
+  const char* kind = e.kind() == v1::EVENT_KIND_NEW_BEHAVIOUR ? "new"
+                     : e.kind() == v1::EVENT_KIND_VIOLATION   ? "VIOLATION"
+                                                              : "lifecycle";
+  std::string detail = e.detail();
+  if (e.kind() == v1::EVENT_KIND_VIOLATION)
+    detail = absl::StrCat(e.violation().attempted(), " by ", e.violation().binary(), " pid ",
+                          e.violation().pid(), ": ", e.violation().action(), " (id ",
+                          e.violation().id(), ")");
+  absl::StrAppend(
+      &o, absl::FormatTime("%H:%M:%E3S", FromProtoTime(e.time()), absl::LocalTimeZone()), "  ",
+      kind, "  ", FunctionRef(e.function()), e.container().empty() ? "" : "/" + e.container(), "  ",
+      e.what(), "  ", detail, "\n");
+  return o;
 }
 
 }  // namespace faasguard

@@ -21,5 +21,9 @@ std::string RenderFunctions(const v1::ListFunctionsResponse& r, absl::Time now);
 std::string RenderProfile(const v1::Profile& p);
 std::string RenderStatus(const v1::GetStatusResponse& s);
 std::string RenderViolations(const v1::ListViolationsResponse& r, absl::Time now);
+std::string RenderFunction(const v1::FunctionSummary& f, absl::Time now);
+std::string RenderDiff(const v1::DiffProfileResponse& d, const std::string& agent_side,
+                       const std::string& file_side);
+std::string RenderEvent(const v1::AgentEvent& e);
 
 }  // namespace faasguard

@@ -1,0 +1,255 @@
+#include "ctl/convert.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <regex>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "profile/profile.h"
+
+namespace faasguard {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+void EmitValue(YAML::Emitter& out, const Value& v) {
+  switch (v.kind_case()) {
+    case Value::kNullValue:
+      out << YAML::Null;
+      break;
+    case Value::kNumberValue: {
+      double d = v.number_value();
+      if (d == static_cast<double>(static_cast<int64_t>(d)))
+        out << static_cast<int64_t>(d);
+      else
+        out << d;
+      break;
+    }
+    case Value::kStringValue: {
+      // Quote strings that would read back as something else.
+      static const std::regex kSpecial(
+          R"(^(|true|false|yes|no|on|off|null|~|[-+]?[0-9.]+([eE][-+]?[0-9]+)?|.*[:#].*)$)",
+          std::regex::icase);
+      const std::string& s = v.string_value();
+      if (std::regex_match(s, kSpecial))
+        out << YAML::DoubleQuoted << s;
+      else
+        out << s;
+      break;
+    }
+    case Value::kBoolValue:
+      out << v.bool_value();
+      break;
+    case Value::kStructValue:
+      out << YAML::BeginMap;
+      for (const auto& [k, f] : v.struct_value().fields()) {
+        out << YAML::Key << k << YAML::Value;
+        EmitValue(out, f);
+      }
+      out << YAML::EndMap;
+      break;
+    case Value::kListValue:
+      out << YAML::BeginSeq;
+      for (const auto& e : v.list_value().values()) EmitValue(out, e);
+      out << YAML::EndSeq;
+      break;
+    default:
+      out << YAML::Null;
+  }
+}
+
+void NodeToJson(const YAML::Node& n, std::string* out) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      *out += "null";
+      break;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      static const std::regex kNumber(R"(^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$)");
+      if (n.Tag() == "?") {  // a plain scalar: it may be a number, a boolean or null
+        if (s == "true" || s == "false") {
+          *out += s;
+          break;
+        }
+        if (s == "null" || s == "~") {
+          *out += "null";
+          break;
+        }
+        if (std::regex_match(s, kNumber)) {
+          *out += s[0] == '+' ? s.substr(1) : s;
+          break;
+        }
+      }
+      *out += "\"" + JsonEscape(s) + "\"";
+      break;
+    }
+    case YAML::NodeType::Sequence: {
+      *out += "[";
+      bool first = true;
+      for (const auto& e : n) {
+        if (!first) *out += ",";
+        first = false;
+        NodeToJson(e, out);
+      }
+      *out += "]";
+      break;
+    }
+    case YAML::NodeType::Map: {
+      *out += "{";
+      bool first = true;
+      for (const auto& kv : n) {
+        if (!first) *out += ",";
+        first = false;
+        *out += "\"" + JsonEscape(kv.first.as<std::string>()) + "\":";
+        NodeToJson(kv.second, out);
+      }
+      *out += "}";
+      break;
+    }
+  }
+}
+
+absl::StatusOr<Value> ParseJsonValue(absl::string_view json) {
+  Value v;
+  auto st = google::protobuf::util::JsonStringToMessage(std::string(json), &v);
+  if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("JSON: ", st.ToString()));
+  return v;
+}
+
+std::string ValueToJson(const Value& v) {
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(v, &out);
+  return out;
+}
+
+// One document (as JSON) -> a profile: plain, or the spec of a FunctionProfile resource.
+absl::StatusOr<v1::Profile> ProfileFromDoc(const std::string& json) {
+  auto v = ParseJsonValue(json);
+  if (!v.ok()) return v.status();
+  if (v->kind_case() != Value::kStructValue)
+    return absl::InvalidArgumentError("a profile document must be an object");
+  const auto& fields = v->struct_value().fields();
+  auto kind = fields.find("kind");
+  if (kind == fields.end()) return ProfileFromJson(json);
+  if (kind->second.string_value() != kCrdKind)
+    return absl::InvalidArgumentError(
+        absl::StrCat("kind \"", kind->second.string_value(), "\" is not ", kCrdKind));
+  auto api = fields.find("apiVersion");
+  if (api == fields.end() || api->second.string_value() != kCrdApiVersion)
+    return absl::InvalidArgumentError(
+        absl::StrCat("a ", kCrdKind, " must have apiVersion ", kCrdApiVersion));
+  auto spec = fields.find("spec");
+  if (spec == fields.end() || spec->second.kind_case() != Value::kStructValue)
+    return absl::InvalidArgumentError(absl::StrCat("the ", kCrdKind, " has no spec"));
+  Value s = spec->second;
+  auto meta = fields.find("metadata");
+  if (meta != fields.end() && !s.struct_value().fields().count("function")) {
+    // The function is named by the resource's metadata when the spec leaves it out.
+    const auto& m = meta->second.struct_value().fields();
+    Value fn;
+    auto* f = fn.mutable_struct_value()->mutable_fields();
+    if (m.count("namespace")) (*f)["namespace"] = m.at("namespace");
+    if (m.count("name")) (*f)["name"] = m.at("name");
+    (*s.mutable_struct_value()->mutable_fields())["function"] = fn;
+  }
+  auto p = ProfileFromJson(ValueToJson(s));
+  if (!p.ok()) return p.status();
+  if (meta != fields.end()) {
+    const auto& m = meta->second.struct_value().fields();
+    if ((m.count("name") && m.at("name").string_value() != p->function().name()) ||
+        (m.count("namespace") && m.at("namespace").string_value() != p->function().namespace_()))
+      return absl::InvalidArgumentError(
+          "the resource's metadata and spec.function name different functions");
+  }
+  return p;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {
+  auto v = ParseJsonValue(json);
+  if (!v.ok()) return v.status();
+  YAML::Emitter out;
+  EmitValue(out, *v);
+  if (!out.good()) return absl::InternalError(absl::StrCat("YAML: ", out.GetLastError()));
+  return std::string(out.c_str()) + "\n";
+}
+
+absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
+  try {
+    YAML::Node n = YAML::Load(std::string(yaml));
+    std::string out;
+    NodeToJson(n, &out);
+    return out;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("YAML: ", e.what()));
+  }
+}
+
+absl::StatusOr<std::string> RenderProfileDoc(const v1::Profile& in, DocFormat format,
+                                             DocShape shape) {
+  v1::Profile p = in;
+  NormalizeProfile(p);
+  std::string json = MessageToJson(p, true);
+  if (shape == DocShape::kCrd) {
+    auto spec = ParseJsonValue(json);
+    if (!spec.ok()) return spec.status();
+    Value doc;
+    auto* f = doc.mutable_struct_value()->mutable_fields();
+    (*f)["apiVersion"].set_string_value(kCrdApiVersion);
+    (*f)["kind"].set_string_value(kCrdKind);
+    auto* meta = (*f)["metadata"].mutable_struct_value()->mutable_fields();
+    (*meta)["name"].set_string_value(p.function().name());
+    (*meta)["namespace"].set_string_value(p.function().namespace_());
+    auto* labels = (*meta)["labels"].mutable_struct_value()->mutable_fields();
+    (*labels)["faasguard.dev/platform"].set_string_value(
+        p.function().platform().empty() ? "local" : p.function().platform());
+    (*f)["spec"] = *spec;
+    google::protobuf::util::JsonPrintOptions o;
+    o.add_whitespace = true;
+    json.clear();
+    (void)google::protobuf::util::MessageToJsonString(doc, &json, o);
+  }
+  if (format == DocFormat::kYaml) return JsonToYaml(json);
+  return json;
+}
+
+absl::StatusOr<std::vector<v1::Profile>> ParseProfileDocs(absl::string_view text) {
+  std::vector<v1::Profile> out;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == absl::string_view::npos) return absl::InvalidArgumentError("the document is empty");
+  if (text[first] == '{') {  // JSON
+    auto p = ProfileFromDoc(std::string(text));
+    if (!p.ok()) return p.status();
+    out.push_back(std::move(*p));
+    return out;
+  }
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("YAML: ", e.what()));
+  }
+  int i = 0;
+  for (const auto& d : docs) {
+    ++i;
+    if (d.IsNull()) continue;
+    std::string json;
+    NodeToJson(d, &json);
+    auto p = ProfileFromDoc(json);
+    if (!p.ok())
+      return absl::InvalidArgumentError(absl::StrCat(
+          docs.size() > 1 ? absl::StrCat("document ", i, ": ") : "", p.status().message()));
+    out.push_back(std::move(*p));
+  }
+  if (out.empty()) return absl::InvalidArgumentError("no profile in the document");
+  return out;
+}
+
+}  // namespace faasguard
