@@ -719,6 +719,9 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1
            {"syscall_action",
             f->profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? "alert" : "kill"},
            {"rules", *rules}});
+  EmitLocked(v1::EVENT_KIND_LIFECYCLE, *f, "", "mode",
+             absl::StrCat(ModeWord(r.previous()), " -> ", ModeWord(mode)));
+  f->announced_stable = false;
   return r;
 }
 

@@ -17,47 +17,38 @@ namespace {
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-void EmitValue(YAML::Emitter& out, const Value& v) {
-  switch (v.kind_case()) {
-    case Value::kNullValue:
-      out << YAML::Null;
+// Emits a node parsed from JSON as block YAML, keeping key order. Strings that YAML would
+// read as something else (numbers, booleans, null, or with ": " / " #") are quoted.
+void EmitNode(YAML::Emitter& out, const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      out << YAML::BeginMap;
+      for (const auto& kv : n) {
+        out << YAML::Key << kv.first.as<std::string>() << YAML::Value;
+        EmitNode(out, kv.second);
+      }
+      out << YAML::EndMap;
       break;
-    case Value::kNumberValue: {
-      double d = v.number_value();
-      if (d == static_cast<double>(static_cast<int64_t>(d)))
-        out << static_cast<int64_t>(d);
-      else
-        out << d;
+    case YAML::NodeType::Sequence:
+      out << YAML::BeginSeq;
+      for (const auto& e : n) EmitNode(out, e);
+      out << YAML::EndSeq;
       break;
-    }
-    case Value::kStringValue: {
-      // Quote strings that would read back as something else.
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "?") {  // a JSON number, boolean or null: plain
+        out << s;
+        break;
+      }
       static const std::regex kSpecial(
-          R"(^(|true|false|yes|no|on|off|null|~|[-+]?[0-9.]+([eE][-+]?[0-9]+)?|.*[:#].*)$)",
+          R"(^(|true|false|yes|no|on|off|y|n|null|~|[-+.0-9].*|.*(: | #|:$).*|[\[\]{}&*!|>'"%@`,?].*)$)",
           std::regex::icase);
-      const std::string& s = v.string_value();
       if (std::regex_match(s, kSpecial))
         out << YAML::DoubleQuoted << s;
       else
         out << s;
       break;
     }
-    case Value::kBoolValue:
-      out << v.bool_value();
-      break;
-    case Value::kStructValue:
-      out << YAML::BeginMap;
-      for (const auto& [k, f] : v.struct_value().fields()) {
-        out << YAML::Key << k << YAML::Value;
-        EmitValue(out, f);
-      }
-      out << YAML::EndMap;
-      break;
-    case Value::kListValue:
-      out << YAML::BeginSeq;
-      for (const auto& e : v.list_value().values()) EmitValue(out, e);
-      out << YAML::EndSeq;
-      break;
     default:
       out << YAML::Null;
   }
@@ -173,12 +164,15 @@ absl::StatusOr<v1::Profile> ProfileFromDoc(const std::string& json) {
 }  // namespace
 
 absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {
-  auto v = ParseJsonValue(json);
-  if (!v.ok()) return v.status();
-  YAML::Emitter out;
-  EmitValue(out, *v);
-  if (!out.good()) return absl::InternalError(absl::StrCat("YAML: ", out.GetLastError()));
-  return std::string(out.c_str()) + "\n";
+  try {
+    YAML::Node n = YAML::Load(std::string(json));  // JSON is YAML: key order is kept
+    YAML::Emitter out;
+    EmitNode(out, n);
+    if (!out.good()) return absl::InternalError(absl::StrCat("YAML: ", out.GetLastError()));
+    return std::string(out.c_str()) + "\n";
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("JSON: ", e.what()));
+  }
 }
 
 absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
@@ -198,23 +192,13 @@ absl::StatusOr<std::string> RenderProfileDoc(const v1::Profile& in, DocFormat fo
   NormalizeProfile(p);
   std::string json = MessageToJson(p, true);
   if (shape == DocShape::kCrd) {
-    auto spec = ParseJsonValue(json);
-    if (!spec.ok()) return spec.status();
-    Value doc;
-    auto* f = doc.mutable_struct_value()->mutable_fields();
-    (*f)["apiVersion"].set_string_value(kCrdApiVersion);
-    (*f)["kind"].set_string_value(kCrdKind);
-    auto* meta = (*f)["metadata"].mutable_struct_value()->mutable_fields();
-    (*meta)["name"].set_string_value(p.function().name());
-    (*meta)["namespace"].set_string_value(p.function().namespace_());
-    auto* labels = (*meta)["labels"].mutable_struct_value()->mutable_fields();
-    (*labels)["faasguard.dev/platform"].set_string_value(
-        p.function().platform().empty() ? "local" : p.function().platform());
-    (*f)["spec"] = *spec;
-    google::protobuf::util::JsonPrintOptions o;
-    o.add_whitespace = true;
-    json.clear();
-    (void)google::protobuf::util::MessageToJsonString(doc, &json, o);
+    // Composed as text so the resource's fields keep the order people expect.
+    std::string platform = p.function().platform().empty() ? "local" : p.function().platform();
+    json = absl::StrCat("{\n \"apiVersion\": \"", kCrdApiVersion, "\",\n \"kind\": \"", kCrdKind,
+                        "\",\n \"metadata\": {\n  \"name\": \"", JsonEscape(p.function().name()),
+                        "\",\n  \"namespace\": \"", JsonEscape(p.function().namespace_()),
+                        "\",\n  \"labels\": {\"faasguard.dev/platform\": \"", JsonEscape(platform),
+                        "\"}\n },\n \"spec\": ", json, "\n}");
   }
   if (format == DocFormat::kYaml) return JsonToYaml(json);
   return json;

@@ -65,6 +65,8 @@ const std::vector<FlagDef>& AgentFlags() {
       {"max-net-rules", 0, true, "N", "size of the network allow-list map (all functions)",
        "16384"},
       {"sync-interval", 0, true, "SECONDS", "how often kernel sets are folded into profiles", "2"},
+      {"event-buffer", 0, true, "N", "events queued per streaming client before it loses some",
+       "1024"},
       {"log-format", 0, true, "json|text", "log lines as JSON objects or as text", "json"},
       {"log-level", 0, true, "debug|info|warn|error", "lowest level logged", "info"},
       {"help", 'h', false, "", "show this help", ""},
@@ -165,13 +167,14 @@ int RunAgent(int argc, char** argv) {
     std::cerr << "faasguard-agent: --log-level must be debug, info, warn or error\n";
     return 2;
   }
-  uint32_t ringbuf, max_cgroups, sync_s, max_exec_rules, max_net_rules, min_obs;
+  uint32_t ringbuf, max_cgroups, sync_s, max_exec_rules, max_net_rules, min_obs, event_buffer;
   if (!ParseU32(a, "ringbuf-size", 1u << 20, &ringbuf) ||
       !ParseU32(a, "max-cgroups", 16384, &max_cgroups) ||
       !ParseU32(a, "max-exec-rules", 16384, &max_exec_rules) ||
       !ParseU32(a, "max-net-rules", 16384, &max_net_rules) ||
       !ParseU32(a, "sync-interval", 2, &sync_s) ||
-      !ParseU32(a, "stable-min-observations", 100, &min_obs))
+      !ParseU32(a, "stable-min-observations", 100, &min_obs) ||
+      !ParseU32(a, "event-buffer", 1024, &event_buffer))
     return 2;
   Engine::Options eo;
   if (!ParseMode(a.Get("default-mode", "learn"), false, &eo.default_mode)) {
@@ -250,7 +253,7 @@ int RunAgent(int argc, char** argv) {
   eo.limits.max_exec_rules = max_exec_rules;
   eo.limits.max_net_rules = max_net_rules;
   Engine engine(&kernel, &store, eo);
-  EventHub hub;
+  EventHub hub(/*history=*/1000, event_buffer);
   engine.SetEventSink([&hub](v1::AgentEvent e) { hub.Publish(std::move(e)); });
   engine.LoadProfiles();
 

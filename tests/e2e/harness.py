@@ -59,6 +59,16 @@ class Agent:
         with open(self.log_path) as f:
             return f.read()
 
+    def ready(self) -> dict:
+        """The fields of the "agent ready" log line (listen, metrics, ...)."""
+        for line in self.logs().splitlines():
+            if '"agent ready"' in line:
+                return json.loads(line)
+        raise AssertionError("no 'agent ready' line:\n" + self.logs())
+
+    def metrics_url(self) -> str:
+        return "http://" + self.ready()["metrics"]
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
