@@ -282,6 +282,31 @@ class ApiE2E(AgentTestCase):
         self.assertTrue(any(v["attempted"].endswith("/id") for v in vs), (r.stderr, vs))
 
 
+class LifecycleE2E(AgentTestCase):
+    def test_stable_then_auto_promoted(self):
+        a = self.agent(extra=["--stable-window", "3s", "--stable-min-observations", "2",
+                              "--auto-promote", "enforce"]).start()
+        run_ok(a, "--function", "settled", "--", "/bin/sh", "-c", "/bin/true; /bin/true")
+        one = json.loads(a.ctl("functions", "default/settled", "-o", "json").stdout)
+        self.assertFalse(one["lifecycle"].get("stable", False))
+        self.assertGreaterEqual(int(one["lifecycle"]["observations"]), 2)
+        self.assertIn("learningStarted", one["lifecycle"])
+        # Nothing new for the window: stable, then promoted to enforce.
+        wait_for(lambda: json.loads(a.ctl("functions", "default/settled", "-o", "json").stdout)
+                 ["mode"] == "MODE_ENFORCE", timeout=30, what="auto-promotion")
+        evs = [json.loads(l) for l in
+               a.ctl("events", "default/settled", "--kind", "lifecycle", "--replay", "100", "-o",
+                     "json").stdout.splitlines()]
+        whats = [e["what"] for e in evs]
+        self.assertIn("stable", whats)
+        self.assertIn("promoted", whats)
+        self.assertLess(whats.index("stable"), whats.index("promoted"))
+        self.assertIn("function promoted", a.logs())
+        st = json.loads(a.ctl("status", "-o", "json").stdout)
+        self.assertEqual(st["autoPromote"], "enforce")
+        self.assertEqual(st["stableWindowSeconds"], 3)
+
+
 class TlsE2E(AgentTestCase):
     def openssl(self, *args):
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=self.tmp)

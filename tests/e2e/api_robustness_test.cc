@@ -113,6 +113,29 @@ TEST_F(ApiRobustnessTest, GarbageBytesAreRefused) {
   ExpectHealthy();
 }
 
+TEST_F(ApiRobustnessTest, StandardHealthServiceAnswersServing) {
+  // grpc.health.v1.Health/Check with an empty request: HealthCheckResponse{status: SERVING}.
+  grpc::GenericStub generic(channel_);
+  grpc::Slice empty("");
+  grpc::ByteBuffer req(&empty, 1), resp;
+  auto ctx = Ctx();
+  grpc::CompletionQueue cq;
+  auto call = generic.PrepareUnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", req, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&resp, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  cq.Next(&tag, &ok);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(resp.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& s : slices)
+    bytes += std::string(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "status: SERVING";
+}
+
 TEST_F(ApiRobustnessTest, DeeplyNestedMessageIsRefused) {
   // PutProfileRequest.profile (field 1) nested far past protobuf's recursion limit: each
   // level is a length-delimited field 1 holding the next.
