@@ -26,6 +26,8 @@ int BPF_PROG(fg_lsm_exec, struct linux_binprm *bprm, struct file *file, int ret)
 
 	if (!t)
 		return 0;
+	/* bprm_creds_from_file runs before the exec tracepoint: a pending container's first exec
+	 * is its entrypoint, checked like any other (the tracepoint then clears the flag) */
 	__u32 fn_id = t->fn_id;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
 	struct fg_scratch *s = fg_scratch_get(FG_SCRATCH_LSM);

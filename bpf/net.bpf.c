@@ -116,7 +116,7 @@ static __always_inline int fg_sock_addr4(struct bpf_sock_addr *ctx, __u8 kind)
 	__u64 cgid = bpf_get_current_cgroup_id();
 	const struct fg_cgroup_val *t = fg_lookup_cgroup(cgid);
 
-	if (!t)
+	if (!t || (t->flags & FG_CG_F_PENDING))
 		return 1;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(t->fn_id);
 
@@ -139,7 +139,7 @@ static __always_inline int fg_sock_addr6(struct bpf_sock_addr *ctx, __u8 kind)
 	__u64 cgid = bpf_get_current_cgroup_id();
 	const struct fg_cgroup_val *t = fg_lookup_cgroup(cgid);
 
-	if (!t)
+	if (!t || (t->flags & FG_CG_F_PENDING))
 		return 1;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(t->fn_id);
 
@@ -225,7 +225,7 @@ int fg_sk_state(struct bpf_raw_tracepoint_args *ctx)
 		cgid = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 	const struct fg_cgroup_val *t = fg_lookup_cgroup(cgid);
 
-	if (!t)
+	if (!t || (t->flags & FG_CG_F_PENDING))
 		return 0;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(t->fn_id);
 

@@ -194,5 +194,8 @@ int fg_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t)
 		return 0;
+	/* The first exec in a new container is its entrypoint: from here on it is the function. */
+	if (t->flags & FG_CG_F_PENDING)
+		__sync_fetch_and_and(&((struct fg_cgroup_val *)t)->flags, ~FG_CG_F_PENDING);
 	return fg_on_exec(t, cgid, (struct linux_binprm *)ctx->args[2]);
 }

@@ -94,8 +94,8 @@ int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u64 cgid = bpf_get_current_cgroup_id();
 	const struct fg_cgroup_val *t = fg_lookup_cgroup(cgid);
 
-	if (!t)
-		return 0;
+	if (!t || (t->flags & FG_CG_F_PENDING))
+		return 0; /* untracked, or a container still being set up by its runtime */
 	__u32 fn_id = t->fn_id;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
 

@@ -100,6 +100,22 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       v.comm = Field(e->comm, sizeof e->comm, sizeof e->comm);
       return Event(std::move(v));
     }
+    case FG_EV_CGROUP: {
+      if (h.size != sizeof(fg_cgroup_event))
+        return absl::InvalidArgumentError(absl::StrCat("cgroup event of ", h.size, " bytes"));
+      fg_cgroup_event e;
+      std::memcpy(&e, data, sizeof e);
+      if (e.op != FG_CGROUP_MKDIR && e.op != FG_CGROUP_RMDIR)
+        return absl::InvalidArgumentError(absl::StrCat("cgroup event op ", e.op));
+      CgroupEvent c;
+      c.hdr = Header(h);
+      c.parent_id = e.parent_id;
+      c.op = e.op;
+      c.level = e.level;
+      c.inherited = e.inherited != 0;
+      c.path = Field(e.path, sizeof e.path, e.path_len);
+      return Event(std::move(c));
+    }
     default:
       return absl::InvalidArgumentError(absl::StrCat("unknown event type ", h.type));
   }

@@ -71,7 +71,17 @@ struct ViolationEvent {
   std::string comm;
 };
 
-using Event = std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent>;
+// A cgroup v2 directory came (mkdir) or went (rmdir).
+struct CgroupEvent {
+  EventHeader hdr;  // hdr.cgroup_id: the cgroup's id
+  uint64_t parent_id = 0;
+  uint32_t op = 0;  // enum fg_cgroup_op
+  uint32_t level = 0;
+  bool inherited = false;  // the kernel tracked it from its pod-level parent
+  std::string path;        // relative to the cgroup v2 root
+};
+
+using Event = std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent>;
 
 absl::StatusOr<Event> DecodeEvent(const void* data, size_t size);
 

@@ -51,9 +51,30 @@ absl::Status DeleteWhere(int fd, const char* name, Pred&& pred) {
 
 BpfKernelMaps::BpfKernelMaps(Fds fds) : fds_(fds) {}
 
-absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) {
+absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
+  // The kernel may clear FG_CG_F_PENDING between the read and the write; a retry keeps it
+  // cleared (a lost clear would only delay checks until the next exec).
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    fg_cgroup_val v{};
+    if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &v) != 0)
+      return absl::NotFoundError(absl::StrCat("cgroup id ", cgroup_id, " is not tracked"));
+    fg_cgroup_val nv = v;
+    nv.fn_id = fn_id;
+    if (bpf_map_update_elem(fds_.tracked, &cgroup_id, &nv, BPF_EXIST) != 0)
+      return ErrnoStatus(errno, "update map fg_tracked");
+    fg_cgroup_val now{};
+    if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &now) != 0 ||
+        (now.flags & FG_CG_F_PENDING) == (nv.flags & FG_CG_F_PENDING) ||
+        !(now.flags & FG_CG_F_PENDING))
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) {
   fg_cgroup_val v{};
   v.fn_id = fn_id;
+  v.flags = flags;
   if (bpf_map_update_elem(fds_.tracked, &cgroup_id, &v, BPF_ANY) != 0) {
     if (errno == E2BIG)
       return absl::ResourceExhaustedError(

@@ -40,7 +40,12 @@ class KernelMaps {
  public:
   virtual ~KernelMaps() = default;
 
-  virtual absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) = 0;
+  // flags: FG_CG_F_* (FG_CG_F_POD for a pod-level cgroup, FG_CG_F_PENDING for a container
+  // not started yet).
+  virtual absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags = 0) = 0;
+  // Move a tracked cgroup to another slot, keeping its flags (FG_CG_F_PENDING may be cleared
+  // by the kernel at any time). NOT_FOUND when it is not tracked.
+  virtual absl::Status RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) = 0;
   virtual absl::Status UntrackCgroup(uint64_t cgroup_id) = 0;
   virtual absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) = 0;
   // Clear a function slot: its state, its config, every set entry and allow-list keyed by it.
@@ -74,7 +79,8 @@ class BpfKernelMaps : public KernelMaps {
   };
   explicit BpfKernelMaps(Fds fds);
 
-  absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) override;
+  absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) override;
+  absl::Status RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) override;
   absl::Status UntrackCgroup(uint64_t cgroup_id) override;
   absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) override;
   absl::Status ResetFn(uint32_t fn_id) override;

@@ -133,6 +133,23 @@ fg_fn_cfg Engine::ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const
   return cfg;
 }
 
+absl::StatusOr<CompiledPolicy> Engine::CompileSectionLocked(const v1::Profile& p,
+                                                             const std::string& container) {
+  if (container != kPodSection) {
+    v1::Profile copy = p;  // ContainerSection adds a missing section: keep p as it is
+    return CompilePolicy(ContainerSection(copy, container), opts_.hash_seed, opts_.limits);
+  }
+  v1::Profile all;
+  v1::ContainerProfile& u = ContainerSection(all, container);
+  for (const auto& c : p.containers()) {
+    for (const auto& x : c.syscalls()) AddSyscall(u, x);
+    for (const auto& x : c.execs()) AddExec(u, x);
+    for (const auto& x : c.egress()) AddNet(u.mutable_egress(), x);
+    for (const auto& x : c.listen()) AddNet(u.mutable_listen(), x);
+  }
+  return CompilePolicy(u, opts_.hash_seed, opts_.limits);
+}
+
 absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
                                                     const std::string& container, v1::Mode mode) {
   Function& f = functions_[fkey];
@@ -140,7 +157,7 @@ absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
   // syscall: its allow-list is compiled and written before any cgroup of it is tracked.
   std::optional<CompiledPolicy> policy;
   if (mode != v1::MODE_LEARN) {
-    auto c = CompilePolicy(ContainerSection(f.profile, container), opts_.hash_seed, opts_.limits);
+    auto c = CompileSectionLocked(f.profile, container);
     if (!c.ok()) return c.status();
     policy = std::move(*c);
   }
@@ -164,13 +181,15 @@ absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
 }
 
 absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::FunctionId& in_id,
-                                                                  const std::string& container,
+                                                                  const std::string& container_in,
                                                                   uint64_t cgroup_id,
-                                                                  const std::string& path) {
+                                                                  const std::string& path,
+                                                                  RegisterOptions opts) {
   v1::FunctionId id = in_id;
+  const std::string container = opts.pod_level ? std::string(kPodSection) : container_in;
   if (id.platform().empty()) id.set_platform(std::string(kPlatformLocal));
   if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
-  if (absl::Status s = ValidateLabel(container, "container name"); !s.ok()) return s;
+  if (absl::Status s = ValidateContainerName(container); !s.ok()) return s;
   std::string fkey = FunctionKey(id);
 
   std::lock_guard<std::mutex> l(mu_);
@@ -182,6 +201,8 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
       r.set_mode(functions_[fkey].profile.mode());
       return r;  // idempotent
     }
+    if (slot.function == fkey && slot.container == kPodSection && !opts.pod_level)
+      return MoveFromPodSectionLocked(fkey, container, cgroup_id, path);
     return absl::FailedPreconditionError(absl::StrCat("cgroup ", path, " is already registered as ",
                                                       slot.function, " container ",
                                                       slot.container));
@@ -206,7 +227,8 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
     s.fn_id = *slot;
     sit = f.sections.emplace(container, std::move(s)).first;
   }
-  if (absl::Status s = kernel_->TrackCgroup(cgroup_id, sit->second.fn_id); !s.ok()) {
+  uint32_t kflags = (opts.pod_level ? FG_CG_F_POD : 0) | (opts.pending ? FG_CG_F_PENDING : 0);
+  if (absl::Status s = kernel_->TrackCgroup(cgroup_id, sit->second.fn_id, kflags); !s.ok()) {
     // Leave nothing behind for a registration that did not happen.
     if (new_section) {
       slots_[sit->second.fn_id] = Slot{};
@@ -228,6 +250,65 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   r.set_cgroup_id(cgroup_id);
   r.set_mode(f.profile.mode());
   return r;
+}
+
+absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
+    const std::string& fkey, const std::string& container, uint64_t cgroup_id,
+    const std::string& path) {
+  Function& f = functions_[fkey];
+  auto sit = f.sections.find(container);
+  if (sit == f.sections.end()) {
+    auto slot = AllocateSlotLocked(fkey, container, f.profile.mode());
+    if (!slot.ok()) return slot.status();
+    Section s;
+    s.container = container;
+    s.fn_id = *slot;
+    sit = f.sections.emplace(container, std::move(s)).first;
+  }
+  uint32_t from = cgroups_[cgroup_id];
+  // Fold what the pod-wide slot learned so far; then the container's own slot takes over.
+  SyncLocked();
+  if (absl::Status st = kernel_->RetargetCgroup(cgroup_id, sit->second.fn_id); !st.ok()) return st;
+  Function* pf = nullptr;
+  if (Section* ps = SectionForSlotLocked(from, &pf)) ps->cgroups.erase(cgroup_id);
+  sit->second.cgroups[cgroup_id] = path;
+  cgroups_[cgroup_id] = sit->second.fn_id;
+  ContainerSection(f.profile, container);
+  LogInfo("container identified", {{"function", fkey},
+                                   {"container", container},
+                                   {"cgroup", path},
+                                   {"cgroup_id", cgroup_id},
+                                   {"slot", sit->second.fn_id}});
+  EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, container, "registered", path);
+  v1::RegisterCgroupResponse r;
+  r.set_cgroup_id(cgroup_id);
+  r.set_mode(f.profile.mode());
+  return r;
+}
+
+void Engine::AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id,
+                                  const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto pit = cgroups_.find(parent_id);
+  if (pit == cgroups_.end() || cgroups_.count(cgroup_id)) return;
+  Function* f = nullptr;
+  Section* s = SectionForSlotLocked(pit->second, &f);
+  if (!s) return;
+  s->cgroups[cgroup_id] = path;
+  cgroups_[cgroup_id] = pit->second;
+  LogInfo("cgroup covered through its pod", {{"function", FunctionKey(f->profile.function())},
+                                             {"cgroup", path},
+                                             {"cgroup_id", cgroup_id}});
+}
+
+std::optional<std::pair<v1::FunctionId, std::string>> Engine::CgroupOwner(uint64_t cgroup_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = cgroups_.find(cgroup_id);
+  if (it == cgroups_.end()) return std::nullopt;
+  Function* f = nullptr;
+  Section* s = SectionForSlotLocked(it->second, &f);
+  if (!s) return std::nullopt;
+  return std::make_pair(f->profile.function(), s->container);
 }
 
 absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reason) {
@@ -370,6 +451,7 @@ void Engine::HandleEvent(const Event& ev) {
           HandleViolationLocked(e);
           return;
         }
+        if constexpr (std::is_same_v<T, CgroupEvent>) return;  // for the node tracker
         Function* f = nullptr;
         Section* s = SectionForSlotLocked(e.hdr.fn_id, &f);
         if (!s) {
@@ -638,7 +720,7 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
   std::vector<std::pair<Section*, CompiledPolicy>> todo;
   uint32_t rules = 0;
   for (auto& [name, s] : f.sections) {
-    auto c = CompilePolicy(ContainerSection(p, s.container), opts_.hash_seed, opts_.limits);
+    auto c = CompileSectionLocked(p, s.container);
     if (!c.ok()) {
       ++counters_.policy_errors;
       return c.status();

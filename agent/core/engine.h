@@ -42,6 +42,12 @@ struct EngineCounters {
   uint64_t policy_errors = 0;
 };
 
+// How a cgroup is registered (Engine::RegisterCgroup).
+struct RegisterOptions {
+  bool pod_level = false;  // a pod's own cgroup: the kernel passes its slot to new children
+  bool pending = false;    // a container not started yet: unchecked until its first exec
+};
+
 class Engine {
  public:
   struct Options {
@@ -70,11 +76,18 @@ class Engine {
   // Read the stored profiles (corrupt files are quarantined by the store).
   void LoadProfiles();
 
-  // Track cgroup `cgroup_id` (directory `path`) as a replica of (function, container).
+  // Track cgroup `cgroup_id` (directory `path`) as a replica of (function, container). A
+  // cgroup tracked under the function's pod-wide section (inherited in the kernel) moves to
+  // its container's section.
   absl::StatusOr<v1::RegisterCgroupResponse> RegisterCgroup(const v1::FunctionId& id,
                                                             const std::string& container,
                                                             uint64_t cgroup_id,
-                                                            const std::string& path);
+                                                            const std::string& path,
+                                                            RegisterOptions opts = {});
+  // A cgroup the kernel added under a pod-level cgroup (FG_CG_F_INHERITED): remember it.
+  void AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const std::string& path);
+  // The function and container a tracked cgroup belongs to.
+  std::optional<std::pair<v1::FunctionId, std::string>> CgroupOwner(uint64_t cgroup_id);
   absl::Status UnregisterCgroup(uint64_t cgroup_id, absl::string_view reason = "unregistered");
   // The cgroup id registered at `path`, if any (for clients that give only the path).
   std::optional<uint64_t> CgroupIdForPath(const std::string& path);
@@ -161,6 +174,13 @@ class Engine {
   Section* SectionForSlotLocked(uint32_t fn_id, Function** fn);
   absl::StatusOr<uint32_t> AllocateSlotLocked(const std::string& fkey, const std::string& container,
                                               v1::Mode mode);
+  absl::StatusOr<v1::RegisterCgroupResponse> MoveFromPodSectionLocked(const std::string& fkey,
+                                                                      const std::string& container,
+                                                                      uint64_t cgroup_id,
+                                                                      const std::string& path);
+  // A section's allow-list; the pod-wide section's is the union of every section's.
+  absl::StatusOr<CompiledPolicy> CompileSectionLocked(const v1::Profile& p,
+                                                      const std::string& container);
   void SyncLocked();
   void SyncSectionStateLocked(Function& f, Section& s);
   fg_fn_cfg ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const;

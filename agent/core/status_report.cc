@@ -41,6 +41,7 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
                      : s.auto_promote == v1::MODE_MONITOR ? "monitor"
                                                           : "");
   r.set_metrics_addr(s.metrics_addr);
+  if (s.kubernetes) *r.mutable_kubernetes() = s.kubernetes();
   *r.mutable_started() = ToProtoTime(s.started);
   if (s.features) {
     for (const auto& f : s.features->list) {

@@ -1,6 +1,7 @@
 // Assembles GetStatusResponse from the parts of a running agent.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct StatusSources {
   const EventReader* reader = nullptr;
   v1::Mode auto_promote = v1::MODE_UNSPECIFIED;
   std::string metrics_addr;
+  std::function<v1::KubernetesStatus()> kubernetes;  // unset: no CRI tracking
 };
 
 v1::GetStatusResponse BuildStatus(const StatusSources& s);

@@ -27,6 +27,8 @@
 #include "core/engine.h"
 #include "core/event_hub.h"
 #include "core/status_report.h"
+#include "k8s/cri_source.h"
+#include "k8s/tracker.h"
 #include "profile/store.h"
 #include "rpc/call_counter.h"
 #include "rpc/metrics.h"
@@ -56,6 +58,13 @@ const std::vector<FlagDef>& AgentFlags() {
        "...and at least this many observations (execs + connections + requests)", "100"},
       {"auto-promote", 0, true, "off|monitor|enforce", "switch stable functions to this mode",
        "off"},
+      {"cri-endpoint", 0, true, "PATH|auto|off",
+       "container runtime (CRI) socket for Kubernetes pods; auto: the first of "
+       "/run/containerd/containerd.sock, /run/crio/crio.sock, /run/k3s/containerd/containerd.sock",
+       "auto"},
+      {"function-label", 0, true, "KEY", "pod label naming a function (besides Knative, OpenFaaS)",
+       "faasguard.dev/function"},
+      {"cri-resync", 0, true, "SECONDS", "how often pods and containers are listed again", "10"},
       {"btf", 0, true, "FILE", "kernel BTF to use instead of /sys/kernel/btf/vmlinux", ""},
       {"cgroup-root", 0, true, "DIR", "cgroup v2 mount (default: found in /proc/self/mountinfo)",
        ""},
@@ -167,14 +176,16 @@ int RunAgent(int argc, char** argv) {
     std::cerr << "faasguard-agent: --log-level must be debug, info, warn or error\n";
     return 2;
   }
-  uint32_t ringbuf, max_cgroups, sync_s, max_exec_rules, max_net_rules, min_obs, event_buffer;
+  uint32_t ringbuf, max_cgroups, sync_s, max_exec_rules, max_net_rules, min_obs, event_buffer,
+      cri_resync;
   if (!ParseU32(a, "ringbuf-size", 1u << 20, &ringbuf) ||
       !ParseU32(a, "max-cgroups", 16384, &max_cgroups) ||
       !ParseU32(a, "max-exec-rules", 16384, &max_exec_rules) ||
       !ParseU32(a, "max-net-rules", 16384, &max_net_rules) ||
       !ParseU32(a, "sync-interval", 2, &sync_s) ||
       !ParseU32(a, "stable-min-observations", 100, &min_obs) ||
-      !ParseU32(a, "event-buffer", 1024, &event_buffer))
+      !ParseU32(a, "event-buffer", 1024, &event_buffer) ||
+      !ParseU32(a, "cri-resync", 10, &cri_resync))
     return 2;
   Engine::Options eo;
   if (!ParseMode(a.Get("default-mode", "learn"), false, &eo.default_mode)) {
@@ -257,8 +268,25 @@ int RunAgent(int argc, char** argv) {
   engine.SetEventSink([&hub](v1::AgentEvent e) { hub.Publish(std::move(e)); });
   engine.LoadProfiles();
 
-  auto reader = EventReader::Create((*programs)->ringbuf_fd(),
-                                    [&engine](const Event& ev) { engine.HandleEvent(ev); });
+  // Kubernetes: pods and containers through the CRI, cgroups through the kernel's events.
+  std::unique_ptr<NodeTracker> tracker;
+  std::string cri = a.Get("cri-endpoint", "auto");
+  if (cri != "off") {
+    NodeTracker::Options to;
+    to.cgroup2_mount = mount;
+    to.custom_label = a.Get("function-label", "faasguard.dev/function");
+    to.resync = absl::Seconds(cri_resync);
+    tracker = std::make_unique<NodeTracker>(
+        &engine, MakeCriConnector(cri == "auto" ? "" : cri, absl::Seconds(5)), to);
+  }
+
+  auto reader = EventReader::Create((*programs)->ringbuf_fd(), [&](const Event& ev) {
+    if (auto* c = std::get_if<CgroupEvent>(&ev)) {
+      if (tracker) tracker->OnCgroupEvent(*c);
+      return;
+    }
+    engine.HandleEvent(ev);
+  });
   if (!reader.ok()) return Fatal("cannot read events", reader.status());
 
   std::vector<std::string> listening;
@@ -273,6 +301,7 @@ int RunAgent(int argc, char** argv) {
   sources.reader = reader->get();
   sources.auto_promote = eo.auto_promote;
   sources.metrics_addr = metrics_addr;
+  if (tracker) sources.kubernetes = [&tracker] { return tracker->Status(); };
   CallCounter calls;
   so.counter = &calls;
   AgentService service(
@@ -292,6 +321,7 @@ int RunAgent(int argc, char** argv) {
   auto server = StartServer(so, &service, &listening);
   if (!server.ok()) return Fatal("cannot serve the API", server.status());
 
+  if (tracker) tracker->Start();
   std::atomic<bool> stop{false};
   std::atomic<bool> reader_alive{true};
   std::thread reader_thread([&] {
@@ -357,6 +387,7 @@ int RunAgent(int argc, char** argv) {
   cv.notify_all();
   reader_thread.join();
   maintenance.join();
+  if (tracker) tracker->Stop();
   engine.SyncFromKernel();
   engine.SaveDirty();
   if (!so.unix_socket.empty()) ::unlink(so.unix_socket.c_str());

@@ -42,6 +42,11 @@ absl::Status ValidateSubdomain(absl::string_view v, absl::string_view what) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateContainerName(absl::string_view name) {
+  if (name == kPodSection) return absl::OkStatus();
+  return ValidateLabel(name, "container name");
+}
+
 absl::Status ValidateFunctionId(const v1::FunctionId& id) {
   if (absl::Status s = ValidateLabel(id.namespace_(), "namespace"); !s.ok()) return s;
   if (absl::Status s = ValidateSubdomain(id.name(), "function name"); !s.ok()) return s;

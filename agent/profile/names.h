@@ -13,12 +13,19 @@ namespace faasguard {
 inline constexpr absl::string_view kDefaultNamespace = "default";
 inline constexpr absl::string_view kDefaultContainer = "main";
 inline constexpr absl::string_view kPlatformLocal = "local";
+// The pod-wide section of a Kubernetes function: what its containers did before the agent
+// could name them (see docs/architecture.md, "No gap at cold start"). Its allow-list is the
+// union of every section's.
+inline constexpr absl::string_view kPodSection = "*";
 
 // Kubernetes rules: a namespace is a DNS-1123 label (<= 63: [a-z0-9]([-a-z0-9]*[a-z0-9])?);
 // a function name is a DNS-1123 subdomain (<= 253, dots allowed); a container name is a
 // label. `what` names the field in the error message.
 absl::Status ValidateLabel(absl::string_view value, absl::string_view what);
 absl::Status ValidateSubdomain(absl::string_view value, absl::string_view what);
+
+// A container name (a label), or the pod-wide section "*".
+absl::Status ValidateContainerName(absl::string_view name);
 
 // Checks namespace, name and platform of a FunctionId.
 absl::Status ValidateFunctionId(const v1::FunctionId& id);

@@ -255,7 +255,7 @@ absl::Status ValidateProfile(const v1::Profile& p) {
   if (p.containers_size() > static_cast<int>(kMaxContainers))
     return absl::InvalidArgumentError("too many containers in profile");
   for (const auto& c : p.containers()) {
-    if (absl::Status s = ValidateLabel(c.name(), "container name"); !s.ok()) return s;
+    if (absl::Status s = ValidateContainerName(c.name()); !s.ok()) return s;
     std::string where = absl::StrCat("container ", c.name());
     if (c.syscalls_size() > static_cast<int>(kMaxItemsPerList) ||
         c.execs_size() > static_cast<int>(kMaxItemsPerList))

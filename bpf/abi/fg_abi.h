@@ -23,7 +23,7 @@
 #define FG_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define FG_ABI_VERSION 2
+#define FG_ABI_VERSION 3
 
 /* Capacities. The agent may lower or raise the map sizes before load. */
 #define FG_MAX_FUNCS 4096        /* (function, container) sections tracked at once */
@@ -74,7 +74,20 @@ enum fg_event_type {
 	FG_EV_EXEC = 2,      /* first sighting of a (parent binary, binary) pair */
 	FG_EV_NET = 3,       /* first sighting of a network item */
 	FG_EV_VIOLATION = 4, /* something outside the profile, in monitor or enforce mode */
+	FG_EV_CGROUP = 5,    /* a cgroup v2 directory was created or removed (discovery) */
 };
+
+/* fg_cgroup_val.flags */
+#define FG_CG_F_POD 0x1       /* a pod-level cgroup: cgroups created under it inherit its slot */
+#define FG_CG_F_PENDING 0x2   /* no exec yet (the runtime is still setting it up): not checked */
+#define FG_CG_F_INHERITED 0x4 /* added by the kernel from a FG_CG_F_POD parent */
+
+enum fg_cgroup_op {
+	FG_CGROUP_MKDIR = 1,
+	FG_CGROUP_RMDIR = 2,
+};
+
+#define FG_CGROUP_PATH_MAX 256
 
 /* What a violation was. */
 enum fg_viol_kind {
@@ -154,7 +167,7 @@ struct fg_event_hdr {
 /* fg_tracked: cgroup id -> this. */
 struct fg_cgroup_val {
 	__u32 fn_id;
-	__u32 flags;
+	__u32 flags; /* FG_CG_F_* */
 };
 
 /* fg_fn_cfg[fn_id]: written by the agent only, as one 8-byte value (mode and generation
@@ -283,6 +296,17 @@ struct fg_net_event {
 	struct fg_net_key key;
 };
 
+/* A cgroup v2 directory came or went (hdr.cgroup_id is its id). */
+struct fg_cgroup_event {
+	struct fg_event_hdr hdr;
+	__u64 parent_id;
+	__u32 op;       /* enum fg_cgroup_op */
+	__u32 level;    /* depth below the root */
+	__u32 inherited; /* mkdir: the kernel added it to fg_tracked from its pod-level parent */
+	__u32 path_len;
+	char path[FG_CGROUP_PATH_MAX]; /* relative to the cgroup v2 root, as the kernel names it */
+};
+
 /* A violation: who (the process, its binary and its parent's), what (kind, and the syscall,
  * network item or exec attempted), and what was done. For exec violations bin/parent are the
  * attempted binary and its parent; otherwise the offending process's binary and parent. */
@@ -332,6 +356,8 @@ FG_STATIC_ASSERT(sizeof(struct fg_exec_event) ==
 			 32 + 24 + 8 + 12 + 4 + 2 * FG_PATH_MAX + FG_ARGS_MAX + FG_FILENAME_MAX,
 		 "fg_exec_event layout");
 FG_STATIC_ASSERT(sizeof(struct fg_net_event) == 64, "fg_net_event layout");
+FG_STATIC_ASSERT(sizeof(struct fg_cgroup_event) == 32 + 8 + 16 + FG_CGROUP_PATH_MAX,
+		 "fg_cgroup_event layout");
 FG_STATIC_ASSERT(sizeof(struct fg_violation_event) ==
 			 32 + 4 + 4 * 5 + 32 + 24 + 12 + 4 + 16 + 2 * FG_PATH_MAX + FG_FILENAME_MAX,
 		 "fg_violation_event layout");

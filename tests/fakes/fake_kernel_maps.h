@@ -35,10 +35,19 @@ class FakeKernelMaps : public KernelMaps {
 
   // --- KernelMaps ------------------------------------------------------------------------
 
-  absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id) override {
+  absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) override {
     ops.push_back(absl::StrCat("track ", cgroup_id, " ", fn_id));
     if (!track_error.ok()) return track_error;
     tracked[cgroup_id] = fn_id;
+    tracked_flags[cgroup_id] = flags;
+    return absl::OkStatus();
+  }
+
+  absl::Status RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) override {
+    ops.push_back(absl::StrCat("retarget ", cgroup_id, " ", fn_id));
+    auto it = tracked.find(cgroup_id);
+    if (it == tracked.end()) return absl::NotFoundError("not tracked");
+    it->second = fn_id;
     return absl::OkStatus();
   }
 
@@ -152,7 +161,8 @@ class FakeKernelMaps : public KernelMaps {
   fg_fn_state& State(uint32_t fn_id) { return fn_state[fn_id]; }
 
   // Maps.
-  std::map<uint64_t, uint32_t> tracked;  // cgroup id -> fn_id
+  std::map<uint64_t, uint32_t> tracked;        // cgroup id -> fn_id
+  std::map<uint64_t, uint32_t> tracked_flags;  // cgroup id -> FG_CG_F_*
   std::map<uint32_t, fg_fn_cfg> fn_cfg;
   std::map<uint32_t, fg_fn_state> fn_state;
   std::map<ExecKey, fg_seen_val> execs;

@@ -1,0 +1,371 @@
+// Kubernetes attribution without a cluster: kubelet cgroup layouts, pod labels -> functions,
+// and the node tracker over a fake CRI, a fake kernel and a directory tree shaped like
+// /sys/fs/cgroup.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cgroup/cgroup.h"
+#include "core/engine.h"
+#include "fakes/fake_kernel_maps.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "k8s/cgroup_layout.h"
+#include "k8s/identity.h"
+#include "k8s/tracker.h"
+#include "profile/names.h"
+#include "profile/store.h"
+#include "unit/temp_dir.h"
+
+namespace faasguard {
+namespace {
+
+constexpr char kUid[] = "8f1e2d3c-4b5a-4678-9abc-def012345678";
+constexpr char kUidSystemd[] = "8f1e2d3c_4b5a_4678_9abc_def012345678";
+const std::string kCid(64, 'a');
+const std::string kCid2 = std::string(63, 'b') + "c";
+
+struct LayoutCase {
+  std::string name;
+  std::string path;
+  bool matches;
+  std::string container;
+  QosClass qos;
+  std::string runtime;
+};
+
+class LayoutTest : public ::testing::TestWithParam<LayoutCase> {};
+
+TEST_P(LayoutTest, Parses) {
+  const LayoutCase& c = GetParam();
+  auto k = ParseKubeCgroup(c.path);
+  ASSERT_EQ(k.has_value(), c.matches) << c.path;
+  if (!k) return;
+  EXPECT_EQ(k->pod_uid, kUid);
+  EXPECT_EQ(k->container_id, c.container);
+  EXPECT_EQ(k->qos, c.qos);
+  EXPECT_EQ(k->runtime, c.runtime);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kubelet, LayoutTest,
+    ::testing::Values(
+        // containerd, systemd driver
+        LayoutCase{"SystemdBurstableContainer",
+                   std::string("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod") +
+                       kUidSystemd + ".slice/cri-containerd-" + kCid + ".scope",
+                   true, kCid, QosClass::kBurstable, "containerd"},
+        LayoutCase{
+            "SystemdBestEffortPod",
+            std::string("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod") +
+                kUidSystemd + ".slice",
+            true, "", QosClass::kBestEffort, ""},
+        LayoutCase{"SystemdGuaranteedContainer",
+                   std::string("/kubepods.slice/kubepods-pod") + kUidSystemd +
+                       ".slice/cri-containerd-" + kCid + ".scope",
+                   true, kCid, QosClass::kGuaranteed, "containerd"},
+        // containerd, cgroupfs driver (what the e2e test creates)
+        LayoutCase{"CgroupfsBestEffortContainer",
+                   std::string("/kubepods/besteffort/pod") + kUid + "/" + kCid, true, kCid,
+                   QosClass::kBestEffort, ""},
+        LayoutCase{"CgroupfsGuaranteedPod", std::string("/kubepods/pod") + kUid, true, "",
+                   QosClass::kGuaranteed, ""},
+        LayoutCase{"CgroupfsBurstableContainer",
+                   std::string("/kubepods/burstable/pod") + kUid + "/" + kCid, true, kCid,
+                   QosClass::kBurstable, ""},
+        // CRI-O
+        LayoutCase{"CrioSystemd",
+                   std::string("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod") +
+                       kUidSystemd + ".slice/crio-" + kCid + ".scope",
+                   true, kCid, QosClass::kBurstable, "crio"},
+        LayoutCase{"CrioCgroupfs", std::string("/kubepods/burstable/pod") + kUid + "/crio-" + kCid,
+                   true, kCid, QosClass::kBurstable, "crio"},
+        LayoutCase{"CrioConmonIsNotAContainer",
+                   std::string("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod") +
+                       kUidSystemd + ".slice/crio-conmon-" + kCid + ".scope",
+                   false, "", QosClass::kBurstable, ""},
+        // crun's extra child
+        LayoutCase{
+            "CrunContainerChild",
+            std::string("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod") +
+                kUidSystemd + ".slice/crio-" + kCid + ".scope/container",
+            true, kCid, QosClass::kBestEffort, "crio"},
+        // cgroup v1 (hybrid): the same names under a controller's mount, as /proc/pid/cgroup
+        // shows them
+        LayoutCase{"V1CpuLine", std::string("/kubepods/besteffort/pod") + kUid + "/" + kCid, true,
+                   kCid, QosClass::kBestEffort, ""},
+        // k3s nests the kubelet's tree one level down
+        LayoutCase{"K3sNested", std::string("/k3s/kubepods/burstable/pod") + kUid + "/" + kCid,
+                   true, kCid, QosClass::kBurstable, ""},
+        // not the kubelet's
+        LayoutCase{"SystemScope", "/system.slice/containerd.service", false, "",
+                   QosClass::kGuaranteed, ""},
+        LayoutCase{"PodOutsideKubepods", std::string("/foo/pod") + kUid, false, "",
+                   QosClass::kGuaranteed, ""},
+        LayoutCase{"BadUid", "/kubepods/besteffort/podnot-a-uid", false, "", QosClass::kBestEffort,
+                   ""},
+        LayoutCase{"ShortContainerId", std::string("/kubepods/besteffort/pod") + kUid + "/abc123",
+                   false, "", QosClass::kBestEffort, ""},
+        LayoutCase{"DeeperThanAContainer",
+                   std::string("/kubepods/besteffort/pod") + kUid + "/" + kCid + "/x/y", false, "",
+                   QosClass::kBestEffort, ""},
+        LayoutCase{"Root", "/", false, "", QosClass::kGuaranteed, ""}),
+    [](const ::testing::TestParamInfo<LayoutCase>& i) { return i.param.name; });
+
+TEST(IdentityTest, KnativeOpenFaasCustomAndNone) {
+  PodFacts knative{kUid, "default", "hello-00001-deployment-x", {}};
+  knative.labels = {{kKnativeService, "hello"},
+                    {kKnativeRevision, "hello-00001"},
+                    {kKnativeConfiguration, "hello"}};
+  auto f = FunctionOfPod(knative, kDefaultFunctionLabel);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->has_value());
+  EXPECT_EQ((*f)->platform(), "knative");
+  EXPECT_EQ((*f)->namespace_(), "default");
+  EXPECT_EQ((*f)->name(), "hello");
+
+  PodFacts config_only{kUid, "team", "p", {{kKnativeConfiguration, "cfg"}}};
+  EXPECT_EQ((*FunctionOfPod(config_only, ""))->name(), "cfg");
+
+  PodFacts openfaas{kUid, "openfaas-fn", "figlet-abc", {{kOpenFaasFunction, "figlet"}}};
+  f = FunctionOfPod(openfaas, "");
+  ASSERT_TRUE(f.ok() && f->has_value());
+  EXPECT_EQ((*f)->platform(), "openfaas");
+  EXPECT_EQ((*f)->namespace_(), "openfaas-fn");
+
+  PodFacts custom{kUid, "jobs", "x", {{"example.com/fn", "resize"}}};
+  EXPECT_FALSE(FunctionOfPod(custom, kDefaultFunctionLabel)->has_value());
+  f = FunctionOfPod(custom, "example.com/fn");
+  ASSERT_TRUE(f.ok() && f->has_value());
+  EXPECT_EQ((*f)->platform(), "custom");
+
+  PodFacts plain{kUid, "kube-system", "coredns", {{"k8s-app", "kube-dns"}}};
+  f = FunctionOfPod(plain, kDefaultFunctionLabel);
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->has_value()) << "not a function: not tracked";
+
+  PodFacts bad{kUid, "default", "p", {{kOpenFaasFunction, "Bad_Name!"}}};
+  f = FunctionOfPod(bad, "");
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(std::string(f.status().message()), ::testing::HasSubstr("default/p"));
+}
+
+// A CRI that says what the test says.
+class FakeCri : public CriSource {
+ public:
+  std::string endpoint() const override { return "unix:///fake/cri.sock"; }
+  absl::StatusOr<std::string> Version() override { return std::string("fake 1.0 (CRI v1)"); }
+  absl::StatusOr<std::vector<CriPod>> ListPods() override {
+    if (!error.ok()) return error;
+    return pods;
+  }
+  absl::StatusOr<std::vector<CriContainer>> ListContainers() override {
+    if (!error.ok()) return error;
+    return containers;
+  }
+  std::vector<CriPod> pods;
+  std::vector<CriContainer> containers;
+  absl::Status error;
+};
+
+class TrackerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::make_unique<ProfileStore>(state_.path());
+    ASSERT_TRUE(store_->Init().ok());
+    engine_ = std::make_unique<Engine>(&kernel_, store_.get(), Engine::Options());
+    NodeTracker::Options o;
+    o.cgroup2_mount = root_.path();
+    tracker_ = std::make_unique<NodeTracker>(
+        engine_.get(),
+        [this]() -> absl::StatusOr<std::unique_ptr<CriSource>> {
+          if (!connect_error_.ok()) return connect_error_;
+          auto c = std::make_unique<ForwardingCri>(&cri_);
+          return std::unique_ptr<CriSource>(std::move(c));
+        },
+        o);
+  }
+
+  // The fake CRI is owned by the test; the tracker gets a forwarder each time it connects.
+  class ForwardingCri : public CriSource {
+   public:
+    explicit ForwardingCri(FakeCri* f) : f_(f) {}
+    std::string endpoint() const override { return f_->endpoint(); }
+    absl::StatusOr<std::string> Version() override { return f_->Version(); }
+    absl::StatusOr<std::vector<CriPod>> ListPods() override { return f_->ListPods(); }
+    absl::StatusOr<std::vector<CriContainer>> ListContainers() override {
+      return f_->ListContainers();
+    }
+
+   private:
+    FakeCri* f_;
+  };
+
+  // The id the tracker will see for a directory (what CgroupIdOf gives on this filesystem).
+  uint64_t MakeDir(const std::string& rel) {
+    std::filesystem::create_directories(root_.path() + rel);
+    auto id = CgroupIdOf(root_.path() + rel);
+    EXPECT_TRUE(id.ok());
+    return id.ok() ? *id : 0;
+  }
+
+  std::string PodDir() { return std::string("/kubepods/besteffort/pod") + kUid; }
+
+  void KnativePod() {
+    CriPod p;
+    p.id = "sandbox1";
+    p.uid = kUid;
+    p.namespace_ = "default";
+    p.name = "hello-pod";
+    p.labels = {{kKnativeService, "hello"}, {kKnativeRevision, "hello-00001"}};
+    p.ready = true;
+    cri_.pods = {p};
+    cri_.containers = {{kCid, "sandbox1", "user-container", CriContainer::State::kRunning},
+                       {kCid2, "sandbox1", "queue-proxy", CriContainer::State::kCreated}};
+  }
+
+  TempDir state_, root_;
+  fakes::FakeKernelMaps kernel_;
+  std::unique_ptr<ProfileStore> store_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<NodeTracker> tracker_;
+  FakeCri cri_;
+  absl::Status connect_error_;
+};
+
+TEST_F(TrackerTest, RegistersPodThenContainersUnderTheirSections) {
+  uint64_t pod = MakeDir(PodDir());
+  uint64_t user = MakeDir(PodDir() + "/" + kCid);
+  uint64_t proxy = MakeDir(PodDir() + "/" + kCid2);
+  uint64_t other = MakeDir("/kubepods/besteffort/pod11111111-2222-3333-4444-555555555555/" +
+                           std::string(64, 'd'));
+  KnativePod();
+  tracker_->ScanCgroupsNow();
+  tracker_->ReconcileNow();
+
+  ASSERT_TRUE(kernel_.tracked.count(pod));
+  EXPECT_EQ(kernel_.tracked_flags[pod], static_cast<uint32_t>(FG_CG_F_POD));
+  EXPECT_FALSE(kernel_.tracked.count(other)) << "pods that are not functions are not tracked";
+  auto u = engine_->CgroupOwner(user);
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(FunctionKey(u->first), "default/hello");
+  EXPECT_EQ(u->first.platform(), "knative");
+  EXPECT_EQ(u->second, "user-container");
+  EXPECT_EQ(kernel_.tracked_flags[user], 0u);
+  auto q = engine_->CgroupOwner(proxy);
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->second, "queue-proxy");
+  EXPECT_EQ(kernel_.tracked_flags[proxy], static_cast<uint32_t>(FG_CG_F_PENDING))
+      << "a created, not started container is unchecked until its first exec";
+  EXPECT_NE(kernel_.tracked[user], kernel_.tracked[proxy]) << "one slot per container section";
+  auto st = tracker_->Status();
+  EXPECT_TRUE(st.connected());
+  EXPECT_EQ(st.function_pods(), 1u);
+  EXPECT_EQ(st.pods(), 1u);
+  EXPECT_EQ(st.tracked(), 3u);
+}
+
+TEST_F(TrackerTest, InheritedCgroupMovesToItsContainerSection) {
+  uint64_t pod = MakeDir(PodDir());
+  KnativePod();
+  cri_.containers.clear();
+  tracker_->ScanCgroupsNow();
+  tracker_->ReconcileNow();
+  ASSERT_TRUE(kernel_.tracked.count(pod));
+  uint32_t pod_slot = kernel_.tracked[pod];
+  // The kernel covered a new container through its pod (cgroups.bpf.c), then told us.
+  uint64_t user = MakeDir(PodDir() + "/" + kCid);
+  kernel_.tracked[user] = pod_slot;
+  kernel_.tracked_flags[user] = FG_CG_F_INHERITED | FG_CG_F_PENDING;
+  engine_->AdoptInheritedCgroup(user, pod, root_.path() + PodDir() + "/" + kCid);
+  ASSERT_TRUE(engine_->CgroupOwner(user).has_value());
+  EXPECT_EQ(engine_->CgroupOwner(user)->second, kPodSection);
+  // The CRI names it: it moves to user-container, keeping its kernel flags.
+  KnativePod();
+  tracker_->ReconcileNow();
+  EXPECT_EQ(engine_->CgroupOwner(user)->second, "user-container");
+  EXPECT_NE(kernel_.tracked[user], pod_slot);
+  EXPECT_EQ(kernel_.tracked_flags[user],
+            static_cast<uint32_t>(FG_CG_F_INHERITED | FG_CG_F_PENDING));
+}
+
+TEST_F(TrackerTest, CriDownTracksNothingAndSaysSo) {
+  MakeDir(PodDir() + "/" + kCid);
+  KnativePod();
+  connect_error_ = absl::NotFoundError("no CRI socket found (tried /x.sock)");
+  tracker_->ScanCgroupsNow();
+  tracker_->ReconcileNow();
+  EXPECT_TRUE(kernel_.tracked.empty());
+  auto st = tracker_->Status();
+  EXPECT_FALSE(st.connected());
+  EXPECT_THAT(st.last_error(), ::testing::HasSubstr("no CRI socket"));
+  // It comes back: the next attempt connects and registers.
+  connect_error_ = absl::OkStatus();
+  tracker_->ReconcileNow();
+  EXPECT_EQ(kernel_.tracked.size(), 2u);
+  EXPECT_TRUE(tracker_->Status().connected());
+}
+
+TEST_F(TrackerTest, FailingListReconnectsLater) {
+  MakeDir(PodDir());
+  KnativePod();
+  tracker_->ScanCgroupsNow();
+  cri_.error = absl::DeadlineExceededError("ListPodSandbox: deadline exceeded");
+  tracker_->ReconcileNow();
+  EXPECT_FALSE(tracker_->Status().connected());
+  EXPECT_THAT(tracker_->Status().last_error(), ::testing::HasSubstr("deadline"));
+  cri_.error = absl::OkStatus();
+  tracker_->ReconcileNow();
+  EXPECT_TRUE(tracker_->Status().connected());
+  EXPECT_EQ(kernel_.tracked.size(), 1u);
+}
+
+TEST_F(TrackerTest, BadLabelsAndVanishedContainersAreSkipped) {
+  MakeDir(PodDir());
+  MakeDir(PodDir() + "/" + kCid);
+  CriPod p;
+  p.id = "s";
+  p.uid = kUid;
+  p.namespace_ = "default";
+  p.name = "weird";
+  p.labels = {{kOpenFaasFunction, "Not A Name"}};
+  cri_.pods = {p};
+  cri_.containers = {{kCid, "s", "weird", CriContainer::State::kRunning},
+                     {std::string(64, 'e'), "s", "gone", CriContainer::State::kRunning}};
+  tracker_->ScanCgroupsNow();
+  tracker_->ReconcileNow();
+  EXPECT_TRUE(kernel_.tracked.empty());
+  EXPECT_EQ(tracker_->Status().function_pods(), 0u);
+}
+
+TEST_F(TrackerTest, RmdirUnregistersAndKeepsTheLearning) {
+  MakeDir(PodDir());
+  uint64_t user = MakeDir(PodDir() + "/" + kCid);
+  KnativePod();
+  cri_.containers.resize(1);
+  tracker_->ScanCgroupsNow();
+  tracker_->ReconcileNow();
+  ASSERT_TRUE(kernel_.tracked.count(user));
+  // The container goes: the runtime forgets it and removes its cgroup.
+  cri_.containers.clear();
+  std::filesystem::remove(root_.path() + PodDir() + "/" + kCid);
+  CgroupEvent e;
+  e.hdr.cgroup_id = user;
+  e.op = FG_CGROUP_RMDIR;
+  e.path = PodDir() + "/" + kCid;
+  tracker_->Start();
+  tracker_->OnCgroupEvent(e);
+  for (int i = 0; i < 100 && kernel_.tracked.count(user); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  tracker_->Stop();
+  EXPECT_FALSE(kernel_.tracked.count(user));
+  v1::FunctionId id;
+  id.set_namespace_("default");
+  id.set_name("hello");
+  EXPECT_TRUE(engine_->GetProfile(id).ok()) << "the function and its profile stay";
+}
+
+}  // namespace
+}  // namespace faasguard
