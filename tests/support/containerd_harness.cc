@@ -489,9 +489,15 @@ absl::Status CleanContainerdDir(const std::string& dir) {
   };
   const std::string socket = dir + "/containerd.sock";
 
-  // containerd and the shims: everything whose command line names our directory
-  // (containerd --config DIR/..., containerd-shim-runc-v2 -address DIR/containerd.sock).
-  std::vector<pid_t> ours = ProcessesMentioning(dir + "/");
+  // containerd, its shims and ctr: the containerd programs whose command line names our
+  // directory (containerd --config DIR/..., containerd-shim-runc-v2 -address DIR/...). Anything
+  // else that mentions it (an editor on the log) is left alone.
+  std::vector<pid_t> ours;
+  for (pid_t p : ProcessesMentioning(dir + "/")) {
+    std::vector<std::string> argv = CmdlineOf(p);
+    std::string prog = argv.empty() ? "" : argv[0].substr(argv[0].rfind('/') + 1);
+    if (absl::StartsWith(prog, "containerd") || prog == "ctr") ours.push_back(p);
+  }
   for (pid_t p : ours) ::kill(p, SIGKILL);
 
   // What runs in our pods (pause, the containers' processes): cgroup.kill on each pod cgroup.
