@@ -3,6 +3,7 @@
 // cgroup v2 hierarchy, the event stream, and a harness that cleans up after itself (and after a
 // crashed run).
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -152,6 +153,28 @@ bool DirExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// SIGSTOP stops a process's threads asynchronously: wait until each one is stopped ('T').
+bool AllThreadsStopped(pid_t pid, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    bool all = true;
+    DIR* d = ::opendir(absl::StrCat("/proc/", pid, "/task").c_str());
+    if (!d) return false;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::string stat =
+          ReadFile(absl::StrCat("/proc/", pid, "/task/", e->d_name, "/stat")).value_or("");
+      size_t paren = stat.rfind(')');
+      if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'T')
+        all = false;
+    }
+    ::closedir(d);
+    if (all) return true;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return false;
+}
+
 std::vector<std::string> CgroupHierarchyRoots() {
   std::vector<std::string> out;
   auto text = ReadFile("/proc/self/mountinfo");
@@ -260,6 +283,7 @@ TEST_F(ContainerdTest, VersionAndErrorsNameCallAndEndpoint) {
   // A runtime that stops answering after the connection: the call's deadline ends it.
   (*client)->set_call_timeout(absl::Milliseconds(300));
   ASSERT_EQ(::kill(h_->containerd_pid(), SIGSTOP), 0);
+  ASSERT_TRUE(AllThreadsStopped(h_->containerd_pid(), absl::Seconds(2)));
   t0 = absl::Now();
   auto late = (*client)->Version();
   absl::Duration took = absl::Now() - t0;
@@ -542,32 +566,47 @@ TEST_F(ContainerdTest, OpenFaasPodIsListedAndCleanedUpByTheHarness) {
   // Left running: TearDown's Shutdown must stop and remove it and leave nothing behind.
 }
 
-// The child half of StaleRunIsCleanedByTheNextStart: a pod running, then the test dies.
-TEST(ContainerdCrash, DISABLED_DieWithAPodRunning) {
-  const char* report = std::getenv("FG_CONTAINERD_CRASH_REPORT");
-  ASSERT_NE(report, nullptr);
-  auto h = ContainerdHarness::Start();
-  ASSERT_TRUE(h.ok()) << h.status();
-  auto pod = (*h)->RunPod({.name = "crash", .labels = {{kOpenFaasFunction, "crash"}}});
-  ASSERT_TRUE(pod.ok()) << pod.status();
-  auto id = (*h)->StartContainer(
-      *pod,
-      {.name = "sleeper", .command = {"/usr/bin/python3", "-c", "import time; time.sleep(600)"}});
-  ASSERT_TRUE(id.ok()) << id.status();
-  std::ofstream(report) << (*h)->dir() << "\n"
-                        << pod->cgroup_parent << "\n"
-                        << pod->id << "\n"
-                        << *id << "\n";
-  ::raise(SIGKILL);  // no destructor, no cleanup: what a crash leaves
-}
+constexpr char kCrashReportEnv[] = "FG_CONTAINERD_CRASH_REPORT";
+
+// The child half of StaleRunIsCleanedByTheNextStart: with FG_CONTAINERD_CRASH_REPORT set, this
+// binary starts a harness and a pod before any test runs, writes where they are, and dies by
+// SIGKILL (no destructor, no cleanup: what a crash leaves).
+class CrashingChild : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    const char* report = std::getenv(kCrashReportEnv);
+    if (report == nullptr) return;
+    auto h = ContainerdHarness::Start();
+    if (!h.ok()) Die(h.status());
+    auto pod = (*h)->RunPod({.name = "crash", .labels = {{kOpenFaasFunction, "crash"}}});
+    if (!pod.ok()) Die(pod.status());
+    auto id = (*h)->StartContainer(
+        *pod,
+        {.name = "sleeper", .command = {"/usr/bin/python3", "-c", "import time; time.sleep(600)"}});
+    if (!id.ok()) Die(id.status());
+    std::ofstream(report) << (*h)->dir() << "\n"
+                          << pod->cgroup_parent << "\n"
+                          << pod->id << "\n"
+                          << *id << "\n";
+    ::raise(SIGKILL);
+  }
+
+ private:
+  [[noreturn]] static void Die(const absl::Status& s) {
+    std::cout << "crashing child: " << s << std::endl;
+    std::_Exit(3);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kCrashingChild =
+    ::testing::AddGlobalTestEnvironment(new CrashingChild);
 
 TEST(ContainerdCrash, StaleRunIsCleanedByTheNextStart) {
   FG_REQUIRE_ROOT();
   TempDir tmp;
   std::string report = tmp.path() + "/report";
-  RunResult child = RunCapture("", {"/usr/bin/env", "FG_CONTAINERD_CRASH_REPORT=" + report,
-                                    SelfExe(), "--gtest_also_run_disabled_tests",
-                                    "--gtest_filter=ContainerdCrash.DISABLED_DieWithAPodRunning"});
+  // (The filter must select a test: gtest sets environments up only when one will run.)
+  RunResult child = RunCapture("", {"/usr/bin/env", absl::StrCat(kCrashReportEnv, "=", report),
+                                    SelfExe(), "--gtest_filter=ContainerdCrash.*"});
   ASSERT_EQ(child.status, 128 + SIGKILL) << child.out;
   auto text = ReadFile(report);
   ASSERT_TRUE(text.ok()) << text.status() << "\n" << child.out;
