@@ -17,7 +17,6 @@
 #include <iostream>
 #include <map>
 #include <regex>
-#include <set>
 #include <string>
 #include <vector>
 

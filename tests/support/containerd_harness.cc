@@ -18,9 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -549,12 +547,14 @@ absl::Status CleanContainerdDir(const std::string& dir) {
 }
 
 void ContainerdHarness::CleanStale() {
-  DIR* d = ::opendir("/tmp");
+  const std::string prefix = kDirPrefix;
+  const std::string parent = prefix.substr(0, prefix.rfind('/'));  // "/tmp"
+  const std::string base = prefix.substr(prefix.rfind('/') + 1);   // "fg-containerd-"
+  DIR* d = ::opendir(parent.c_str());
   if (!d) return;
   std::vector<std::string> dirs;
-  std::string base = std::string(kDirPrefix).substr(5);  // "fg-containerd-"
   while (dirent* e = ::readdir(d))
-    if (absl::StartsWith(e->d_name, base)) dirs.push_back(absl::StrCat("/tmp/", e->d_name));
+    if (absl::StartsWith(e->d_name, base)) dirs.push_back(absl::StrCat(parent, "/", e->d_name));
   ::closedir(d);
   for (const std::string& dir : dirs) {
     std::string owner = ReadOr(dir + "/owner");
