@@ -447,6 +447,20 @@ bool OverlayWorks(const std::string& dir) {
   return ok;
 }
 
+// Every harness directory there is ("/tmp/fg-containerd-*"), live or stale.
+std::vector<std::string> HarnessDirs() {
+  const std::string prefix = ContainerdHarness::kDirPrefix;
+  const std::string parent = prefix.substr(0, prefix.rfind('/'));  // "/tmp"
+  const std::string base = prefix.substr(prefix.rfind('/') + 1);   // "fg-containerd-"
+  std::vector<std::string> dirs;
+  DIR* d = ::opendir(parent.c_str());
+  if (!d) return dirs;
+  while (dirent* e = ::readdir(d))
+    if (absl::StartsWith(e->d_name, base)) dirs.push_back(absl::StrCat(parent, "/", e->d_name));
+  ::closedir(d);
+  return dirs;
+}
+
 }  // namespace
 
 // ---- public helpers ----
@@ -539,24 +553,18 @@ absl::Status CleanContainerdDir(const std::string& dir) {
   // nothing else uses it.
   for (absl::string_view id : absl::StrSplit(ReadOr(dir + "/sandboxes"), '\n', absl::SkipEmpty()))
     ::unlink(ShimSocketPath(socket, std::string(id)).c_str());
-  ::rmdir(kShimSocketDir);
-  ::rmdir("/run/containerd");
+  // Another harness (a test in parallel) may be about to put a shim socket there.
+  if (HarnessDirs().size() <= 1) {
+    ::rmdir(kShimSocketDir);
+    ::rmdir("/run/containerd");
+  }
 
   note(RemoveTree(dir));
   return first;
 }
 
 void ContainerdHarness::CleanStale() {
-  const std::string prefix = kDirPrefix;
-  const std::string parent = prefix.substr(0, prefix.rfind('/'));  // "/tmp"
-  const std::string base = prefix.substr(prefix.rfind('/') + 1);   // "fg-containerd-"
-  DIR* d = ::opendir(parent.c_str());
-  if (!d) return;
-  std::vector<std::string> dirs;
-  while (dirent* e = ::readdir(d))
-    if (absl::StartsWith(e->d_name, base)) dirs.push_back(absl::StrCat(parent, "/", e->d_name));
-  ::closedir(d);
-  for (const std::string& dir : dirs) {
+  for (const std::string& dir : HarnessDirs()) {
     std::string owner = ReadOr(dir + "/owner");
     std::pair<std::string, std::string> f =
         absl::StrSplit(absl::StripAsciiWhitespace(owner), absl::MaxSplits(' ', 1));
