@@ -505,10 +505,14 @@ absl::Status CleanContainerdDir(const std::string& dir) {
   // directory (containerd --config DIR/..., containerd-shim-runc-v2 -address DIR/...). Anything
   // else that mentions it (an editor on the log) is left alone.
   std::vector<pid_t> ours;
+  std::vector<std::string> shim_ids;  // a shim killed here leaves its socket: remember its id
   for (pid_t p : ProcessesMentioning(dir + "/")) {
     std::vector<std::string> argv = CmdlineOf(p);
     std::string prog = argv.empty() ? "" : argv[0].substr(argv[0].rfind('/') + 1);
-    if (absl::StartsWith(prog, "containerd") || prog == "ctr") ours.push_back(p);
+    if (!absl::StartsWith(prog, "containerd") && prog != "ctr") continue;
+    ours.push_back(p);
+    for (size_t i = 0; i + 1 < argv.size(); ++i)
+      if (argv[i] == "-id") shim_ids.push_back(argv[i + 1]);
   }
   for (pid_t p : ours) ::kill(p, SIGKILL);
 
@@ -552,7 +556,8 @@ absl::Status CleanContainerdDir(const std::string& dir) {
   // The shims' sockets (a killed shim leaves its socket behind), and their directory when
   // nothing else uses it.
   for (absl::string_view id : absl::StrSplit(ReadOr(dir + "/sandboxes"), '\n', absl::SkipEmpty()))
-    ::unlink(ShimSocketPath(socket, std::string(id)).c_str());
+    shim_ids.emplace_back(id);
+  for (const std::string& id : shim_ids) ::unlink(ShimSocketPath(socket, id).c_str());
   // Another harness (a test in parallel) may be about to put a shim socket there.
   if (HarnessDirs().size() <= 1) {
     ::rmdir(kShimSocketDir);
@@ -777,6 +782,7 @@ absl::Status ContainerdHarness::Shutdown() {
     auto pods = cri_->ListPodSandbox();
     if (pods.ok()) {
       for (const cri::PodSandbox& p : *pods) {
+        RecordSandbox(p.id());  // also pods a test made through cri() directly
         note(cri_->StopPodSandbox(p.id()));
         note(cri_->RemovePodSandbox(p.id()));
       }
