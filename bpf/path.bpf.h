@@ -49,8 +49,14 @@ static __always_inline int fg_walk_step(char *buf, volatile struct fg_walk_state
 	if (dentry == mnt_root) {
 		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
 
-		if (!mp || mp == mnt)
-			return 1; /* root of the mount namespace */
+		if (!mp || mp == mnt) {
+			/* the top: a namespace's root mount, or a mount detached from every
+			 * namespace (lazily unmounted, or a runtime's private copy of itself),
+			 * whose paths name nothing anyone can open */
+			if (!BPF_CORE_READ(mnt, mnt_ns))
+				w->flags |= FG_PATH_F_DETACHED;
+			return 1;
+		}
 		w->dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = (__u64)mp;
 		w->vfsmnt = (__u64)__builtin_preserve_access_index(&mp->mnt);

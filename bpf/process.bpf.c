@@ -109,7 +109,7 @@ __noinline int fg_btf_anchor(struct fg_syscall_event *s, struct fg_exec_event *x
  * parent process's binary from their file objects (and, for "#!" scripts, the name given to
  * exec), then learn the tuple or check it against the allow-list.
  */
-static __always_inline int fg_on_exec(const struct fg_cgroup_val *t, __u64 cgid,
+static __always_inline int fg_on_exec(struct fg_cgroup_val *t, __u64 cgid,
 				      struct linux_binprm *bprm)
 {
 	__u32 fn_id = t->fn_id;
@@ -119,7 +119,6 @@ static __always_inline int fg_on_exec(const struct fg_cgroup_val *t, __u64 cgid,
 
 	if (!st || !cfg || !s)
 		return 0;
-	__sync_fetch_and_add(&st->execs, 1);
 
 	struct fg_path bin = {}, par = {}, script = {};
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -136,6 +135,19 @@ static __always_inline int fg_on_exec(const struct fg_cgroup_val *t, __u64 cgid,
 
 	if (n <= 0)
 		s->script[0] = 0;
+
+	/*
+	 * A new container is pending until its entrypoint runs. The runtime may exec itself in
+	 * it first (runc re-executes a sealed copy of its own binary: a memfd, or a file on a
+	 * detached mount): those execs keep it pending and are neither learned nor checked. The
+	 * first exec of a real file is the entrypoint: from here on it is the function.
+	 */
+	if (t->flags & FG_CG_F_PENDING) {
+		if (bin.flags & (FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED))
+			return 0;
+		__sync_fetch_and_and(&t->flags, ~FG_CG_F_PENDING);
+	}
+	__sync_fetch_and_add(&st->execs, 1);
 	if (filename != interp && n > 1) {
 		exec_flags = FG_EXEC_F_SCRIPT;
 		fg_hash_script(s, n - 1, &script);
@@ -194,8 +206,5 @@ int fg_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t)
 		return 0;
-	/* The first exec in a new container is its entrypoint: from here on it is the function. */
-	if (t->flags & FG_CG_F_PENDING)
-		__sync_fetch_and_and(&((struct fg_cgroup_val *)t)->flags, ~FG_CG_F_PENDING);
-	return fg_on_exec(t, cgid, (struct linux_binprm *)ctx->args[2]);
+	return fg_on_exec((struct fg_cgroup_val *)t, cgid, (struct linux_binprm *)ctx->args[2]);
 }

@@ -135,7 +135,8 @@ enum fg_net_kind {
 /* Path flags (struct fg_path_val.flags, exec event flags). */
 #define FG_PATH_F_TRUNCATED 0x1 /* path longer than FG_PATH_MAX or deeper than FG_PATH_DEPTH */
 #define FG_PATH_F_UNLINKED 0x2  /* file has no link left (deleted, or a memfd) */
-#define FG_PATH_F_DETACHED 0x4  /* not reachable from a mount namespace root (memfd, pseudo fs) */
+#define FG_PATH_F_DETACHED 0x4  /* not reachable from a mount namespace root (memfd, pseudo fs,
+                                 * a file on a mount detached from every namespace) */
 #define FG_PATH_F_READ_ERR 0x8  /* a kernel read failed while walking */
 
 /* Exec event flags. */

@@ -1,0 +1,78 @@
+#include "support/agent_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+
+namespace faasguard::testing {
+
+absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(
+    const std::string& binary, const std::string& dir, const std::vector<std::string>& extra) {
+  std::unique_ptr<AgentProcess> a(new AgentProcess());
+  a->socket_ = dir + "/agent.sock";
+  a->log_ = dir + "/agent.log";
+  std::vector<std::string> args = {binary,        "--socket",        a->socket_,
+                                   "--state-dir", dir + "/state",    "--metrics-addr",
+                                   "off",         "--sync-interval", "1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  a->pid_ = ::fork();
+  if (a->pid_ < 0) return absl::InternalError("fork failed");
+  if (a->pid_ == 0) {
+    int fd = ::open(a->log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 600; ++i) {
+    if (a->Log().find("agent ready") != std::string::npos) break;
+    int st;
+    if (::waitpid(a->pid_, &st, WNOHANG) == a->pid_) {
+      a->pid_ = -1;
+      return absl::InternalError("the agent exited early:\n" + a->Log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (a->Log().find("agent ready") == std::string::npos)
+    return absl::DeadlineExceededError("the agent did not get ready:\n" + a->Log());
+  a->stub_ = v1::Agent::NewStub(
+      grpc::CreateChannel("unix:" + a->socket_, grpc::InsecureChannelCredentials()));
+  return a;
+}
+
+AgentProcess::~AgentProcess() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  int st;
+  ::waitpid(pid_, &st, 0);
+}
+
+std::string AgentProcess::Log() const {
+  std::ifstream f(log_);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool AgentProcess::WaitForLog(const std::string& text, double seconds) const {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (Log().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace faasguard::testing
