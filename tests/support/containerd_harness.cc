@@ -43,6 +43,9 @@ constexpr char kCriNamespace[] = "k8s.io";
 // containerd 1.6 puts every shim's socket here, whatever its --state: unix://<this>/<sha256 of
 // "<containerd socket>/<namespace>/<shim id>">, the shim id being the sandbox id for CRI pods.
 constexpr char kShimSocketDir[] = "/run/containerd/s";
+// Cgroup parents (/kubepods, /kubepods/<qos>) created by any harness, one per line: the last
+// harness to leave removes them. Outside the "fg-containerd-" prefix on purpose.
+constexpr char kParentsMarker[] = "/tmp/fg-containerd.cgroup-parents";
 constexpr char kPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // ---- small file and process helpers ----
@@ -558,13 +561,26 @@ absl::Status CleanContainerdDir(const std::string& dir) {
   for (absl::string_view id : absl::StrSplit(ReadOr(dir + "/sandboxes"), '\n', absl::SkipEmpty()))
     shim_ids.emplace_back(id);
   for (const std::string& id : shim_ids) ::unlink(ShimSocketPath(socket, id).c_str());
-  // Another harness (a test in parallel) may be about to put a shim socket there.
-  if (HarnessDirs().size() <= 1) {
+  note(RemoveTree(dir));
+
+  // The last harness out (none other running: a test in parallel may be about to use them)
+  // removes the shims' socket directory, and every cgroup parent a harness created (a parent
+  // made by one harness may have held another's pods when its maker left). Checked after our
+  // directory is gone, so of two harnesses leaving together at least the later one sees none.
+  std::vector<std::string> others = HarnessDirs();
+  others.erase(std::remove(others.begin(), others.end(), dir), others.end());
+  if (others.empty()) {
     ::rmdir(kShimSocketDir);
     ::rmdir("/run/containerd");
+    std::vector<std::string> parents =
+        absl::StrSplit(ReadOr(kParentsMarker), '\n', absl::SkipEmpty());
+    std::sort(parents.begin(), parents.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const std::string& p : parents)
+      if (p[0] == '/' && !absl::StrContains(p, ".."))
+        for (const std::string& h : hierarchies) ::rmdir((h + p).c_str());
+    ::unlink(kParentsMarker);
   }
-
-  note(RemoveTree(dir));
   return first;
 }
 
@@ -807,8 +823,10 @@ absl::Status ContainerdHarness::RecordPodCgroups(const std::string& cgroup_paren
   std::string path;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     path += "/" + parts[i];
-    if (!Exists(cgroup2_ + path))
+    if (!Exists(cgroup2_ + path)) {
       FG_RETURN_IF_ERROR(AppendLine(dir_ + "/cgroups", "parent " + path));
+      FG_RETURN_IF_ERROR(AppendLine(kParentsMarker, path));
+    }
   }
   return AppendLine(dir_ + "/cgroups", "pod " + cgroup_parent);
 }
