@@ -12,7 +12,17 @@
 // Needs root and the Debian packages containerd and runc. Every directory lives under
 // /tmp/fg-containerd-XXXXXX; a run that crashed leaves one behind with an "owner" file naming a
 // dead process, and the next Start() cleans it (containerd, shims, pods' processes, mounts,
-// cgroups, the directory).
+// cgroups, the directory). Harnesses may run in parallel (ctest -j): each cleans only its own
+// directory and pods; the last one out removes what they share (/run/containerd/s, and the
+// cgroup parents /kubepods, /kubepods/<qos> that a harness created, listed in
+// /tmp/fg-containerd.cgroup-parents).
+//
+// What containerd 1.6 does with these pods (measured, cgroup v2 paths relative to the mount):
+//   sandbox (pause):  /kubepods/<qos>/pod<uid>/<64-hex sandbox id>
+//   each container:   /kubepods/<qos>/pod<uid>/<64-hex container id>
+// and the same paths under every cgroup v1 hierarchy of a hybrid host. Removing a container
+// removes its cgroup; /kubepods/<qos>/pod<uid> itself stays (the kubelet's to remove; the
+// harness removes it at shutdown). GetContainerEvents answers UNIMPLEMENTED.
 #pragma once
 
 #include <sys/types.h>
