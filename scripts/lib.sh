@@ -20,6 +20,7 @@ FG_PACKAGES=(
   libcpp-httplib-dev libyaml-cpp-dev openssl
   libgtest-dev libgmock-dev
   python3 curl iproute2 util-linux procps
+  containerd runc libssl-dev
   wrk gnuplot-nox bpftrace
 )
 

@@ -134,7 +134,7 @@ fg_fn_cfg Engine::ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const
 }
 
 absl::StatusOr<CompiledPolicy> Engine::CompileSectionLocked(const v1::Profile& p,
-                                                             const std::string& container) {
+                                                            const std::string& container) {
   if (container != kPodSection) {
     v1::Profile copy = p;  // ContainerSection adds a missing section: keep p as it is
     return CompilePolicy(ContainerSection(copy, container), opts_.hash_seed, opts_.limits);
@@ -286,8 +286,7 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
   return r;
 }
 
-void Engine::AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id,
-                                  const std::string& path) {
+void Engine::AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
   auto pit = cgroups_.find(parent_id);
   if (pit == cgroups_.end() || cgroups_.count(cgroup_id)) return;
