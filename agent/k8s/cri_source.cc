@@ -1,5 +1,7 @@
 #include "k8s/cri_source.h"
 
+#include <mutex>
+
 #include "absl/strings/str_cat.h"
 #include "k8s/cri_client.h"
 
@@ -36,6 +38,23 @@ class ClientSource : public CriSource {
     return out;
   }
 
+  absl::Status WatchEvents(const std::function<void(const std::string&)>& on_event) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (cancelled_) return absl::CancelledError("watch cancelled");
+      stream_ = client_->GetContainerEvents();
+    }
+    runtime::v1::ContainerEventResponse ev;
+    while (stream_->Read(&ev)) on_event(ev.container_id());
+    return stream_->Finish();
+  }
+
+  void CancelWatch() override {
+    std::lock_guard<std::mutex> l(mu_);
+    cancelled_ = true;
+    if (stream_) stream_->Cancel();
+  }
+
   absl::StatusOr<std::vector<CriContainer>> ListContainers() override {
     auto l = client_->ListContainers();
     if (!l.ok()) return l.status();
@@ -65,6 +84,9 @@ class ClientSource : public CriSource {
 
  private:
   std::unique_ptr<CriClient> client_;
+  std::mutex mu_;
+  std::unique_ptr<CriEventStream> stream_;
+  bool cancelled_ = false;
 };
 
 }  // namespace

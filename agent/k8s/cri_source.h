@@ -39,6 +39,14 @@ class CriSource {
   virtual absl::StatusOr<std::string> Version() = 0;
   virtual absl::StatusOr<std::vector<CriPod>> ListPods() = 0;
   virtual absl::StatusOr<std::vector<CriContainer>> ListContainers() = 0;
+  // GetContainerEvents: calls on_event(container id) for each event until the stream ends or
+  // CancelWatch() is called (from another thread); returns why it ended (UNIMPLEMENTED when
+  // the runtime has no event stream, as containerd 1.6).
+  virtual absl::Status WatchEvents(const std::function<void(const std::string&)>& on_event) {
+    (void)on_event;
+    return absl::UnimplementedError("no event stream");
+  }
+  virtual void CancelWatch() {}
 };
 
 // Connects to a CRI endpoint; nullptr-free: errors come back as a Status.

@@ -23,15 +23,52 @@ NodeTracker::~NodeTracker() { Stop(); }
 void NodeTracker::Start() {
   ScanCgroupsNow();
   thread_ = std::thread([this] { Run(); });
+  watcher_ = std::thread([this] { Watch(); });
 }
 
 void NodeTracker::Stop() {
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
+    if (watch_source_) watch_source_->CancelWatch();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+// Runtimes with GetContainerEvents (containerd 1.7+, CRI-O) tell us at once; each event asks
+// for a reconcile. Without it (containerd 1.6) cgroup events and the periodic resync do.
+void NodeTracker::Watch() {
+  for (;;) {
+    auto src = connect_();
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      if (stop_) return;
+      if (!src.ok()) {
+        cv_.wait_for(l, absl::ToChronoNanoseconds(opts_.retry), [&] { return stop_; });
+        continue;
+      }
+      watch_source_ = std::move(*src);
+    }
+    absl::Status st = watch_source_->WatchEvents([this](const std::string&) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        dirty_ = true;
+        events_ = true;
+      }
+      cv_.notify_all();
+    });
+    std::unique_lock<std::mutex> l(mu_);
+    watch_source_.reset();
+    if (stop_) return;
+    if (st.code() == absl::StatusCode::kUnimplemented) {
+      LogInfo("the runtime has no CRI event stream: following cgroup events and listing instead",
+              {{"detail", st.ToString()}});
+      return;
+    }
+    cv_.wait_for(l, absl::ToChronoNanoseconds(opts_.retry), [&] { return stop_; });
+  }
 }
 
 void NodeTracker::OnCgroupEvent(const CgroupEvent& e) {
@@ -228,10 +265,12 @@ void NodeTracker::Run() {
     }
     // While a new kubepods cgroup is not resolved yet, ask the CRI again soon.
     absl::Duration wait = next_sync - absl::Now();
-    if (absl::Now() < chase_until_) wait = std::min(wait, absl::Milliseconds(50));
+    bool chasing = absl::Now() < chase_until_;
+    if (chasing) wait = std::min(wait, absl::Milliseconds(50));
     if (wait < absl::ZeroDuration()) wait = absl::ZeroDuration();
-    if (absl::Now() < chase_until_) dirty_ = true;
-    cv_.wait_for(l, absl::ToChronoNanoseconds(wait), [&] { return stop_ || !queue_.empty(); });
+    cv_.wait_for(l, absl::ToChronoNanoseconds(wait),
+                 [&] { return stop_ || dirty_ || !queue_.empty(); });
+    if (chasing) dirty_ = true;
   }
 }
 
@@ -247,6 +286,7 @@ v1::KubernetesStatus NodeTracker::Status() {
   s.set_function_pods(function_pods_);
   s.set_kube_cgroups(static_cast<uint32_t>(cgroups_.size()));
   s.set_tracked(static_cast<uint32_t>(registered_.size()));
+  s.set_event_stream(events_);
   return s;
 }
 

@@ -61,6 +61,7 @@ class NodeTracker {
   };
 
   void Run();
+  void Watch();  // the CRI event stream, where the runtime has one
   void EnsureConnectedLocked();
   void ReconcileLocked();
   void IndexLocked(const std::string& rel, uint64_t id);
@@ -75,6 +76,9 @@ class NodeTracker {
   bool stop_ = false;
   bool dirty_ = false;
   std::thread thread_;
+  std::thread watcher_;
+  std::unique_ptr<CriSource> watch_source_;  // guarded by mu_
+  bool events_ = false;                      // the runtime streams events
   std::deque<CgroupEvent> queue_;
 
   std::unique_ptr<CriSource> cri_;

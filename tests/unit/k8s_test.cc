@@ -3,7 +3,9 @@
 // /sys/fs/cgroup.
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -165,9 +167,39 @@ class FakeCri : public CriSource {
     if (!error.ok()) return error;
     return containers;
   }
+  // An event stream fed by Emit(); ends when cancelled.
+  absl::Status WatchEvents(const std::function<void(const std::string&)>& on_event) override {
+    if (!stream) return CriSource::WatchEvents(on_event);
+    std::unique_lock<std::mutex> l(mu);
+    for (;;) {
+      cv.wait(l, [&] { return cancelled || !pending.empty(); });
+      if (cancelled) return absl::CancelledError("cancelled");
+      std::string id = pending.front();
+      pending.erase(pending.begin());
+      l.unlock();
+      on_event(id);
+      l.lock();
+    }
+  }
+  void CancelWatch() override {
+    std::lock_guard<std::mutex> l(mu);
+    cancelled = true;
+    cv.notify_all();
+  }
+  void Emit(const std::string& id) {
+    std::lock_guard<std::mutex> l(mu);
+    pending.push_back(id);
+    cv.notify_all();
+  }
+
   std::vector<CriPod> pods;
   std::vector<CriContainer> containers;
   absl::Status error;
+  bool stream = false;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> pending;
+  bool cancelled = false;
 };
 
 class TrackerTest : public ::testing::Test {
@@ -198,6 +230,10 @@ class TrackerTest : public ::testing::Test {
     absl::StatusOr<std::vector<CriContainer>> ListContainers() override {
       return f_->ListContainers();
     }
+    absl::Status WatchEvents(const std::function<void(const std::string&)>& cb) override {
+      return f_->WatchEvents(cb);
+    }
+    void CancelWatch() override { f_->CancelWatch(); }
 
    private:
     FakeCri* f_;
@@ -365,6 +401,35 @@ TEST_F(TrackerTest, RmdirUnregistersAndKeepsTheLearning) {
   id.set_namespace_("default");
   id.set_name("hello");
   EXPECT_TRUE(engine_->GetProfile(id).ok()) << "the function and its profile stay";
+}
+
+TEST_F(TrackerTest, RuntimeEventsTriggerAReconcileAtOnce) {
+  // A resync so rare that only the event can explain a registration within a second.
+  NodeTracker::Options o;
+  o.cgroup2_mount = root_.path();
+  o.resync = absl::Hours(1);
+  o.resolve_for = absl::ZeroDuration();
+  cri_.stream = true;
+  NodeTracker t(
+      engine_.get(),
+      [this]() -> absl::StatusOr<std::unique_ptr<CriSource>> {
+        return std::unique_ptr<CriSource>(new ForwardingCri(&cri_));
+      },
+      o);
+  t.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the first, empty, pass
+  uint64_t pod = MakeDir(PodDir());
+  uint64_t user = MakeDir(PodDir() + "/" + kCid);
+  KnativePod();
+  cri_.containers.resize(1);
+  t.ScanCgroupsNow();
+  cri_.Emit(kCid);
+  for (int i = 0; i < 100 && !kernel_.tracked.count(user); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(kernel_.tracked.count(pod));
+  EXPECT_TRUE(kernel_.tracked.count(user));
+  EXPECT_TRUE(t.Status().event_stream());
+  t.Stop();
 }
 
 }  // namespace
