@@ -15,6 +15,8 @@
 
 /* Read-only configuration, set by the agent between open and load. */
 const volatile __u64 fg_hash_seed __weak = 0;
+/* Whether fg_cg_local is cgroup local storage (kernel >= 6.2), see maps.bpf.h. */
+const volatile bool fg_cg_local_on __weak = false;
 
 static __always_inline void fg_stat_inc(__u32 idx)
 {
@@ -44,6 +46,40 @@ static __always_inline const struct fg_fn_cfg *fg_cfg_of(__u32 fn_id)
 static __always_inline const struct fg_cgroup_val *fg_lookup_cgroup(__u64 cgid)
 {
 	return bpf_map_lookup_elem(&fg_tracked, &cgid);
+}
+
+/* The current task's cgroup v2 (what bpf_get_current_cgroup_id names). */
+static __always_inline struct cgroup *fg_current_cgroup(void)
+{
+	return bpf_get_current_task_btf()->cgroups->dfl_cgrp;
+}
+
+/* The hot path's lookup (sys_enter): the current cgroup's entry, from cgroup local storage
+ * where the kernel has it; NULL for an untracked task. */
+static __always_inline const struct fg_cgroup_val *fg_lookup_current_fast(void)
+{
+	if (fg_cg_local_on)
+		return bpf_cgrp_storage_get(&fg_cg_local, fg_current_cgroup(), 0, 0);
+	return fg_lookup_cgroup(bpf_get_current_cgroup_id());
+}
+
+/* Copy the current cgroup's fg_tracked entry to fg_cg_local (the exec program, after the
+ * pending flag may have changed). */
+static __always_inline void fg_mirror_current(const struct fg_cgroup_val *t)
+{
+	if (!fg_cg_local_on)
+		return;
+	struct fg_cgroup_val *m = bpf_cgrp_storage_get(&fg_cg_local, fg_current_cgroup(), 0,
+						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!m) {
+		fg_stat_inc(FG_STAT_HELPER_ERR);
+		return;
+	}
+	if (m->fn_id != t->fn_id)
+		m->fn_id = t->fn_id;
+	if (m->flags != t->flags)
+		m->flags = t->flags;
 }
 
 static __always_inline void fg_fill_hdr(struct fg_event_hdr *h, __u16 type, __u16 size,

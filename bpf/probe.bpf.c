@@ -27,3 +27,20 @@ int BPF_PROG(fg_probe_tp_btf, struct task_struct *p, pid_t old_pid, struct linux
 {
 	return 0;
 }
+
+/* Cgroup local storage (6.2+): the map and its helper from a tracepoint program, as the
+ * sys_enter fast path uses them. The map is created only when this probe is loaded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} fg_probe_cgls SEC(".maps");
+
+SEC("?raw_tracepoint/sys_enter")
+int fg_probe_cgrp_storage(void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return bpf_cgrp_storage_get(&fg_probe_cgls, t->cgroups->dfl_cgrp, 0, 0) != 0;
+}

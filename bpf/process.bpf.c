@@ -147,6 +147,7 @@ static __always_inline int fg_on_exec(struct fg_cgroup_val *t, __u64 cgid,
 			return 0;
 		__sync_fetch_and_and(&t->flags, ~FG_CG_F_PENDING);
 	}
+	fg_mirror_current(t); /* sys_enter's copy, see fg_cg_local */
 	__sync_fetch_and_add(&st->execs, 1);
 	if (filename != interp && n > 1) {
 		exec_flags = FG_EXEC_F_SCRIPT;

@@ -91,11 +91,11 @@ static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 f
 SEC("raw_tracepoint/sys_enter")
 int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 cgid = bpf_get_current_cgroup_id();
-	const struct fg_cgroup_val *t = fg_lookup_cgroup(cgid);
+	const struct fg_cgroup_val *t = fg_lookup_current_fast();
 
 	if (!t || (t->flags & FG_CG_F_PENDING))
 		return 0; /* untracked, or a container still being set up by its runtime */
+	__u64 cgid = bpf_get_current_cgroup_id();
 	__u32 fn_id = t->fn_id;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
 

@@ -25,6 +25,9 @@ std::string TryLoad(const std::string& btf_path, const char* prog_name) {
   bpf_object__for_each_program(prog, skel->obj) {
     bpf_program__set_autoload(prog, std::strcmp(bpf_program__name(prog), prog_name) == 0);
   }
+  // A map type the kernel may not have is created only for the probe that needs it.
+  bpf_map__set_autocreate(skel->maps.fg_probe_cgls,
+                          std::strcmp(prog_name, "fg_probe_cgrp_storage") == 0);
   int err = fg_probe__load(skel);
   fg_probe__destroy(skel);
   if (err) return std::strerror(-err);
@@ -51,6 +54,7 @@ KernelFeatures ProbeKernelFeatures(const std::string& btf_path) {
       {"bpf_lsm", "fg_probe_lsm", &f.lsm},
       {"fentry", "fg_probe_fentry", &f.fentry},
       {"tp_btf", "fg_probe_tp_btf", &f.tp_btf},
+      {"cgroup_storage", "fg_probe_cgrp_storage", &f.cgroup_storage},
   };
   libbpf_print_fn_t old = libbpf_set_print(nullptr);  // expected failures stay quiet
   for (const Probe& p : probes) {

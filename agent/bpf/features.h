@@ -18,7 +18,8 @@ struct KernelFeatures {
   bool lsm = false;     // a BPF-LSM program loads (bpf in the lsm= list, CONFIG_BPF_LSM)
   bool fentry = false;  // fentry/fexit programs load (BPF trampolines)
   bool tp_btf = false;
-  std::vector<Feature> list;  // everything probed, for status
+  bool cgroup_storage = false;  // BPF_MAP_TYPE_CGRP_STORAGE (6.2+): the sys_enter fast path
+  std::vector<Feature> list;    // everything probed, for status
 };
 
 // Load each probe program of the fg_probe skeleton alone. `btf_path`: "" for the kernel's.

@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -51,6 +53,36 @@ absl::Status DeleteWhere(int fd, const char* name, Pred&& pred) {
 
 BpfKernelMaps::BpfKernelMaps(Fds fds) : fds_(fds) {}
 
+absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
+  if (fds_.cg_local < 0) return absl::OkStatus();
+  // A cgroup v2 directory by its id: the id is its kernfs file handle (FILEID_KERNFS).
+  constexpr int kFileIdKernfs = 0xfe;
+  alignas(file_handle) char buf[sizeof(file_handle) + sizeof(uint64_t)];
+  auto* fh = reinterpret_cast<file_handle*>(buf);
+  fh->handle_bytes = sizeof(uint64_t);
+  fh->handle_type = kFileIdKernfs;
+  std::memcpy(fh->f_handle, &cgroup_id, sizeof cgroup_id);
+  int cg = ::open_by_handle_at(fds_.cgroup_root, fh, O_RDONLY | O_CLOEXEC);
+  if (cg < 0) {
+    // Gone (or never was): no task can run in it, and its storage went with it.
+    if (errno == ESTALE || errno == ENOENT) return absl::OkStatus();
+    return ErrnoStatus(errno, absl::StrCat("open cgroup id ", cgroup_id));
+  }
+  fg_cgroup_val v{};
+  int r;
+  if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &v) == 0) {
+    r = bpf_map_update_elem(fds_.cg_local, &cg, &v, BPF_ANY);
+  } else {
+    r = bpf_map_delete_elem(fds_.cg_local, &cg);
+    if (r != 0 && errno == ENOENT) r = 0;
+  }
+  int err = errno;
+  ::close(cg);
+  if (r != 0)
+    return ErrnoStatus(err, absl::StrCat("update map fg_cg_local for cgroup id ", cgroup_id));
+  return absl::OkStatus();
+}
+
 absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
   // The kernel may clear FG_CG_F_PENDING between the read and the write; a retry keeps it
   // cleared (a lost clear would only delay checks until the next exec).
@@ -66,9 +98,9 @@ absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
     if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &now) != 0 ||
         (now.flags & FG_CG_F_PENDING) == (nv.flags & FG_CG_F_PENDING) ||
         !(now.flags & FG_CG_F_PENDING))
-      return absl::OkStatus();
+      return Mirror(cgroup_id);
   }
-  return absl::OkStatus();
+  return Mirror(cgroup_id);
 }
 
 absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) {
@@ -81,13 +113,13 @@ absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint
           "the tracked-cgroup map (fg_tracked) is full: raise --max-cgroups");
     return ErrnoStatus(errno, "update map fg_tracked");
   }
-  return absl::OkStatus();
+  return Mirror(cgroup_id);
 }
 
 absl::Status BpfKernelMaps::UntrackCgroup(uint64_t cgroup_id) {
   if (bpf_map_delete_elem(fds_.tracked, &cgroup_id) != 0 && errno != ENOENT)
     return ErrnoStatus(errno, "delete from map fg_tracked");
-  return absl::OkStatus();
+  return Mirror(cgroup_id);
 }
 
 absl::Status BpfKernelMaps::SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) {

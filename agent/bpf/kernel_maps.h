@@ -76,6 +76,10 @@ class BpfKernelMaps : public KernelMaps {
  public:
   struct Fds {
     int tracked, fn_cfg, fn_state, execs, net, paths, stats, sys_allow, exec_allow, net_allow;
+    // fg_cg_local, sys_enter's copy of fg_tracked as cgroup local storage (-1: the kernel has
+    // none), and an open directory of the cgroup v2 mount (to open cgroups by id).
+    int cg_local = -1;
+    int cgroup_root = -1;
   };
   explicit BpfKernelMaps(Fds fds);
 
@@ -97,6 +101,8 @@ class BpfKernelMaps : public KernelMaps {
   std::vector<MapUsage> Usage() override;
 
  private:
+  // Write fg_tracked's entry of a cgroup (or its absence) to fg_cg_local.
+  absl::Status Mirror(uint64_t cgroup_id);
   Fds fds_;
 };
 

@@ -94,6 +94,16 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
   }
   p->seed_ = o.hash_seed;
   p->skel_->rodata->fg_hash_seed = o.hash_seed;
+  // sys_enter's fast path (maps.bpf.h, fg_cg_local). Without cgroup local storage the map
+  // becomes a one-entry array nothing uses, and the programs' storage calls are dead code.
+  p->skel_->rodata->fg_cg_local_on = o.features.cgroup_storage;
+  if (!o.features.cgroup_storage) {
+    bpf_map* m = p->skel_->maps.fg_cg_local;
+    FG_RETURN_IF_ERROR(
+        LibbpfStatus(bpf_map__set_type(m, BPF_MAP_TYPE_ARRAY), "retype fg_cg_local"));
+    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_map_flags(m, 0), "flags of fg_cg_local"));
+    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(m, 1), "size fg_cg_local"));
+  }
 
   // Optional programs: autoload only when the feature probe loaded one of their kind.
   bpf_program* prog;
@@ -107,6 +117,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
       bpf_program__set_autoload(prog, optional && o.features.fentry);
   }
 
+  p->cg_local_on_ = o.features.cgroup_storage;
   int err = fg_bpf__load(p->skel_);
   if (err) {
     return LibbpfStatus(err, "load BPF programs (the verifier log is in the libbpf lines above)");
@@ -150,11 +161,18 @@ BpfPrograms::~BpfPrograms() {
 int BpfPrograms::ringbuf_fd() const { return bpf_map__fd(skel_->maps.fg_events); }
 
 BpfKernelMaps::Fds BpfPrograms::map_fds() const {
-  return {bpf_map__fd(skel_->maps.fg_tracked),    bpf_map__fd(skel_->maps.fg_fn_cfg),
-          bpf_map__fd(skel_->maps.fg_fn_state),   bpf_map__fd(skel_->maps.fg_execs),
-          bpf_map__fd(skel_->maps.fg_net),        bpf_map__fd(skel_->maps.fg_paths),
-          bpf_map__fd(skel_->maps.fg_stats),      bpf_map__fd(skel_->maps.fg_sys_allow),
-          bpf_map__fd(skel_->maps.fg_exec_allow), bpf_map__fd(skel_->maps.fg_net_allow)};
+  return {bpf_map__fd(skel_->maps.fg_tracked),
+          bpf_map__fd(skel_->maps.fg_fn_cfg),
+          bpf_map__fd(skel_->maps.fg_fn_state),
+          bpf_map__fd(skel_->maps.fg_execs),
+          bpf_map__fd(skel_->maps.fg_net),
+          bpf_map__fd(skel_->maps.fg_paths),
+          bpf_map__fd(skel_->maps.fg_stats),
+          bpf_map__fd(skel_->maps.fg_sys_allow),
+          bpf_map__fd(skel_->maps.fg_exec_allow),
+          bpf_map__fd(skel_->maps.fg_net_allow),
+          cg_local_on_ ? bpf_map__fd(skel_->maps.fg_cg_local) : -1,
+          cgroup_fd_};
 }
 
 }  // namespace faasguard

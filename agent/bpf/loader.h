@@ -47,6 +47,8 @@ class BpfPrograms {
   const std::vector<AttachedProgramInfo>& attached() const { return attached_; }
   // Whether the optional BPF-LSM exec program is loaded and attached.
   bool lsm_active() const { return lsm_active_; }
+  // Whether sys_enter finds tracked cgroups in cgroup local storage (else in fg_tracked).
+  bool cgroup_storage_active() const { return cg_local_on_; }
   int ringbuf_fd() const;
   BpfKernelMaps::Fds map_fds() const;
   uint64_t hash_seed() const { return seed_; }
@@ -62,6 +64,7 @@ class BpfPrograms {
   int cgroup_fd_ = -1;
   uint64_t seed_ = 0;
   bool lsm_active_ = false;
+  bool cg_local_on_ = false;
 };
 
 // Route libbpf's messages into our log (warnings as warn, the rest as debug).

@@ -1,12 +1,15 @@
 // bpf (root): the real object loaded (not attached); programs run through BPF_PROG_TEST_RUN
-// and the shared structs checked against the object's BTF.
+// and the shared structs checked against the object's BTF. Every test runs twice: sys_enter
+// finding tracked cgroups in fg_tracked (kernels before 6.2) and in cgroup local storage.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,13 +26,16 @@ namespace {
 
 constexpr uint64_t kSeed = 0x1234abcd;
 
-class BpfProgTest : public ::testing::Test {
+class BpfProgTest : public ::testing::TestWithParam<bool> {
  protected:
+  bool Fast() const { return GetParam(); }
+
   void SetUp() override {
     FG_REQUIRE_ROOT();
     skel_ = fg_bpf__open();
     ASSERT_NE(skel_, nullptr);
     skel_->rodata->fg_hash_seed = kSeed;
+    skel_->rodata->fg_cg_local_on = Fast();
     ASSERT_EQ(bpf_map__set_max_entries(skel_->maps.fg_events, 4096), 0);
     ASSERT_EQ(fg_bpf__load(skel_), 0) << "the verifier refused a program";
     rb_ =
@@ -62,9 +68,38 @@ class BpfProgTest : public ::testing::Test {
     ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0) << std::strerror(errno);
   }
 
-  void Track(uint64_t cgid, uint32_t fn_id) {
-    fg_cgroup_val v{fn_id, 0};
+  // As the agent does (BpfKernelMaps::TrackCgroup): fg_tracked, and its copy in fg_cg_local.
+  void Track(uint64_t cgid, uint32_t fn_id, uint32_t flags = 0, bool mirror = true) {
+    fg_cgroup_val v{fn_id, flags};
     ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_tracked, &cgid, sizeof cgid, &v, sizeof v, 0), 0);
+    if (!Fast() || !mirror) return;
+    int cg = OpenCgroup(cgid);
+    ASSERT_GE(cg, 0) << std::strerror(errno);
+    EXPECT_EQ(bpf_map__update_elem(skel_->maps.fg_cg_local, &cg, sizeof cg, &v, sizeof v, 0), 0);
+    ::close(cg);
+  }
+
+  // fg_cg_local's entry of a cgroup; nullopt when it has none.
+  std::optional<fg_cgroup_val> Local(uint64_t cgid) {
+    int cg = OpenCgroup(cgid);
+    EXPECT_GE(cg, 0) << std::strerror(errno);
+    fg_cgroup_val v{};
+    int r = bpf_map__lookup_elem(skel_->maps.fg_cg_local, &cg, sizeof cg, &v, sizeof v, 0);
+    ::close(cg);
+    if (r != 0) return std::nullopt;
+    return v;
+  }
+
+  static int OpenCgroup(uint64_t cgid) {
+    int root = ::open(testing::Cgroup2Mount().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    alignas(file_handle) char buf[sizeof(file_handle) + sizeof(uint64_t)];
+    auto* fh = reinterpret_cast<file_handle*>(buf);
+    fh->handle_bytes = sizeof cgid;
+    fh->handle_type = 0xfe;  // FILEID_KERNFS
+    std::memcpy(fh->f_handle, &cgid, sizeof cgid);
+    int fd = ::open_by_handle_at(root, fh, O_RDONLY | O_CLOEXEC);
+    ::close(root);
+    return fd;
   }
 
   fg_fn_state State(uint32_t fn_id) {
@@ -106,7 +141,7 @@ class InCgroup {
   std::string orig_;
 };
 
-TEST_F(BpfProgTest, SharedStructsMatchTheObjectsBtf) {
+TEST_P(BpfProgTest, SharedStructsMatchTheObjectsBtf) {
   const btf* b = bpf_object__btf(skel_->obj);
   ASSERT_NE(b, nullptr);
   struct Want {
@@ -147,7 +182,7 @@ TEST_F(BpfProgTest, SharedStructsMatchTheObjectsBtf) {
                      {"tid", offsetof(fg_event_hdr, tid)}}));
 }
 
-TEST_F(BpfProgTest, SysEnterSendsOnlyTheFirstSighting) {
+TEST_P(BpfProgTest, SysEnterSendsOnlyTheFirstSighting) {
   InCgroup cg("bpf-sys");
   Track(cg.id(), 7);
   for (int i = 0; i < 3; ++i) RunRawTp(skel_->progs.fg_sys_enter, {0, 110});
@@ -166,7 +201,7 @@ TEST_F(BpfProgTest, SysEnterSendsOnlyTheFirstSighting) {
   EXPECT_EQ(Stat(FG_STAT_EVENTS), 2u);
 }
 
-TEST_F(BpfProgTest, UntrackedTaskLeavesNothing) {
+TEST_P(BpfProgTest, UntrackedTaskLeavesNothing) {
   InCgroup cg("bpf-untracked");  // not in fg_tracked
   RunRawTp(skel_->progs.fg_sys_enter, {0, 110});
   for (uint32_t fn = 0; fn < 8; ++fn) {
@@ -177,7 +212,7 @@ TEST_F(BpfProgTest, UntrackedTaskLeavesNothing) {
   EXPECT_EQ(Stat(FG_STAT_EVENTS), 0u);
 }
 
-TEST_F(BpfProgTest, OutOfRangeSyscallIsCountedNotRecorded) {
+TEST_P(BpfProgTest, OutOfRangeSyscallIsCountedNotRecorded) {
   InCgroup cg("bpf-range");
   Track(cg.id(), 3);
   RunRawTp(skel_->progs.fg_sys_enter, {0, FG_SYS_MAX + 5});
@@ -186,7 +221,7 @@ TEST_F(BpfProgTest, OutOfRangeSyscallIsCountedNotRecorded) {
   EXPECT_TRUE(Consume().empty());
 }
 
-TEST_F(BpfProgTest, FullRingBufferIsCountedAndLearningGoesOn) {
+TEST_P(BpfProgTest, FullRingBufferIsCountedAndLearningGoesOn) {
   InCgroup cg("bpf-full");
   Track(cg.id(), 1);
   // 500 distinct syscalls into a 4 KiB ring buffer nobody reads: most events cannot be sent.
@@ -201,7 +236,7 @@ TEST_F(BpfProgTest, FullRingBufferIsCountedAndLearningGoesOn) {
   EXPECT_EQ(Stat(FG_STAT_EVENTS), delivered);
 }
 
-TEST_F(BpfProgTest, ExecPathHashMatchesUserSpaceAndIsRemembered) {
+TEST_P(BpfProgTest, ExecPathHashMatchesUserSpaceAndIsRemembered) {
   InCgroup cg("bpf-exec");
   Track(cg.id(), 2);
   // No linux_binprm: the binary's path cannot be read (flagged), the parent's (this test's
@@ -256,7 +291,7 @@ void AllowSyscall(fg_bpf* skel, uint32_t fn_id, uint8_t gen, uint32_t nr) {
 
 // Enforce with action "alert" (a kill would end this test process): the generation named in
 // fg_fn_cfg is the one checked, and a violation is reported, not learned.
-TEST_F(BpfProgTest, SyscallCheckUsesTheGenerationInForce) {
+TEST_P(BpfProgTest, SyscallCheckUsesTheGenerationInForce) {
   InCgroup cg("bpf-gen");
   Track(cg.id(), 4);
   AllowSyscall(skel_, 4, 1, 39);  // getpid allowed in generation 1 only
@@ -284,7 +319,7 @@ TEST_F(BpfProgTest, SyscallCheckUsesTheGenerationInForce) {
   EXPECT_EQ(std::get<ViolationEvent>(evs[0]).nr, 0x40000000u + 39);
 }
 
-TEST_F(BpfProgTest, MonitorModeReportsAndViolationRecordsAreBudgeted) {
+TEST_P(BpfProgTest, MonitorModeReportsAndViolationRecordsAreBudgeted) {
   InCgroup cg("bpf-budget");
   Track(cg.id(), 5);
   SetCfg(skel_, 5, FG_MODE_MONITOR, FG_SYS_KILL, 0);
@@ -299,7 +334,7 @@ TEST_F(BpfProgTest, MonitorModeReportsAndViolationRecordsAreBudgeted) {
   EXPECT_EQ(Stat(FG_STAT_RB_RESERVE_FAIL), 0u);
 }
 
-TEST_F(BpfProgTest, ExecInMonitorModeIsReportedWithItsPaths) {
+TEST_P(BpfProgTest, ExecInMonitorModeIsReportedWithItsPaths) {
   InCgroup cg("bpf-exec-monitor");
   Track(cg.id(), 6);
   SetCfg(skel_, 6, FG_MODE_MONITOR, FG_SYS_KILL, 0);
@@ -316,6 +351,33 @@ TEST_F(BpfProgTest, ExecInMonitorModeIsReportedWithItsPaths) {
   EXPECT_NE(bpf_map__lookup_elem(skel_->maps.fg_execs, &key, sizeof key, &seen, sizeof seen, 0), 0)
       << "monitor mode learns nothing";
 }
+
+// A container inherited at mkdir is in fg_tracked only, pending; its entrypoint's exec clears
+// the flag and, with cgroup local storage, writes sys_enter's copy.
+TEST_P(BpfProgTest, ExecOfTheEntrypointStartsSyscallLearning) {
+  InCgroup cg("bpf-pending");
+  Track(cg.id(), 5, FG_CG_F_INHERITED | FG_CG_F_PENDING, /*mirror=*/false);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  EXPECT_EQ(State(5).sys[0], 0u) << "the runtime's own setup is not learned";
+  if (Fast()) {
+    EXPECT_FALSE(Local(cg.id()).has_value());
+  }
+
+  RunRawTp(skel_->progs.fg_exec, {0, 0, 0});
+  if (Fast()) {
+    auto v = Local(cg.id());
+    ASSERT_TRUE(v.has_value()) << "the exec program writes sys_enter's copy";
+    EXPECT_EQ(v->fn_id, 5u);
+    EXPECT_EQ(v->flags, static_cast<uint32_t>(FG_CG_F_INHERITED));
+  }
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  EXPECT_TRUE(State(5).sys[0] & (1ull << 39));
+}
+
+INSTANTIATE_TEST_SUITE_P(Lookup, BpfProgTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "CgroupStorage" : "HashMap";
+                         });
 
 }  // namespace
 }  // namespace faasguard
