@@ -51,10 +51,10 @@ TARGETS = {
 }
 
 PARAMS = {
-    "quick": dict(rounds=1, sys_rounds=2, sys_reps=1, getppid_iters=20000, openat_iters=5000, batches=8,
+    "quick": dict(rounds=1, sys_rounds=2, sys_reps=1, progtime_rounds=1, getppid_iters=20000, openat_iters=5000, batches=8,
                   storm_seconds=1.5, http_seconds=3, idle_seconds=4, cold_samples=5,
                   others=500, footprint_functions=1000, train_seconds=0.5, quiet_wait=15),
-    "full": dict(rounds=3, sys_rounds=20, sys_reps=2, getppid_iters=20000, openat_iters=5000, batches=15,
+    "full": dict(rounds=3, sys_rounds=20, sys_reps=2, progtime_rounds=3, getppid_iters=20000, openat_iters=5000, batches=15,
                  storm_seconds=5, http_seconds=10, idle_seconds=15, cold_samples=20,
                  others=500, footprint_functions=1000, train_seconds=1.0, quiet_wait=600),
 }
@@ -219,6 +219,39 @@ def bpf_links_of(pid):
         except (OSError, ValueError):
             pass
     return ids
+
+
+def bpf_progs_of(pid):
+    """{prog id: name} of the BPF programs process pid holds (program fds, and links' programs)."""
+    ids = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return {}
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") not in ("anon_inode:bpf-prog",
+                                                            "anon_inode:bpf_link"):
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+    out = {}
+    for i in ids:
+        try:
+            out[i] = json.loads(run(["bpftool", "prog", "show", "id", str(i), "-j"]).stdout)
+        except (RuntimeError, ValueError):
+            pass
+    return out
+
+
+def prog_run_stats(prog_id):
+    """(run_time_ns, run_cnt) of a program (kernel.bpf_stats_enabled must be on)."""
+    d = json.loads(run(["bpftool", "prog", "show", "id", str(prog_id), "-j"]).stdout)
+    return d.get("run_time_ns", 0), d.get("run_cnt", 0)
 
 
 def bpf_maps_of(pid):
@@ -558,7 +591,7 @@ class Bench:
         self.trained = False
         self.mounted_tracefs = False
         self.samples = {"syscalls": [], "exec": [], "connect": [], "http": [], "idle": [],
-                        "cold": [], "bpftrace_proof": []}
+                        "cold": [], "bpftrace_proof": [], "prog_time": []}
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -659,6 +692,62 @@ class Bench:
                         self.sys_measure(r, "agent", cfg, op, cg)
         finally:
             self.agent_down()
+
+    # Diagnostic: time spent inside the sys_enter program per call, per configuration, from
+    # the kernel's own BPF statistics (kernel.bpf_stats_enabled). It costs two clock reads per
+    # run, so it never runs during the measurements above; it says where added ns go.
+
+    def prog_time(self, r, cfg, prog_id, op, cgroup="-"):
+        iters = self.P["getppid_iters"] if op == "getppid" else self.P["openat_iters"]
+
+        def one():
+            t0, c0 = prog_run_stats(prog_id)
+            self.session.measure(cfg, op, iters, self.P["batches"], cgroup)
+            t1, c1 = prog_run_stats(prog_id)
+            return {"ns_per_run": (t1 - t0) / max(1, c1 - c0), "runs": c1 - c0}
+
+        x = self.quiet.measure(one)
+        x.update(round=r, config=cfg, op=op)
+        self.samples["prog_time"].append(x)
+
+    def sys_progtime(self):
+        log("program time per call (bpf_stats): floor, bpftrace, faasguard in each mode")
+        path = "/proc/sys/kernel/bpf_stats_enabled"
+        with open(path) as f:
+            old = f.read().strip()
+        with open(path, "w") as f:
+            f.write("1")
+        try:
+            for r in range(self.P["progtime_rounds"]):
+                self.session.floor(True)
+                (pid,) = [i for i, p in bpf_progs_of(self.session.p.pid).items()
+                          if p.get("name") == "fg_bench_floor"]
+                for op in SYS_OPS:
+                    self.prog_time(r, "floor", pid, op)
+                self.session.floor(False)
+                self.quiet.wait()
+                bt = Bpftrace(self.logdir, f"stats-{r}")
+                self.quiet.known_pids.add(bt.p.pid)
+                try:
+                    (pid,) = list(bpf_progs_of(bt.p.pid))
+                    for op in SYS_OPS:
+                        self.prog_time(r, "bpftrace", pid, op)
+                finally:
+                    self.quiet.known_pids.discard(bt.p.pid)
+                    bt.stop()
+                self.agent_up()
+                try:
+                    (pid,) = [i for i, p in bpf_progs_of(self.agent.pid).items()
+                              if p.get("name") == "fg_sys_enter"]
+                    for cfg in rotate(["untracked"] + MODES, r):
+                        cg = "-" if cfg == "untracked" else self.fn_cgroup("sys", cfg)
+                        for op in SYS_OPS:
+                            self.prog_time(r, cfg, pid, op, cg)
+                finally:
+                    self.agent_down()
+        finally:
+            with open(path, "w") as f:
+                f.write(old)
 
     # Phase 2: the workloads (storms, the sample function over HTTP, footprint, cold starts).
 
@@ -853,6 +942,7 @@ class Bench:
                 log(f"cost per syscall: round {r + 1} of {self.P['sys_rounds']}")
                 for env in rotate(["noagent", "bpftrace", "agent"], r):
                     getattr(self, "sys_" + env)(r)
+            self.sys_progtime()
             if self.args.only_syscalls:
                 return None
             for r in range(self.P["rounds"]):
@@ -917,6 +1007,14 @@ def analyse_syscalls(b):
                                                    else "openat_iters"],
                          "configs": cfgs}
     sc["bpftrace_proof"] = b.samples["bpftrace_proof"]
+    pt = {}
+    for op in SYS_OPS:
+        pt[op] = {}
+        for cfg in ["floor", "untracked"] + MODES + ["bpftrace"]:
+            v = [x["ns_per_run"] for x in b.samples["prog_time"]
+                 if x["op"] == op and x["config"] == cfg]
+            pt[op][cfg] = rnd(median(v))
+    sc["program_ns_per_run"] = pt
     return sc
 
 
@@ -1148,6 +1246,16 @@ def summary_md(res):
         for cfg, c in o["configs"].items():
             L.append(f"| {cfg} | {c['ns']} | {c['added_ns']} | {c['added_ns_per_syscall']} | "
                      f"{c['ratio_to_floor']} | {c['ratio_to_bpftrace']} |")
+        L.append("")
+    pt = res["syscall_cost"].get("program_ns_per_run", {})
+    if pt:
+        L.append("Time inside the sys_enter program per call, from the kernel's BPF statistics "
+                 "(kernel.bpf_stats_enabled, a separate pass: it adds two clock reads per run):\n")
+        cfgs = list(next(iter(pt.values())).keys())
+        L.append("| op | " + " | ".join(cfgs) + " |")
+        L.append("| --- |" + " --- |" * len(cfgs))
+        for op, v in pt.items():
+            L.append(f"| {OP_NAMES[op]} | " + " | ".join(str(v[c]) for c in cfgs) + " |")
         L.append("")
     for p in res["syscall_cost"]["bpftrace_proof"]:
         L.append(f"bpftrace (round {p['round'] + 1}) counted {p['getppid_counted']} getppid calls "
@@ -1394,6 +1502,7 @@ def main():
             for cfg, c in o["configs"].items():
                 print(f"  {cfg:10} ns {c['ns']:8}  added {c['added_ns']:7}  x floor "
                       f"{c['ratio_to_floor']}  by round {c['added_ns_by_round']}")
+        print("program ns per run:", json.dumps(sc["program_ns_per_run"]))
         return
     res = analyse(b, footprint, started, time.time() - T0)
     with open(os.path.join(args.out, "results.json"), "w") as f:
