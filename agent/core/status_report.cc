@@ -42,6 +42,7 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
                                                           : "");
   r.set_metrics_addr(s.metrics_addr);
   if (s.kubernetes) *r.mutable_kubernetes() = s.kubernetes();
+  if (s.cluster_sync) *r.mutable_cluster_sync() = s.cluster_sync();
   *r.mutable_started() = ToProtoTime(s.started);
   if (s.features) {
     for (const auto& f : s.features->list) {

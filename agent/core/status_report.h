@@ -28,7 +28,8 @@ struct StatusSources {
   const EventReader* reader = nullptr;
   v1::Mode auto_promote = v1::MODE_UNSPECIFIED;
   std::string metrics_addr;
-  std::function<v1::KubernetesStatus()> kubernetes;  // unset: no CRI tracking
+  std::function<v1::KubernetesStatus()> kubernetes;     // unset: no CRI tracking
+  std::function<v1::ClusterSyncStatus()> cluster_sync;  // unset: profiles not shared
 };
 
 v1::GetStatusResponse BuildStatus(const StatusSources& s);

@@ -183,6 +183,23 @@ std::string RenderStatus(const v1::GetStatusResponse& s) {
   rows.clear();
   for (const auto& c : s.counters()) rows.push_back({"  " + c.name(), absl::StrCat(c.value())});
   absl::StrAppend(&o, RenderTable(rows));
+  if (s.has_kubernetes()) {
+    const auto& k = s.kubernetes();
+    absl::StrAppend(
+        &o, "\nKubernetes (CRI): ",
+        k.connected() ? absl::StrCat(k.runtime(), " at ", k.endpoint()) : "not connected",
+        k.last_error().empty() ? "" : absl::StrCat(" (", k.last_error(), ")"), "\n", "  pods ",
+        k.pods(), ", function pods ", k.function_pods(), ", cgroups tracked ", k.tracked(),
+        k.event_stream() ? ", container events streamed" : ", polled", "\n");
+  }
+  if (s.has_cluster_sync()) {
+    const auto& c = s.cluster_sync();
+    absl::StrAppend(&o, "\nCluster profiles: ", c.server(), " as node ", c.node(), "\n",
+                    "  published ", c.published(), ", unchanged ", c.unchanged(), ", conflicts ",
+                    c.conflicts(), ", taken from the cluster ", c.taken(), ", lists ", c.relists(),
+                    ", errors ", c.errors(), "\n");
+    if (!c.last_error().empty()) absl::StrAppend(&o, "  last error: ", c.last_error(), "\n");
+  }
   return o;
 }
 

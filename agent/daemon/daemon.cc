@@ -28,6 +28,8 @@
 #include "core/event_hub.h"
 #include "core/status_report.h"
 #include "k8s/cri_source.h"
+#include "k8s/kube_client.h"
+#include "k8s/profile_sync.h"
 #include "k8s/tracker.h"
 #include "profile/store.h"
 #include "rpc/call_counter.h"
@@ -65,6 +67,19 @@ const std::vector<FlagDef>& AgentFlags() {
       {"function-label", 0, true, "KEY", "pod label naming a function (besides Knative, OpenFaaS)",
        "faasguard.dev/function"},
       {"cri-resync", 0, true, "SECONDS", "how often pods and containers are listed again", "10"},
+      {"node-name", 0, true, "NAME",
+       "this node's name in the cluster (default: $NODE_NAME, else the host name)", ""},
+      {"kube-sync", 0, true, "auto|on|off",
+       "share profiles across nodes through the API server (FunctionProfile resources); auto: "
+       "on inside a Kubernetes pod",
+       "auto"},
+      {"kube-api", 0, true, "URL", "API server (default: from KUBERNETES_SERVICE_HOST / _PORT)",
+       ""},
+      {"kube-token-file", 0, true, "FILE", "service-account token",
+       "/var/run/secrets/kubernetes.io/serviceaccount/token"},
+      {"kube-ca-file", 0, true, "FILE", "CA of the API server's certificate",
+       "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"},
+      {"kube-sync-interval", 0, true, "SECONDS", "how often changed profiles are published", "10"},
       {"btf", 0, true, "FILE", "kernel BTF to use instead of /sys/kernel/btf/vmlinux", ""},
       {"cgroup-root", 0, true, "DIR", "cgroup v2 mount (default: found in /proc/self/mountinfo)",
        ""},
@@ -177,7 +192,7 @@ int RunAgent(int argc, char** argv) {
     return 2;
   }
   uint32_t ringbuf, max_cgroups, sync_s, max_exec_rules, max_net_rules, min_obs, event_buffer,
-      cri_resync;
+      cri_resync, kube_interval;
   if (!ParseU32(a, "ringbuf-size", 1u << 20, &ringbuf) ||
       !ParseU32(a, "max-cgroups", 16384, &max_cgroups) ||
       !ParseU32(a, "max-exec-rules", 16384, &max_exec_rules) ||
@@ -185,7 +200,8 @@ int RunAgent(int argc, char** argv) {
       !ParseU32(a, "sync-interval", 2, &sync_s) ||
       !ParseU32(a, "stable-min-observations", 100, &min_obs) ||
       !ParseU32(a, "event-buffer", 1024, &event_buffer) ||
-      !ParseU32(a, "cri-resync", 10, &cri_resync))
+      !ParseU32(a, "cri-resync", 10, &cri_resync) ||
+      !ParseU32(a, "kube-sync-interval", 10, &kube_interval))
     return 2;
   Engine::Options eo;
   if (!ParseMode(a.Get("default-mode", "learn"), false, &eo.default_mode)) {
@@ -280,6 +296,39 @@ int RunAgent(int argc, char** argv) {
         &engine, MakeCriConnector(cri == "auto" ? "" : cri, absl::Seconds(5)), to);
   }
 
+  // Profiles across nodes: FunctionProfile resources through the API server.
+  std::unique_ptr<KubeClient> kube;
+  std::unique_ptr<ProfileSync> profile_sync;
+  std::string kube_sync = a.Get("kube-sync", "auto");
+  if (kube_sync != "auto" && kube_sync != "on" && kube_sync != "off") {
+    std::cerr << "faasguard-agent: --kube-sync must be auto, on or off\n";
+    return 2;
+  }
+  bool in_pod = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+  if (kube_sync == "on" || (kube_sync == "auto" && (in_pod || !a.Get("kube-api").empty()))) {
+    auto kc = InClusterConfig(
+        a.Get("kube-api"),
+        a.Get("kube-token-file", "/var/run/secrets/kubernetes.io/serviceaccount/token"),
+        a.Get("kube-ca-file", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"));
+    if (!kc.ok()) return Fatal("cannot share profiles through the API server", kc.status());
+    auto k = KubeClient::Create(*kc);
+    if (!k.ok()) return Fatal("cannot share profiles through the API server", k.status());
+    kube = std::move(*k);
+    ProfileSync::Options po;
+    po.node = a.Get("node-name");
+    if (po.node.empty() && std::getenv("NODE_NAME")) po.node = std::getenv("NODE_NAME");
+    if (po.node.empty()) {
+      char host[256] = {};
+      ::gethostname(host, sizeof host - 1);
+      po.node = host;
+    }
+    po.interval = absl::Seconds(kube_interval);
+    po.agent_version = kVersion;
+    profile_sync = std::make_unique<ProfileSync>(&engine, kube.get(), po);
+    LogInfo("sharing profiles through the API server",
+            {{"server", kc->server}, {"node", po.node}, {"interval_s", kube_interval}});
+  }
+
   auto reader = EventReader::Create((*programs)->ringbuf_fd(), [&](const Event& ev) {
     if (auto* c = std::get_if<CgroupEvent>(&ev)) {
       if (tracker) tracker->OnCgroupEvent(*c);
@@ -302,6 +351,23 @@ int RunAgent(int argc, char** argv) {
   sources.auto_promote = eo.auto_promote;
   sources.metrics_addr = metrics_addr;
   if (tracker) sources.kubernetes = [&tracker] { return tracker->Status(); };
+  if (profile_sync) {
+    sources.cluster_sync = [&profile_sync, server = kube->config().server] {
+      ProfileSync::Stats st = profile_sync->stats();
+      v1::ClusterSyncStatus c;
+      c.set_server(server);
+      c.set_node(profile_sync->node());
+      c.set_published(st.published);
+      c.set_unchanged(st.unchanged);
+      c.set_conflicts(st.conflicts);
+      c.set_taken(st.taken);
+      c.set_relists(st.relists);
+      c.set_errors(st.errors);
+      c.set_last_error(st.last_error);
+      c.set_resource_version(st.resource_version);
+      return c;
+    };
+  }
   CallCounter calls;
   so.counter = &calls;
   AgentService service(
@@ -322,6 +388,7 @@ int RunAgent(int argc, char** argv) {
   if (!server.ok()) return Fatal("cannot serve the API", server.status());
 
   if (tracker) tracker->Start();
+  if (profile_sync) profile_sync->Start();
   std::atomic<bool> stop{false};
   std::atomic<bool> reader_alive{true};
   std::thread reader_thread([&] {
@@ -388,6 +455,7 @@ int RunAgent(int argc, char** argv) {
   reader_thread.join();
   maintenance.join();
   if (tracker) tracker->Stop();
+  if (profile_sync) profile_sync->Stop();
   engine.SyncFromKernel();
   engine.SaveDirty();
   if (!so.unix_socket.empty()) ::unlink(so.unix_socket.c_str());
