@@ -203,6 +203,11 @@ int RunAgent(int argc, char** argv) {
       !ParseU32(a, "cri-resync", 10, &cri_resync) ||
       !ParseU32(a, "kube-sync-interval", 10, &kube_interval))
     return 2;
+  std::string kube_sync = a.Get("kube-sync", "auto");
+  if (kube_sync != "auto" && kube_sync != "on" && kube_sync != "off") {
+    std::cerr << "faasguard-agent: --kube-sync must be auto, on or off\n";
+    return 2;
+  }
   Engine::Options eo;
   if (!ParseMode(a.Get("default-mode", "learn"), false, &eo.default_mode)) {
     std::cerr << "faasguard-agent: --default-mode must be learn, monitor or enforce\n";
@@ -299,11 +304,6 @@ int RunAgent(int argc, char** argv) {
   // Profiles across nodes: FunctionProfile resources through the API server.
   std::unique_ptr<KubeClient> kube;
   std::unique_ptr<ProfileSync> profile_sync;
-  std::string kube_sync = a.Get("kube-sync", "auto");
-  if (kube_sync != "auto" && kube_sync != "on" && kube_sync != "off") {
-    std::cerr << "faasguard-agent: --kube-sync must be auto, on or off\n";
-    return 2;
-  }
   bool in_pod = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
   if (kube_sync == "on" || (kube_sync == "auto" && (in_pod || !a.Get("kube-api").empty()))) {
     auto kc = InClusterConfig(
