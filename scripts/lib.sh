@@ -19,7 +19,7 @@ FG_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
   libcpp-httplib-dev libyaml-cpp-dev openssl
   libgtest-dev libgmock-dev
-  python3 curl iproute2 util-linux procps
+  python3 python3-yaml curl iproute2 util-linux procps
   containerd runc libssl-dev
   wrk gnuplot-nox bpftrace
 )
