@@ -20,6 +20,7 @@ FG_PACKAGES=(
   libcpp-httplib-dev libyaml-cpp-dev openssl
   libgtest-dev libgmock-dev
   python3 python3-yaml curl iproute2 util-linux procps
+  libclang-rt-14-dev
   containerd runc libssl-dev
   wrk gnuplot-nox bpftrace
 )
@@ -44,7 +45,10 @@ install_packages() {
 build() {
   if [ ! -f "$FG_BUILD/build.ninja" ]; then
     say "configuring the build in $FG_BUILD"
-    cmake -S "$FG_ROOT" -B "$FG_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    # FG_CMAKE_ARGS: extra cmake flags (the image build: -DFG_BUILD_TESTS=OFF; a builder
+    # without kernel BTF: -DFG_VMLINUX_H=FILE).
+    # shellcheck disable=SC2086
+    cmake -S "$FG_ROOT" -B "$FG_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FG_CMAKE_ARGS:-} >/dev/null
   fi
   say "building (ninja, $(nproc) jobs)"
   ninja -C "$FG_BUILD" | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
