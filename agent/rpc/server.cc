@@ -1,5 +1,7 @@
 #include "rpc/server.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -10,10 +12,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_posix.h"
 
 namespace faasguard {
 namespace {
@@ -48,11 +52,75 @@ absl::Status PrepareSocketPath(const std::string& path) {
   return absl::OkStatus();
 }
 
+// A listening Unix socket at `path`, born 0600 (umask) so no one else can connect in between.
+absl::StatusOr<int> ListenUnix(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus(errno, "socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  mode_t old = ::umask(0077);
+  int r = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int err = errno;
+  ::umask(old);
+  if (r != 0) return ErrnoStatus(err, absl::StrCat("bind ", path));
+  if (::chmod(path.c_str(), 0600) != 0) return ErrnoStatus(errno, absl::StrCat("chmod ", path));
+  if (::listen(fd.get(), 128) != 0) return ErrnoStatus(errno, absl::StrCat("listen ", path));
+  return fd.Release();
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const ServerOptions& o,
-                                                          grpc::Service* service,
-                                                          std::vector<std::string>* listening) {
+ApiServer::~ApiServer() {
+  Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  for (int fd : {listen_fd_, wake_[0], wake_[1]})
+    if (fd >= 0) ::close(fd);
+}
+
+void ApiServer::Shutdown(std::chrono::system_clock::time_point deadline) {
+  if (shut_) return;
+  shut_ = true;
+  if (acceptor_.joinable()) {
+    char c = 1;
+    (void)!::write(wake_[1], &c, 1);
+    acceptor_.join();
+  }
+  if (server_) server_->Shutdown(deadline);
+}
+
+void ApiServer::Accept() {
+  const uid_t self = ::geteuid();
+  for (;;) {
+    pollfd p[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      LogError("API socket: poll failed; no longer accepting", {{"error", std::strerror(errno)}});
+      return;
+    }
+    if (p[1].revents) return;
+    if (!(p[0].revents & POLLIN)) continue;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) continue;  // the peer went away, or out of fds: the next one may work
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        (cred.uid != 0 && cred.uid != self)) {
+      uint64_t n = ++refused_;
+      if (n <= 10 || n % 1000 == 0)
+        LogWarn("API socket: refused a client that is not root",
+                {{"uid", static_cast<uint64_t>(cred.uid)},
+                 {"pid", static_cast<int64_t>(cred.pid)},
+                 {"refused", n}});
+      ::close(fd);
+      continue;
+    }
+    grpc::AddInsecureChannelFromFd(server_.get(), fd);  // gRPC owns it now
+  }
+}
+
+absl::StatusOr<std::unique_ptr<ApiServer>> StartServer(const ServerOptions& o,
+                                                       grpc::Service* service,
+                                                       std::vector<std::string>* listening) {
   if (o.unix_socket.empty() && o.tcp_addr.empty())
     return absl::InvalidArgumentError("nothing to serve on: give a socket or a TCP address");
   std::shared_ptr<grpc::ServerCredentials> tcp_creds;
@@ -83,28 +151,31 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const ServerOptions& o
           "to accept unauthenticated clients"));
     }
   }
-  if (!o.unix_socket.empty()) FG_RETURN_IF_ERROR(PrepareSocketPath(o.unix_socket));
+  std::unique_ptr<ApiServer> api(new ApiServer());
+  if (!o.unix_socket.empty()) {
+    FG_RETURN_IF_ERROR(PrepareSocketPath(o.unix_socket));
+    auto fd = ListenUnix(o.unix_socket);
+    if (!fd.ok()) return fd.status();
+    api->listen_fd_ = *fd;
+    if (::pipe2(api->wake_, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder b;
-  if (!o.unix_socket.empty())
-    b.AddListeningPort("unix:" + o.unix_socket, grpc::InsecureServerCredentials());
   int tcp_port = 0;
   if (tcp_creds) b.AddListeningPort(o.tcp_addr, tcp_creds, &tcp_port);
   b.RegisterService(service);
   b.SetMaxReceiveMessageSize(16 << 20);
   if (o.counter) b.experimental().SetInterceptorCreators(o.counter->Factories());
-  mode_t old = ::umask(0077);  // the socket is born 0600: no window where others can connect
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
-  ::umask(old);
   if (!server || (tcp_creds && tcp_port == 0))
     return absl::UnavailableError(
         absl::StrCat("cannot serve gRPC on ",
                      o.unix_socket.empty() ? "" : absl::StrCat("unix:", o.unix_socket, " "),
                      o.tcp_addr, " (address in use?)"));
+  api->server_ = std::move(server);
   if (!o.unix_socket.empty()) {
-    if (::chmod(o.unix_socket.c_str(), 0600) != 0)
-      return ErrnoStatus(errno, absl::StrCat("chmod 0600 ", o.unix_socket));
+    api->acceptor_ = std::thread([a = api.get()] { a->Accept(); });
     if (listening) listening->push_back("unix:" + o.unix_socket);
   }
   if (tcp_creds && listening) {
@@ -112,7 +183,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const ServerOptions& o
     listening->push_back(absl::StrCat(
         o.insecure_tcp && o.tls_cert.empty() ? "tcp:" : "tcp+tls:", host, ":", tcp_port));
   }
-  return server;
+  return api;
 }
 
 }  // namespace faasguard

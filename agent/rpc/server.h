@@ -2,8 +2,13 @@
 // TLS (or, only when asked for explicitly, plain TCP); health service and reflection on.
 #pragma once
 
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,11 +27,40 @@ struct ServerOptions {
   CallCounter* counter = nullptr;
 };
 
+// The running server. The Unix socket is accepted here, not by gRPC: each connection's peer
+// is checked with SO_PEERCRED (root, or the agent's own uid) before gRPC gets the connection,
+// whatever the socket file's mode (defence in depth: 0600 already keeps others out).
+class ApiServer {
+ public:
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Stops accepting, then shuts gRPC down (calls in flight get until `deadline`).
+  void Shutdown(std::chrono::system_clock::time_point deadline);
+  grpc::Server* grpc() { return server_.get(); }
+  uint64_t refused_peers() const { return refused_.load(); }
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<ApiServer>> StartServer(const ServerOptions&,
+                                                                grpc::Service*,
+                                                                std::vector<std::string>*);
+  ApiServer() = default;
+  void Accept();
+
+  std::unique_ptr<grpc::Server> server_;
+  int listen_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  std::thread acceptor_;
+  std::atomic<uint64_t> refused_{0};
+  bool shut_ = false;
+};
+
 // Refuses to take over a Unix socket another process still serves; removes a stale one.
 // Plain TCP is refused unless insecure_tcp. `listening` receives where it serves
 // ("unix:/run/faasguard/agent.sock", "tcp+tls:127.0.0.1:9443").
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(const ServerOptions& o,
-                                                          grpc::Service* service,
-                                                          std::vector<std::string>* listening);
+absl::StatusOr<std::unique_ptr<ApiServer>> StartServer(const ServerOptions& o,
+                                                       grpc::Service* service,
+                                                       std::vector<std::string>* listening);
 
 }  // namespace faasguard

@@ -132,6 +132,19 @@ class E2E(AgentTestCase):
         self.assertEqual(oct(os.stat(path).st_mode & 0o777), "0o600")
         a.ctl("functions")
 
+    def test_socket_refuses_peers_that_are_not_root(self):
+        a = self.agent().start()
+        # Open the way on purpose (directory and socket mode): the peer check still refuses.
+        os.chmod(self.tmp, 0o755)
+        os.chmod(a.socket, 0o666)
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CTL,
+                            "--socket", a.socket, "functions"], capture_output=True, text=True,
+                           timeout=60)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        wait_for(lambda: "refused a client that is not root" in a.logs(), what="refusal logged")
+        self.assertIn('"uid":65534', a.logs())
+        a.ctl("functions")  # root still gets in, and the agent serves on
+
     def test_not_root(self):
         r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", AGENT,
                             "--socket", os.path.join(self.tmp, "x.sock"), "--state-dir",
