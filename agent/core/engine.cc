@@ -100,9 +100,11 @@ void Engine::LoadProfiles() {
     else
       MergeProfile(it->second.profile, p);
   }
-  LogInfo("profiles loaded", {{"count", static_cast<uint64_t>(loaded.profiles.size())},
-                              {"quarantined", static_cast<uint64_t>(loaded.quarantined.size())},
-                              {"dir", store_->profiles_dir()}});
+  LogInfo("profiles loaded",
+          {{"count", static_cast<uint64_t>(loaded.profiles.size())},
+           {"quarantined", static_cast<uint64_t>(loaded.quarantined.size())},
+           {"unfinished_writes_removed", static_cast<uint64_t>(loaded.stale_temporaries)},
+           {"dir", store_->profiles_dir()}});
 }
 
 Engine::Function* Engine::FindFunctionLocked(const v1::FunctionId& id) {

@@ -53,7 +53,14 @@ ProfileStore::LoadResult ProfileStore::LoadAll() {
   std::vector<std::string> names;
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (absl::EndsWith(n, ".json")) names.push_back(n);
+    if (absl::EndsWith(n, ".json")) {
+      names.push_back(n);
+    } else if (absl::StrContains(n, ".json.tmp.")) {
+      // A write an earlier agent did not finish (killed between create and rename): the
+      // profile it was replacing is intact next to it.
+      std::string tmp = profiles_dir_ + "/" + n;
+      if (::unlink(tmp.c_str()) == 0) ++r.stale_temporaries;
+    }
   }
   ::closedir(d);
   std::sort(names.begin(), names.end());

@@ -23,6 +23,7 @@ class ProfileStore {
   struct LoadResult {
     std::vector<v1::Profile> profiles;
     std::vector<std::string> quarantined;  // where each unreadable file was moved
+    size_t stale_temporaries = 0;          // unfinished writes of an earlier agent, removed
   };
   // Read every profile. A corrupt file is moved aside (and logged), never deleted.
   LoadResult LoadAll();

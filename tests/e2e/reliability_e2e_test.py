@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""e2e (root): the agent killed at random points while it writes profiles, many times.
+
+Every profile file afterwards is one complete version the agent meant to write (never a mix
+or a torn file), the next agent loads every one of them (nothing quarantined), and the
+temporary files of interrupted writes are cleaned up.
+"""
+import glob
+import json
+import os
+import random
+import re
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import AgentTestCase  # noqa: E402
+
+FUNCTIONS = 8
+STEP = 3000        # each import adds this many exec items to the function
+KILLS = 14
+
+
+def profile(name, upto):
+    return {
+        "schemaVersion": 1,
+        "function": {"platform": "custom", "namespace": "crash", "name": name},
+        "mode": "MODE_LEARN",
+        "containers": [{
+            "name": "main",
+            "execs": [{"path": f"/usr/lib/crash/tool-{i:05d}", "parent": "/bin/sh",
+                       "sampleArgs": ["tool", "--with-a-long-argument-" + "x" * 64]}
+                      for i in range(upto)],
+        }],
+    }
+
+
+class CrashSafeStoreE2E(AgentTestCase):
+    def test_sigkill_during_profile_writes(self):
+        rng = random.Random(int(os.environ.get("FG_CRASH_SEED", "7")))
+        names = [f"fn{i:02d}" for i in range(FUNCTIONS)]
+        written = {n: 0 for n in names}  # highest version imported (exec count)
+        pdir = None
+        for k in range(KILLS):
+            a = self.agent(extra=["--sync-interval", "1"]).start()
+            pdir = os.path.join(a.state, "profiles")
+            deadline = time.monotonic() + rng.uniform(0.3, 2.5)
+            while time.monotonic() < deadline:
+                n = rng.choice(names)
+                written[n] += STEP
+                path = os.path.join(self.tmp, f"{n}.json")
+                with open(path, "w") as f:
+                    json.dump(profile(n, written[n]), f)
+                a.ctl("profile", "import", "--merge", path)
+            if k % 2 == 0:
+                # Every other kill lands inside a write: as soon as a temporary file shows.
+                until = time.monotonic() + 5
+                while time.monotonic() < until and not glob.glob(os.path.join(pdir, "*.tmp.*")):
+                    pass
+            a.proc.send_signal(signal.SIGKILL)
+            a.proc.wait()
+            a.log.close()
+            self.check_files(pdir, written)
+            sys.stderr.write(f"kill {k}: tmp now {len(glob.glob(os.path.join(pdir, '*.tmp.*')))}\n")
+        # A last agent loads every file; nothing is quarantined; stale temporaries are gone.
+        a = self.agent().start()
+        listed = a.ctl("functions", "-o", "json").stdout
+        for n in names:
+            if os.path.exists(os.path.join(pdir, f"crash_{n}.json")):
+                self.assertIn(f'"{n}"', listed)
+        self.assertIn('"quarantined":0', a.logs())
+        self.assertEqual(glob.glob(os.path.join(pdir, "*.tmp.*")), [])
+        interrupted = sum(int(m) for ag in self.agents
+                          for m in re.findall(r'"unfinished_writes_removed":(\d+)', ag.logs()))
+        sys.stderr.write(f"{KILLS} kills, {interrupted} writes caught half done\n")
+        self.assertGreater(interrupted, 0, "no kill landed inside a write: the test proves nothing")
+
+    def check_files(self, pdir, written):
+        for path in glob.glob(os.path.join(pdir, "crash_*.json")):
+            name = os.path.basename(path)[len("crash_"):-len(".json")]
+            with open(path) as f:
+                text = f.read()
+            try:
+                doc = json.loads(text)
+            except ValueError as e:
+                self.fail(f"{path} is torn ({e}): {len(text)} bytes")
+            execs = [x["path"] for c in doc.get("containers", []) for x in c.get("execs", [])]
+            # One version: tool-00000 .. tool-(m*STEP-1), complete, for some m.
+            self.assertEqual(len(execs) % STEP, 0, f"{path}: {len(execs)} execs")
+            self.assertEqual(sorted(execs),
+                             [f"/usr/lib/crash/tool-{i:05d}" for i in range(len(execs))], path)
+            self.assertLessEqual(len(execs), written[name], path)
+
+
+if __name__ == "__main__":
+    unittest.main()
