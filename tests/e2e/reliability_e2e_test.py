@@ -10,13 +10,16 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
+import subprocess
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import AgentTestCase  # noqa: E402
+from harness import CTL, AgentTestCase  # noqa: E402
 
 FUNCTIONS = 8
 STEP = 3000        # each import adds this many exec items to the function
@@ -92,6 +95,50 @@ class CrashSafeStoreE2E(AgentTestCase):
             self.assertEqual(sorted(execs),
                              [f"/usr/lib/crash/tool-{i:05d}" for i in range(len(execs))], path)
             self.assertLessEqual(len(execs), written[name], path)
+
+
+class EventLossE2E(AgentTestCase):
+    """A ring buffer made deliberately tiny (one page) and an exec + connect storm: nearly every
+    event is lost, yet the profile ends complete (the kernel-side sets are the source of truth),
+    and the losses are counted in status and in the metrics."""
+
+    def test_learning_is_complete_when_the_ring_buffer_overflows(self):
+        execs, ports = 150, 120
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        for i in range(execs):  # distinct programs: distinct exec items
+            shutil.copy("/bin/true", os.path.join(bindir, f"tool{i:03d}"))
+        os.chmod(self.tmp, 0o755)
+        script = os.path.join(self.tmp, "storm.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\n"
+                    f"for t in {bindir}/tool*; do $t; done\n"
+                    "python3 - <<'PY'\n"
+                    "import socket\n"
+                    f"for p in range(47300, 47300 + {ports}):\n"
+                    "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                    "    s.sendto(b'x', ('127.0.0.1', p))\n"
+                    "    s.close()\n"
+                    "PY\n")
+        os.chmod(script, 0o755)
+        a = self.agent(extra=["--ringbuf-size", "4096"]).start()
+        r = subprocess.run([CTL, "--socket", a.socket, "run", "--function", "storm", "--",
+                            script], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        prof = json.loads(a.ctl("profile", "show", "default/storm", "-o", "json").stdout)
+        c = prof["containers"][0]
+        tools = {x["path"] for x in c.get("execs", []) if "/bin/tool" in x["path"]}
+        self.assertEqual(len(tools), execs, "every exec learned, events lost or not")
+        sent = {int(x["port"]) for x in c.get("egress", []) if x.get("protocol") == "PROTOCOL_UDP"}
+        self.assertTrue(set(range(47300, 47300 + ports)) <= sent,
+                        f"{len(sent)} of {ports} UDP destinations")
+        status = json.loads(a.ctl("status", "-o", "json").stdout)
+        lost = {c["name"]: int(c.get("value", 0)) for c in status["counters"]}
+        self.assertGreater(lost.get("kernel_events_lost", 0), 0, status["counters"])
+        metrics = urllib.request.urlopen(a.metrics_url() + "/metrics", timeout=10).read().decode()
+        m = re.search(r"^faasguard_kernel_events_lost_total (\d+)", metrics, re.M)
+        self.assertIsNotNone(m, metrics[:2000])
+        self.assertGreater(int(m.group(1)), 0)
 
 
 if __name__ == "__main__":
