@@ -116,6 +116,10 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
     if (type == "fentry" || type == "fexit")
       bpf_program__set_autoload(prog, optional && o.features.fentry);
   }
+  // cgroup_mkdir: the tp_btf variant where it can write sys_enter's entry at mkdir.
+  bool mkdir_btf = o.features.tp_btf && o.features.cgroup_storage;
+  bpf_program__set_autoload(p->skel_->progs.fg_cgroup_mkdir_btf, mkdir_btf);
+  bpf_program__set_autoload(p->skel_->progs.fg_cgroup_mkdir, !mkdir_btf);
 
   p->cg_local_on_ = o.features.cgroup_storage;
   int err = fg_bpf__load(p->skel_);

@@ -79,20 +79,44 @@ class EnforceTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status();
     // Learning: what the function normally does.
     int out = -1;
-    pid_t pid = testing::Spawn(
-        cg_->path(),
-        {kWorkload,   "syscalls",     "exec",      "/bin/true", "tcp4",
-         Port(*tcp_), "udp4",         Port(*udp_), "try-exec",  "/bin/true",
-         "x",         "try-execveat", "/bin/true", "x",         "memfd",
-         "try-tcp4",  Port(*tcp_),    "try-udp4",  Port(*udp_), "try-uring-tcp4",
-         Port(*tcp_), "try-bind",     "0",         "serve",     std::to_string(listen_port_)},
-        &out);
+    pid_t pid = testing::Spawn(cg_->path(),
+                               {kWorkload,
+                                "syscalls",
+                                "exec",
+                                "/bin/true",
+                                "tcp4",
+                                Port(*tcp_),
+                                "udp4",
+                                Port(*udp_),
+                                "try-exec",
+                                "/bin/true",
+                                "x",
+                                "try-execveat",
+                                "/bin/true",
+                                "x",
+                                "memfd",
+                                "try-tcp4",
+                                Port(*tcp_),
+                                "try-udp4",
+                                Port(*udp_),
+                                "try-uring-tcp4",
+                                Port(*tcp_),
+                                "try-bind",
+                                "0",
+                                "try-escape",
+                                cg_->path() + "/sub-learn",
+                                "/bin/true",
+                                "x",
+                                "serve",
+                                std::to_string(listen_port_)},
+                               &out);
     std::string o = ReadUntil(out, "listening\n");
     ASSERT_THAT(o, HasSubstr("listening")) << o;
     Poke(listen_port_);
     o += ReadUntil(out, "");
     ::close(out);
     ASSERT_EQ(testing::Wait(pid), 0) << o;
+    ::rmdir((cg_->path() + "/sub-learn").c_str());
     core_->Settle();
   }
 
@@ -222,6 +246,20 @@ TEST_F(EnforceTest, ExecEvasionsAreRefused) {
     if (v.kind() == "exec" && v.exec().script() == d + "/script.sh") script = &v;
   ASSERT_NE(script, nullptr) << "the script's name is part of the exec identity";
   EXPECT_EQ(script->exec().path(), Real("/bin/true"));
+}
+
+// A process that makes a cgroup under its function's and moves into it is still the function:
+// the new cgroup inherits the slot at mkdir (cgroups.bpf.c), so its exec is refused there too.
+TEST_F(EnforceTest, MovingToANewChildCgroupDoesNotEscape) {
+  Mode(v1::MODE_ENFORCE);
+  const std::string sub = cg_->path() + "/sub-escape";
+  const std::string proof = tmp_.path() + "/escaped";
+  auto r = Run({"try-escape", sub, "/bin/true", "x", "try-escape", sub, "/usr/bin/touch", proof});
+  ::rmdir(sub.c_str());
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("escape /bin/true: exit 0"));
+  EXPECT_THAT(r.out, HasSubstr("escape /usr/bin/touch: signal 9"));
+  EXPECT_FALSE(Exists(proof)) << "the refused program ran in the child cgroup";
 }
 
 TEST_F(EnforceTest, RelativePathsResolveToTheFileExecuted) {

@@ -32,6 +32,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/times.h>
@@ -147,6 +148,19 @@ void TryChild(const std::string& what, Fn child) {
 
 void TryExec(const char* path, const char* arg) {
   TryChild(std::string("exec ") + path, [&] {
+    char* const argv[] = {const_cast<char*>(path), const_cast<char*>(arg), nullptr};
+    execv(path, argv);
+  });
+}
+
+// A child that makes a cgroup under its own and moves itself there, then execs: a process
+// trying to leave its function's cgroup for one nobody registered.
+void TryEscape(const char* dir, const char* path, const char* arg) {
+  TryChild(std::string("escape ") + path, [&] {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) Die(std::string("mkdir ") + dir);
+    int fd = open((std::string(dir) + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) Die(std::string("move into ") + dir);
+    close(fd);
     char* const argv[] = {const_cast<char*>(path), const_cast<char*>(arg), nullptr};
     execv(path, argv);
   });
@@ -334,6 +348,10 @@ int main(int argc, char** argv) {
     } else if (step == "try-exec") {
       const char* path = arg();
       TryExec(path, arg());
+    } else if (step == "try-escape") {
+      const char* dir = arg();
+      const char* path = arg();
+      TryEscape(dir, path, arg());
     } else if (step == "try-execveat") {
       const char* path = arg();
       TryExecveat(path, arg());
