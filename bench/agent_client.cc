@@ -86,8 +86,10 @@ bool NeedFlags(const ParsedArgs& a, const char* who) {
 std::string Dir(const ParsedArgs& a, int i) {
   return absl::StrCat(a.Get("cgroup-parent"), "/", a.Get("prefix", "bench-other"), "-", i);
 }
+// --functions N: cgroup i is a replica of function i % N (default: one function each).
 std::string Name(const ParsedArgs& a, int i) {
-  return absl::StrCat(a.Get("prefix", "bench-other"), "-", i);
+  auto n = static_cast<int64_t>(NumFlag(a, "functions", 0));
+  return absl::StrCat(a.Get("prefix", "bench-other"), "-", n > 0 ? i % n : i);
 }
 
 double Percentile(std::vector<double> v, double p) {

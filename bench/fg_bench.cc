@@ -21,6 +21,7 @@ const std::vector<FlagDef>& BenchFlags() {
       {"cgroup-parent", 0, true, "DIR", "register/cold-start: where cgroups are created", ""},
       {"prefix", 0, true, "NAME", "register/cold-start: function name prefix", "bench-other"},
       {"count", 0, true, "N", "register/unregister: how many cgroups", "500"},
+      {"functions", 0, true, "N", "register: replicas of N functions (default: one each)", ""},
       {"samples", 0, true, "N", "cold-start: how many cold starts", "10"},
       {"seconds", 0, true, "S", "storms: how long to run", "2"},
       {"workers", 0, true, "N", "exec-storm: parallel fork+exec loops", "2"},

@@ -141,5 +141,96 @@ class EventLossE2E(AgentTestCase):
         self.assertGreater(int(m.group(1)), 0)
 
 
+BENCH = os.environ.get("FG_BENCH", "build/bench/fg-bench")
+
+
+def cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            dash = parts.index("-")
+            if parts[dash + 1] == "cgroup2" and parts[3] == "/":
+                return parts[4]
+    raise AssertionError("no cgroup v2 mount")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class ResourceBoundsE2E(AgentTestCase):
+    """10,000 cgroups created, tracked and destroyed: the kernel map and the agent's memory come
+    back to their baseline; a full map is an error that says so, never silence."""
+
+    def setUp(self):
+        super().setUp()
+        self.parent = os.path.join(cgroup2_mount(), f"fg-bounds-{os.getpid()}")
+        os.makedirs(self.parent, exist_ok=True)
+
+    def tearDown(self):
+        for d in sorted(glob.glob(os.path.join(self.parent, "*")), reverse=True):
+            if os.path.isdir(d):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+        try:
+            os.rmdir(self.parent)
+        except OSError:
+            pass
+        super().tearDown()
+
+    def bench(self, a, cmd, count, prefix="bound", functions=20, check=True):
+        return subprocess.run([BENCH, cmd, "--socket", a.socket, "--cgroup-parent", self.parent,
+                               "--prefix", prefix, "--count", str(count), "--functions",
+                               str(functions)], capture_output=True, text=True, timeout=600,
+                              check=check)
+
+    def tracked(self, a):
+        m = urllib.request.urlopen(a.metrics_url() + "/metrics", timeout=10).read().decode()
+        found = re.search(r'^faasguard_kernel_map_entries\{map="fg_tracked"\} (\d+)', m, re.M)
+        self.assertIsNotNone(found, m[:3000])
+        status = json.loads(a.ctl("status", "-o", "json").stdout)
+        return int(found.group(1)), int(status.get("trackedCgroups", 0))
+
+    def test_ten_thousand_cgroups_come_and_go(self):
+        a = self.agent().start()
+        batch, batches = 2000, 5
+        # One warm-up batch: the 20 functions' profiles and the allocator's pools exist after.
+        self.bench(a, "register", batch)
+        self.bench(a, "unregister", batch)
+        time.sleep(1.5)
+        base = rss_kib(a.proc.pid)
+        self.assertEqual(self.tracked(a), (0, 0))
+        peak = 0
+        for _ in range(batches - 1):
+            self.bench(a, "register", batch)
+            kernel, agent = self.tracked(a)
+            self.assertEqual((kernel, agent), (batch, batch))
+            peak = max(peak, rss_kib(a.proc.pid))
+            self.bench(a, "unregister", batch)
+        time.sleep(1.5)
+        self.assertEqual(self.tracked(a), (0, 0), "every cgroup left the kernel map")
+        after = rss_kib(a.proc.pid)
+        sys.stderr.write(f"agent RSS: {base} KiB after warm-up, peak {peak}, {after} at the end\n")
+        self.assertLessEqual(after, base + 4096, "the agent's memory returns to its baseline")
+
+    def test_a_full_map_is_reported(self):
+        a = self.agent(extra=["--max-cgroups", "256"]).start()
+        r = self.bench(a, "register", 300, functions=4, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("fg_tracked", r.stderr)
+        self.assertIn("full", r.stderr)
+        self.assertIn("--max-cgroups", r.stderr)
+        kernel, _ = self.tracked(a)
+        self.assertEqual(kernel, 256)
+        self.bench(a, "unregister", 300, functions=4, check=False)
+        a.ctl("functions")  # the agent serves on
+
+
 if __name__ == "__main__":
     unittest.main()
