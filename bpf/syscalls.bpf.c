@@ -22,8 +22,9 @@ static __always_inline __u32 fg_syscall_arch(void)
 	return FG_ARCH_NATIVE;
 }
 
-static __always_inline void fg_emit_syscall(__u32 fn_id, __u64 cgid, __u32 nr, __u32 arch)
+static __always_inline void fg_emit_syscall(__u32 fn_id, __u32 nr, __u32 arch)
 {
+	__u64 cgid = bpf_get_current_cgroup_id(); /* only here: a helper call the hot path skips */
 	struct fg_syscall_event *e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
 
 	if (!e) {
@@ -38,7 +39,7 @@ static __always_inline void fg_emit_syscall(__u32 fn_id, __u64 cgid, __u32 nr, _
 }
 
 /* Learn mode: set the syscall's bit; the first sighting goes to user space. */
-static __always_inline int fg_learn_syscall(__u32 fn_id, __u64 cgid, long id, __u32 arch)
+static __always_inline int fg_learn_syscall(__u32 fn_id, long id, __u32 arch)
 {
 	struct fg_fn_state *st = bpf_map_lookup_elem(&fg_fn_state, &fn_id);
 
@@ -56,18 +57,18 @@ static __always_inline int fg_learn_syscall(__u32 fn_id, __u64 cgid, long id, __
 		return 0; /* steady state: known syscall, nothing to send */
 	if (__sync_fetch_and_or(word, bit) & bit)
 		return 0; /* another CPU won the race */
-	fg_emit_syscall(fn_id, cgid, (__u32)id, arch);
+	fg_emit_syscall(fn_id, (__u32)id, arch);
 	return 0;
 }
 
 /* Monitor / enforce mode: a syscall outside the allow-list is reported, and in enforce mode
  * (action kill) the process gets SIGKILL, delivered when the syscall returns. */
-static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 fn_id, __u64 cgid,
-					    long id, __u32 arch)
+static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 fn_id, long id,
+					    __u32 arch)
 {
 	if (fg_sys_allowed(fn_id, cfg->gen, arch, id))
 		return 0;
-	struct fg_viol_req r = {.cgid = cgid,
+	struct fg_viol_req r = {.cgid = bpf_get_current_cgroup_id(),
 				.fn_id = fn_id,
 				.kind = FG_VIOL_SYSCALL,
 				.action = FG_ACT_REPORTED,
@@ -95,7 +96,6 @@ int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t || (t->flags & FG_CG_F_PENDING))
 		return 0; /* untracked, or a container still being set up by its runtime */
-	__u64 cgid = bpf_get_current_cgroup_id();
 	__u32 fn_id = t->fn_id;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
 
@@ -105,6 +105,6 @@ int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u32 arch = fg_syscall_arch();
 
 	if (cfg->mode == FG_MODE_LEARN)
-		return fg_learn_syscall(fn_id, cgid, id, arch);
-	return fg_check_syscall(cfg, fn_id, cgid, id, arch);
+		return fg_learn_syscall(fn_id, id, arch);
+	return fg_check_syscall(cfg, fn_id, id, arch);
 }
