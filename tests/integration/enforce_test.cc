@@ -99,6 +99,8 @@ class EnforceTest : public ::testing::Test {
                                 Port(*tcp_),
                                 "try-udp4",
                                 Port(*udp_),
+                                "try-sendmmsg4",
+                                Port(*udp_),
                                 "try-uring-tcp4",
                                 Port(*tcp_),
                                 "try-bind",
@@ -292,6 +294,8 @@ TEST_F(EnforceTest, NetworkOutsideTheProfileFailsWithEperm) {
                 "try-udp4",       Port(*udp_),        // learned
                 "try-udp4",       Port(*other_udp_),  // UDP sendto elsewhere
                 "try-udp6",       Port(*udp6_),       // UDP over IPv6
+                "try-sendmmsg4",  Port(*udp_),        // several datagrams in one call
+                "try-sendmmsg4",  Port(*other_udp_),
                 "try-uring-tcp4", Port(*other_tcp_),  // io_uring does not bypass the hook
                 "try-uring-tcp4", Port(*tcp_),
                 "try-bind",       std::to_string(listen_port_),  // learned listening port
@@ -305,6 +309,8 @@ TEST_F(EnforceTest, NetworkOutsideTheProfileFailsWithEperm) {
   EXPECT_THAT(r.out, HasSubstr("udp4 " + Port(*udp_) + ": ok"));
   EXPECT_THAT(r.out, HasSubstr("udp4 " + Port(*other_udp_) + ": EPERM"));
   EXPECT_THAT(r.out, HasSubstr("udp6 " + Port(*udp6_) + ": EPERM"));
+  EXPECT_THAT(r.out, HasSubstr("sendmmsg " + Port(*udp_) + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("sendmmsg " + Port(*other_udp_) + ": EPERM"));
   EXPECT_THAT(r.out, HasSubstr("uring-tcp4 " + Port(*other_tcp_) + ": EPERM"));
   EXPECT_THAT(r.out, HasSubstr("uring-tcp4 " + Port(*tcp_) + ": ok"));
   EXPECT_THAT(r.out, HasSubstr("bind " + std::to_string(listen_port_) + ": ok"));

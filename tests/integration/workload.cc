@@ -203,6 +203,27 @@ void TryNet(const std::string& what, int family, int type, const char* ip, int p
   close(fd);
 }
 
+// Two UDP datagrams in one sendmmsg call: "ok" when both went, else the error.
+void TrySendmmsg(int port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) Die("socket");
+  socklen_t len;
+  sockaddr_storage ss = Addr(AF_INET, "127.0.0.1", port, &len);
+  char a = 'a', b = 'b';
+  iovec iov[2] = {{&a, 1}, {&b, 1}};
+  mmsghdr m[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    m[i].msg_hdr.msg_name = &ss;
+    m[i].msg_hdr.msg_namelen = len;
+    m[i].msg_hdr.msg_iov = &iov[i];
+    m[i].msg_hdr.msg_iovlen = 1;
+  }
+  int r = sendmmsg(fd, m, 2, 0);
+  std::printf("sendmmsg %d: %s\n", port, r == 2 ? "ok" : r < 0 ? strerrorname_np(errno) : "short");
+  std::fflush(stdout);
+  close(fd);
+}
+
 // A TCP connect submitted through io_uring (connects there do not pass the syscall).
 void TryUringConnect(int port) {
   io_uring_params p{};
@@ -377,6 +398,8 @@ int main(int argc, char** argv) {
       TryNet("udp4", AF_INET, SOCK_DGRAM, "127.0.0.1", std::atoi(arg()));
     } else if (step == "try-udp6") {
       TryNet("udp6", AF_INET6, SOCK_DGRAM, "::1", std::atoi(arg()));
+    } else if (step == "try-sendmmsg4") {
+      TrySendmmsg(std::atoi(arg()));
     } else if (step == "try-uring-tcp4") {
       TryUringConnect(std::atoi(arg()));
     } else if (step == "try-bind") {
