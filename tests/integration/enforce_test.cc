@@ -456,7 +456,9 @@ TEST_F(EnforceTest, ForkPerRequestWatchdogSurvivesItsKilledHandler) {
   ASSERT_TRUE(core_->engine->RegisterCgroup(Fn("forkserve"), "main", srv.id(), srv.path()).ok());
   int port;
   {
-    LoopbackServer probe(AF_INET, SOCK_DGRAM);
+    // A free TCP port (the server binds it with SO_REUSEADDR). A UDP probe's number could be
+    // a TCP port in use: bind failed, and the test died of SIGPIPE writing to no one.
+    LoopbackServer probe(AF_INET, SOCK_STREAM);
     port = probe.port();
   }
   auto serve = [&](const std::vector<std::string>& requests) {
@@ -472,9 +474,12 @@ TEST_F(EnforceTest, ForkPerRequestWatchdogSurvivesItsKilledHandler) {
       a.sin_family = AF_INET;
       a.sin_port = htons(static_cast<uint16_t>(port));
       a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+      EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0)
+          << "connect to the server: " << std::strerror(errno);
       std::string line = req + "\n";
-      EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+      EXPECT_EQ(::send(fd, line.data(), line.size(), MSG_NOSIGNAL),
+                static_cast<ssize_t>(line.size()))
+          << std::strerror(errno);
       char rb[16] = {};
       ssize_t n = ::read(fd, rb, sizeof rb - 1);
       replies.push_back(n > 0 ? std::string(rb, static_cast<size_t>(n)) : "");
