@@ -291,7 +291,19 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
 void Engine::AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
   auto pit = cgroups_.find(parent_id);
-  if (pit == cgroups_.end() || cgroups_.count(cgroup_id)) return;
+  if (pit == cgroups_.end()) return;
+  if (auto it = cgroups_.find(cgroup_id); it != cgroups_.end()) {
+    // The tracker named it through the CRI before this mkdir event was read: it was covered
+    // all the same, in the kernel, from its creation. Say so.
+    Function* named = nullptr;
+    if (SectionForSlotLocked(it->second, &named))
+      LogInfo("cgroup covered through its pod",
+              {{"function", FunctionKey(named->profile.function())},
+               {"cgroup", path},
+               {"cgroup_id", cgroup_id},
+               {"already_named", true}});
+    return;
+  }
   Function* f = nullptr;
   Section* s = SectionForSlotLocked(pit->second, &f);
   if (!s) return;
