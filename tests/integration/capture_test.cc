@@ -77,10 +77,11 @@ TEST_F(CaptureTest, LearnsExactlyWhatTheWorkloadDid) {
 
   LoopbackServer tcp4(AF_INET, SOCK_STREAM), tcp6(AF_INET6, SOCK_STREAM),
       mapped(AF_INET, SOCK_STREAM), udp4(AF_INET, SOCK_DGRAM), udp6(AF_INET6, SOCK_DGRAM);
-  // A port for the workload's own listener: take an ephemeral one and free it.
+  // A port for the workload's own (TCP) listener: take a free TCP one and free it (a UDP
+  // probe's number can be a TCP port in use).
   int serve_port;
   {
-    LoopbackServer probe(AF_INET, SOCK_DGRAM);
+    LoopbackServer probe(AF_INET, SOCK_STREAM);
     serve_port = probe.port();
   }
 

@@ -72,7 +72,9 @@ class EnforceTest : public ::testing::Test {
     other_udp_ = std::make_unique<LoopbackServer>(AF_INET, SOCK_DGRAM);
     udp6_ = std::make_unique<LoopbackServer>(AF_INET6, SOCK_DGRAM);
     {
-      LoopbackServer probe(AF_INET, SOCK_DGRAM);
+      // A free TCP port for "serve" (a UDP probe's number can be a TCP port in use: "bind:
+      // Address already in use" in one CI run).
+      LoopbackServer probe(AF_INET, SOCK_STREAM);
       listen_port_ = probe.port();
     }
     auto r = core_->engine->RegisterCgroup(Fn(name_), "main", cg_->id(), cg_->path());
