@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "cgroup/cgroup.h"
 #include "common/status.h"
 
 namespace faasguard {
@@ -55,14 +56,7 @@ BpfKernelMaps::BpfKernelMaps(Fds fds) : fds_(fds) {}
 
 absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
   if (fds_.cg_local < 0) return absl::OkStatus();
-  // A cgroup v2 directory by its id: the id is its kernfs file handle (FILEID_KERNFS).
-  constexpr int kFileIdKernfs = 0xfe;
-  alignas(file_handle) char buf[sizeof(file_handle) + sizeof(uint64_t)];
-  auto* fh = reinterpret_cast<file_handle*>(buf);
-  fh->handle_bytes = sizeof(uint64_t);
-  fh->handle_type = kFileIdKernfs;
-  std::memcpy(fh->f_handle, &cgroup_id, sizeof cgroup_id);
-  int cg = ::open_by_handle_at(fds_.cgroup_root, fh, O_RDONLY | O_CLOEXEC);
+  int cg = OpenCgroupById(fds_.cgroup_root, cgroup_id);
   if (cg < 0) {
     // Gone (or never was): no task can run in it, and its storage went with it.
     if (errno == ESTALE || errno == ENOENT) return absl::OkStatus();

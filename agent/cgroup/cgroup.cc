@@ -94,6 +94,16 @@ absl::StatusOr<uint64_t> CgroupIdOf(const std::string& dir) {
   return static_cast<uint64_t>(st.st_ino);
 }
 
+int OpenCgroupById(int cgroup2_root_fd, uint64_t id) {
+  constexpr int kFileIdKernfs = 0xfe;  // FILEID_KERNFS: a kernfs node id
+  alignas(file_handle) unsigned char storage[sizeof(file_handle) + sizeof(uint64_t)] = {};
+  auto* fh = reinterpret_cast<file_handle*>(storage);
+  fh->handle_bytes = sizeof(uint64_t);
+  fh->handle_type = kFileIdKernfs;
+  std::memcpy(storage + sizeof(file_handle), &id, sizeof id);
+  return ::open_by_handle_at(cgroup2_root_fd, fh, O_RDONLY | O_CLOEXEC);
+}
+
 absl::StatusOr<std::string> CgroupOfPid(pid_t pid) {
   FG_ASSIGN_OR_RETURN(std::string text, ReadFile(absl::StrCat("/proc/", pid, "/cgroup")));
   for (absl::string_view line : absl::StrSplit(text, '\n')) {

@@ -23,6 +23,11 @@ absl::StatusOr<std::string> DiscoverCgroup2Mount();
 // tasks (the kernfs node id, from name_to_handle_at; the inode number as a fallback).
 absl::StatusOr<uint64_t> CgroupIdOf(const std::string& dir);
 
+// The reverse: open the cgroup v2 directory with this id (O_RDONLY), given an open directory
+// of the v2 mount (its kernfs file handle is the id). -1 with errno set: ESTALE or ENOENT when
+// no such cgroup exists (any more).
+int OpenCgroupById(int cgroup2_root_fd, uint64_t id);
+
 // The cgroup v2 path of a process relative to the mount ("/a/b"), from /proc/<pid>/cgroup.
 absl::StatusOr<std::string> CgroupOfPid(pid_t pid);
 

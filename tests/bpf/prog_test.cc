@@ -92,12 +92,7 @@ class BpfProgTest : public ::testing::TestWithParam<bool> {
 
   static int OpenCgroup(uint64_t cgid) {
     int root = ::open(testing::Cgroup2Mount().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    alignas(file_handle) char buf[sizeof(file_handle) + sizeof(uint64_t)];
-    auto* fh = reinterpret_cast<file_handle*>(buf);
-    fh->handle_bytes = sizeof cgid;
-    fh->handle_type = 0xfe;  // FILEID_KERNFS
-    std::memcpy(fh->f_handle, &cgid, sizeof cgid);
-    int fd = ::open_by_handle_at(root, fh, O_RDONLY | O_CLOEXEC);
+    int fd = OpenCgroupById(root, cgid);
     ::close(root);
     return fd;
   }
