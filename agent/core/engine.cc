@@ -292,26 +292,21 @@ void Engine::AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const 
   std::lock_guard<std::mutex> l(mu_);
   auto pit = cgroups_.find(parent_id);
   if (pit == cgroups_.end()) return;
-  if (auto it = cgroups_.find(cgroup_id); it != cgroups_.end()) {
-    // The tracker named it through the CRI before this mkdir event was read: it was covered
-    // all the same, in the kernel, from its creation. Say so.
-    Function* named = nullptr;
-    if (SectionForSlotLocked(it->second, &named))
-      LogInfo("cgroup covered through its pod",
-              {{"function", FunctionKey(named->profile.function())},
-               {"cgroup", path},
-               {"cgroup_id", cgroup_id},
-               {"already_named", true}});
-    return;
-  }
+  // Already named: the tracker registered it through the CRI before this mkdir event was read.
+  // The kernel covered it through its pod from its creation all the same.
+  auto it = cgroups_.find(cgroup_id);
+  bool named = it != cgroups_.end();
   Function* f = nullptr;
-  Section* s = SectionForSlotLocked(pit->second, &f);
+  Section* s = SectionForSlotLocked(named ? it->second : pit->second, &f);
   if (!s) return;
-  s->cgroups[cgroup_id] = path;
-  cgroups_[cgroup_id] = pit->second;
+  if (!named) {
+    s->cgroups[cgroup_id] = path;
+    cgroups_[cgroup_id] = pit->second;
+  }
   LogInfo("cgroup covered through its pod", {{"function", FunctionKey(f->profile.function())},
                                              {"cgroup", path},
-                                             {"cgroup_id", cgroup_id}});
+                                             {"cgroup_id", cgroup_id},
+                                             {"already_named", named}});
 }
 
 std::optional<std::pair<v1::FunctionId, std::string>> Engine::CgroupOwner(uint64_t cgroup_id) {
