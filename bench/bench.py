@@ -201,44 +201,40 @@ class CpuMeter:
         return 100.0 * (c1 - self.c0) / (t1 - self.t0)
 
 
-def bpf_links_of(pid):
-    """Link ids of the BPF links process pid holds open."""
-    ids = set()
+def bpf_fdinfo_of(pid, kinds):
+    """fdinfo fields ({key: value}) of each fd of process pid whose target is one of `kinds`
+    ("anon_inode:bpf_link", "anon_inode:bpf-prog", "anon_inode:bpf-map")."""
+    out = []
     try:
         fds = os.listdir(f"/proc/{pid}/fd")
     except OSError:
-        return ids
+        return out
     for fd in fds:
         try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:bpf_link":
+            if os.readlink(f"/proc/{pid}/fd/{fd}") not in kinds:
                 continue
+            info = {}
             with open(f"/proc/{pid}/fdinfo/{fd}") as f:
                 for line in f:
-                    if line.startswith("link_id:"):
-                        ids.add(int(line.split()[1]))
-        except (OSError, ValueError):
+                    k, _, v = line.partition(":")
+                    info[k.strip()] = v.strip()
+            out.append(info)
+        except OSError:
             pass
-    return ids
+    return out
+
+
+def bpf_links_of(pid):
+    """Link ids of the BPF links process pid holds open."""
+    return {int(i["link_id"]) for i in bpf_fdinfo_of(pid, ("anon_inode:bpf_link",))
+            if "link_id" in i}
 
 
 def bpf_progs_of(pid):
     """{prog id: name} of the BPF programs process pid holds (program fds, and links' programs)."""
-    ids = set()
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return {}
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") not in ("anon_inode:bpf-prog",
-                                                            "anon_inode:bpf_link"):
-                continue
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                for line in f:
-                    if line.startswith("prog_id:"):
-                        ids.add(int(line.split()[1]))
-        except (OSError, ValueError):
-            pass
+    ids = {int(i["prog_id"]) for i in bpf_fdinfo_of(pid, ("anon_inode:bpf-prog",
+                                                          "anon_inode:bpf_link"))
+           if "prog_id" in i}
     out = {}
     for i in ids:
         try:
@@ -256,29 +252,8 @@ def prog_run_stats(prog_id):
 
 def bpf_maps_of(pid):
     """(map id, memlock bytes) of every BPF map process pid holds open."""
-    maps = {}
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return maps
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:bpf-map":
-                continue
-            info = {}
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                for line in f:
-                    k, _, v = line.partition(":")
-                    info[k.strip()] = v.strip()
-            maps[int(info["map_id"])] = int(info.get("memlock", 0))
-        except (OSError, ValueError, KeyError):
-            pass
-    return maps
-
-
-# ---------------------------------------------------------------------------------------------
-# Quiet machine: BPF programs we did not attach distort every number. Other engineers' tests
-# attach agents of their own; wait for them to go, and flag what was measured with them.
+    return {int(i["map_id"]): int(i.get("memlock", 0))
+            for i in bpf_fdinfo_of(pid, ("anon_inode:bpf-map",)) if "map_id" in i}
 
 
 class Quiet:
