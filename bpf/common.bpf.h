@@ -42,6 +42,27 @@ static __always_inline const struct fg_fn_cfg *fg_cfg_of(__u32 fn_id)
 	return bpf_map_lookup_elem(&fg_fn_cfg, &fn_id);
 }
 
+/*
+ * Whether enforce mode blocks now. It always does, but for a function that fails open
+ * (FG_CFG_F_FAIL_OPEN) while the agent's heartbeat is older than its grace: then the
+ * violation is only reported, as FG_ACT_FAILED_OPEN in *action. Reached on violations only,
+ * never on the hot path.
+ */
+static __always_inline int fg_blocks(const struct fg_fn_cfg *cfg, __u8 *action)
+{
+	if (cfg->mode != FG_MODE_ENFORCE)
+		return 0;
+	if (!(cfg->flags & FG_CFG_F_FAIL_OPEN))
+		return 1;
+	__u32 zero = 0;
+	const struct fg_agent_val *a = bpf_map_lookup_elem(&fg_agent, &zero);
+
+	if (a && bpf_ktime_get_ns() - a->heartbeat_ns <= a->fail_open_after_ns)
+		return 1;
+	*action = FG_ACT_FAILED_OPEN;
+	return 0;
+}
+
 /* The tracked-cgroup lookup: the first (and, for an untracked task, only) map access. */
 static __always_inline const struct fg_cgroup_val *fg_lookup_cgroup(__u64 cgid)
 {

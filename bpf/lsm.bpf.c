@@ -68,6 +68,8 @@ int BPF_PROG(fg_lsm_exec, struct linux_binprm *bprm, struct file *file, int ret)
 				.bin = bin,
 				.parent = par};
 
+	if (!fg_blocks(cfg, &r.action))
+		return 0; /* failing open: the exec tracepoint reports it */
 	fg_report_violation(&r);
 	return -FG_EPERM;
 }

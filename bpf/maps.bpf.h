@@ -100,6 +100,14 @@ struct {
 	__type(value, __u8);
 } fg_net_allow SEC(".maps") __weak;
 
+/* The agent's mark: ABI version, hash seed, heartbeat (struct fg_agent_val). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fg_agent_val);
+} fg_agent SEC(".maps") __weak;
+
 /* First sightings and violations to user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

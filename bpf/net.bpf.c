@@ -95,7 +95,7 @@ static __always_inline int fg_net_decide(const struct fg_fn_cfg *cfg, __u64 cgid
 				.net = *k};
 	int allow = 1;
 
-	if (cfg->mode == FG_MODE_ENFORCE) {
+	if (fg_blocks(cfg, &r.action)) {
 		if (k->kind == FG_NET_LISTEN) {
 			/* no hook can refuse a listen: stop the process that asked for it */
 			if (bpf_get_current_cgroup_id() == cgid) {

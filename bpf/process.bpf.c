@@ -190,7 +190,7 @@ static __always_inline int fg_on_exec(struct fg_cgroup_val *t, __u64 cgid,
 				.bin = bin,
 				.parent = par};
 
-	if (cfg->mode == FG_MODE_ENFORCE) {
+	if (fg_blocks(cfg, &r.action)) {
 		/* Before the new image returns to user space: it never runs an instruction. */
 		bpf_send_signal(FG_SIGKILL);
 		r.action = FG_ACT_KILLED;

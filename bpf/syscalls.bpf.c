@@ -77,7 +77,7 @@ static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 f
 				.nr = (__u32)id,
 				.arch = arch};
 
-	if (cfg->mode == FG_MODE_ENFORCE) {
+	if (fg_blocks(cfg, &r.action)) {
 		if (cfg->sys_action == FG_SYS_KILL) {
 			bpf_send_signal(FG_SIGKILL);
 			r.action = FG_ACT_KILLED;

@@ -78,7 +78,7 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       auto e = std::make_unique<fg_violation_event>();
       std::memcpy(e.get(), data, sizeof *e);
       if (e->kind < FG_VIOL_SYSCALL || e->kind > FG_VIOL_LISTEN || e->action < FG_ACT_REPORTED ||
-          e->action > FG_ACT_KILLED || e->mode > FG_MODE_ENFORCE)
+          e->action > FG_ACT_FAILED_OPEN || e->mode > FG_MODE_ENFORCE)
         return absl::InvalidArgumentError(absl::StrCat("violation event kind ", e->kind, " action ",
                                                        e->action, " mode ", e->mode));
       ViolationEvent v;

@@ -186,6 +186,18 @@ absl::StatusOr<fg_fn_state> BpfKernelMaps::ReadFnState(uint32_t fn_id) {
   return st;
 }
 
+absl::StatusOr<fg_fn_cfg> BpfKernelMaps::ReadFnConfig(uint32_t fn_id) {
+  fg_fn_cfg cfg{};
+  if (bpf_map_lookup_elem(fds_.fn_cfg, &fn_id, &cfg) != 0)
+    return ErrnoStatus(errno, absl::StrCat("read fg_fn_cfg[", fn_id, "]"));
+  return cfg;
+}
+
+absl::Status BpfKernelMaps::ForEachTracked(
+    const std::function<void(uint64_t, const fg_cgroup_val&)>& fn) {
+  return ForEach<uint64_t, fg_cgroup_val>(fds_.tracked, "fg_tracked", fn);
+}
+
 absl::Status BpfKernelMaps::ForEachExec(
     const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) {
   return ForEach<fg_exec_key, fg_seen_val>(fds_.execs, "fg_execs", fn);

@@ -57,6 +57,11 @@ class KernelMaps {
   virtual absl::Status ClearPolicy(uint32_t fn_id, uint8_t gen) = 0;
 
   virtual absl::StatusOr<fg_fn_state> ReadFnState(uint32_t fn_id) = 0;
+  // A slot's configuration as the kernel has it (an array: zeroed until written).
+  virtual absl::StatusOr<fg_fn_cfg> ReadFnConfig(uint32_t fn_id) = 0;
+  // Every tracked cgroup (after an agent restart: what the kernel kept while none ran).
+  virtual absl::Status ForEachTracked(
+      const std::function<void(uint64_t cgroup_id, const fg_cgroup_val&)>& fn) = 0;
   virtual absl::Status ForEachExec(
       const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) = 0;
   virtual absl::Status ForEachNet(
@@ -91,6 +96,9 @@ class BpfKernelMaps : public KernelMaps {
   absl::Status WritePolicy(uint32_t fn_id, uint8_t gen, const AllowList& a) override;
   absl::Status ClearPolicy(uint32_t fn_id, uint8_t gen) override;
   absl::StatusOr<fg_fn_state> ReadFnState(uint32_t fn_id) override;
+  absl::StatusOr<fg_fn_cfg> ReadFnConfig(uint32_t fn_id) override;
+  absl::Status ForEachTracked(
+      const std::function<void(uint64_t, const fg_cgroup_val&)>& fn) override;
   absl::Status ForEachExec(
       const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) override;
   absl::Status ForEachNet(

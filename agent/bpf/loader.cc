@@ -2,18 +2,25 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "cgroup/cgroup.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 #include "fg_bpf.skel.h"
 
 namespace faasguard {
@@ -39,6 +46,58 @@ std::pair<std::string, std::string> SplitSection(const char* sec) {
   auto slash = s.find('/');
   if (slash == absl::string_view::npos) return {std::string(s), ""};
   return {std::string(s.substr(0, slash)), std::string(s.substr(slash + 1))};
+}
+
+constexpr long kBpfFsMagic = 0xcafe4a11;
+
+std::string MapsDir(const std::string& pin_dir) { return pin_dir + "/maps"; }
+std::string LinksDir(const std::string& pin_dir) { return pin_dir + "/links"; }
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Maps that outlive the agent: all but libbpf's internal ones (.rodata, part of each program)
+// and the per-CPU scratch space (nothing in it lasts beyond one program run).
+bool Pinnable(const bpf_map* m) {
+  return !bpf_map__is_internal(m) && std::strcmp(bpf_map__name(m), "fg_scratch") != 0;
+}
+
+absl::Status MakeDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return ErrnoStatus(errno, absl::StrCat("create ", dir));
+  return absl::OkStatus();
+}
+
+// The pin directory and its maps/ and links/, on a bpf filesystem.
+absl::Status MakePinDirs(const std::string& dir) {
+  auto slash = dir.find_last_of('/');
+  std::string parent = slash == std::string::npos || slash == 0 ? "/" : dir.substr(0, slash);
+  struct statfs fs;
+  if (::statfs(parent.c_str(), &fs) != 0)
+    return ErrnoStatus(errno, absl::StrCat("pin directory ", dir));
+  if (fs.f_type != kBpfFsMagic) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "pin directory ", dir, ": ", parent,
+        " is not a bpf filesystem (mount one: mount -t bpf bpf /sys/fs/bpf; or run without "
+        "pinning: --bpf-pin-dir off)"));
+  }
+  for (const auto& d : {dir, MapsDir(dir), LinksDir(dir)}) FG_RETURN_IF_ERROR(MakeDir(d));
+  return absl::OkStatus();
+}
+
+template <typename Info>
+absl::Status InfoOf(int fd, Info* info, absl::string_view what) {
+  uint32_t len = sizeof *info;
+  if (bpf_obj_get_info_by_fd(fd, info, &len) != 0) return ErrnoStatus(errno, what);
+  return absl::OkStatus();
+}
+
+uint64_t MonotonicNs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // bpf_ktime_get_ns's clock
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace
@@ -71,6 +130,9 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
         absl::StrCat("ring buffer size ", o.ringbuf_bytes, " must be a power of two >= 4096"));
 
   std::unique_ptr<BpfPrograms> p(new BpfPrograms());
+  p->seed_ = o.hash_seed;
+  p->fail_open_after_ns_ = o.fail_open_after_ns;
+  if (!o.pin_dir.empty()) FG_RETURN_IF_ERROR(p->CheckPinnedMark(o));
   LIBBPF_OPTS(bpf_object_open_opts, opts);
   if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
   p->skel_ = fg_bpf__open_opts(&opts);
@@ -92,8 +154,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(s.map, s.entries),
                                     absl::StrCat("size map ", bpf_map__name(s.map))));
   }
-  p->seed_ = o.hash_seed;
-  p->skel_->rodata->fg_hash_seed = o.hash_seed;
+  p->skel_->rodata->fg_hash_seed = p->seed_;
   // sys_enter's fast path (maps.bpf.h, fg_cg_local). Without cgroup local storage the map
   // becomes a one-entry array nothing uses, and the programs' storage calls are dead code.
   p->skel_->rodata->fg_cg_local_on = o.features.cgroup_storage;
@@ -122,27 +183,192 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
   bpf_program__set_autoload(p->skel_->progs.fg_cgroup_mkdir, !mkdir_btf);
 
   p->cg_local_on_ = o.features.cgroup_storage;
+  if (p->adopted_) FG_RETURN_IF_ERROR(p->ReusePinnedMaps());
   int err = fg_bpf__load(p->skel_);
   if (err) {
     return LibbpfStatus(err, "load BPF programs (the verifier log is in the libbpf lines above)");
   }
+  if (!p->pin_dir_.empty()) FG_RETURN_IF_ERROR(p->PinMaps());
+  // Before any program of ours runs, and at once for adopted ones: a fail-open function that
+  // opened while no agent ran blocks again from here.
+  FG_RETURN_IF_ERROR(p->Heartbeat());
   FG_RETURN_IF_ERROR(p->Attach(o));
   return p;
+}
+
+absl::Status BpfPrograms::CheckPinnedMark(const LoaderOptions& o) {
+  const std::string mark = MapsDir(o.pin_dir) + "/fg_agent";
+  std::vector<std::string> removed;
+  if (Exists(o.pin_dir) && !Exists(mark)) {
+    // Pins without the agent's mark cannot be trusted (a half-done cleanup): start clean.
+    FG_RETURN_IF_ERROR(RemovePinned(o.pin_dir, &removed));
+    if (!removed.empty())
+      LogWarn("pinned objects without faasguard's mark removed",
+              {{"dir", o.pin_dir}, {"removed", static_cast<uint64_t>(removed.size())}});
+  } else if (Exists(mark)) {
+    UniqueFd fd(bpf_obj_get(mark.c_str()));
+    if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open pinned map ", mark));
+    bpf_map_info info{};
+    FG_RETURN_IF_ERROR(InfoOf(fd.get(), &info, absl::StrCat("inspect pinned map ", mark)));
+    fg_agent_val v{};
+    uint32_t zero = 0;
+    bool readable = info.value_size == sizeof v && info.max_entries >= 1 &&
+                    bpf_map_lookup_elem(fd.get(), &zero, &v) == 0 && v.magic == FG_AGENT_MAGIC;
+    if (readable && v.abi_version == FG_ABI_VERSION) {
+      adopted_ = true;
+      seed_ = v.hash_seed;  // every hashed key in the maps was made with it
+      LogInfo("taking over the pinned state of an earlier agent",
+              {{"dir", o.pin_dir},
+               {"abi", v.abi_version},
+               {"earlier_pid", static_cast<uint64_t>(v.agent_pid)}});
+    } else {
+      // Another layout: its maps cannot be read by this agent. Its programs go with them; the
+      // profiles on disk come back through the new programs (a short gap, logged).
+      FG_RETURN_IF_ERROR(RemovePinned(o.pin_dir, &removed));
+      LogWarn(
+          "pinned state of another ABI removed: enforcement restarts from the stored "
+          "profiles",
+          {{"dir", o.pin_dir},
+           {"pinned_abi", readable ? v.abi_version : 0u},
+           {"abi", FG_ABI_VERSION},
+           {"removed", static_cast<uint64_t>(removed.size())}});
+    }
+  }
+  pin_dir_ = o.pin_dir;
+  return MakePinDirs(pin_dir_);
+}
+
+absl::Status BpfPrograms::ReusePinnedMaps() {
+  bpf_map* m;
+  bpf_object__for_each_map(m, skel_->obj) {
+    if (!Pinnable(m)) continue;
+    std::string path = absl::StrCat(MapsDir(pin_dir_), "/", bpf_map__name(m));
+    if (!Exists(path)) {
+      LogWarn("pinned map missing: a new one is made", {{"map", bpf_map__name(m)}});
+      continue;
+    }
+    UniqueFd fd(bpf_obj_get(path.c_str()));
+    if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open pinned map ", path));
+    bpf_map_info info{};
+    FG_RETURN_IF_ERROR(InfoOf(fd.get(), &info, absl::StrCat("inspect pinned map ", path)));
+    if (info.type != static_cast<uint32_t>(bpf_map__type(m)) ||
+        info.key_size != bpf_map__key_size(m) || info.value_size != bpf_map__value_size(m)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "pinned map ", path, " does not match this agent's ", bpf_map__name(m),
+          " (type, key or value size): remove the pinned state with faasguard-agent --cleanup"));
+    }
+    if (info.max_entries != bpf_map__max_entries(m) &&
+        bpf_map__type(m) != static_cast<bpf_map_type>(32) /* CGRP_STORAGE: no size */) {
+      LogWarn("keeping the pinned map's size (faasguard-agent --cleanup to change it)",
+              {{"map", bpf_map__name(m)},
+               {"pinned", info.max_entries},
+               {"asked", bpf_map__max_entries(m)}});
+    }
+    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__reuse_fd(m, fd.get()),
+                                    absl::StrCat("reuse pinned map ", bpf_map__name(m))));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfPrograms::PinMaps() {
+  bpf_map* m;
+  bpf_object__for_each_map(m, skel_->obj) {
+    if (!Pinnable(m)) continue;
+    std::string path = absl::StrCat(MapsDir(pin_dir_), "/", bpf_map__name(m));
+    if (Exists(path)) continue;  // adopted
+    if (bpf_obj_pin(bpf_map__fd(m), path.c_str()) != 0)
+      return ErrnoStatus(errno, absl::StrCat("pin map ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfPrograms::Heartbeat() {
+  fg_agent_val v{};
+  v.magic = FG_AGENT_MAGIC;
+  v.abi_version = FG_ABI_VERSION;
+  v.hash_seed = seed_;
+  v.heartbeat_ns = MonotonicNs();
+  v.fail_open_after_ns = fail_open_after_ns_;
+  v.agent_pid = static_cast<uint64_t>(::getpid());
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.fg_agent), &zero, &v, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "write the agent heartbeat (fg_agent)");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> BpfPrograms::AdoptLink(bpf_program* prog, const std::string& path,
+                                            uint64_t cgroup_id) {
+  UniqueFd lfd(bpf_obj_get(path.c_str()));
+  if (!lfd.valid()) return ErrnoStatus(errno, absl::StrCat("open pinned link ", path));
+  bpf_link_info li{};
+  FG_RETURN_IF_ERROR(InfoOf(lfd.get(), &li, absl::StrCat("inspect pinned link ", path)));
+  if (li.type == BPF_LINK_TYPE_CGROUP &&
+      (li.cgroup.cgroup_id != cgroup_id ||
+       li.cgroup.attach_type != static_cast<uint32_t>(bpf_program__expected_attach_type(prog))))
+    return false;
+  UniqueFd old_fd(bpf_prog_get_fd_by_id(li.prog_id));
+  if (!old_fd.valid()) return ErrnoStatus(errno, absl::StrCat("open the program of ", path));
+  uint32_t old_maps[64] = {};
+  bpf_prog_info old{}, cur{};
+  old.nr_map_ids = 64;
+  old.map_ids = reinterpret_cast<uint64_t>(old_maps);
+  FG_RETURN_IF_ERROR(InfoOf(old_fd.get(), &old, "inspect the pinned program"));
+  FG_RETURN_IF_ERROR(InfoOf(bpf_program__fd(prog), &cur, "inspect the loaded program"));
+  // The tag is a hash of the instructions (map references left out): same tag, same code.
+  if (old.type != cur.type || std::memcmp(old.tag, cur.tag, sizeof old.tag) != 0) return false;
+  // And the same maps: every pinnable map the old program uses must be the one adopted.
+  for (uint32_t i = 0; i < std::min<uint32_t>(old.nr_map_ids, 64); ++i) {
+    UniqueFd mfd(bpf_map_get_fd_by_id(old_maps[i]));
+    bpf_map_info mi{};
+    if (!mfd.valid() || !InfoOf(mfd.get(), &mi, "inspect a map").ok()) return false;
+    bpf_map* ours = bpf_object__find_map_by_name(skel_->obj, mi.name);
+    if (!ours || !Pinnable(ours)) continue;
+    bpf_map_info oi{};
+    if (!InfoOf(bpf_map__fd(ours), &oi, "inspect a map").ok() || oi.id != mi.id) return false;
+  }
+  adopted_link_fds_.push_back(lfd.Release());
+  return true;
 }
 
 absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
   cgroup_fd_ = ::open(o.cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cgroup_fd_ < 0)
     return ErrnoStatus(errno, absl::StrCat("open cgroup v2 root ", o.cgroup2_mount));
+  uint64_t root_id = 0;
+  if (!pin_dir_.empty()) {
+    auto id = CgroupIdOf(o.cgroup2_mount);
+    if (!id.ok()) return id.status();
+    root_id = *id;
+  }
+  std::set<std::string> ours;
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
     if (!bpf_program__autoload(prog)) continue;
     auto [type, target] = SplitSection(bpf_program__section_name(prog));
+    if (type == "cgroup") target = absl::StrCat(target, " @ ", o.cgroup2_mount);
+    std::string how, pin;
+    if (!pin_dir_.empty()) {
+      // A program is attached once: an earlier agent's link to the same code is kept (it never
+      // stopped running); a link to other code is replaced, ours attached before it goes.
+      pin = absl::StrCat(LinksDir(pin_dir_), "/", bpf_program__name(prog));
+      ours.insert(bpf_program__name(prog));
+      how = "new";
+      if (Exists(pin)) {
+        auto kept = AdoptLink(prog, pin, root_id);
+        if (kept.ok() && *kept) {
+          attached_.push_back({bpf_program__name(prog), type, target, "adopted"});
+          continue;
+        }
+        if (!kept.ok())
+          LogWarn("pinned link unreadable: replacing it",
+                  {{"link", pin}, {"error", kept.status().ToString()}});
+        how = "replaced";
+      }
+    }
     bpf_link* link;
     if (type == "cgroup") {
       // One attachment at the root covers every present and future cgroup.
       link = bpf_program__attach_cgroup(prog, cgroup_fd_);
-      target = absl::StrCat(target, " @ ", o.cgroup2_mount);
     } else {
       link = bpf_program__attach(prog);
     }
@@ -151,13 +377,61 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
                                              bpf_program__section_name(prog), ")"));
     }
     links_.push_back(link);
-    attached_.push_back({bpf_program__name(prog), type, target});
+    if (!pin.empty()) {
+      // Unpinning the replaced link drops its last reference: it detaches here.
+      if (how == "replaced" && ::unlink(pin.c_str()) != 0)
+        return ErrnoStatus(errno, absl::StrCat("remove replaced link ", pin));
+      FG_RETURN_IF_ERROR(
+          LibbpfStatus(bpf_link__pin(link, pin.c_str()), absl::StrCat("pin link ", pin)));
+    }
+    attached_.push_back({bpf_program__name(prog), type, target, how});
+  }
+  if (pin_dir_.empty()) return absl::OkStatus();
+  // Links of programs this agent does not run (an optional program no longer loaded, the
+  // other variant of one): they would keep running beside ours.
+  DIR* d = ::opendir(LinksDir(pin_dir_).c_str());
+  if (!d) return ErrnoStatus(errno, absl::StrCat("list ", LinksDir(pin_dir_)));
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.' && !ours.count(e->d_name)) stale.push_back(e->d_name);
+  ::closedir(d);
+  for (const auto& name : stale) {
+    std::string path = absl::StrCat(LinksDir(pin_dir_), "/", name);
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, absl::StrCat("remove ", path));
+    LogInfo("removed the pinned link of a program this agent does not run", {{"link", path}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfPrograms::RemovePinned(const std::string& dir, std::vector<std::string>* removed) {
+  if (!Exists(dir)) return absl::OkStatus();
+  for (const auto& sub : {LinksDir(dir), MapsDir(dir)}) {  // links first: programs detach
+    DIR* d = ::opendir(sub.c_str());
+    if (!d) {
+      if (errno == ENOENT) continue;
+      return ErrnoStatus(errno, absl::StrCat("list ", sub));
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    ::closedir(d);
+    for (const auto& n : names) {
+      std::string path = absl::StrCat(sub, "/", n);
+      if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, absl::StrCat("unpin ", path));
+      removed->push_back(path);
+    }
+    if (::rmdir(sub.c_str()) != 0) return ErrnoStatus(errno, absl::StrCat("remove ", sub));
   }
   return absl::OkStatus();
 }
 
 BpfPrograms::~BpfPrograms() {
-  for (bpf_link* l : links_) bpf_link__destroy(l);
+  for (bpf_link* l : links_) {
+    // A pinned link stays attached after the agent: only our reference to it goes.
+    if (!pin_dir_.empty()) bpf_link__disconnect(l);
+    bpf_link__destroy(l);
+  }
+  for (int fd : adopted_link_fds_) ::close(fd);
   if (skel_) fg_bpf__destroy(skel_);
   if (cgroup_fd_ >= 0) ::close(cgroup_fd_);
 }

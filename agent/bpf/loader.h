@@ -13,6 +13,7 @@
 
 struct fg_bpf;
 struct bpf_link;
+struct bpf_program;
 
 namespace faasguard {
 
@@ -26,14 +27,20 @@ struct LoaderOptions {
   uint32_t max_paths = 8192;
   uint32_t max_exec_rules = 16384;
   uint32_t max_net_rules = 16384;
-  uint64_t hash_seed = 0;
+  uint64_t hash_seed = 0;   // for a fresh start; adopted state keeps the seed it was made with
   KernelFeatures features;  // optional programs load only when probed available
+  // Where maps and links are pinned (a directory on a bpf filesystem), so that they outlive
+  // the agent: "" pins nothing (everything goes with the process). See docs/security.md,
+  // "Agent restarts".
+  std::string pin_dir;
+  uint64_t fail_open_after_ns = 15'000'000'000ull;  // fg_agent_val.fail_open_after_ns
 };
 
 struct AttachedProgramInfo {
   std::string name;
   std::string type;
   std::string target;
+  std::string link;  // "adopted", "replaced" or "new" (pinned); "" when not pinned
 };
 
 class BpfPrograms {
@@ -52,14 +59,36 @@ class BpfPrograms {
   int ringbuf_fd() const;
   BpfKernelMaps::Fds map_fds() const;
   uint64_t hash_seed() const { return seed_; }
+  // Whether the pinned maps of an earlier agent were taken over (their contents are live).
+  bool adopted() const { return adopted_; }
+  const std::string& pin_dir() const { return pin_dir_; }
+
+  // Renew the agent's heartbeat in fg_agent (fail-open functions block while it is fresh).
+  absl::Status Heartbeat();
+
+  // Remove everything pinned under `dir` (dir itself stays): links first (the programs detach
+  // as the last reference goes), then maps. `removed` lists what was unpinned. A missing dir
+  // is not an error.
+  static absl::Status RemovePinned(const std::string& dir, std::vector<std::string>* removed);
 
  private:
   BpfPrograms() = default;
   absl::Status Attach(const LoaderOptions& o);
   static absl::StatusOr<std::unique_ptr<BpfPrograms>> Load(const LoaderOptions& o, bool optional);
+  // Pinned state: read the mark of an earlier agent (same ABI: adopt it, with its hash seed;
+  // another: remove it), then reuse its maps.
+  absl::Status CheckPinnedMark(const LoaderOptions& o);
+  absl::Status ReusePinnedMaps();
+  absl::Status PinMaps();
+  // Keep the pinned link of `prog` when it runs the same code; returns whether it was kept.
+  absl::StatusOr<bool> AdoptLink(bpf_program* prog, const std::string& path, uint64_t cgroup_id);
 
   fg_bpf* skel_ = nullptr;
   std::vector<bpf_link*> links_;
+  std::vector<int> adopted_link_fds_;
+  std::string pin_dir_;
+  uint64_t fail_open_after_ns_ = 0;
+  bool adopted_ = false;
   std::vector<AttachedProgramInfo> attached_;
   int cgroup_fd_ = -1;
   uint64_t seed_ = 0;

@@ -104,6 +104,20 @@ int OpenCgroupById(int cgroup2_root_fd, uint64_t id) {
   return ::open_by_handle_at(cgroup2_root_fd, fh, O_RDONLY | O_CLOEXEC);
 }
 
+absl::StatusOr<std::string> CgroupPathById(int cgroup2_root_fd, uint64_t id) {
+  UniqueFd fd(OpenCgroupById(cgroup2_root_fd, id));
+  if (!fd.valid()) {
+    if (errno == ESTALE || errno == ENOENT)
+      return absl::NotFoundError(absl::StrCat("no cgroup with id ", id));
+    return ErrnoStatus(errno, absl::StrCat("open cgroup id ", id));
+  }
+  char buf[4096];
+  std::string link = absl::StrCat("/proc/self/fd/", fd.get());
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+  if (n <= 0 || buf[0] != '/') return ErrnoStatus(errno, absl::StrCat("name cgroup id ", id));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
 absl::StatusOr<std::string> CgroupOfPid(pid_t pid) {
   FG_ASSIGN_OR_RETURN(std::string text, ReadFile(absl::StrCat("/proc/", pid, "/cgroup")));
   for (absl::string_view line : absl::StrSplit(text, '\n')) {

@@ -27,6 +27,8 @@ absl::StatusOr<uint64_t> CgroupIdOf(const std::string& dir);
 // of the v2 mount (its kernfs file handle is the id). -1 with errno set: ESTALE or ENOENT when
 // no such cgroup exists (any more).
 int OpenCgroupById(int cgroup2_root_fd, uint64_t id);
+// Its absolute path (under the mount `cgroup2_root_fd` is a directory of); NOT_FOUND when gone.
+absl::StatusOr<std::string> CgroupPathById(int cgroup2_root_fd, uint64_t id);
 
 // The cgroup v2 path of a process relative to the mount ("/a/b"), from /proc/<pid>/cgroup.
 absl::StatusOr<std::string> CgroupOfPid(pid_t pid);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
@@ -132,6 +133,7 @@ fg_fn_cfg Engine::ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const
       f.profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? FG_SYS_ALERT : FG_SYS_KILL;
   cfg.gen = gen & 1;
   cfg.flags = flags;
+  if (f.profile.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN) cfg.flags |= FG_CFG_F_FAIL_OPEN;
   return cfg;
 }
 
@@ -242,6 +244,9 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   ContainerSection(f.profile, container);
   sit->second.cgroups[cgroup_id] = path;
   cgroups_[cgroup_id] = sit->second.fn_id;
+  // A new slot is on disk before anyone relies on it: an agent killed right after still
+  // knows, when it comes back, whose slot the kernel is enforcing.
+  if (new_section) PersistKernelStateLocked();
   LogInfo("cgroup registered", {{"function", fkey},
                                 {"container", container},
                                 {"cgroup", path},
@@ -266,6 +271,7 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
     s.container = container;
     s.fn_id = *slot;
     sit = f.sections.emplace(container, std::move(s)).first;
+    PersistKernelStateLocked();
   }
   uint32_t from = cgroups_[cgroup_id];
   // Fold what the pod-wide slot learned so far; then the container's own slot takes over.
@@ -571,6 +577,9 @@ void Engine::SaveDirty() {
       todo.push_back(f.profile);
       f.dirty = false;
     }
+    // The counts folded so far go with the profiles that hold them (a crash between the two
+    // writes counts at most one sync interval's worth twice after a restart).
+    PersistKernelStateLocked();
   }
   for (const auto& p : todo) {
     absl::Status st = store_->Save(p);
@@ -581,6 +590,154 @@ void Engine::SaveDirty() {
     ++counters_.save_errors;
     if (Function* f = FindFunctionLocked(p.function())) f->dirty = true;
   }
+}
+
+v1::KernelState Engine::SnapshotLocked() {
+  v1::KernelState st;
+  st.set_abi_version(FG_ABI_VERSION);
+  st.set_hash_seed(opts_.hash_seed);
+  for (const auto& [key, f] : functions_) {
+    for (const auto& [name, s] : f.sections) {
+      v1::SlotState* ss = st.add_slots();
+      ss->set_slot(s.fn_id);
+      *ss->mutable_function() = f.profile.function();
+      ss->set_container(s.container);
+      for (const auto& [id, path] : s.cgroups) (*ss->mutable_cgroups())[id] = path;
+      ss->set_execs_base(s.execs_base);
+      ss->set_forks_base(s.forks_base);
+      ss->set_exits_base(s.exits_base);
+      for (uint64_t w : s.sys_base.sys) ss->add_sys_base(w);
+      for (uint64_t w : s.sys_base.sys_compat) ss->add_sys_base(w);
+      for (const auto& [k, count] : s.exec_base) {
+        v1::ExecBase* e = ss->add_exec_base();
+        e->set_parent(std::get<0>(k));
+        e->set_bin(std::get<1>(k));
+        e->set_script(std::get<2>(k));
+        e->set_count(count);
+      }
+      for (const auto& [k, count] : s.net_base) {
+        v1::NetBase* n = ss->add_net_base();
+        n->set_key(std::string(k.begin(), k.end()));
+        n->set_count(count);
+      }
+      for (uint64_t v : s.viol) ss->add_viol(v);
+      ss->set_viol_suppressed(s.viol_suppressed);
+    }
+  }
+  return st;
+}
+
+v1::KernelState Engine::KernelStateSnapshot() {
+  std::lock_guard<std::mutex> l(mu_);
+  return SnapshotLocked();
+}
+
+void Engine::PersistKernelStateLocked() {
+  if (opts_.kernel_state_path.empty()) return;
+  std::string bytes;
+  if (!SnapshotLocked().SerializeToString(&bytes)) return;
+  if (bytes == kernel_state_written_) return;
+  if (absl::Status st = WriteFileAtomic(opts_.kernel_state_path, bytes); !st.ok()) {
+    ++counters_.save_errors;
+    LogError("cannot save the kernel-state record", {{"error", st.ToString()}});
+    return;
+  }
+  kernel_state_written_ = std::move(bytes);
+}
+
+Engine::RestoreReport Engine::RestoreKernelState(
+    const v1::KernelState& state,
+    const std::function<std::optional<std::string>(uint64_t)>& path_of) {
+  std::lock_guard<std::mutex> l(mu_);
+  RestoreReport r;
+  absl::Time now = absl::Now();
+  for (const v1::SlotState& ss : state.slots()) {
+    const uint32_t slot = ss.slot();
+    if (slot >= slots_.size() || !slots_[slot].function.empty() ||
+        !ValidateFunctionId(ss.function()).ok() || !ValidateContainerName(ss.container()).ok()) {
+      LogWarn("kernel-state record: slot skipped", {{"slot", slot}});
+      continue;
+    }
+    const std::string fkey = FunctionKey(ss.function());
+    auto cfg = kernel_->ReadFnConfig(slot);
+    Function& f = functions_[fkey];
+    if (!f.profile.has_function()) {
+      // Its profile never reached the disk: start one in the mode the kernel is in.
+      f.profile = NewProfile(ss.function(), now);
+      f.profile.set_mode(!cfg.ok()                      ? opts_.default_mode
+                         : cfg->mode == FG_MODE_ENFORCE ? v1::MODE_ENFORCE
+                         : cfg->mode == FG_MODE_MONITOR ? v1::MODE_MONITOR
+                                                        : v1::MODE_LEARN);
+      f.dirty = true;
+    }
+    if (f.sections.count(ss.container())) continue;
+    Section& s = f.sections[ss.container()];
+    s.container = ss.container();
+    s.fn_id = slot;
+    s.gen = cfg.ok() ? cfg->gen & 1 : 0;
+    s.execs_base = ss.execs_base();
+    s.forks_base = ss.forks_base();
+    s.exits_base = ss.exits_base();
+    for (int i = 0; i < ss.sys_base_size() && i < 2 * FG_SYS_WORDS; ++i)
+      (i < FG_SYS_WORDS ? s.sys_base.sys[i] : s.sys_base.sys_compat[i - FG_SYS_WORDS]) =
+          ss.sys_base(i);
+    for (const auto& e : ss.exec_base())
+      s.exec_base[std::make_tuple(e.parent(), e.bin(), e.script())] = e.count();
+    for (const auto& n : ss.net_base()) {
+      std::array<uint8_t, sizeof(fg_net_key)> k{};
+      if (n.key().size() != k.size()) continue;
+      std::memcpy(k.data(), n.key().data(), k.size());
+      s.net_base[k] = n.count();
+    }
+    for (int i = 0; i < ss.viol_size() && i < static_cast<int>(s.viol.size()); ++i)
+      s.viol[i] = ss.viol(i);
+    s.viol_suppressed = ss.viol_suppressed();
+    slots_[slot] = {fkey, ss.container(),
+                    static_cast<uint8_t>(cfg.ok() ? cfg->flags & ~FG_CFG_F_FAIL_OPEN : 0)};
+    ContainerSection(f.profile, ss.container());
+    ++r.slots;
+  }
+  // The cgroups are the kernel's: those the earlier agent registered, and those created
+  // under a tracked pod while no agent ran.
+  std::vector<uint64_t> drop;
+  absl::Status st = kernel_->ForEachTracked([&](uint64_t id, const fg_cgroup_val& v) {
+    Function* f = nullptr;
+    Section* s = SectionForSlotLocked(v.fn_id, &f);
+    std::optional<std::string> path = s ? path_of(id) : std::nullopt;
+    if (!path) {
+      drop.push_back(id);
+      return;
+    }
+    s->cgroups[id] = *path;
+    cgroups_[id] = v.fn_id;
+    ++r.cgroups;
+  });
+  if (!st.ok()) LogWarn("cannot read the tracked cgroups", {{"error", st.ToString()}});
+  for (uint64_t id : drop) {
+    (void)kernel_->UntrackCgroup(id);
+    ++r.dropped;
+  }
+  // The kernel's config is what was in force; where it is not what the profile says (a crash
+  // between the flip and the profile write), the profile wins.
+  for (auto& [key, f] : functions_) {
+    bool differs = false;
+    for (const auto& [name, s] : f.sections) {
+      auto cfg = kernel_->ReadFnConfig(s.fn_id);
+      fg_fn_cfg want = ConfigFor(f, s.gen, slots_[s.fn_id].cfg_flags);
+      differs |= !cfg.ok() || cfg->mode != want.mode || cfg->sys_action != want.sys_action ||
+                 cfg->flags != want.flags;
+    }
+    if (!differs) continue;
+    auto applied = ApplyModeLocked(f, f.profile.mode(), f.profile.syscall_action());
+    LogWarn("kernel config of a function differed from its profile: applied again",
+            {{"function", key}, {"mode", ModeWord(f.profile.mode())}, {"ok", applied.ok()}});
+    ++r.modes_reapplied;
+  }
+  // What the kernel learned while no agent ran.
+  SyncLocked();
+  kernel_state_written_.clear();
+  PersistKernelStateLocked();
+  return r;
 }
 
 void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::string&)>& exists) {
@@ -638,6 +795,7 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   s.set_ingress(n.ingress);
   if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
   s.set_syscall_action(f.profile.syscall_action());
+  s.set_when_agent_absent(f.profile.when_agent_absent());
   std::map<std::string, uint64_t> by_kind;
   for (const auto& [name, sec] : f.sections) {
     by_kind["syscall"] += sec.viol[FG_VIOL_SYSCALL];
@@ -779,12 +937,15 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
 }
 
 absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1::Mode mode,
-                                                    std::optional<v1::SyscallAction> action) {
+                                                    std::optional<v1::SyscallAction> action,
+                                                    std::optional<v1::AgentAbsence> absent) {
   if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   if (mode == v1::MODE_UNSPECIFIED || !v1::Mode_IsValid(mode))
     return absl::InvalidArgumentError("mode must be learn, monitor or enforce");
   if (action && !v1::SyscallAction_IsValid(*action))
     return absl::InvalidArgumentError("syscall action must be kill or alert");
+  if (absent && !v1::AgentAbsence_IsValid(*absent))
+    return absl::InvalidArgumentError("when the agent is absent: closed or open");
   std::lock_guard<std::mutex> l(mu_);
   Function* f = FindFunctionLocked(id);
   if (!f)
@@ -793,8 +954,11 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1
   r.set_previous(f->profile.mode());
   // Whatever was learned until now belongs in the profile the allow-list is compiled from.
   SyncLocked();
+  const v1::AgentAbsence old_absent = f->profile.when_agent_absent();
+  if (absent) f->profile.set_when_agent_absent(*absent);  // ConfigFor writes it with the flip
   auto rules = ApplyModeLocked(*f, mode, action.value_or(f->profile.syscall_action()));
   if (!rules.ok()) {
+    f->profile.set_when_agent_absent(old_absent);
     LogError("mode change refused: nothing changed", {{"function", FunctionKey(id)},
                                                       {"mode", ModeWord(mode)},
                                                       {"error", rules.status().ToString()}});
@@ -808,6 +972,9 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1
            {"to", ModeWord(mode)},
            {"syscall_action",
             f->profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? "alert" : "kill"},
+           {"when_agent_absent", f->profile.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN
+                                     ? "fail-open"
+                                     : "fail-closed"},
            {"rules", *rules}});
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, *f, "", "mode",
              absl::StrCat(ModeWord(r.previous()), " -> ", ModeWord(mode)));
@@ -839,6 +1006,8 @@ const char* ActionWord(uint8_t action) {
       return "denied";
     case FG_ACT_ALERT:
       return "alert";
+    case FG_ACT_FAILED_OPEN:
+      return "failed-open";
     default:
       return "reported";
   }
@@ -1125,6 +1294,7 @@ absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "deleted", "profile and kernel state dropped");
   LogInfo("function deleted", {{"function", FunctionKey(id)}});
   functions_.erase(it);
+  PersistKernelStateLocked();
   return absl::OkStatus();
 }
 

@@ -24,6 +24,7 @@
 #include "core/policy.h"
 #include "faasguard/v1/agent.pb.h"
 #include "faasguard/v1/profile.pb.h"
+#include "faasguard/v1/state.pb.h"
 #include "profile/store.h"
 
 namespace faasguard {
@@ -59,6 +60,17 @@ class Engine {
     absl::Duration stable_window = absl::Minutes(10);
     uint64_t stable_min_observations = 100;
     v1::Mode auto_promote = v1::MODE_UNSPECIFIED;  // monitor / enforce once stable; off
+    // Where the slot table and folded counts are kept for the next agent (with pinned maps);
+    // "" = nowhere (the kernel state goes with this agent).
+    std::string kernel_state_path;
+  };
+
+  // What RestoreKernelState took over.
+  struct RestoreReport {
+    uint32_t slots = 0;            // (function, container) slots from the record
+    uint32_t cgroups = 0;          // tracked cgroups the kernel kept
+    uint32_t dropped = 0;          // kernel entries of no known slot, or of vanished cgroups
+    uint32_t modes_reapplied = 0;  // functions whose kernel config disagreed with the profile
   };
 
   // Per-function numbers for the metrics endpoint.
@@ -75,6 +87,16 @@ class Engine {
 
   // Read the stored profiles (corrupt files are quarantined by the store).
   void LoadProfiles();
+
+  // After a restart that adopted the pinned maps (after LoadProfiles): take the slots back
+  // from `state` (the earlier agent's record, empty if it had none) and the tracked cgroups
+  // from the kernel, then fold what the kernel learned while no agent ran. `path_of` names a
+  // tracked cgroup by id (nullopt: it is gone).
+  RestoreReport RestoreKernelState(
+      const v1::KernelState& state,
+      const std::function<std::optional<std::string>(uint64_t)>& path_of);
+  // The record RestoreKernelState reads (written by SaveDirty and when slots change).
+  v1::KernelState KernelStateSnapshot();
 
   // Track cgroup `cgroup_id` (directory `path`) as a replica of (function, container). A
   // cgroup tracked under the function's pod-wide section (inherited in the kernel) moves to
@@ -119,8 +141,10 @@ class Engine {
   // Switch every container of a function to `mode`. Two phases: the new allow-lists are
   // compiled and written as the slots' inactive generation, then each slot's config flips to
   // it; any failure before the flip removes what was written and changes nothing.
+  // `absent`: enforce mode while no agent runs (fail closed / open); unset keeps the current.
   absl::StatusOr<v1::SetModeResponse> SetMode(const v1::FunctionId& id, v1::Mode mode,
-                                              std::optional<v1::SyscallAction> action);
+                                              std::optional<v1::SyscallAction> action,
+                                              std::optional<v1::AgentAbsence> absent = {});
   // Newest `limit` violations (of one function when `id` has a name), oldest first.
   v1::ListViolationsResponse ListViolations(const v1::FunctionId* id, size_t limit);
   // Add what violation `vid` attempted to the profile, and to the allow-list in force.
@@ -201,6 +225,9 @@ class Engine {
   void NoteNew(Function& f, const Section& s, absl::string_view kind,
                std::initializer_list<std::pair<absl::string_view, std::string>> what);
   std::optional<PathText> ResolvePathLocked(uint64_t hash);
+  v1::KernelState SnapshotLocked();
+  // Write the kernel-state record if it changed (errors are logged and counted).
+  void PersistKernelStateLocked();
 
   std::mutex mu_;
   KernelMaps* kernel_;
@@ -215,6 +242,7 @@ class Engine {
   uint64_t next_violation_id_ = 1;
   EngineCounters counters_;
   std::function<void(v1::AgentEvent)> sink_;
+  std::string kernel_state_written_;  // the record as last written
 };
 
 // Kernel path text and flags -> profile path and kind ("memfd:x" for anonymous files).

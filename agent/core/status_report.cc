@@ -41,6 +41,7 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
                      : s.auto_promote == v1::MODE_MONITOR ? "monitor"
                                                           : "");
   r.set_metrics_addr(s.metrics_addr);
+  r.set_fail_open_after_seconds(s.fail_open_after_seconds);
   if (s.kubernetes) *r.mutable_kubernetes() = s.kubernetes();
   if (s.cluster_sync) *r.mutable_cluster_sync() = s.cluster_sync();
   *r.mutable_started() = ToProtoTime(s.started);
@@ -64,7 +65,10 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
       ap->set_name(p.name);
       ap->set_type(p.type);
       ap->set_target(p.target);
+      ap->set_link(p.link);
     }
+    r.set_pin_dir(s.programs->pin_dir());
+    r.set_adopted(s.programs->adopted());
   }
   auto add = [&](const std::string& name, uint64_t v) {
     auto* c = r.add_counters();

@@ -28,6 +28,7 @@ struct StatusSources {
   const EventReader* reader = nullptr;
   v1::Mode auto_promote = v1::MODE_UNSPECIFIED;
   std::string metrics_addr;
+  uint32_t fail_open_after_seconds = 0;
   std::function<v1::KubernetesStatus()> kubernetes;     // unset: no CRI tracking
   std::function<v1::ClusterSyncStatus()> cluster_sync;  // unset: profiles not shared
 };

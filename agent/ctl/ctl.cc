@@ -47,6 +47,8 @@ const std::vector<FlagDef>& CtlFlags() {
       {"container", 'c', true, "NAME", "run: the container name", "main"},
       {"syscall-action", 0, true, "kill|alert",
        "mode: what enforce does to a syscall outside the profile", "kill"},
+      {"when-agent-absent", 0, true, "closed|open",
+       "mode: while no agent runs, keep enforcing (closed) or only report (open)", "closed"},
       {"default", 0, false, "", "mode: set the node's default for new functions", ""},
       {"limit", 0, true, "N", "violations: how many of the newest to show", "100"},
       {"format", 0, true, "plain|crd", "profile export: a plain profile or a FunctionProfile",
@@ -80,6 +82,7 @@ void Usage(std::ostream& os) {
         "                          add what violation ID attempted to the profile\n"
         "  profile delete NS/NAME  forget a function (no replicas may be running)\n"
         "  mode NS/NAME learn|monitor|enforce [--syscall-action kill|alert]\n"
+        "                          [--when-agent-absent closed|open]\n"
         "  mode --default learn|monitor|enforce\n"
         "  violations [NS/NAME] [--limit N]\n"
         "  events [NS/NAME] [--follow] [--kind new,violation,lifecycle] [--replay N]\n\n"
@@ -348,12 +351,13 @@ int CmdStatus(Client& c, const std::string& output, std::ostream& out, std::ostr
 }
 
 int CmdMode(Client& c, const v1::FunctionId& id, v1::Mode mode,
-            std::optional<v1::SyscallAction> action, const std::string& output, std::ostream& out,
-            std::ostream& err) {
+            std::optional<v1::SyscallAction> action, std::optional<v1::AgentAbsence> absent,
+            const std::string& output, std::ostream& out, std::ostream& err) {
   v1::SetModeRequest req;
   *req.mutable_function() = id;
   req.set_mode(mode);
   if (action) req.set_syscall_action(*action);
+  if (absent) req.set_when_agent_absent(*absent);
   v1::SetModeResponse r;
   grpc::Status s = Call(c, &v1::Agent::Stub::SetMode, req, &r);
   if (!s.ok()) return c.Fail(s, err);
@@ -610,6 +614,7 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
       {"namespace", cmd == "run", "run"},
       {"container", cmd == "run", "run"},
       {"syscall-action", cmd == "mode", "mode"},
+      {"when-agent-absent", cmd == "mode", "mode"},
       {"default", cmd == "mode", "mode"},
       {"limit", cmd == "violations", "violations"},
       {"format", cmd == "profile" && sub == "export", "profile export"},
@@ -734,8 +739,18 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
       else
         return Usage(err, absl::StrCat("unknown syscall action \"", act, "\" (kill or alert)"));
     }
+    std::optional<v1::AgentAbsence> absent;
+    if (a.Has("when-agent-absent")) {
+      std::string w = a.Get("when-agent-absent");
+      if (w == "closed")
+        absent = v1::AGENT_ABSENCE_FAIL_CLOSED;
+      else if (w == "open")
+        absent = v1::AGENT_ABSENCE_FAIL_OPEN;
+      else
+        return Usage(err, absl::StrCat("unknown --when-agent-absent \"", w, "\" (closed or open)"));
+    }
     if (!client.Check(err)) return kExitUnavailable;
-    return CmdMode(client, *id, mode, action, output, out, err);
+    return CmdMode(client, *id, mode, action, absent, output, out, err);
   }
   if (cmd == "violations") {
     if (int r = extra(2); r >= 0) return r;

@@ -98,10 +98,12 @@ std::string HostPort(const std::string& addr, uint32_t port) {
 
 std::string RenderProfile(const v1::Profile& p) {
   std::string o;
-  absl::StrAppend(&o, "Function:  ", FunctionRef(p.function()), " (", p.function().platform(),
-                  ")\n", "Mode:      ", ModeName(p.mode()),
-                  p.syscall_action() == v1::SYSCALL_ACTION_ALERT ? " (syscalls: alert only)" : "",
-                  "\n");
+  absl::StrAppend(
+      &o, "Function:  ", FunctionRef(p.function()), " (", p.function().platform(), ")\n",
+      "Mode:      ", ModeName(p.mode()),
+      p.syscall_action() == v1::SYSCALL_ACTION_ALERT ? " (syscalls: alert only)" : "",
+      p.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN ? " (fails open without agent)" : "",
+      "\n");
   auto when = [](const google::protobuf::Timestamp& t) {
     return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", FromProtoTime(t), absl::UTCTimeZone());
   };
@@ -228,13 +230,14 @@ std::string RenderViolations(const v1::ListViolationsResponse& r, absl::Time now
 std::string RenderFunction(const v1::FunctionSummary& f, absl::Time now) {
   std::string o;
   const v1::Lifecycle& lc = f.lifecycle();
-  absl::StrAppend(&o, "Function:    ", FunctionRef(f.function()), " (", f.function().platform(),
-                  ")\n", "Mode:        ", ModeName(f.mode()),
-                  f.syscall_action() == v1::SYSCALL_ACTION_ALERT ? " (syscalls: alert only)" : "",
-                  "\n", "Containers:  ", absl::StrJoin(f.containers(), ", "), "\n",
-                  "Replicas:    ", f.replicas(), "\n", "Learned:     ", f.syscalls(), " syscalls, ",
-                  f.execs(), " execs, ", f.egress(), " egress, ", f.listen(), " listen, ",
-                  f.ingress(), " ingress\n");
+  absl::StrAppend(
+      &o, "Function:    ", FunctionRef(f.function()), " (", f.function().platform(), ")\n",
+      "Mode:        ", ModeName(f.mode()),
+      f.syscall_action() == v1::SYSCALL_ACTION_ALERT ? " (syscalls: alert only)" : "",
+      f.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN ? " (fails open without agent)" : "",
+      "\n", "Containers:  ", absl::StrJoin(f.containers(), ", "), "\n",
+      "Replicas:    ", f.replicas(), "\n", "Learned:     ", f.syscalls(), " syscalls, ", f.execs(),
+      " execs, ", f.egress(), " egress, ", f.listen(), " listen, ", f.ingress(), " ingress\n");
   if (lc.has_learning_started())
     absl::StrAppend(&o, "Learning:    since ", Ago(lc.learning_started(), now), "\n");
   absl::StrAppend(&o, "Observed:    ", lc.observations(), " (", lc.execs(), " execs, ",

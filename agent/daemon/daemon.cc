@@ -1,6 +1,8 @@
 #include "daemon/daemon.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +25,10 @@
 #include "bpf/ringbuf.h"
 #include "cgroup/cgroup.h"
 #include "common/args.h"
+#include "common/files.h"
 #include "common/log.h"
+#include "common/status.h"
+#include "common/unique_fd.h"
 #include "core/engine.h"
 #include "core/event_hub.h"
 #include "core/status_report.h"
@@ -80,6 +85,16 @@ const std::vector<FlagDef>& AgentFlags() {
       {"kube-ca-file", 0, true, "FILE", "CA of the API server's certificate",
        "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"},
       {"kube-sync-interval", 0, true, "SECONDS", "how often changed profiles are published", "10"},
+      {"bpf-pin-dir", 0, true, "DIR|off",
+       "pin programs and maps here (bpf filesystem): enforcement outlives the agent, and the "
+       "next agent takes over; off: everything goes with the agent",
+       "/sys/fs/bpf/faasguard"},
+      {"fail-open-after", 0, true, "DURATION",
+       "while no agent runs, functions set to fail open stop blocking after this long "
+       "(faasguardctl mode --when-agent-absent open)",
+       "15s"},
+      {"cleanup", 0, false, "",
+       "remove everything pinned under --bpf-pin-dir (programs detach) and exit", ""},
       {"btf", 0, true, "FILE", "kernel BTF to use instead of /sys/kernel/btf/vmlinux", ""},
       {"cgroup-root", 0, true, "DIR", "cgroup v2 mount (default: found in /proc/self/mountinfo)",
        ""},
@@ -142,6 +157,24 @@ bool ParseDurationFlag(const std::string& v, absl::Duration* out) {
     return true;
   }
   return absl::ParseDuration(v, out) && *out >= absl::ZeroDuration();
+}
+
+// One agent per pin directory: two would adopt (and attach) the same programs. The lock is the
+// directory's own (bpffs holds no regular files); it goes with the process, however it ends.
+absl::StatusOr<UniqueFd> LockPinDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return ErrnoStatus(errno, absl::StrCat("create pin directory ", dir,
+                                           " (is a bpf filesystem mounted there? or use "
+                                           "--bpf-pin-dir off)"));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, absl::StrCat("open pin directory ", dir));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "another faasguard-agent is running with --bpf-pin-dir ", dir, ": stop it first"));
+    return ErrnoStatus(errno, absl::StrCat("lock pin directory ", dir));
+  }
+  return fd;
 }
 
 int Fatal(const std::string& what, const absl::Status& s) {
@@ -233,12 +266,48 @@ int RunAgent(int argc, char** argv) {
   so.tls_client_ca = a.Get("tls-client-ca");
   so.insecure_tcp = a.Has("insecure-tcp");
   std::string metrics_addr = a.Get("metrics-addr", "127.0.0.1:9464");
+  std::string pin_dir = a.Get("bpf-pin-dir", "/sys/fs/bpf/faasguard");
+  if (pin_dir == "off") pin_dir.clear();
+  while (pin_dir.size() > 1 && pin_dir.back() == '/') pin_dir.pop_back();
+  if (!pin_dir.empty() && pin_dir[0] != '/') {
+    std::cerr << "faasguard-agent: --bpf-pin-dir must be an absolute path or off\n";
+    return 2;
+  }
+  absl::Duration fail_open_after;
+  if (!ParseDurationFlag(a.Get("fail-open-after", "15s"), &fail_open_after) ||
+      fail_open_after < absl::Seconds(2 * sync_s)) {
+    std::cerr << "faasguard-agent: --fail-open-after must be a duration of at least twice "
+                 "--sync-interval (the heartbeat is renewed once per sync), e.g. 15s\n";
+    return 2;
+  }
 
   if (::geteuid() != 0) {
     std::cerr << "faasguard-agent: must run as root: it loads eBPF programs and attaches them "
                  "to the cgroup v2 root (running as uid "
               << ::geteuid() << ")\n";
     return 1;
+  }
+
+  UniqueFd pin_lock;
+  if (!pin_dir.empty()) {
+    auto l = LockPinDir(pin_dir);
+    if (!l.ok()) return Fatal("cannot use the pin directory", l.status());
+    pin_lock = std::move(*l);
+  }
+  if (a.Has("cleanup")) {
+    if (pin_dir.empty()) {
+      std::cerr << "faasguard-agent: --cleanup needs a --bpf-pin-dir\n";
+      return 2;
+    }
+    std::vector<std::string> removed;
+    absl::Status st = BpfPrograms::RemovePinned(pin_dir, &removed);
+    for (const auto& r : removed) std::cout << "unpinned " << r << "\n";
+    if (!st.ok()) return Fatal("cleanup incomplete", st);
+    if (::rmdir(pin_dir.c_str()) != 0)
+      return Fatal("cleanup incomplete", ErrnoStatus(errno, pin_dir));
+    std::cout << "removed " << pin_dir << ": " << removed.size()
+              << " pinned objects; faasguard's programs are detached\n";
+    return 0;
   }
 
   // Signals are taken by sigwait in this thread only.
@@ -275,19 +344,49 @@ int RunAgent(int argc, char** argv) {
   lo.max_net_rules = max_net_rules;
   lo.hash_seed = (static_cast<uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
   lo.features = features;
+  lo.pin_dir = pin_dir;
+  lo.fail_open_after_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(fail_open_after));
   auto programs = BpfPrograms::LoadAndAttach(lo);
   if (!programs.ok()) return Fatal("cannot load the eBPF programs", programs.status());
   for (const auto& p : (*programs)->attached())
-    LogInfo("program attached", {{"name", p.name}, {"type", p.type}, {"target", p.target}});
+    LogInfo("program attached",
+            {{"name", p.name}, {"type", p.type}, {"target", p.target}, {"link", p.link}});
 
   BpfKernelMaps kernel((*programs)->map_fds());
-  eo.hash_seed = lo.hash_seed;
+  eo.hash_seed = (*programs)->hash_seed();  // an adopted state keeps its seed
+  if (!pin_dir.empty()) eo.kernel_state_path = state_dir + "/kernel-state.pb";
   eo.limits.max_exec_rules = max_exec_rules;
   eo.limits.max_net_rules = max_net_rules;
   Engine engine(&kernel, &store, eo);
   EventHub hub(/*history=*/1000, event_buffer);
   engine.SetEventSink([&hub](v1::AgentEvent e) { hub.Publish(std::move(e)); });
   engine.LoadProfiles();
+  if ((*programs)->adopted()) {
+    // The earlier agent's slots, and what the kernel kept and learned while none ran.
+    v1::KernelState record;
+    auto bytes = ReadFile(eo.kernel_state_path);
+    bool usable = bytes.ok() && record.ParseFromString(*bytes) &&
+                  record.abi_version() == FG_ABI_VERSION && record.hash_seed() == eo.hash_seed;
+    if (!usable) {
+      LogWarn(
+          "no usable record of the pinned slots: the kernel's tracked cgroups are dropped "
+          "and registered again as they are found",
+          {{"file", eo.kernel_state_path},
+           {"error", bytes.ok() ? "another pinned state or corrupt" : bytes.status().ToString()}});
+      record.Clear();
+    }
+    UniqueFd root(::open(mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto report =
+        engine.RestoreKernelState(record, [&root](uint64_t id) -> std::optional<std::string> {
+          auto p = CgroupPathById(root.get(), id);
+          if (p.ok()) return *p;
+          return std::nullopt;
+        });
+    LogInfo("took over from the earlier agent", {{"slots", report.slots},
+                                                 {"cgroups", report.cgroups},
+                                                 {"dropped", report.dropped},
+                                                 {"modes_reapplied", report.modes_reapplied}});
+  }
 
   // Kubernetes: pods and containers through the CRI, cgroups through the kernel's events.
   std::unique_ptr<NodeTracker> tracker;
@@ -350,6 +449,7 @@ int RunAgent(int argc, char** argv) {
   sources.reader = reader->get();
   sources.auto_promote = eo.auto_promote;
   sources.metrics_addr = metrics_addr;
+  sources.fail_open_after_seconds = static_cast<uint32_t>(absl::ToInt64Seconds(fail_open_after));
   if (tracker) sources.kubernetes = [&tracker] { return tracker->Status(); };
   if (profile_sync) {
     sources.cluster_sync = [&profile_sync, server = kube->config().server] {
@@ -424,6 +524,8 @@ int RunAgent(int argc, char** argv) {
       cv.wait_for(l, std::chrono::seconds(sync_s), [&] { return stop.load(); });
       if (stop.load()) break;
       l.unlock();
+      if (absl::Status hb = (*programs)->Heartbeat(); !hb.ok())
+        LogWarn("heartbeat not written", {{"error", hb.ToString()}});
       engine.SyncFromKernel();
       engine.DropVanishedCgroups([](uint64_t id, const std::string& path) {
         auto now = CgroupIdOf(path);
@@ -439,6 +541,8 @@ int RunAgent(int argc, char** argv) {
                           {"metrics", metrics ? metrics->address() : "off"},
                           {"state_dir", state_dir},
                           {"cgroup2", mount},
+                          {"pin_dir", pin_dir.empty() ? "off" : pin_dir},
+                          {"adopted", (*programs)->adopted()},
                           {"programs", static_cast<uint64_t>((*programs)->attached().size())}});
 
   int sig = 0;

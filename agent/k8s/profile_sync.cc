@@ -332,8 +332,10 @@ absl::Status ProfileSync::Take(const std::string& object_json) {
     // Modes flow from the cluster: a node takes spec.mode when it first sees the resource and
     // whenever it changes there; a local change stays until the cluster's next one.
     if (remote->mode() != v1::MODE_UNSPECIFIED && remote->mode() != last &&
-        (remote->mode() != local->mode() || remote->syscall_action() != local->syscall_action())) {
-      auto r = engine_->SetMode(id, remote->mode(), remote->syscall_action());
+        (remote->mode() != local->mode() || remote->syscall_action() != local->syscall_action() ||
+         remote->when_agent_absent() != local->when_agent_absent())) {
+      auto r = engine_->SetMode(id, remote->mode(), remote->syscall_action(),
+                                remote->when_agent_absent());
       if (!r.ok()) return Fail(r.status());
       LogInfo("mode taken from the cluster",
               {{"function", key}, {"mode", v1::Mode_Name(remote->mode())}});

@@ -252,6 +252,9 @@ absl::Status ValidateProfile(const v1::Profile& p) {
   if (!v1::SyscallAction_IsValid(p.syscall_action()))
     return absl::InvalidArgumentError(
         absl::StrCat("unknown syscall action ", static_cast<int>(p.syscall_action())));
+  if (!v1::AgentAbsence_IsValid(p.when_agent_absent()))
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown whenAgentAbsent value ", static_cast<int>(p.when_agent_absent())));
   if (p.containers_size() > static_cast<int>(kMaxContainers))
     return absl::InvalidArgumentError("too many containers in profile");
   for (const auto& c : p.containers()) {

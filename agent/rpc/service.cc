@@ -105,7 +105,15 @@ grpc::Status AgentService::SetMode(grpc::ServerContext*, const v1::SetModeReques
                           "syscall_action must be SYSCALL_ACTION_KILL or SYSCALL_ACTION_ALERT");
     action = req->syscall_action();
   }
-  auto r = engine_->SetMode(id, req->mode(), action);
+  std::optional<v1::AgentAbsence> absent;
+  if (req->has_when_agent_absent()) {
+    if (!v1::AgentAbsence_IsValid(req->when_agent_absent()))
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          "when_agent_absent must be AGENT_ABSENCE_FAIL_CLOSED or AGENT_ABSENCE_FAIL_OPEN");
+    absent = req->when_agent_absent();
+  }
+  auto r = engine_->SetMode(id, req->mode(), action, absent);
   if (!r.ok()) return ToGrpcStatus(r.status());
   engine_->SaveDirty();  // the mode survives a restart from now on
   *resp = *r;

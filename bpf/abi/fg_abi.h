@@ -23,7 +23,7 @@
 #define FG_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define FG_ABI_VERSION 3
+#define FG_ABI_VERSION 4
 
 /* Capacities. The agent may lower or raise the map sizes before load. */
 #define FG_MAX_FUNCS 4096        /* (function, container) sections tracked at once */
@@ -67,6 +67,7 @@ enum fg_sys_action {
 /* fg_fn_cfg.flags */
 #define FG_CFG_F_EXEC_PREFIX 0x1 /* the allow-list has "path*" exec rules */
 #define FG_CFG_F_LSM 0x2         /* exec decisions are taken by BPF-LSM, not by SIGKILL */
+#define FG_CFG_F_FAIL_OPEN 0x4   /* enforce mode only reports while no agent runs (fg_agent) */
 
 /* Ring-buffer record types. */
 enum fg_event_type {
@@ -105,6 +106,7 @@ enum fg_viol_action {
 	FG_ACT_ALERT = 2,    /* enforce mode, syscall action "alert" */
 	FG_ACT_DENIED = 3,   /* the operation failed with EPERM */
 	FG_ACT_KILLED = 4,   /* the process was sent SIGKILL */
+	FG_ACT_FAILED_OPEN = 5, /* enforce mode, but the function fails open and no agent runs */
 };
 
 /* Kinds of allow rules (fg_net_allow). */
@@ -169,6 +171,23 @@ struct fg_event_hdr {
 struct fg_cgroup_val {
 	__u32 fn_id;
 	__u32 flags; /* FG_CG_F_* */
+};
+
+/*
+ * fg_agent[0]: the agent's mark on the pinned state (/sys/fs/bpf/faasguard/fg_agent). The
+ * first two fields never move, so any later agent can read which ABI pinned the maps.
+ * heartbeat_ns (bpf_ktime_get_ns clock) is renewed by the running agent; a function that
+ * fails open (FG_CFG_F_FAIL_OPEN) stops blocking once it is older than fail_open_after_ns.
+ */
+#define FG_AGENT_MAGIC 0x67616766u /* "fgag" */
+struct fg_agent_val {
+	__u32 magic;       /* FG_AGENT_MAGIC */
+	__u32 abi_version; /* FG_ABI_VERSION of the agent that created the maps */
+	__u64 hash_seed;   /* fg_hash_seed the programs were loaded with: keys depend on it */
+	__u64 heartbeat_ns;
+	__u64 fail_open_after_ns;
+	__u64 agent_pid;
+	__u64 reserved[3];
 };
 
 /* fg_fn_cfg[fn_id]: written by the agent only, as one 8-byte value (mode and generation
@@ -342,6 +361,7 @@ struct fg_violation_event {
 FG_STATIC_ASSERT(sizeof(struct fg_event_hdr) == 32, "fg_event_hdr layout");
 FG_STATIC_ASSERT(sizeof(struct fg_cgroup_val) == 8, "fg_cgroup_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_fn_cfg) == 8, "fg_fn_cfg layout");
+FG_STATIC_ASSERT(sizeof(struct fg_agent_val) == 64, "fg_agent_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_fn_state) == 8 * (2 * FG_SYS_WORDS + 3 + FG_VIOL_KINDS + 4),
 		 "fg_fn_state layout");
 FG_STATIC_ASSERT(sizeof(struct fg_sys_allow) == 16 * FG_SYS_WORDS, "fg_sys_allow layout");

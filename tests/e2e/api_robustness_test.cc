@@ -36,7 +36,7 @@ class ApiRobustnessTest : public ::testing::Test {
       ::dup2(fd, 2);
       std::string state = dir_.path() + "/state";
       ::execl(FG_AGENT_PATH, FG_AGENT_PATH, "--socket", socket_.c_str(), "--state-dir",
-              state.c_str(), "--metrics-addr", "off", nullptr);
+              state.c_str(), "--metrics-addr", "off", "--bpf-pin-dir", "off", nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 300 && !Ready(); ++i)

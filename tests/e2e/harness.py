@@ -40,6 +40,9 @@ class Agent:
         self.state = state or os.path.join(tmp, "state")
         self.log_path = os.path.join(tmp, f"agent-{time.time_ns()}.log")
         self.extra = list(extra)
+        # Nothing outlives a test's agent unless the test asks for pinning (and cleans up).
+        if "--bpf-pin-dir" not in self.extra:
+            self.extra += ["--bpf-pin-dir", "off"]
         self.proc = None
 
     def start(self, wait=True):

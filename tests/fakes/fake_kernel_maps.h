@@ -104,6 +104,25 @@ class FakeKernelMaps : public KernelMaps {
     return it->second;
   }
 
+  absl::StatusOr<fg_fn_cfg> ReadFnConfig(uint32_t fn_id) override {
+    if (fn_id >= FG_MAX_FUNCS)
+      return absl::OutOfRangeError(absl::StrCat("fake fg_fn_cfg: slot ", fn_id));
+    auto it = fn_cfg.find(fn_id);
+    return it == fn_cfg.end() ? fg_fn_cfg{} : it->second;
+  }
+
+  absl::Status ForEachTracked(
+      const std::function<void(uint64_t, const fg_cgroup_val&)>& fn) override {
+    for (const auto& [id, slot] : tracked) {
+      fg_cgroup_val v{};
+      v.fn_id = slot;
+      auto f = tracked_flags.find(id);
+      v.flags = f == tracked_flags.end() ? 0 : f->second;
+      fn(id, v);
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status ForEachExec(
       const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) override {
     for (const auto& [k, v] : execs) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -23,6 +24,9 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(
   std::vector<std::string> args = {binary,        "--socket",        a->socket_,
                                    "--state-dir", dir + "/state",    "--metrics-addr",
                                    "off",         "--sync-interval", "1"};
+  // Nothing outlives a test's agent unless the test asks for pinning (and cleans it up).
+  if (std::find(extra.begin(), extra.end(), "--bpf-pin-dir") == extra.end())
+    args.insert(args.end(), {"--bpf-pin-dir", "off"});
   args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());

@@ -388,7 +388,10 @@ TEST(DecodeEventTest, ViolationWithBadKindActionOrMode) {
     EXPECT_THAT(ErrorOf(DecodeViolation(*e)), HasSubstr("violation event kind"))
         << static_cast<int>(kind);
   }
-  for (uint8_t action : {0, FG_ACT_KILLED + 1, 255}) {
+  // The last action is FG_ACT_FAILED_OPEN (enforce mode, fail-open function, no agent).
+  EXPECT_TRUE(
+      DecodeViolation(*ViolationRecord(FG_VIOL_EXEC, FG_ACT_FAILED_OPEN, FG_MODE_ENFORCE)).ok());
+  for (uint8_t action : {0, FG_ACT_FAILED_OPEN + 1, 255}) {
     auto e = ViolationRecord(FG_VIOL_EXEC, action, FG_MODE_ENFORCE);
     EXPECT_THAT(ErrorOf(DecodeViolation(*e)), HasSubstr("action")) << static_cast<int>(action);
   }
