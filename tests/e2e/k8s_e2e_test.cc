@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <regex>
 #include <string>
 #include <thread>
@@ -348,6 +350,90 @@ TEST_F(K8sE2E, KnativeLearnEnforceAndColdStart) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(exited) << "the sidecar must die at once";
+}
+
+// The DaemonSet's case of docs/security.md "Agent restarts": the agent (pinned, as deployed) is
+// SIGKILLed while a pod is enforced. The kernel goes on refusing; the pod is replaced while no
+// agent runs (a cold start in the gap); the next agent takes the pinned state over and finds
+// and enforces the new pod.
+TEST_F(K8sE2E, AgentKilledWhileEnforcingThePodStaysEnforced) {
+  const std::string pins = absl::StrCat("/sys/fs/bpf/fg-k8s-", ::getpid());
+  const std::vector<std::string> flags = {"--cri-endpoint", cd_->socket(), "--cri-resync", "2",
+                                          "--bpf-pin-dir",  pins};
+  // However the test ends: the agent stops first (it holds the pin directory), then --cleanup.
+  struct Cleanup {
+    std::unique_ptr<AgentProcess>& agent;
+    std::string pins;
+    ~Cleanup() {
+      if (agent && HasFailure()) std::cerr << "--- agent log (tail)\n" << Tail(agent->Log());
+      agent.reset();
+      std::string cmd = absl::StrCat(FG_AGENT_PATH, " --bpf-pin-dir ", pins, " --cleanup");
+      if (std::system(cmd.c_str()) != 0) std::cerr << "cleanup of " << pins << " failed\n";
+    }
+  } cleanup{agent_, pins};
+  agent_.reset();
+  auto a = AgentProcess::Start(FG_AGENT_PATH, dir_.path(), flags);
+  ASSERT_TRUE(a.ok()) << a.status();
+  agent_ = std::move(*a);
+
+  const v1::FunctionId hello = Fn("default", "hello");
+  auto k = RunKnativePod(FreePort(), FreePort());
+  ASSERT_TRUE(k.ok()) << k.status() << "\n" << cd_->DaemonLogTail();
+  ASSERT_TRUE(WaitHttp(k->queue_port, "/healthz", "ok", 30));
+  ASSERT_TRUE(WaitReplicas(hello, 2, 20));
+  for (int i = 0; i < 40; ++i)
+    ASSERT_THAT(HttpGet(k->queue_port, "/?name=user" + std::to_string(i)),
+                HasSubstr("Hello, user"));
+  SetMode(hello, v1::MODE_ENFORCE);
+
+  agent_->Kill();
+  // No agent: the injected command still dies before it runs.
+  EXPECT_THAT(HttpGet(k->queue_port, "/?name=" + Quote("x;touch /tmp/pwned-gap")),
+              HasSubstr("Hello, x"));
+  auto pids = Pids(cd_->CgroupDir(k->pod, k->user_id));
+  ASSERT_FALSE(pids.empty());
+  EXPECT_FALSE(std::filesystem::exists(absl::StrCat("/proc/", pids[0], "/root/tmp/pwned-gap")))
+      << "enforcement stopped with the agent";
+  // A cold start while no agent runs: the pod goes, a new one comes (same ports, as a
+  // revision's pods are; new pod and container cgroups, not tracked until an agent finds them).
+  ASSERT_TRUE(cd_->RemovePod(k->pod).ok());
+  auto k2 = RunKnativePod(k->user_port, k->queue_port);
+  ASSERT_TRUE(k2.ok()) << k2.status();
+  ASSERT_TRUE(WaitHttp(k2->queue_port, "/healthz", "ok", 30));
+
+  auto b = AgentProcess::Start(FG_AGENT_PATH, dir_.path(), flags);
+  ASSERT_TRUE(b.ok()) << b.status();
+  agent_ = std::move(*b);
+  EXPECT_TRUE(agent_->WaitForLog("took over from the earlier agent", 5)) << agent_->Log();
+  EXPECT_EQ(agent_->Log().find("link=new"), std::string::npos);
+  // The new pod's two containers, once the tracker has listed them (the old pod's cgroups
+  // are gone: dropped).
+  const std::string user_dir = cd_->CgroupDir(k2->pod, k2->user_id);
+  auto named = [&] {
+    return agent_->Log().find(k2->user_id) != std::string::npos &&
+           agent_->Log().find(k2->proxy_id) != std::string::npos;
+  };
+  for (int i = 0; i < 200 && !named(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(named()) << Tail(agent_->Log());
+  auto f = Function(hello);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->mode(), v1::MODE_ENFORCE);
+  // The new pod-level cgroup and its two containers (and the old pod's cgroup while the
+  // runtime has not removed its directory yet).
+  EXPECT_GE(f->replicas(), 3u);
+  EXPECT_THAT(HttpGet(k2->queue_port, "/?name=" + Quote("x;touch /tmp/pwned-after")),
+              HasSubstr("Hello, x"));
+  pids = Pids(user_dir);
+  ASSERT_FALSE(pids.empty());
+  EXPECT_FALSE(std::filesystem::exists(absl::StrCat("/proc/", pids[0], "/root/tmp/pwned-after")))
+      << "the pod started in the gap is not enforced after the restart";
+  EXPECT_THAT(HttpGet(k2->queue_port, "/?name=benign"), HasSubstr("Hello, benign"));
+  // The gap's violation was read from the pinned ring buffer.
+  bool gap = false;
+  for (const auto& v : Violations(hello))
+    gap |= v.kind() == "exec" && v.attempted().find("touch") != std::string::npos;
+  EXPECT_TRUE(gap);
 }
 
 TEST_F(K8sE2E, OpenFaasPodIsItsOwnFunction) {

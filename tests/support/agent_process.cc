@@ -31,6 +31,9 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
+  // Empty the log before the child starts: an earlier agent's "agent ready" in the same
+  // directory must not pass for this one's (the child truncates it only after the fork).
+  std::ofstream(a->log_, std::ios::trunc).close();
   a->pid_ = ::fork();
   if (a->pid_ < 0) return absl::InternalError("fork failed");
   if (a->pid_ == 0) {
@@ -49,8 +52,12 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Start(
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (a->Log().find("agent ready") == std::string::npos)
-    return absl::DeadlineExceededError("the agent did not get ready:\n" + a->Log());
+  if (a->Log().find("agent ready") == std::string::npos) {
+    std::string log = a->Log();
+    ::kill(a->pid_, SIGKILL);  // the destructor of `a` reaps it
+    return absl::DeadlineExceededError(
+        absl::StrCat("the agent (pid ", a->pid_, ") did not get ready in 30 s:\n", log));
+  }
   a->stub_ = v1::Agent::NewStub(
       grpc::CreateChannel("unix:" + a->socket_, grpc::InsecureChannelCredentials()));
   return a;
@@ -61,6 +68,14 @@ AgentProcess::~AgentProcess() {
   ::kill(pid_, SIGTERM);
   int st;
   ::waitpid(pid_, &st, 0);
+}
+
+void AgentProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int st;
+  ::waitpid(pid_, &st, 0);
+  pid_ = -1;
 }
 
 std::string AgentProcess::Log() const {

@@ -21,6 +21,8 @@ class AgentProcess {
                                                              const std::string& dir,
                                                              const std::vector<std::string>& extra);
   ~AgentProcess();  // SIGTERM, wait
+  // SIGKILL, wait: the agent leaves as a crash would (whatever it pinned stays).
+  void Kill();
 
   v1::Agent::Stub& stub() { return *stub_; }
   std::string Log() const;
