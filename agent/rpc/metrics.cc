@@ -56,6 +56,14 @@ std::string RenderAgentMetrics(const StatusSources& s, CallCounter* calls, Event
   PromWriter w;
   w.Family("faasguard_up", "gauge", "1 while the agent runs.");
   w.Sample("faasguard_up", 1);
+  if (s.programs) {
+    w.Family("faasguard_pinned", "gauge",
+             "1 when programs and maps are pinned (enforcement outlives the agent).");
+    w.Sample("faasguard_pinned", s.programs->pin_dir().empty() ? 0 : 1);
+    w.Family("faasguard_adopted", "gauge",
+             "1 when this agent took over the pinned state of an earlier one.");
+    w.Sample("faasguard_adopted", s.programs->adopted() ? 1 : 0);
+  }
   if (s.kernel) {
     if (auto stats = s.kernel->ReadStats(); stats.ok()) {
       w.Family("faasguard_kernel_events_lost_total", "counter",

@@ -106,6 +106,9 @@ class RestartE2E(EnforceE2E):
         status = json.loads(self.a.ctl("status", "-o", "json").stdout)
         self.assertTrue(status.get("adopted"), status)
         self.assertEqual({p["link"] for p in status["programs"]}, {"adopted"}, status["programs"])
+        metrics = urllib.request.urlopen(self.a.metrics_url() + "/metrics", timeout=10).read()
+        self.assertIn(b"\nfaasguard_pinned 1\n", metrics)
+        self.assertIn(b"\nfaasguard_adopted 1\n", metrics)
         # It knows both functions and their replicas again.
         fns = {f["function"]["name"]: f
                for f in json.loads(self.a.ctl("functions", "-o", "json").stdout)["functions"]}
