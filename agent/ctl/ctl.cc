@@ -575,6 +575,21 @@ int CmdRun(Client& c, const v1::FunctionId& id, const std::string& container,
   return result;
 }
 
+// A flag whose value is one of two words, each standing for an enum value: nullopt when the
+// flag is not given; an error naming `what` and the two words for any other value.
+template <typename E>
+absl::StatusOr<std::optional<E>> TwoWayFlag(const ParsedArgs& a, const std::string& flag,
+                                            absl::string_view what,
+                                            std::pair<absl::string_view, E> first,
+                                            std::pair<absl::string_view, E> second) {
+  if (!a.Has(flag)) return std::optional<E>();
+  std::string v = a.Get(flag);
+  if (v == first.first) return std::optional<E>(first.second);
+  if (v == second.first) return std::optional<E>(second.second);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown ", what, " \"", v, "\" (", first.first, " or ", second.first, ")"));
+}
+
 }  // namespace
 
 int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -729,28 +744,16 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (mode == v1::MODE_UNSPECIFIED)
       return Usage(
           err, absl::StrCat("unknown mode \"", a.positional[2], "\" (learn, monitor or enforce)"));
-    std::optional<v1::SyscallAction> action;
-    if (a.Has("syscall-action")) {
-      std::string act = a.Get("syscall-action");
-      if (act == "kill")
-        action = v1::SYSCALL_ACTION_KILL;
-      else if (act == "alert")
-        action = v1::SYSCALL_ACTION_ALERT;
-      else
-        return Usage(err, absl::StrCat("unknown syscall action \"", act, "\" (kill or alert)"));
-    }
-    std::optional<v1::AgentAbsence> absent;
-    if (a.Has("when-agent-absent")) {
-      std::string w = a.Get("when-agent-absent");
-      if (w == "closed")
-        absent = v1::AGENT_ABSENCE_FAIL_CLOSED;
-      else if (w == "open")
-        absent = v1::AGENT_ABSENCE_FAIL_OPEN;
-      else
-        return Usage(err, absl::StrCat("unknown --when-agent-absent \"", w, "\" (closed or open)"));
-    }
+    auto action = TwoWayFlag<v1::SyscallAction>(a, "syscall-action", "syscall action",
+                                                {"kill", v1::SYSCALL_ACTION_KILL},
+                                                {"alert", v1::SYSCALL_ACTION_ALERT});
+    if (!action.ok()) return Usage(err, std::string(action.status().message()));
+    auto absent = TwoWayFlag<v1::AgentAbsence>(a, "when-agent-absent", "--when-agent-absent value",
+                                               {"closed", v1::AGENT_ABSENCE_FAIL_CLOSED},
+                                               {"open", v1::AGENT_ABSENCE_FAIL_OPEN});
+    if (!absent.ok()) return Usage(err, std::string(absent.status().message()));
     if (!client.Check(err)) return kExitUnavailable;
-    return CmdMode(client, *id, mode, action, absent, output, out, err);
+    return CmdMode(client, *id, mode, *action, *absent, output, out, err);
   }
   if (cmd == "violations") {
     if (int r = extra(2); r >= 0) return r;
