@@ -75,22 +75,6 @@ static __always_inline struct cgroup *fg_current_cgroup(void)
 	return bpf_get_current_task_btf()->cgroups->dfl_cgrp;
 }
 
-/* The hot path's lookup (sys_enter): the current cgroup's entry, from cgroup local storage
- * where the kernel has it; NULL for an untracked task. */
-static __always_inline const struct fg_cgroup_val *fg_lookup_current_fast(void)
-{
-	if (fg_cg_local_on) {
-		struct cgroup *cg = fg_current_cgroup();
-
-		/* A cgroup no BPF program keeps anything on is untracked: one load, no helper call
-		 * (~9 ns less per syscall, bench/). Others (ours, or another tool's) ask the map. */
-		if (bpf_core_field_exists(cg->bpf_cgrp_storage) && !cg->bpf_cgrp_storage)
-			return 0;
-		return bpf_cgrp_storage_get(&fg_cg_local, cg, 0, 0);
-	}
-	return fg_lookup_cgroup(bpf_get_current_cgroup_id());
-}
-
 /* Copy the current cgroup's fg_tracked entry to fg_cg_local (the exec program, after the
  * pending flag may have changed). */
 static __always_inline void fg_mirror_current(const struct fg_cgroup_val *t)

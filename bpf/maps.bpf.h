@@ -34,6 +34,14 @@ struct {
 	__type(value, struct fg_cgroup_val);
 } fg_cg_local SEC(".maps") __weak;
 
+/* sys_enter's per-CPU decision cache (struct fg_cpu_cache). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fg_cpu_cache);
+} fg_cpu_cache SEC(".maps") __weak;
+
 /* Per-function configuration (mode, syscall action, allow-list generation), from the agent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

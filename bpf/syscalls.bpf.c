@@ -10,14 +10,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define FG_TS_COMPAT 0x0002 /* x86: thread_info.status bit of a 32-bit syscall */
 #define FG_SIGKILL 9
 
-static __always_inline __u32 fg_syscall_arch(void)
+static __always_inline __u32 fg_syscall_arch(struct task_struct *task)
 {
 #if defined(__TARGET_ARCH_x86)
-	struct task_struct *task = bpf_get_current_task_btf();
-
 	if (bpf_core_field_exists(task->thread_info.status) &&
 	    (task->thread_info.status & FG_TS_COMPAT))
 		return FG_ARCH_COMPAT;
+#else
+	(void)task;
 #endif
 	return FG_ARCH_NATIVE;
 }
@@ -89,11 +89,83 @@ static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 f
 	return 0;
 }
 
+/* Whether syscall `id` of `arch` is in a bitmap pair (native, compat). */
+static __always_inline int fg_sys_bit(const __u64 *sys, const __u64 *compat, long id, __u32 arch)
+{
+	if (id < 0 || id >= FG_SYS_MAX)
+		return 0;
+	__u32 w = ((__u32)id >> 6) & (FG_SYS_WORDS - 1);
+
+	return !!((arch == FG_ARCH_COMPAT ? compat[w] : sys[w]) & (1ULL << (id & 63)));
+}
+
+/* After the slow path: this CPU's cache takes the current cgroup's decision data, the learned
+ * syscalls in learn mode, the allowed ones otherwise. `gen` was read before the slow path: if
+ * the agent changed anything since, the entry is stale from birth and never used. */
+static __always_inline void fg_cache_fill(struct fg_cpu_cache *c, __u64 gen, __u64 serial,
+					  __u32 fn_id, const struct fg_fn_cfg *cfg)
+{
+	const __u64 *sys, *compat;
+
+	if (cfg->mode == FG_MODE_LEARN) {
+		const struct fg_fn_state *st = bpf_map_lookup_elem(&fg_fn_state, &fn_id);
+
+		if (!st)
+			return;
+		sys = st->sys;
+		compat = st->sys_compat;
+	} else {
+		__u32 idx = fn_id * 2 + (cfg->gen & 1);
+		const struct fg_sys_allow *a = bpf_map_lookup_elem(&fg_sys_allow, &idx);
+
+		if (!a)
+			return;
+		sys = a->sys;
+		compat = a->sys_compat;
+	}
+	c->entry_gen = 0;
+	c->serial = serial;
+	c->fn_id = fn_id;
+	c->cfg = *(const __u64 *)cfg;
+	for (int i = 0; i < FG_SYS_WORDS; i++) {
+		c->sys[i] = sys[i];
+		c->sys_compat[i] = compat[i];
+	}
+	c->entry_gen = gen;
+}
+
 SEC("raw_tracepoint/sys_enter")
 int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	const struct fg_cgroup_val *t = fg_lookup_current_fast();
+	struct task_struct *task = bpf_get_current_task_btf();
+	long id = (long)ctx->args[1];
+	struct fg_cpu_cache *c = 0;
+	__u64 serial = 0, gen = 0;
+	const struct fg_cgroup_val *t;
 
+	if (fg_cg_local_on) {
+		struct cgroup *cg = task->cgroups->dfl_cgrp;
+
+		/* A cgroup no BPF program keeps anything on is untracked: one load, no helper call
+		 * (~9 ns less per syscall, bench/). */
+		if (bpf_core_field_exists(cg->bpf_cgrp_storage) && !cg->bpf_cgrp_storage)
+			return 0;
+		/* The steady state of a tracked task: this CPU's cache says the syscall is learned
+		 * (learn) or allowed (monitor, enforce). Anything else takes the full path. */
+		__u32 zero = 0;
+
+		c = bpf_map_lookup_elem(&fg_cpu_cache, &zero);
+		serial = cg->self.serial_nr;
+		if (c) {
+			gen = c->gen;
+			if (gen && c->entry_gen == gen && c->serial == serial &&
+			    fg_sys_bit(c->sys, c->sys_compat, id, fg_syscall_arch(task)))
+				return 0;
+		}
+		t = bpf_cgrp_storage_get(&fg_cg_local, cg, 0, 0);
+	} else {
+		t = fg_lookup_cgroup(bpf_get_current_cgroup_id());
+	}
 	if (!t || (t->flags & FG_CG_F_PENDING))
 		return 0; /* untracked, or a container still being set up by its runtime */
 	__u32 fn_id = t->fn_id;
@@ -101,10 +173,13 @@ int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!cfg)
 		return 0;
-	long id = (long)ctx->args[1];
-	__u32 arch = fg_syscall_arch();
+	__u32 arch = fg_syscall_arch(task);
 
 	if (cfg->mode == FG_MODE_LEARN)
-		return fg_learn_syscall(fn_id, id, arch);
-	return fg_check_syscall(cfg, fn_id, id, arch);
+		fg_learn_syscall(fn_id, id, arch);
+	else
+		fg_check_syscall(cfg, fn_id, id, arch);
+	if (c)
+		fg_cache_fill(c, gen, serial, fn_id, cfg);
+	return 0;
 }

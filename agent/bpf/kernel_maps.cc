@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -52,7 +53,26 @@ absl::Status DeleteWhere(int fd, const char* name, Pred&& pred) {
 
 }  // namespace
 
-BpfKernelMaps::BpfKernelMaps(Fds fds) : fds_(fds) {}
+BpfKernelMaps::BpfKernelMaps(Fds fds) : fds_(fds) {
+  ncpus_ = libbpf_num_possible_cpus();
+  if (fds_.cpu_cache < 0 || ncpus_ <= 0) return;
+  // Adopted maps: carry on from the generation the earlier agent left.
+  std::vector<fg_cpu_cache> per(static_cast<size_t>(ncpus_));
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(fds_.cpu_cache, &zero, per.data()) == 0)
+    for (const auto& c : per) cache_gen_ = std::max<uint64_t>(cache_gen_, c.gen);
+}
+
+absl::Status BpfKernelMaps::InvalidateCpuCaches() {
+  if (fds_.cpu_cache < 0 || ncpus_ <= 0) return absl::OkStatus();
+  std::vector<fg_cpu_cache> per(static_cast<size_t>(ncpus_));
+  ++cache_gen_;
+  for (auto& c : per) c.gen = cache_gen_;
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(fds_.cpu_cache, &zero, per.data(), BPF_ANY) != 0)
+    return ErrnoStatus(errno, "invalidate map fg_cpu_cache");
+  return absl::OkStatus();
+}
 
 absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
   if (fds_.cg_local < 0) return absl::OkStatus();
@@ -74,7 +94,7 @@ absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
   ::close(cg);
   if (r != 0)
     return ErrnoStatus(err, absl::StrCat("update map fg_cg_local for cgroup id ", cgroup_id));
-  return absl::OkStatus();
+  return InvalidateCpuCaches();
 }
 
 absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
@@ -119,7 +139,7 @@ absl::Status BpfKernelMaps::UntrackCgroup(uint64_t cgroup_id) {
 absl::Status BpfKernelMaps::SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) {
   if (bpf_map_update_elem(fds_.fn_cfg, &fn_id, &cfg, BPF_ANY) != 0)
     return ErrnoStatus(errno, "update map fg_fn_cfg");
-  return absl::OkStatus();
+  return InvalidateCpuCaches();
 }
 
 absl::Status BpfKernelMaps::ResetFn(uint32_t fn_id) {
@@ -134,7 +154,8 @@ absl::Status BpfKernelMaps::ResetFn(uint32_t fn_id) {
   FG_RETURN_IF_ERROR(DeleteWhere<fg_net_key>(
       fds_.net, "fg_net", [&](const fg_net_key& k) { return k.fn_id == fn_id; }));
   FG_RETURN_IF_ERROR(ClearPolicy(fn_id, 0));
-  return ClearPolicy(fn_id, 1);
+  FG_RETURN_IF_ERROR(ClearPolicy(fn_id, 1));
+  return InvalidateCpuCaches();
 }
 
 absl::Status BpfKernelMaps::WritePolicy(uint32_t fn_id, uint8_t gen, const AllowList& a) {

@@ -85,6 +85,8 @@ class BpfKernelMaps : public KernelMaps {
     // none), and an open directory of the cgroup v2 mount (to open cgroups by id).
     int cg_local = -1;
     int cgroup_root = -1;
+    // fg_cpu_cache, sys_enter's per-CPU decision cache (-1: none, e.g. without fg_cg_local).
+    int cpu_cache = -1;
   };
   explicit BpfKernelMaps(Fds fds);
 
@@ -111,7 +113,12 @@ class BpfKernelMaps : public KernelMaps {
  private:
   // Write fg_tracked's entry of a cgroup (or its absence) to fg_cg_local.
   absl::Status Mirror(uint64_t cgroup_id);
+  // Make every CPU's fg_cpu_cache entry stale (one per-CPU write of a new generation): after
+  // any change of what sys_enter decides with (tracking, config, learned or allowed sets).
+  absl::Status InvalidateCpuCaches();
   Fds fds_;
+  uint64_t cache_gen_ = 0;
+  int ncpus_ = 0;
 };
 
 }  // namespace faasguard

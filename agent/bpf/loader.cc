@@ -450,7 +450,8 @@ BpfKernelMaps::Fds BpfPrograms::map_fds() const {
           bpf_map__fd(skel_->maps.fg_exec_allow),
           bpf_map__fd(skel_->maps.fg_net_allow),
           cg_local_on_ ? bpf_map__fd(skel_->maps.fg_cg_local) : -1,
-          cgroup_fd_};
+          cgroup_fd_,
+          bpf_map__fd(skel_->maps.fg_cpu_cache)};
 }
 
 }  // namespace faasguard

@@ -190,6 +190,25 @@ struct fg_agent_val {
 	__u64 reserved[3];
 };
 
+/*
+ * fg_cpu_cache[0], one per CPU: sys_enter's copy of what it needs to decide on a syscall of the
+ * last tracked cgroup it saw on this CPU, so that a tracked task's syscall touches one page
+ * instead of five (docs/architecture.md, "The syscall hot path"). The entry is valid while
+ * entry_gen == gen != 0 and serial is the current cgroup's serial number (never reused). The
+ * agent bumps gen on every CPU (one per-CPU write) after each change of tracking or config;
+ * an entry filled under an older gen is never used. Pending cgroups are never cached.
+ */
+struct fg_cpu_cache {
+	__u64 gen;       /* written by the agent, all CPUs at once */
+	__u64 entry_gen; /* gen read before the entry was filled; written last */
+	__u64 serial;    /* cgroup->self.serial_nr of the entry */
+	__u32 fn_id;
+	__u32 pad;
+	__u64 cfg;                      /* struct fg_fn_cfg of the slot, as one word */
+	__u64 sys[FG_SYS_WORDS];        /* learn: syscalls known learned; else: allowed */
+	__u64 sys_compat[FG_SYS_WORDS];
+};
+
 /* fg_fn_cfg[fn_id]: written by the agent only, as one 8-byte value (mode and generation
  * change together). */
 struct fg_fn_cfg {
@@ -362,6 +381,7 @@ FG_STATIC_ASSERT(sizeof(struct fg_event_hdr) == 32, "fg_event_hdr layout");
 FG_STATIC_ASSERT(sizeof(struct fg_cgroup_val) == 8, "fg_cgroup_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_fn_cfg) == 8, "fg_fn_cfg layout");
 FG_STATIC_ASSERT(sizeof(struct fg_agent_val) == 64, "fg_agent_val layout");
+FG_STATIC_ASSERT(sizeof(struct fg_cpu_cache) == 40 + 16 * FG_SYS_WORDS, "fg_cpu_cache layout");
 FG_STATIC_ASSERT(sizeof(struct fg_fn_state) == 8 * (2 * FG_SYS_WORDS + 3 + FG_VIOL_KINDS + 4),
 		 "fg_fn_state layout");
 FG_STATIC_ASSERT(sizeof(struct fg_sys_allow) == 16 * FG_SYS_WORDS, "fg_sys_allow layout");

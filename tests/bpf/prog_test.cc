@@ -5,6 +5,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -25,6 +26,22 @@ namespace faasguard {
 namespace {
 
 constexpr uint64_t kSeed = 0x1234abcd;
+
+// As the agent does after every change of tracking, config or sets (BpfKernelMaps::
+// InvalidateCpuCaches): a new generation in every CPU's fg_cpu_cache.
+void InvalidateCache(fg_bpf* skel) {
+  static uint64_t gen = 0;
+  int ncpus = libbpf_num_possible_cpus();
+  ASSERT_GT(ncpus, 0);
+  std::vector<fg_cpu_cache> per(static_cast<size_t>(ncpus));
+  ++gen;
+  for (auto& c : per) c.gen = gen;
+  uint32_t zero = 0;
+  ASSERT_EQ(bpf_map__update_elem(skel->maps.fg_cpu_cache, &zero, sizeof zero, per.data(),
+                                 per.size() * sizeof per[0], 0),
+            0)
+      << std::strerror(errno);
+}
 
 class BpfProgTest : public ::testing::TestWithParam<bool> {
  protected:
@@ -77,6 +94,7 @@ class BpfProgTest : public ::testing::TestWithParam<bool> {
     ASSERT_GE(cg, 0) << std::strerror(errno);
     EXPECT_EQ(bpf_map__update_elem(skel_->maps.fg_cg_local, &cg, sizeof cg, &v, sizeof v, 0), 0);
     ::close(cg);
+    InvalidateCache(skel_);
   }
 
   // fg_cg_local's entry of a cgroup; nullopt when it has none.
@@ -146,6 +164,8 @@ TEST_P(BpfProgTest, SharedStructsMatchTheObjectsBtf) {
       {"fg_event_hdr", sizeof(fg_event_hdr)},
       {"fg_cgroup_val", sizeof(fg_cgroup_val)},
       {"fg_fn_cfg", sizeof(fg_fn_cfg)},
+      {"fg_cpu_cache", sizeof(fg_cpu_cache)},
+      {"fg_agent_val", sizeof(fg_agent_val)},
       {"fg_fn_state", sizeof(fg_fn_state)},
       {"fg_exec_key", sizeof(fg_exec_key)},
       {"fg_net_key", sizeof(fg_net_key)},
@@ -274,6 +294,7 @@ void SetCfg(fg_bpf* skel, uint32_t fn_id, uint8_t mode, uint8_t action, uint8_t 
   cfg.gen = gen;
   ASSERT_EQ(bpf_map__update_elem(skel->maps.fg_fn_cfg, &fn_id, sizeof fn_id, &cfg, sizeof cfg, 0),
             0);
+  InvalidateCache(skel);
 }
 
 void AllowSyscall(fg_bpf* skel, uint32_t fn_id, uint8_t gen, uint32_t nr) {
@@ -282,6 +303,7 @@ void AllowSyscall(fg_bpf* skel, uint32_t fn_id, uint8_t gen, uint32_t nr) {
   bpf_map__lookup_elem(skel->maps.fg_sys_allow, &idx, sizeof idx, &a, sizeof a, 0);
   a.sys[nr / 64] |= 1ull << (nr % 64);
   ASSERT_EQ(bpf_map__update_elem(skel->maps.fg_sys_allow, &idx, sizeof idx, &a, sizeof a, 0), 0);
+  InvalidateCache(skel);
 }
 
 // Enforce with action "alert" (a kill would end this test process): the generation named in
@@ -312,6 +334,87 @@ TEST_P(BpfProgTest, SyscallCheckUsesTheGenerationInForce) {
   evs = Consume();
   ASSERT_EQ(evs.size(), 1u);
   EXPECT_EQ(std::get<ViolationEvent>(evs[0]).nr, 0x40000000u + 39);
+}
+
+// Keeps the calling thread on one CPU while it lives: fg_cpu_cache is per CPU.
+class OnOneCpu {
+ public:
+  OnOneCpu() {
+    sched_getaffinity(0, sizeof old_, &old_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    sched_setaffinity(0, sizeof one, &one);
+  }
+  ~OnOneCpu() { sched_setaffinity(0, sizeof old_, &old_); }
+
+ private:
+  cpu_set_t old_;
+};
+
+// sys_enter's per-CPU cache: an allowed syscall of a tracked task is decided from it while its
+// generation holds (a change made behind its back is not seen: that is the cache at work), and
+// from the maps again as soon as the agent's new generation is written. The fg_tracked path
+// (kernels without cgroup local storage) has no cache and sees every change at once.
+TEST_P(BpfProgTest, CpuCacheDecidesUntilANewGeneration) {
+  OnOneCpu pin;
+  InCgroup cg("bpf-cache");
+  Track(cg.id(), 6);
+  AllowSyscall(skel_, 6, 0, 39);
+  SetCfg(skel_, 6, FG_MODE_ENFORCE, FG_SYS_ALERT, 0);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});  // the maps: allowed, and now cached
+  EXPECT_TRUE(Consume().empty());
+  uint32_t idx = 6 * 2;
+  fg_sys_allow none{};
+  ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_sys_allow, &idx, sizeof idx, &none, sizeof none, 0),
+            0);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  if (Fast())
+    EXPECT_TRUE(Consume().empty()) << "decided from the cache";
+  else
+    EXPECT_EQ(Consume().size(), 1u) << "no cache on the fg_tracked path";
+  InvalidateCache(skel_);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  auto evs = Consume();
+  ASSERT_EQ(evs.size(), 1u) << "a new generation: the maps decide again";
+  EXPECT_EQ(std::get<ViolationEvent>(evs[0]).nr, 39u);
+
+  // Learn mode: a learned syscall is cached as known; after the slot is reset (a new
+  // generation), it is learned, and sent, again.
+  SetCfg(skel_, 6, FG_MODE_LEARN, FG_SYS_KILL, 0);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 40});
+  EXPECT_EQ(Consume().size(), 1u);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 40});
+  EXPECT_TRUE(Consume().empty());
+  fg_fn_state zero{};
+  uint32_t fn = 6;
+  ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_fn_state, &fn, sizeof fn, &zero, sizeof zero, 0),
+            0);
+  InvalidateCache(skel_);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 40});
+  EXPECT_EQ(Consume().size(), 1u);
+}
+
+// A pending container's cgroup is never cached: the syscalls after its first exec are checked.
+TEST_P(BpfProgTest, PendingCgroupIsNotCached) {
+  OnOneCpu pin;
+  InCgroup cg("bpf-cache-pending");
+  Track(cg.id(), 7, FG_CG_F_PENDING);
+  SetCfg(skel_, 7, FG_MODE_ENFORCE, FG_SYS_ALERT, 0);
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  EXPECT_TRUE(Consume().empty()) << "pending: unchecked";
+  // The entrypoint's exec clears the flag in the kernel (fg_exec, fg_mirror_current), with no
+  // new generation: nothing stale may answer for the cgroup.
+  fg_cgroup_val v{7, 0};
+  uint64_t id = cg.id();
+  ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_tracked, &id, sizeof id, &v, sizeof v, 0), 0);
+  if (Fast()) {
+    int fd = OpenCgroup(id);
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_cg_local, &fd, sizeof fd, &v, sizeof v, 0), 0);
+    ::close(fd);
+  }
+  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  EXPECT_EQ(Consume().size(), 1u) << "checked from the first syscall after the flag went";
 }
 
 TEST_P(BpfProgTest, MonitorModeReportsAndViolationRecordsAreBudgeted) {
