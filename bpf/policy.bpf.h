@@ -9,19 +9,23 @@
 
 #include "path.bpf.h"
 
-static __always_inline int fg_sys_allowed(__u32 fn_id, __u8 gen, __u32 arch, long id)
+/* Whether syscall `id` of `arch` is in a bitmap pair (native, compat); numbers outside the
+ * table (x32 among them) never are. */
+static __always_inline int fg_sys_bit(const __u64 *sys, const __u64 *compat, long id, __u32 arch)
 {
 	if (id < 0 || id >= FG_SYS_MAX)
-		return 0; /* outside the table (x32 numbers among them): never allowed */
+		return 0;
+	__u32 w = ((__u32)id >> 6) & (FG_SYS_WORDS - 1);
+
+	return !!((arch == FG_ARCH_COMPAT ? compat[w] : sys[w]) & (1ULL << (id & 63)));
+}
+
+static __always_inline int fg_sys_allowed(__u32 fn_id, __u8 gen, __u32 arch, long id)
+{
 	__u32 idx = fn_id * 2 + (gen & 1);
 	const struct fg_sys_allow *a = bpf_map_lookup_elem(&fg_sys_allow, &idx);
 
-	if (!a)
-		return 0;
-	__u32 w = ((__u32)id >> 6) & (FG_SYS_WORDS - 1);
-	__u64 bit = 1ULL << (id & 63);
-
-	return !!((arch == FG_ARCH_COMPAT ? a->sys_compat[w] : a->sys[w]) & bit);
+	return a && fg_sys_bit(a->sys, a->sys_compat, id, arch);
 }
 
 /* An egress destination or a listen port, exact or by rule (CIDR, port 0 = any port). */

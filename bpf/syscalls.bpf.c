@@ -89,16 +89,6 @@ static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 f
 	return 0;
 }
 
-/* Whether syscall `id` of `arch` is in a bitmap pair (native, compat). */
-static __always_inline int fg_sys_bit(const __u64 *sys, const __u64 *compat, long id, __u32 arch)
-{
-	if (id < 0 || id >= FG_SYS_MAX)
-		return 0;
-	__u32 w = ((__u32)id >> 6) & (FG_SYS_WORDS - 1);
-
-	return !!((arch == FG_ARCH_COMPAT ? compat[w] : sys[w]) & (1ULL << (id & 63)));
-}
-
 /* After the slow path: this CPU's cache takes the current cgroup's decision data, the learned
  * syscalls in learn mode, the allowed ones otherwise. `gen` was read before the slow path: if
  * the agent changed anything since, the entry is stale from birth and never used. */
@@ -125,8 +115,6 @@ static __always_inline void fg_cache_fill(struct fg_cpu_cache *c, __u64 gen, __u
 	}
 	c->entry_gen = 0;
 	c->serial = serial;
-	c->fn_id = fn_id;
-	c->cfg = *(const __u64 *)cfg;
 	for (int i = 0; i < FG_SYS_WORDS; i++) {
 		c->sys[i] = sys[i];
 		c->sys_compat[i] = compat[i];

@@ -202,9 +202,6 @@ struct fg_cpu_cache {
 	__u64 gen;       /* written by the agent, all CPUs at once */
 	__u64 entry_gen; /* gen read before the entry was filled; written last */
 	__u64 serial;    /* cgroup->self.serial_nr of the entry */
-	__u32 fn_id;
-	__u32 pad;
-	__u64 cfg;                      /* struct fg_fn_cfg of the slot, as one word */
 	__u64 sys[FG_SYS_WORDS];        /* learn: syscalls known learned; else: allowed */
 	__u64 sys_compat[FG_SYS_WORDS];
 };
@@ -381,7 +378,7 @@ FG_STATIC_ASSERT(sizeof(struct fg_event_hdr) == 32, "fg_event_hdr layout");
 FG_STATIC_ASSERT(sizeof(struct fg_cgroup_val) == 8, "fg_cgroup_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_fn_cfg) == 8, "fg_fn_cfg layout");
 FG_STATIC_ASSERT(sizeof(struct fg_agent_val) == 64, "fg_agent_val layout");
-FG_STATIC_ASSERT(sizeof(struct fg_cpu_cache) == 40 + 16 * FG_SYS_WORDS, "fg_cpu_cache layout");
+FG_STATIC_ASSERT(sizeof(struct fg_cpu_cache) == 24 + 16 * FG_SYS_WORDS, "fg_cpu_cache layout");
 FG_STATIC_ASSERT(sizeof(struct fg_fn_state) == 8 * (2 * FG_SYS_WORDS + 3 + FG_VIOL_KINDS + 4),
 		 "fg_fn_state layout");
 FG_STATIC_ASSERT(sizeof(struct fg_sys_allow) == 16 * FG_SYS_WORDS, "fg_sys_allow layout");
