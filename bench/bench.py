@@ -52,10 +52,10 @@ TARGETS = {
 
 PARAMS = {
     "quick": dict(rounds=1, sys_rounds=2, sys_reps=1, progtime_rounds=1, getppid_iters=20000, openat_iters=5000, batches=8,
-                  storm_seconds=1.5, http_seconds=3, idle_seconds=4, cold_samples=5,
+                  storm_seconds=1.5, http_seconds=3, http_reps=1, idle_seconds=4, settle_quiet_s=3, cold_samples=5,
                   others=500, footprint_functions=1000, train_seconds=0.5, quiet_wait=15),
     "full": dict(rounds=3, sys_rounds=20, sys_reps=2, progtime_rounds=3, getppid_iters=20000, openat_iters=5000, batches=15,
-                 storm_seconds=5, http_seconds=10, idle_seconds=15, cold_samples=20,
+                 storm_seconds=5, http_seconds=5, http_reps=2, idle_seconds=15, settle_quiet_s=5, cold_samples=20,
                  others=500, footprint_functions=1000, train_seconds=1.0, quiet_wait=600),
 }
 
@@ -64,6 +64,7 @@ OP_NAMES = {"getppid": "getppid", "openat": "openat+close"}
 OP_SYSCALLS = {"getppid": 1, "openat": 2}
 MODES = ["learn", "monitor", "enforce"]
 HTTP_PATHS = {"greet": "/?name=bench", "healthz": "/healthz"}
+HTTP_CONFIGS = ("baseline", "floor", "learn", "enforce")
 HTTP_PORT = 47080
 CONNECT_PORT = 47011
 
@@ -171,16 +172,18 @@ def proc_rss_kib(pid):
     return None
 
 
-def settle(pid, limit_s, pct=3.0):
-    """Wait (at most limit_s) until a process uses less than pct% of a core over 1 s: the
-    agent saves every new profile after registrations, which is not its idle state."""
+def settle(pid, limit_s, pct=3.0, quiet_s=1):
+    """Wait (at most limit_s) until a process used less than pct% of a core in each of
+    quiet_s consecutive 1-s windows: the agent saves every new profile at the sync after the
+    registrations (every 2 s), which is not its idle state, so a single quiet second between
+    the registrations and that sync does not count."""
     t = time.monotonic()
-    while time.monotonic() - t < limit_s:
+    quiet = 0
+    while time.monotonic() - t < limit_s and quiet < quiet_s:
         m = CpuMeter(pid).start()
         time.sleep(1)
         c = m.stop()
-        if c is not None and c < pct:
-            break
+        quiet = quiet + 1 if c is not None and c < pct else 0
     return time.monotonic() - t
 
 
@@ -732,16 +735,56 @@ class Bench:
             s = self.quiet.measure(lambda: self.storm(kind, self.home))
             s.update(round=r, config="none")
             self.samples[kind].append(s)
+
+    # The sample function over HTTP: a phase of its own in each round, no agent and agent
+    # back to back (rotating order), so each round's configurations are a minute apart and
+    # their ratios are paired by round (this VM drifts by 10-40% over minutes on this load).
+
+    def http_noagent(self, r):
+        # baseline: no eBPF; floor: only the empty sys_enter program (what any syscall hook
+        # costs the function on this machine, a reference for learn and enforce).
         for name, path in rotate(list(HTTP_PATHS.items()), r):
-            p = self.start_function(None)
-            try:
-                w = self.quiet.measure(lambda: wrk(f"http://127.0.0.1:{HTTP_PORT}{path}",
-                                                   self.P["http_seconds"], self.logdir,
-                                                   f"r{r}-baseline-{name}"))
-            finally:
-                self.stop_function(p)
-            w.update(round=r, config="baseline", endpoint=name)
-            self.samples["http"].append(w)
+            for cfg in rotate(["baseline", "floor"], r):
+                self.session.floor(cfg == "floor")
+                try:
+                    p = self.start_function(None)
+                    try:
+                        ws = self.http_runs(path, f"r{r}-{cfg}-{name}")
+                    finally:
+                        self.stop_function(p)
+                finally:
+                    self.session.floor(False)
+                for w in ws:
+                    w.update(round=r, config=cfg, endpoint=name)
+                    self.samples["http"].append(w)
+
+    def http_runs(self, path, tag):
+        """http_reps wrk runs of http_seconds each against the running function (the median
+        over several short runs is steadier on a noisy VM than one long run)."""
+        return [self.quiet.measure(lambda: wrk(f"http://127.0.0.1:{HTTP_PORT}{path}",
+                                               self.P["http_seconds"], self.logdir,
+                                               f"{tag}-{i}"))
+                for i in range(self.P["http_reps"])]
+
+    def http_agent(self, r):
+        self.agent_up()
+        try:
+            for name, path in rotate(list(HTTP_PATHS.items()), r):
+                for mode in rotate(["learn", "enforce"], r):
+                    fn = f"bench-http-{mode}"
+                    v0 = self.agent.violations(fn)
+                    p = self.start_function(fn)
+                    try:
+                        ws = self.http_runs(path, f"r{r}-{mode}-{name}")
+                    finally:
+                        rc = self.stop_function(p)
+                    v = self.agent.violations(fn) - v0
+                    for w in ws:
+                        # The violations are those of all the endpoint's runs in this round.
+                        w.update(round=r, config=mode, endpoint=name, exit=rc, violations=v)
+                        self.samples["http"].append(w)
+        finally:
+            self.agent_down()
 
     def agent_up(self):
         self.quiet.wait()
@@ -801,7 +844,7 @@ class Bench:
             configs = ["untracked"] + MODES
             # Agent footprint, idle (the others and the bench functions tracked, nothing runs).
             self.quiet.wait()
-            settle(self.agent.pid, 10)
+            settle(self.agent.pid, 30, quiet_s=self.P["settle_quiet_s"])
             m = CpuMeter(self.agent.pid).start()
             time.sleep(self.P["idle_seconds"])
             self.samples["idle"].append({
@@ -835,20 +878,6 @@ class Bench:
                     s.update(round=r, config=cfg)
                     self.samples[kind].append(s)
 
-            for mode in rotate(["learn", "enforce"], r):
-                fn = f"bench-http-{mode}"
-                for name, path in HTTP_PATHS.items():
-                    v0 = self.agent.violations(fn)
-                    p = self.start_function(fn)
-                    try:
-                        w = self.quiet.measure(lambda: wrk(
-                            f"http://127.0.0.1:{HTTP_PORT}{path}", self.P["http_seconds"],
-                            self.logdir, f"r{r}-{mode}-{name}"))
-                    finally:
-                        rc = self.stop_function(p)
-                    w.update(round=r, config=mode, endpoint=name, exit=rc,
-                             violations=self.agent.violations(fn) - v0)
-                    self.samples["http"].append(w)
 
             log(f"round {r + 1}: cold starts")
             c = json.loads(run([self.bench_bin, "cold-start", "--socket", self.sock,
@@ -874,7 +903,9 @@ class Bench:
             self.register("footprint", "bench-fp", n - self.P["others"])
             reg_s = time.monotonic() - t
             status = self.agent.ctl_json("status")
-            settled_s = settle(self.agent.pid, 20)
+            # Quiet over more than one sync interval (2 s): the profiles of the 1,000 new
+            # functions are written at the first sync after they registered.
+            settled_s = settle(self.agent.pid, 60, quiet_s=self.P["settle_quiet_s"])
             m = CpuMeter(self.agent.pid).start()
             time.sleep(self.P["idle_seconds"])
             cpu = m.stop()
@@ -911,6 +942,8 @@ class Bench:
         self.session = Session(self.bench_bin, self.home)
         self.quiet.known_pids.add(self.session.p.pid)
         try:
+            if self.args.only_footprint:
+                return self.footprint_1000()
             if not self.trained:
                 self.agent_up()
                 self.agent_down()
@@ -925,6 +958,9 @@ class Bench:
                 log(f"workloads: round {r + 1} of {self.P['rounds']}")
                 for env in rotate(["noagent", "agent"], r):
                     getattr(self, "work_" + env)(r)
+                log(f"round {r + 1}: the sample function over HTTP")
+                for env in rotate(["noagent", "agent"], r):
+                    getattr(self, "http_" + env)(r)
             footprint = self.footprint_1000()
         finally:
             self.session.close()
@@ -1035,17 +1071,18 @@ def analyse(b, footprint, started, duration):
     res["connect_storm"] = storm_section("connect", "connects/s")
 
     # 4. HTTP
-    http = {"endpoints": {}, "wrk": "wrk -t1 -c8 --latency", "seconds": P["http_seconds"]}
+    http = {"endpoints": {}, "wrk": "wrk -t1 -c8 --latency", "seconds": P["http_seconds"],
+            "runs_per_round": P["http_reps"]}
     for name, path in HTTP_PATHS.items():
         e = {"path": path, "configs": {}}
-        for cfg in ("baseline", "learn", "enforce"):
+        for cfg in HTTP_CONFIGS:
             runs = [s for s in b.samples["http"] if s["endpoint"] == name and s["config"] == cfg]
             e["configs"][cfg] = {"rps": rnd(median([s["rps"] for s in runs])),
                                  "p99_ms": rnd(median([s["p99_ms"] for s in runs]), 2),
                                  "runs": runs}
-        base = e["configs"]["baseline"]["rps"]
         for cfg, c in e["configs"].items():
-            c["ratio_to_baseline"] = rnd(c["rps"] / base, 3) if base and c["rps"] else None
+            for ref in ("baseline", "floor"):
+                c[f"ratio_to_{ref}"] = paired_ratio(c["runs"], e["configs"][ref]["runs"])
         http["endpoints"][name] = e
     res["http"] = http
 
@@ -1135,8 +1172,8 @@ def targets(res):
     for name, e in res["http"]["endpoints"].items():
         r = e["configs"]["enforce"]["ratio_to_baseline"]
         add(f"HTTP {e['path']}: enforce req/s vs baseline",
-            f"{e['configs']['enforce']['rps']} vs {e['configs']['baseline']['rps']} = "
-            f"{None if r is None else round(100 * r, 1)}%",
+            f"{e['configs']['enforce']['rps']} vs {e['configs']['baseline']['rps']}: "
+            f"{None if r is None else round(100 * r, 1)}% (paired by round)",
             f">= {int(100 * TARGETS['http_enforce_vs_baseline'])}%",
             r is not None and r >= TARGETS["http_enforce_vs_baseline"])
     fp = res["agent_footprint"]
@@ -1193,6 +1230,18 @@ def git_rev():
 
 # ---------------------------------------------------------------------------------------------
 # Summary and plots
+
+
+def paired_ratio(runs, ref_runs):
+    """Requests/s against a reference configuration, paired by round: the median over rounds
+    of (this round's median / the reference's median in the same round)."""
+    ratios = []
+    for r in sorted({x["round"] for x in runs}):
+        a = median([x["rps"] for x in runs if x["round"] == r])
+        b = median([x["rps"] for x in ref_runs if x["round"] == r])
+        if a and b:
+            ratios.append(a / b)
+    return rnd(median(ratios), 3) if ratios else None
 
 
 def summary_md(res):
@@ -1260,12 +1309,17 @@ def summary_md(res):
             L.append(row + " |")
         L.append("")
     L.append("## 4. The sample function over HTTP (wrk -t1 -c8)\n")
-    L.append("| endpoint | configuration | requests/s | x baseline | p99 ms |")
-    L.append("| --- | --- | --- | --- | --- |")
+    L.append(f"Requests/s and p99: medians of every run ({res['http']['runs_per_round']} runs "
+             f"of {res['http']['seconds']} s per round). Ratios: paired by round (each round's "
+             "median over the same round's reference), then the median over rounds. baseline: "
+             "no eBPF; floor: only the bench's empty sys_enter program (what any syscall hook "
+             "costs this function here).\n")
+    L.append("| endpoint | configuration | requests/s | x baseline | x floor | p99 ms |")
+    L.append("| --- | --- | --- | --- | --- | --- |")
     for name, e in res["http"]["endpoints"].items():
         for cfg, c in e["configs"].items():
             L.append(f"| {e['path']} | {cfg} | {c['rps']} | {c['ratio_to_baseline']} | "
-                     f"{c['p99_ms']} |")
+                     f"{c['ratio_to_floor']} | {c['p99_ms']} |")
     L.append("")
     fp = res["agent_footprint"]
     f1 = fp["functions_1000"]
@@ -1364,7 +1418,7 @@ unset multiplot
 
     # 4. HTTP
     dat = "config greet_rps greet_p99 healthz_rps healthz_p99\n"
-    for cfg in ("baseline", "learn", "enforce"):
+    for cfg in HTTP_CONFIGS:
         vals = []
         for name in HTTP_PATHS:
             c = res["http"]["endpoints"][name]["configs"][cfg]
@@ -1444,6 +1498,8 @@ def main():
                     help="seconds to wait for a quiet machine before each measurement")
     ap.add_argument("--only-syscalls", action="store_true",
                     help="development: run and print only the cost-per-syscall section")
+    ap.add_argument("--only-footprint", action="store_true",
+                    help="development: run and print only the 1,000-function footprint")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it loads eBPF programs and creates cgroups)")
@@ -1469,6 +1525,11 @@ def main():
         footprint = b.go()
     finally:
         b.cleanup()
+    if args.only_footprint:
+        with open(os.path.join(args.out, "footprint.json"), "w") as f:
+            json.dump(footprint, f, indent=1)
+        print(json.dumps({k: v for k, v in footprint.items() if k != "kernel_maps"}, indent=1))
+        return
     if args.only_syscalls:
         sc = analyse_syscalls(b)
         with open(os.path.join(args.out, "syscalls.json"), "w") as f:

@@ -46,9 +46,11 @@ def check(path):
             if res[sec]["configs"].get(c, {}).get("per_second") is None:
                 errors.append(f"{sec}: no rate for {c}")
     for name, e in res["http"]["endpoints"].items():
-        for c in ("baseline", "learn", "enforce"):
+        for c in ("baseline", "floor", "learn", "enforce"):
             if e["configs"].get(c, {}).get("rps") is None:
                 errors.append(f"http {name}: no requests/s for {c}")
+            elif e["configs"][c].get("ratio_to_baseline") is None:
+                errors.append(f"http {name}: no paired ratio for {c}")
     if res["agent_footprint"]["functions_1000"].get("rss_mib") is None:
         errors.append("agent_footprint: no RSS with 1,000 functions")
     if res["cold_start"]["samples"] == 0:
