@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -430,6 +431,7 @@ int RunAgent(int argc, char** argv) {
 
   auto reader = EventReader::Create((*programs)->ringbuf_fd(), [&](const Event& ev) {
     if (auto* c = std::get_if<CgroupEvent>(&ev)) {
+      if (c->op == FG_CGROUP_RMDIR) engine.CgroupRemoved(c->hdr.cgroup_id);
       if (tracker) tracker->OnCgroupEvent(*c);
       return;
     }
@@ -519,6 +521,10 @@ int RunAgent(int argc, char** argv) {
   std::mutex mu;
   std::condition_variable cv;
   std::thread maintenance([&] {
+    // Removed cgroups are untracked on their rmdir event; walking every tracked path is the
+    // safety net for lost events, every 30 s rather than every sync (1,000 path walks).
+    const uint32_t vanished_every = std::max<uint32_t>(1, 30 / sync_s);
+    uint32_t syncs = 0;
     std::unique_lock<std::mutex> l(mu);
     while (!stop.load()) {
       cv.wait_for(l, std::chrono::seconds(sync_s), [&] { return stop.load(); });
@@ -527,10 +533,12 @@ int RunAgent(int argc, char** argv) {
       if (absl::Status hb = (*programs)->Heartbeat(); !hb.ok())
         LogWarn("heartbeat not written", {{"error", hb.ToString()}});
       engine.SyncFromKernel();
-      engine.DropVanishedCgroups([](uint64_t id, const std::string& path) {
-        auto now = CgroupIdOf(path);
-        return now.ok() && *now == id;
-      });
+      if (++syncs % vanished_every == 0) {
+        engine.DropVanishedCgroups([](uint64_t id, const std::string& path) {
+          auto now = CgroupIdOf(path);
+          return now.ok() && *now == id;
+        });
+      }
       engine.CheckLifecycle();
       engine.SaveDirty();
       l.lock();

@@ -736,6 +736,22 @@ TEST_F(EngineTest, DropVanishedCgroupsUntracksThemOnly) {
   EXPECT_EQ(engine_->tracked_cgroups(), 2u);
 }
 
+TEST_F(EngineTest, CgroupRemovedUntracksATrackedCgroupAndIgnoresOthers) {
+  uint32_t slot = RegisterMain(1);
+  RegisterMain(2);
+  engine_->HandleEvent(SyscallEvent{Hdr(slot, FG_EV_SYSCALL), 0, FG_ARCH_NATIVE});
+  engine_->CgroupRemoved(1);
+  EXPECT_EQ(kernel_.tracked.count(1), 0u);
+  EXPECT_EQ(kernel_.tracked.count(2), 1u);
+  EXPECT_EQ(engine_->tracked_cgroups(), 1u);
+  engine_->CgroupRemoved(1);     // already gone (faasguardctl run unregistered it first)
+  engine_->CgroupRemoved(4242);  // never tracked: any other cgroup of the node
+  EXPECT_EQ(engine_->tracked_cgroups(), 1u);
+  std::vector<v1::FunctionSummary> fns = engine_->ListFunctions();
+  ASSERT_EQ(fns.size(), 1u);
+  EXPECT_EQ(fns[0].syscalls(), 1u);  // the learning is kept
+}
+
 TEST_F(EngineTest, ListFunctionsCountsItems) {
   uint32_t slot = RegisterMain();
   engine_->HandleEvent(SyscallEvent{Hdr(slot, FG_EV_SYSCALL), 0, FG_ARCH_NATIVE});
