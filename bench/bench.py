@@ -878,7 +878,6 @@ class Bench:
                     s.update(round=r, config=cfg)
                     self.samples[kind].append(s)
 
-
             log(f"round {r + 1}: cold starts")
             c = json.loads(run([self.bench_bin, "cold-start", "--socket", self.sock,
                                 "--cgroup-parent", os.path.join(self.cg, "cold"), "--prefix",
