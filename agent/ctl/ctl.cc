@@ -566,8 +566,19 @@ int CmdRun(Client& c, const v1::FunctionId& id, const std::string& container,
   ureq.set_cgroup_path(dir);
   ureq.set_cgroup_id(resp.cgroup_id());
   v1::UnregisterCgroupResponse uresp;
-  auto uctx = c.Ctx();
-  grpc::Status us = c.stub().UnregisterCgroup(uctx.get(), ureq, &uresp);
+  grpc::Status us;
+  // Twice at most: when the agent restarted while the command ran, the first call fails on
+  // the old connection (UNAVAILABLE) and the second one reaches the new agent. (Failing
+  // both, the agent still untracks the cgroup on its rmdir below.)
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto uctx = c.Ctx();
+    if (attempt > 0) {  // a new agent may still be starting: wait for it, briefly
+      uctx->set_wait_for_ready(true);
+      uctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    }
+    us = c.stub().UnregisterCgroup(uctx.get(), ureq, &uresp);
+    if (us.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+  }
   if (!us.ok())
     err << "faasguardctl: warning: unregister " << dir << ": " << us.error_message() << "\n";
   if (absl::Status rs = RemoveCgroup(dir); !rs.ok())

@@ -136,6 +136,16 @@ class RestartE2E(EnforceE2E):
         self.a.ctl("mode", "default/hello", "learn")
         self.assertTrue(self.attack("learning-again"), "the new agent does not drive the slots")
 
+        # The learner's faasguardctl run connected to the killed agent: on exit it unregisters
+        # with the new one (its first call fails on the dead connection and is made again).
+        learner.send_signal(signal.SIGINT)
+        learner.wait(timeout=20)
+        with open(os.path.join(self.tmp, f"learner-{port2}.log")) as f:
+            self.assertNotIn("warning", f.read())
+        wait_for(lambda: any('"msg":"cgroup unregistered"' in line and "default/learner" in line
+                             for line in self.a.logs().splitlines()),
+                 what="the learner unregistered with the new agent", timeout=5)
+
     def test_fail_open_function_stops_blocking_without_agent(self):
         self.learn(150)
         self.mode("enforce", "--when-agent-absent", "open")
