@@ -740,15 +740,6 @@ Engine::RestoreReport Engine::RestoreKernelState(
   return r;
 }
 
-void Engine::CgroupRemoved(uint64_t cgroup_id) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (!cgroups_.count(cgroup_id)) return;
-  }
-  // NotFound here means it was unregistered in between (faasguardctl run exiting): fine.
-  (void)UnregisterCgroup(cgroup_id, "removed");
-}
-
 void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::string&)>& exists) {
   std::vector<uint64_t> gone;
   {

@@ -158,8 +158,6 @@ class Engine {
   void SyncFromKernel();
   // Write every profile that changed. Errors are logged and retried next time.
   void SaveDirty();
-  // A cgroup directory was removed (the kernel's rmdir event): untrack it if it is tracked.
-  void CgroupRemoved(uint64_t cgroup_id);
   // Untrack cgroups whose directory is gone (exists(id, path) == false): the safety net for
   // rmdir events that were lost (ring buffer full) or happened while no agent ran.
   void DropVanishedCgroups(const std::function<bool(uint64_t, const std::string&)>& exists);

@@ -431,7 +431,9 @@ int RunAgent(int argc, char** argv) {
 
   auto reader = EventReader::Create((*programs)->ringbuf_fd(), [&](const Event& ev) {
     if (auto* c = std::get_if<CgroupEvent>(&ev)) {
-      if (c->op == FG_CGROUP_RMDIR) engine.CgroupRemoved(c->hdr.cgroup_id);
+      // A removed cgroup is untracked at once; NotFound (most cgroups of the node are not
+      // tracked, or faasguardctl run unregistered it first) is the normal case.
+      if (c->op == FG_CGROUP_RMDIR) (void)engine.UnregisterCgroup(c->hdr.cgroup_id, "removed");
       if (tracker) tracker->OnCgroupEvent(*c);
       return;
     }

@@ -736,16 +736,20 @@ TEST_F(EngineTest, DropVanishedCgroupsUntracksThemOnly) {
   EXPECT_EQ(engine_->tracked_cgroups(), 2u);
 }
 
-TEST_F(EngineTest, CgroupRemovedUntracksATrackedCgroupAndIgnoresOthers) {
+// The daemon's handling of an rmdir event: UnregisterCgroup(id, "removed") for every removed
+// cgroup of the node, tracked or not.
+TEST_F(EngineTest, RemovedCgroupIsUntrackedAndOthersAreIgnored) {
   uint32_t slot = RegisterMain(1);
   RegisterMain(2);
   engine_->HandleEvent(SyscallEvent{Hdr(slot, FG_EV_SYSCALL), 0, FG_ARCH_NATIVE});
-  engine_->CgroupRemoved(1);
+  EXPECT_TRUE(engine_->UnregisterCgroup(1, "removed").ok());
   EXPECT_EQ(kernel_.tracked.count(1), 0u);
   EXPECT_EQ(kernel_.tracked.count(2), 1u);
   EXPECT_EQ(engine_->tracked_cgroups(), 1u);
-  engine_->CgroupRemoved(1);     // already gone (faasguardctl run unregistered it first)
-  engine_->CgroupRemoved(4242);  // never tracked: any other cgroup of the node
+  // already gone (faasguardctl run unregistered it first)
+  EXPECT_EQ(engine_->UnregisterCgroup(1, "removed").code(), absl::StatusCode::kNotFound);
+  // never tracked: any other cgroup of the node
+  EXPECT_EQ(engine_->UnregisterCgroup(4242, "removed").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(engine_->tracked_cgroups(), 1u);
   std::vector<v1::FunctionSummary> fns = engine_->ListFunctions();
   ASSERT_EQ(fns.size(), 1u);
