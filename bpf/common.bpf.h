@@ -17,6 +17,9 @@
 const volatile __u64 fg_hash_seed __weak = 0;
 /* Whether fg_cg_local is cgroup local storage (kernel >= 6.2), see maps.bpf.h. */
 const volatile bool fg_cg_local_on __weak = false;
+/* Whether fg_task_mark is task local storage kept by the mark programs (taskmark.bpf.c): only
+ * with fg_cg_local_on, tp_btf and the task iterator kfuncs (kernel >= 6.7). */
+const volatile bool fg_task_mark_on __weak = false;
 
 static __always_inline void fg_stat_inc(__u32 idx)
 {
@@ -73,6 +76,21 @@ static __always_inline const struct fg_cgroup_val *fg_lookup_cgroup(__u64 cgid)
 static __always_inline struct cgroup *fg_current_cgroup(void)
 {
 	return bpf_get_current_task_btf()->cgroups->dfl_cgrp;
+}
+
+/* Whether a cgroup has an fg_cg_local entry (is tracked, pending or not). */
+static __always_inline bool fg_cgroup_tracked(struct cgroup *cg)
+{
+	return cg && bpf_cgrp_storage_get(&fg_cg_local, cg, 0, 0);
+}
+
+/* Mark a task in a tracked cgroup, for sys_enter (maps.bpf.h, fg_task_mark). Callers check
+ * fg_task_mark_on first. A failure (no memory; another task-storage operation running on this
+ * CPU) is counted: the agent then marks again from user space (its task iterator). */
+static __always_inline void fg_mark_task(struct task_struct *task)
+{
+	if (!bpf_task_storage_get(&fg_task_mark, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		fg_stat_inc(FG_STAT_MARK_FAIL);
 }
 
 /* Copy the current cgroup's fg_tracked entry to fg_cg_local (the exec program, after the

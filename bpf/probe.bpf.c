@@ -44,3 +44,34 @@ int fg_probe_cgrp_storage(void *ctx)
 
 	return bpf_cgrp_storage_get(&fg_probe_cgls, t->cgroups->dfl_cgrp, 0, 0) != 0;
 }
+
+/* What the task mark needs (taskmark.bpf.c, 6.7+): task local storage written from a tp_btf
+ * program on cgroup_attach_task, and the open-coded task iterator over a process's threads.
+ * The map is created only when this probe is loaded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} fg_probe_tmark SEC(".maps");
+
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
+			     unsigned int flags) __weak __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+
+SEC("?tp_btf/cgroup_attach_task")
+int BPF_PROG(fg_probe_task_mark, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	struct bpf_iter_task it;
+	struct task_struct *t;
+
+	if (!task)
+		return 0;
+	bpf_iter_task_new(&it, task, BPF_TASK_ITER_PROC_THREADS);
+	while ((t = bpf_iter_task_next(&it)))
+		bpf_task_storage_get(&fg_probe_tmark, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	bpf_iter_task_destroy(&it);
+	return 0;
+}

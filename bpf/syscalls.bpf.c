@@ -132,10 +132,14 @@ int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	const struct fg_cgroup_val *t;
 
 	if (fg_cg_local_on) {
+		/* A task without any task local storage is in no tracked cgroup (fg_task_mark): one
+		 * load from the task_struct, the whole cost of an untracked syscall. */
+		if (fg_task_mark_on && bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
+			return 0;
 		struct cgroup *cg = task->cgroups->dfl_cgrp;
 
-		/* A cgroup no BPF program keeps anything on is untracked: one load, no helper call
-		 * (~9 ns less per syscall, bench/). */
+		/* A cgroup no BPF program keeps anything on is untracked: no helper call (~9 ns less
+		 * per syscall, bench/). */
 		if (bpf_core_field_exists(cg->bpf_cgrp_storage) && !cg->bpf_cgrp_storage)
 			return 0;
 		/* The steady state of a tracked task: this CPU's cache says the syscall is learned

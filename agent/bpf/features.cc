@@ -28,6 +28,8 @@ std::string TryLoad(const std::string& btf_path, const char* prog_name) {
   // A map type the kernel may not have is created only for the probe that needs it.
   bpf_map__set_autocreate(skel->maps.fg_probe_cgls,
                           std::strcmp(prog_name, "fg_probe_cgrp_storage") == 0);
+  bpf_map__set_autocreate(skel->maps.fg_probe_tmark,
+                          std::strcmp(prog_name, "fg_probe_task_mark") == 0);
   int err = fg_probe__load(skel);
   fg_probe__destroy(skel);
   if (err) return std::strerror(-err);
@@ -55,6 +57,7 @@ KernelFeatures ProbeKernelFeatures(const std::string& btf_path) {
       {"fentry", "fg_probe_fentry", &f.fentry},
       {"tp_btf", "fg_probe_tp_btf", &f.tp_btf},
       {"cgroup_storage", "fg_probe_cgrp_storage", &f.cgroup_storage},
+      {"task_mark", "fg_probe_task_mark", &f.task_mark},
   };
   libbpf_print_fn_t old = libbpf_set_print(nullptr);  // expected failures stay quiet
   for (const Probe& p : probes) {

@@ -19,7 +19,10 @@ struct KernelFeatures {
   bool fentry = false;  // fentry/fexit programs load (BPF trampolines)
   bool tp_btf = false;
   bool cgroup_storage = false;  // BPF_MAP_TYPE_CGRP_STORAGE (6.2+): the sys_enter fast path
-  std::vector<Feature> list;    // everything probed, for status
+  // Task local storage from tp_btf and the open-coded task iterator (6.7+): sys_enter's first
+  // test, one load (fg_task_mark). Used only together with tp_btf and cgroup_storage.
+  bool task_mark = false;
+  std::vector<Feature> list;  // everything probed, for status
 };
 
 // Load each probe program of the fg_probe skeleton alone. `btf_path`: "" for the kernel's.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "cgroup/cgroup.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 
 namespace faasguard {
 namespace {
@@ -74,7 +75,26 @@ absl::Status BpfKernelMaps::InvalidateCpuCaches() {
   return absl::OkStatus();
 }
 
-absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
+absl::StatusOr<std::vector<uint32_t>> MarkTrackedTasks(int prog_fd) {
+  UniqueFd link(bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, nullptr));
+  if (!link.valid()) return ErrnoStatus(errno, "create the task-mark iterator (fg_mark_tasks)");
+  UniqueFd it(bpf_iter_create(link.get()));
+  if (!it.valid()) return ErrnoStatus(errno, "start the task-mark iterator (fg_mark_tasks)");
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(it.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "run the task-mark iterator (fg_mark_tasks)");
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  std::vector<uint32_t> tids(out.size() / sizeof(uint32_t));
+  if (!tids.empty()) std::memcpy(tids.data(), out.data(), tids.size() * sizeof(uint32_t));
+  return tids;
+}
+
+absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id, bool mark) {
   if (fds_.cg_local < 0) return absl::OkStatus();
   int cg = OpenCgroupById(fds_.cgroup_root, cgroup_id);
   if (cg < 0) {
@@ -84,7 +104,8 @@ absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
   }
   fg_cgroup_val v{};
   int r;
-  if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &v) == 0) {
+  bool present = bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &v) == 0;
+  if (present) {
     r = bpf_map_update_elem(fds_.cg_local, &cg, &v, BPF_ANY);
   } else {
     r = bpf_map_delete_elem(fds_.cg_local, &cg);
@@ -94,6 +115,12 @@ absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
   ::close(cg);
   if (r != 0)
     return ErrnoStatus(err, absl::StrCat("update map fg_cg_local for cgroup id ", cgroup_id));
+  // After the entry: a task forked from here on is marked by the kernel (fg_mark_fork), and
+  // every task already inside is marked by the iterator.
+  if (mark && present && fds_.mark_iter >= 0) {
+    auto marked = MarkTrackedTasks(fds_.mark_iter);
+    if (!marked.ok()) return marked.status();
+  }
   return InvalidateCpuCaches();
 }
 
@@ -112,9 +139,9 @@ absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
     if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &now) != 0 ||
         (now.flags & FG_CG_F_PENDING) == (nv.flags & FG_CG_F_PENDING) ||
         !(now.flags & FG_CG_F_PENDING))
-      return Mirror(cgroup_id);
+      return Mirror(cgroup_id, false);
   }
-  return Mirror(cgroup_id);
+  return Mirror(cgroup_id, false);
 }
 
 absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) {
@@ -127,13 +154,13 @@ absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint
           "the tracked-cgroup map (fg_tracked) is full: raise --max-cgroups");
     return ErrnoStatus(errno, "update map fg_tracked");
   }
-  return Mirror(cgroup_id);
+  return Mirror(cgroup_id, true);
 }
 
 absl::Status BpfKernelMaps::UntrackCgroup(uint64_t cgroup_id) {
   if (bpf_map_delete_elem(fds_.tracked, &cgroup_id) != 0 && errno != ENOENT)
     return ErrnoStatus(errno, "delete from map fg_tracked");
-  return Mirror(cgroup_id);
+  return Mirror(cgroup_id, false);
 }
 
 absl::Status BpfKernelMaps::SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) {

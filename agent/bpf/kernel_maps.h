@@ -76,6 +76,10 @@ class KernelMaps {
   virtual std::vector<MapUsage> Usage() = 0;
 };
 
+// Run fg_mark_tasks (a task iterator, `prog_fd`) once over every task on the node: each task
+// in a cgroup with an fg_cg_local entry gets its fg_task_mark. Returns the thread ids marked.
+absl::StatusOr<std::vector<uint32_t>> MarkTrackedTasks(int prog_fd);
+
 // KernelMaps over the fds of a loaded fg_bpf object.
 class BpfKernelMaps : public KernelMaps {
  public:
@@ -87,6 +91,9 @@ class BpfKernelMaps : public KernelMaps {
     int cgroup_root = -1;
     // fg_cpu_cache, sys_enter's per-CPU decision cache (-1: none, e.g. without fg_cg_local).
     int cpu_cache = -1;
+    // fg_mark_tasks, the task iterator that marks the tasks of tracked cgroups (-1: the kernel
+    // has no task mark, fg_task_mark_on).
+    int mark_iter = -1;
   };
   explicit BpfKernelMaps(Fds fds);
 
@@ -111,8 +118,9 @@ class BpfKernelMaps : public KernelMaps {
   std::vector<MapUsage> Usage() override;
 
  private:
-  // Write fg_tracked's entry of a cgroup (or its absence) to fg_cg_local.
-  absl::Status Mirror(uint64_t cgroup_id);
+  // Write fg_tracked's entry of a cgroup (or its absence) to fg_cg_local. `mark`: an entry
+  // that may be new, so the tasks already in the cgroup are marked (fg_task_mark).
+  absl::Status Mirror(uint64_t cgroup_id, bool mark);
   // Make every CPU's fg_cpu_cache entry stale (one per-CPU write of a new generation): after
   // any change of what sys_enter decides with (tracking, config, learned or allowed sets).
   absl::Status InvalidateCpuCaches();

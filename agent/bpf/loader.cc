@@ -105,12 +105,12 @@ uint64_t MonotonicNs() {
 void InstallLibbpfLogger() { libbpf_set_print(LibbpfPrint); }
 
 absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::LoadAndAttach(const LoaderOptions& o) {
-  if (!o.features.lsm && !o.features.fentry) return Load(o, false);
+  if (!o.features.lsm && !o.features.fentry && !o.features.task_mark) return Load(o, false);
   // The optional programs passed a load probe; should they still fail here (a verifier
   // difference, an LSM hook this kernel lacks), run without them rather than not at all.
   auto p = Load(o, true);
   if (p.ok()) return p;
-  LogWarn("optional programs failed to load: running without BPF-LSM / fentry",
+  LogWarn("optional programs failed to load: running without BPF-LSM / fentry / the task mark",
           {{"error", p.status().ToString()}});
   return Load(o, false);
 }
@@ -165,6 +165,23 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_map_flags(m, 0), "flags of fg_cg_local"));
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(m, 1), "size fg_cg_local"));
   }
+  // sys_enter's first test (maps.bpf.h, fg_task_mark), kept by taskmark.bpf.c, an optional
+  // part. Off, the mark programs stay unloaded and nothing uses the map; a kernel without task
+  // storage gets a one-entry array instead (where it has task storage the type stays, so the
+  // map pinned by an agent that ran the mark can be adopted).
+  p->task_mark_on_ =
+      optional && o.features.task_mark && o.features.tp_btf && o.features.cgroup_storage;
+  p->skel_->rodata->fg_task_mark_on = p->task_mark_on_;
+  if (!o.features.task_mark) {
+    bpf_map* m = p->skel_->maps.fg_task_mark;
+    FG_RETURN_IF_ERROR(
+        LibbpfStatus(bpf_map__set_type(m, BPF_MAP_TYPE_ARRAY), "retype fg_task_mark"));
+    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_map_flags(m, 0), "flags of fg_task_mark"));
+    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(m, 1), "size fg_task_mark"));
+  }
+  for (bpf_program* mark : {p->skel_->progs.fg_mark_fork, p->skel_->progs.fg_mark_attach,
+                            p->skel_->progs.fg_mark_tasks})
+    bpf_program__set_autoload(mark, p->task_mark_on_);
 
   // Optional programs: autoload only when the feature probe loaded one of their kind.
   bpf_program* prog;
@@ -296,6 +313,40 @@ absl::Status BpfPrograms::Heartbeat() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint64_t> BpfPrograms::MarkFailures() const {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return ErrnoStatus(-ncpus, "count possible CPUs");
+  std::vector<uint64_t> per(static_cast<size_t>(ncpus));
+  uint32_t idx = FG_STAT_MARK_FAIL;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.fg_stats), &idx, per.data()) != 0)
+    return ErrnoStatus(errno, "read map fg_stats");
+  uint64_t total = 0;
+  for (uint64_t v : per) total += v;
+  return total;
+}
+
+absl::Status BpfPrograms::MarkAll() {
+  // Failures counted before this run are answered by it.
+  auto failures = MarkFailures();
+  if (!failures.ok()) return failures.status();
+  auto marked = MarkTrackedTasks(bpf_program__fd(skel_->progs.fg_mark_tasks));
+  if (!marked.ok()) return marked.status();
+  mark_failures_seen_ = *failures;
+  if (!marked->empty())
+    LogInfo("tasks of tracked cgroups marked", {{"tasks", static_cast<uint64_t>(marked->size())}});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> BpfPrograms::RepairTaskMarks() {
+  if (!task_mark_on_) return 0;
+  auto total = MarkFailures();
+  if (!total.ok()) return total.status();
+  if (*total <= mark_failures_seen_) return 0;
+  uint64_t failed = *total - mark_failures_seen_;
+  FG_RETURN_IF_ERROR(MarkAll());
+  return failed;
+}
+
 absl::StatusOr<bool> BpfPrograms::AdoptLink(bpf_program* prog, const std::string& path,
                                             uint64_t cgroup_id) {
   UniqueFd lfd(bpf_obj_get(path.c_str()));
@@ -341,9 +392,7 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
     root_id = *id;
   }
   std::set<std::string> ours;
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, skel_->obj) {
-    if (!bpf_program__autoload(prog)) continue;
+  auto attach = [&](bpf_program* prog) -> absl::Status {
     auto [type, target] = SplitSection(bpf_program__section_name(prog));
     if (type == "cgroup") target = absl::StrCat(target, " @ ", o.cgroup2_mount);
     std::string how, pin;
@@ -357,7 +406,7 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
         auto kept = AdoptLink(prog, pin, root_id);
         if (kept.ok() && *kept) {
           attached_.push_back({bpf_program__name(prog), type, target, "adopted"});
-          continue;
+          return absl::OkStatus();
         }
         if (!kept.ok())
           LogWarn("pinned link unreadable: replacing it",
@@ -385,7 +434,19 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
           LibbpfStatus(bpf_link__pin(link, pin.c_str()), absl::StrCat("pin link ", pin)));
     }
     attached_.push_back({bpf_program__name(prog), type, target, how});
+    return absl::OkStatus();
+  };
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    if (!bpf_program__autoload(prog) || prog == skel_->progs.fg_sys_enter) continue;
+    // An iterator is run, not attached (MarkTrackedTasks).
+    if (SplitSection(bpf_program__section_name(prog)).first == "iter") continue;
+    FG_RETURN_IF_ERROR(attach(prog));
   }
+  // sys_enter passes unmarked tasks: it comes last, once the mark programs run and every task
+  // already in a tracked cgroup (fg_cg_local entries kept from an earlier agent) is marked.
+  if (task_mark_on_) FG_RETURN_IF_ERROR(MarkAll());
+  FG_RETURN_IF_ERROR(attach(skel_->progs.fg_sys_enter));
   if (pin_dir_.empty()) return absl::OkStatus();
   // Links of programs this agent does not run (an optional program no longer loaded, the
   // other variant of one): they would keep running beside ours.
@@ -451,7 +512,8 @@ BpfKernelMaps::Fds BpfPrograms::map_fds() const {
           bpf_map__fd(skel_->maps.fg_net_allow),
           cg_local_on_ ? bpf_map__fd(skel_->maps.fg_cg_local) : -1,
           cgroup_fd_,
-          bpf_map__fd(skel_->maps.fg_cpu_cache)};
+          bpf_map__fd(skel_->maps.fg_cpu_cache),
+          task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1};
 }
 
 }  // namespace faasguard

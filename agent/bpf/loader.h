@@ -56,6 +56,8 @@ class BpfPrograms {
   bool lsm_active() const { return lsm_active_; }
   // Whether sys_enter finds tracked cgroups in cgroup local storage (else in fg_tracked).
   bool cgroup_storage_active() const { return cg_local_on_; }
+  // Whether sys_enter passes unmarked tasks after one load (fg_task_mark, taskmark.bpf.c).
+  bool task_mark_active() const { return task_mark_on_; }
   int ringbuf_fd() const;
   BpfKernelMaps::Fds map_fds() const;
   uint64_t hash_seed() const { return seed_; }
@@ -65,6 +67,9 @@ class BpfPrograms {
 
   // Renew the agent's heartbeat in fg_agent (fail-open functions block while it is fresh).
   absl::Status Heartbeat();
+  // When the kernel failed to mark a task since the last call (FG_STAT_MARK_FAIL moved), run
+  // the task-mark iterator again: returns how many failures it answered (0: nothing to do).
+  absl::StatusOr<uint64_t> RepairTaskMarks();
 
   // Remove everything pinned under `dir` (dir itself stays): links first (the programs detach
   // as the last reference goes), then maps. `removed` lists what was unpinned. A missing dir
@@ -82,6 +87,9 @@ class BpfPrograms {
   absl::Status PinMaps();
   // Keep the pinned link of `prog` when it runs the same code; returns whether it was kept.
   absl::StatusOr<bool> AdoptLink(bpf_program* prog, const std::string& path, uint64_t cgroup_id);
+  // Task marks: FG_STAT_MARK_FAIL summed over CPUs; run the task-mark iterator.
+  absl::StatusOr<uint64_t> MarkFailures() const;
+  absl::Status MarkAll();
 
   fg_bpf* skel_ = nullptr;
   std::vector<bpf_link*> links_;
@@ -94,6 +102,8 @@ class BpfPrograms {
   uint64_t seed_ = 0;
   bool lsm_active_ = false;
   bool cg_local_on_ = false;
+  bool task_mark_on_ = false;
+  uint64_t mark_failures_seen_ = 0;
 };
 
 // Route libbpf's messages into our log (warnings as warn, the rest as debug).

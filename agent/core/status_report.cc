@@ -22,6 +22,8 @@ const char* KernelStatName(int stat) {
       return "kernel_events_submitted";
     case FG_STAT_HELPER_ERR:
       return "kernel_helper_errors";
+    case FG_STAT_MARK_FAIL:
+      return "kernel_task_mark_failures";
     default:
       return "kernel_unknown";
   }
@@ -60,6 +62,14 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
     lsm->set_detail(s.programs->lsm_active()
                         ? "BPF-LSM bprm_creds_from_file (EPERM), SIGKILL at exec as a backstop"
                         : "SIGKILL from the exec tracepoint (BPF-LSM not available)");
+    auto* hot = r.add_features();
+    hot->set_name("syscall_hot_path");
+    hot->set_available(true);
+    hot->set_detail(s.programs->task_mark_active()
+                        ? "task mark (one load for an untracked task), cgroup local storage"
+                    : s.programs->cgroup_storage_active()
+                        ? "cgroup local storage (three loads for an untracked task)"
+                        : "fg_tracked hash lookup by cgroup id");
     for (const auto& p : s.programs->attached()) {
       auto* ap = r.add_programs();
       ap->set_name(p.name);

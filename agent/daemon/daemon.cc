@@ -534,6 +534,11 @@ int RunAgent(int argc, char** argv) {
       l.unlock();
       if (absl::Status hb = (*programs)->Heartbeat(); !hb.ok())
         LogWarn("heartbeat not written", {{"error", hb.ToString()}});
+      if (auto r = (*programs)->RepairTaskMarks(); !r.ok())
+        LogWarn("task marks not repaired", {{"error", r.status().ToString()}});
+      else if (*r > 0)
+        LogWarn("the kernel could not mark tasks of tracked cgroups: marked again",
+                {{"failures", *r}});
       engine.SyncFromKernel();
       if (++syncs % vanished_every == 0) {
         engine.DropVanishedCgroups([](uint64_t id, const std::string& path) {

@@ -153,7 +153,8 @@ enum fg_stat {
 	FG_STAT_SYS_RANGE = 4,       /* syscall number outside the table */
 	FG_STAT_EVENTS = 5,          /* records submitted to the ring buffer */
 	FG_STAT_HELPER_ERR = 6,      /* any other helper error */
-	FG_STAT_COUNT_ = 7,
+	FG_STAT_MARK_FAIL = 7,       /* a task in a tracked cgroup could not be marked (fg_task_mark) */
+	FG_STAT_COUNT_ = 8,
 };
 
 /* Header of every ring-buffer record. */

@@ -1,23 +1,35 @@
 // bpf (root): the real object loaded (not attached); programs run through BPF_PROG_TEST_RUN
-// and the shared structs checked against the object's BTF. Every test runs twice: sys_enter
-// finding tracked cgroups in fg_tracked (kernels before 6.2) and in cgroup local storage.
+// and the shared structs checked against the object's BTF. Every test runs three times:
+// sys_enter finding tracked cgroups in fg_tracked (kernels before 6.2), in cgroup local
+// storage, and in cgroup local storage behind the task mark (fg_task_mark, 6.7+).
+// TaskMarkTest attaches the mark programs and checks the ways into a tracked cgroup.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "abi/fg_abi.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "bpf/events.h"
+#include "bpf/kernel_maps.h"
 #include "cgroup/cgroup.h"
+#include "common/files.h"
 #include "fg_bpf.skel.h"
 #include "gtest/gtest.h"
 #include "support/root_harness.h"
@@ -43,9 +55,13 @@ void InvalidateCache(fg_bpf* skel) {
       << std::strerror(errno);
 }
 
-class BpfProgTest : public ::testing::TestWithParam<bool> {
+// Where sys_enter finds tracked cgroups.
+enum class Lookup { kHashMap, kCgroupStorage, kTaskMark };
+
+class BpfProgTest : public ::testing::TestWithParam<Lookup> {
  protected:
-  bool Fast() const { return GetParam(); }
+  bool Fast() const { return GetParam() != Lookup::kHashMap; }
+  bool Marks() const { return GetParam() == Lookup::kTaskMark; }
 
   void SetUp() override {
     FG_REQUIRE_ROOT();
@@ -53,6 +69,8 @@ class BpfProgTest : public ::testing::TestWithParam<bool> {
     ASSERT_NE(skel_, nullptr);
     skel_->rodata->fg_hash_seed = kSeed;
     skel_->rodata->fg_cg_local_on = Fast();
+    skel_->rodata->fg_task_mark_on = Marks();
+    bpf_program__set_autoload(skel_->progs.fg_mark_tasks, Marks());
     ASSERT_EQ(bpf_map__set_max_entries(skel_->maps.fg_events, 4096), 0);
     ASSERT_EQ(fg_bpf__load(skel_), 0) << "the verifier refused a program";
     rb_ =
@@ -85,7 +103,8 @@ class BpfProgTest : public ::testing::TestWithParam<bool> {
     ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0) << std::strerror(errno);
   }
 
-  // As the agent does (BpfKernelMaps::TrackCgroup): fg_tracked, and its copy in fg_cg_local.
+  // As the agent does (BpfKernelMaps::TrackCgroup): fg_tracked, its copy in fg_cg_local, and
+  // the tasks inside marked (the task iterator).
   void Track(uint64_t cgid, uint32_t fn_id, uint32_t flags = 0, bool mirror = true) {
     fg_cgroup_val v{fn_id, flags};
     ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_tracked, &cgid, sizeof cgid, &v, sizeof v, 0), 0);
@@ -94,6 +113,10 @@ class BpfProgTest : public ::testing::TestWithParam<bool> {
     ASSERT_GE(cg, 0) << std::strerror(errno);
     EXPECT_EQ(bpf_map__update_elem(skel_->maps.fg_cg_local, &cg, sizeof cg, &v, sizeof v, 0), 0);
     ::close(cg);
+    if (Marks()) {
+      auto marked = MarkTrackedTasks(bpf_program__fd(skel_->progs.fg_mark_tasks));
+      ASSERT_TRUE(marked.ok()) << marked.status();
+    }
     InvalidateCache(skel_);
   }
 
@@ -472,9 +495,247 @@ TEST_P(BpfProgTest, ExecOfTheEntrypointStartsSyscallLearning) {
   EXPECT_TRUE(State(5).sys[0] & (1ull << 39));
 }
 
-INSTANTIATE_TEST_SUITE_P(Lookup, BpfProgTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& i) {
-                           return i.param ? "CgroupStorage" : "HashMap";
+// The mark programs attached for real (fork, migration; not sys_enter), the iterator run as
+// the agent runs it, and each way into a tracked cgroup checked by looking up the mark of
+// every thread (a pidfd per thread, PIDFD_THREAD).
+class TaskMarkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FG_REQUIRE_ROOT();
+    skel_ = fg_bpf__open();
+    ASSERT_NE(skel_, nullptr);
+    skel_->rodata->fg_cg_local_on = true;
+    skel_->rodata->fg_task_mark_on = true;
+    for (bpf_program* p :
+         {skel_->progs.fg_mark_fork, skel_->progs.fg_mark_attach, skel_->progs.fg_mark_tasks})
+      bpf_program__set_autoload(p, true);
+    ASSERT_EQ(bpf_map__set_max_entries(skel_->maps.fg_events, 4096), 0);
+    ASSERT_EQ(fg_bpf__load(skel_), 0) << "the verifier refused a program";
+    for (bpf_program* p : {skel_->progs.fg_mark_fork, skel_->progs.fg_mark_attach}) {
+      bpf_link* l = bpf_program__attach(p);
+      ASSERT_NE(l, nullptr) << bpf_program__name(p) << ": " << std::strerror(errno);
+      links_.push_back(l);
+    }
+    ASSERT_EQ(::pipe2(hold_, O_CLOEXEC), 0);
+  }
+
+  void TearDown() override {
+    if (hold_[1] >= 0) ::close(hold_[1]);  // the children read end of file and leave
+    for (pid_t c : children_) ::waitpid(c, nullptr, 0);
+    if (hold_[0] >= 0) ::close(hold_[0]);
+    for (bpf_link* l : links_) bpf_link__destroy(l);
+    if (skel_) fg_bpf__destroy(skel_);
+  }
+
+  // The agent's part of TrackCgroup: the cgroup's fg_cg_local entry (fg_tracked is not read by
+  // the mark programs), and then (`iterate`) the task iterator.
+  std::vector<uint32_t> Track(const testing::TestCgroup& cg, bool iterate = true) {
+    fg_cgroup_val v{3, 0};
+    int fd = ::open(cg.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(bpf_map__update_elem(skel_->maps.fg_cg_local, &fd, sizeof fd, &v, sizeof v, 0), 0);
+    ::close(fd);
+    if (!iterate) return {};
+    auto marked = MarkTrackedTasks(bpf_program__fd(skel_->progs.fg_mark_tasks));
+    EXPECT_TRUE(marked.ok()) << marked.status();
+    return marked.ok() ? *marked : std::vector<uint32_t>{};
+  }
+
+  // A child process with `threads` threads besides its main one, all blocked until TearDown;
+  // moved (by itself) into `cgroup_dir` first unless it is empty.
+  pid_t StartChild(const std::string& cgroup_dir, int threads) {
+    int ready[2];
+    EXPECT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(hold_[1]);
+      ::close(ready[0]);
+      if (!cgroup_dir.empty() && !MoveToCgroup(cgroup_dir, ::getpid()).ok()) ::_exit(1);
+      Hold(threads, ready[1]);
+    }
+    ::close(ready[1]);
+    char c;
+    EXPECT_EQ(::read(ready[0], &c, 1), 1) << "the child did not start";
+    ::close(ready[0]);
+    children_.push_back(pid);
+    return pid;
+  }
+
+  // In a child: start the threads, say so on `ready`, block until the hold pipe closes.
+  [[noreturn]] void Hold(int threads, int ready) {
+    std::vector<std::thread> ts;
+    for (int i = 0; i < threads; ++i)
+      ts.emplace_back([this] {
+        char c;
+        (void)!::read(hold_[0], &c, 1);
+      });
+    (void)!::write(ready, "r", 1);
+    char c;
+    (void)!::read(hold_[0], &c, 1);
+    for (auto& t : ts) t.join();
+    ::_exit(0);
+  }
+
+  static std::vector<uint32_t> Threads(pid_t pid) {
+    std::vector<uint32_t> tids;
+    for (const auto& e : std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task")))
+      tids.push_back(static_cast<uint32_t>(std::stoul(e.path().filename().string())));
+    return tids;
+  }
+
+  bool Marked(uint32_t tid) {
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */));
+    EXPECT_GE(fd, 0) << "pidfd_open " << tid << ": " << std::strerror(errno);
+    uint32_t v = 0;
+    int r = bpf_map__lookup_elem(skel_->maps.fg_task_mark, &fd, sizeof fd, &v, sizeof v, 0);
+    int err = errno;
+    ::close(fd);
+    EXPECT_TRUE(r == 0 || err == ENOENT) << std::strerror(err);
+    return r == 0;
+  }
+
+  uint64_t MarkFailures() {
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<uint64_t> v(static_cast<size_t>(ncpu));
+    uint32_t idx = FG_STAT_MARK_FAIL;
+    EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.fg_stats, &idx, sizeof idx, v.data(),
+                                   v.size() * sizeof(uint64_t), 0),
+              0);
+    uint64_t sum = 0;
+    for (uint64_t x : v) sum += x;
+    return sum;
+  }
+
+  fg_bpf* skel_ = nullptr;
+  std::vector<bpf_link*> links_;
+  int hold_[2] = {-1, -1};
+  std::vector<pid_t> children_;
+};
+
+// Tasks already inside when the cgroup becomes tracked, threads included, are marked by the
+// iterator; a task of another cgroup is not.
+TEST_F(TaskMarkTest, IteratorMarksTheTasksAlreadyInsideAndNoOther) {
+  testing::TestCgroup in("mark-iter"), out("mark-iter-other");
+  pid_t a = StartChild(in.path(), 2), b = StartChild(out.path(), 1);
+  for (uint32_t t : Threads(a)) EXPECT_FALSE(Marked(t)) << "not tracked yet";
+  auto marked = Track(in);
+  std::sort(marked.begin(), marked.end());
+  auto want = Threads(a);
+  std::sort(want.begin(), want.end());
+  ASSERT_EQ(want.size(), 3u);
+  EXPECT_EQ(marked, want) << "the iterator marks exactly the threads of the tracked cgroup";
+  for (uint32_t t : Threads(a)) EXPECT_TRUE(Marked(t)) << t;
+  for (uint32_t t : Threads(b)) EXPECT_FALSE(Marked(t)) << t;
+  EXPECT_FALSE(Marked(static_cast<uint32_t>(::getpid())));
+  EXPECT_EQ(MarkFailures(), 0u);
+}
+
+// Migration: a process moved by someone else (here the test) into a tracked cgroup, all its
+// threads (a cgroup.procs write moves the thread group; the tracepoint names the leader).
+TEST_F(TaskMarkTest, MigrationIntoATrackedCgroupMarksEveryThread) {
+  testing::TestCgroup dst("mark-attach"), src("mark-attach-src");
+  Track(dst);
+  pid_t a = StartChild(src.path(), 3);
+  for (uint32_t t : Threads(a)) EXPECT_FALSE(Marked(t));
+  ASSERT_TRUE(MoveToCgroup(dst.path(), a).ok());
+  auto tids = Threads(a);
+  ASSERT_EQ(tids.size(), 4u);
+  for (uint32_t t : tids) EXPECT_TRUE(Marked(t)) << t;
+  // Moving itself in marks as well (what a runtime's init does), before the write returns.
+  pid_t b = StartChild(dst.path(), 0);
+  EXPECT_TRUE(Marked(static_cast<uint32_t>(b)));
+  EXPECT_EQ(MarkFailures(), 0u);
+}
+
+// Fork: the child of a task in a tracked cgroup, and a child sent into one at clone
+// (CLONE_INTO_CGROUP) by an untracked parent; threads made there.
+TEST_F(TaskMarkTest, ForkAndCloneIntoATrackedCgroupAreMarked) {
+  testing::TestCgroup cg("mark-fork");
+  Track(cg);
+  int fd = ::open(cg.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  clone_args args{};
+  args.flags = CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(fd);
+  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    ::close(hold_[1]);
+    ::close(ready[0]);
+    // A grandchild forked in the tracked cgroup, with a thread; it reports its pid.
+    pid_t g = ::fork();
+    if (g == 0) Hold(1, ready[1]);
+    char c;
+    (void)!::read(hold_[0], &c, 1);
+    ::waitpid(g, nullptr, 0);
+    ::_exit(0);
+  }
+  children_.push_back(pid);
+  ::close(fd);
+  ::close(ready[1]);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  EXPECT_TRUE(Marked(static_cast<uint32_t>(pid))) << "CLONE_INTO_CGROUP";
+  auto kids = ReadFile(cg.path() + "/cgroup.threads");
+  ASSERT_TRUE(kids.ok());
+  int n = 0;
+  for (absl::string_view t : absl::StrSplit(*kids, '\n', absl::SkipEmpty())) {
+    uint32_t tid = static_cast<uint32_t>(std::stoul(std::string(t)));
+    EXPECT_TRUE(Marked(tid)) << tid;
+    ++n;
+  }
+  EXPECT_EQ(n, 3) << "the clone, its child and the child's thread";
+  EXPECT_FALSE(Marked(static_cast<uint32_t>(::getpid())));
+  EXPECT_EQ(MarkFailures(), 0u);
+}
+
+// The mark is sys_enter's first test: an unmarked task is passed even in a tracked cgroup
+// (which is why every way in must mark), a marked one is learned from.
+TEST_F(TaskMarkTest, SysEnterPassesAnUnmarkedTaskAndChecksAMarkedOne) {
+  testing::TestCgroup cg("mark-sys");
+  std::string orig;
+  if (auto o = CgroupOfPid(::getpid()); o.ok()) orig = testing::Cgroup2Mount() + *o;
+  ASSERT_TRUE(MoveToCgroup(cg.path(), ::getpid()).ok());  // untracked yet: no mark
+  uint64_t id = cg.id();
+  fg_cgroup_val v{3, 0};
+  ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_tracked, &id, sizeof id, &v, sizeof v, 0), 0);
+  Track(cg, /*iterate=*/false);
+  InvalidateCache(skel_);
+  std::vector<uint64_t> args = {0, 39};
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args.data(),
+              .ctx_size_in = static_cast<__u32>(args.size() * sizeof(uint64_t)));
+  auto state = [&] {
+    uint32_t fn = 3;
+    fg_fn_state st{};
+    EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.fg_fn_state, &fn, sizeof fn, &st, sizeof st, 0), 0);
+    return st;
+  };
+  ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.fg_sys_enter), &opts), 0);
+  EXPECT_EQ(state().sys[0], 0u) << "no mark: passed at the first load";
+  auto marked = MarkTrackedTasks(bpf_program__fd(skel_->progs.fg_mark_tasks));
+  ASSERT_TRUE(marked.ok());
+  EXPECT_TRUE(Marked(static_cast<uint32_t>(::getpid())));
+  ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.fg_sys_enter), &opts), 0);
+  EXPECT_TRUE(state().sys[0] & (1ull << 39)) << "marked: learned";
+  EXPECT_TRUE(MoveToCgroup(orig, ::getpid()).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Lookup, BpfProgTest,
+                         ::testing::Values(Lookup::kHashMap, Lookup::kCgroupStorage,
+                                           Lookup::kTaskMark),
+                         [](const ::testing::TestParamInfo<Lookup>& i) {
+                           switch (i.param) {
+                             case Lookup::kHashMap:
+                               return "HashMap";
+                             case Lookup::kCgroupStorage:
+                               return "CgroupStorage";
+                             default:
+                               return "TaskMark";
+                           }
                          });
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cgroup/cgroup.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "profile/profile.h"
@@ -417,6 +418,46 @@ TEST_F(EnforceTest, NewReplicaOfAnEnforcedFunctionIsCoveredFromItsFirstSyscall) 
   ASSERT_TRUE(
       core_->engine->RegisterCgroup(Fn(name_), "sidecar", sidecar.id(), sidecar.path()).ok());
   EXPECT_EQ(testing::RunIn(sidecar.path(), {kWorkload}), 128 + 9);
+}
+
+// A process already running when its cgroup is registered (a container found after it
+// started, an agent restart): its threads are checked from the registration on. The second
+// thread existed before; the main thread waits in a join it entered before, so only the
+// second thread's syscalls can be refused here.
+TEST_F(EnforceTest, ThreadsRunningBeforeTheirCgroupIsRegisteredAreEnforced) {
+  Mode(v1::MODE_ENFORCE);
+  TestCgroup late("enforce-late");
+  const std::string go = tmp_.path() + "/go-late";
+  int out = -1;
+  pid_t pid = testing::Spawn(late.path(), {kWorkload, "thread-wait", go}, &out);
+  std::string o = ReadUntil(out, "waiting\n");
+  ASSERT_THAT(o, HasSubstr("waiting")) << o;
+  auto reg = core_->engine->RegisterCgroup(Fn(name_), "main", late.id(), late.path());
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  ASSERT_EQ(reg->mode(), v1::MODE_ENFORCE);
+  { std::ofstream(go) << "go"; }
+  o += ReadUntil(out, "");
+  ::close(out);
+  EXPECT_EQ(testing::Wait(pid), 128 + 9) << o;
+  EXPECT_THAT(o, Not(HasSubstr("survived")));
+}
+
+// A running process moved into an enforced function's cgroup by someone else (a write to
+// cgroup.procs moves all its threads): checked from the move on, every thread.
+TEST_F(EnforceTest, ProcessMovedIntoAnEnforcedCgroupIsEnforcedInEveryThread) {
+  Mode(v1::MODE_ENFORCE);
+  TestCgroup outside("enforce-outside");
+  const std::string go = tmp_.path() + "/go-moved";
+  int out = -1;
+  pid_t pid = testing::Spawn(outside.path(), {kWorkload, "thread-wait", go}, &out);
+  std::string o = ReadUntil(out, "waiting\n");
+  ASSERT_THAT(o, HasSubstr("waiting")) << o;
+  ASSERT_TRUE(MoveToCgroup(cg_->path(), pid).ok());
+  { std::ofstream(go) << "go"; }
+  o += ReadUntil(out, "");
+  ::close(out);
+  EXPECT_EQ(testing::Wait(pid), 128 + 9) << o;
+  EXPECT_THAT(o, Not(HasSubstr("survived")));
 }
 
 TEST_F(EnforceTest, AcceptedViolationsAreAllowedAfterwards) {

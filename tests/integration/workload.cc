@@ -18,6 +18,9 @@
 //   try-bind PORT            bind a TCP socket to 127.0.0.1:PORT
 //   try-listen0              bind to port 0 and listen
 //   ptrace | unshare         PTRACE_TRACEME / unshare(CLONE_NEWUTS), then print "survived"
+//   thread-wait PATH         a second thread waits for PATH to exist (10 ms polls), then makes
+//                            unshare(CLONE_NEWUTS) and prints "survived"; the main thread prints
+//                            "waiting" once the thread runs, and joins it
 //   forkserve PORT N         a fork-per-request server: N connections, one child each; a
 //                            child reads one line: "ok" answers, "ptrace" makes the syscall,
 //                            "exec PATH" execs PATH; the parent prints each child's status
@@ -44,6 +47,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -414,6 +418,16 @@ int main(int argc, char** argv) {
       unshare(CLONE_NEWUTS);
       std::printf("survived\n");
       std::fflush(stdout);
+    } else if (step == "thread-wait") {
+      const char* path = arg();
+      std::thread t([path] {
+        while (access(path, F_OK) != 0) usleep(10000);
+        unshare(CLONE_NEWUTS);  // not PTRACE_TRACEME: a traced thread's zombie waits for __WALL
+        (void)!write(1, "survived\n", 9);
+      });
+      std::printf("waiting\n");
+      std::fflush(stdout);
+      t.join();
     } else if (step == "forkserve") {
       int port = std::atoi(arg());
       ForkServe(port, std::atoi(arg()));
