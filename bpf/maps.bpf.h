@@ -41,8 +41,9 @@ struct {
  * (~45 ns less per untracked syscall on a PTI machine, bench/). A filter only: a marked task
  * still goes through fg_cg_local, which decides. Set by the kernel at fork (the child's cgroup
  * is tracked), at migration into a tracked cgroup, at exec in one, and by the agent's task
- * iterator after it writes an fg_cg_local entry (tasks already inside); never cleared (a task
- * that leaves only pays the cgroup loads again). Kernels without task storage and task
+ * iterator after it writes an fg_cg_local entry (tasks already inside); removed when a task
+ * moves to an untracked cgroup (a stray mark, e.g. in a cgroup the agent stopped tracking,
+ * only costs the cgroup loads). Kernels without task storage and task
  * iterators (before 6.7): the agent turns it into a one-entry array and sys_enter does not
  * look at it (fg_task_mark_on). docs/architecture.md, "The syscall hot path".
  */

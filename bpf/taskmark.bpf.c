@@ -5,7 +5,8 @@
  *  - fork and clone, CLONE_INTO_CGROUP included: the child's cgroup is set (cgroup_post_fork)
  *    before sched_process_fork, and the child has not run yet;
  *  - migration (a write to cgroup.procs or cgroup.threads): cgroup_attach_task, after the
- *    move, for the leader and, when the whole process moved, for each of its threads;
+ *    move, for the leader and, when the whole process moved, for each of its threads (a move
+ *    to an untracked cgroup removes the marks);
  *  - the cgroup becoming tracked with tasks already inside: the agent runs fg_mark_tasks (a
  *    task iterator) after it writes the cgroup's fg_cg_local entry, and at start-up before it
  *    attaches sys_enter.
@@ -29,16 +30,31 @@ int BPF_PROG(fg_mark_fork, struct task_struct *parent, struct task_struct *child
 	return 0;
 }
 
+#define FG_DFL_HIERARCHY 0 /* cgroup v2's hierarchy id (v1 hierarchies count from 1) */
+
+/* A task's mark after a migration: set in a tracked cgroup, removed in any other (a task that
+ * leaves is passed at the first load again; -ENOENT, no mark, is the common case). */
+static __always_inline void fg_remark(struct task_struct *t, bool tracked)
+{
+	if (tracked)
+		fg_mark_task(t);
+	else
+		bpf_task_storage_delete(&fg_task_mark, t);
+}
+
 /* Fires once per migration, for the leader, after every task moved (a migrated task can make
  * syscalls between its move and this point: docs/security.md). `dst` is the cgroup of the
- * hierarchy written to; a cgroup v1 one has no fg_cg_local entry. */
+ * hierarchy written to: a cgroup v1 move (hybrid hosts: runtimes write every hierarchy)
+ * changes nothing here, the task's cgroup v2 is what sys_enter looks at. */
 SEC("?tp_btf/cgroup_attach_task")
 int BPF_PROG(fg_mark_attach, struct cgroup *dst, const char *path, struct task_struct *task,
 	     bool threadgroup)
 {
-	if (!task || !fg_cgroup_tracked(dst))
+	if (!task || !dst || dst->root->hierarchy_id != FG_DFL_HIERARCHY)
 		return 0;
-	fg_mark_task(task);
+	bool tracked = fg_cgroup_tracked(dst);
+
+	fg_remark(task, tracked);
 	if (!threadgroup)
 		return 0;
 	struct bpf_iter_task it;
@@ -46,7 +62,7 @@ int BPF_PROG(fg_mark_attach, struct cgroup *dst, const char *path, struct task_s
 
 	bpf_iter_task_new(&it, task, BPF_TASK_ITER_PROC_THREADS);
 	while ((t = bpf_iter_task_next(&it)))
-		fg_mark_task(t);
+		fg_remark(t, tracked);
 	bpf_iter_task_destroy(&it);
 	return 0;
 }

@@ -94,7 +94,7 @@ absl::StatusOr<std::vector<uint32_t>> MarkTrackedTasks(int prog_fd) {
   return tids;
 }
 
-absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id, bool mark) {
+absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
   if (fds_.cg_local < 0) return absl::OkStatus();
   int cg = OpenCgroupById(fds_.cgroup_root, cgroup_id);
   if (cg < 0) {
@@ -116,8 +116,10 @@ absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id, bool mark) {
   if (r != 0)
     return ErrnoStatus(err, absl::StrCat("update map fg_cg_local for cgroup id ", cgroup_id));
   // After the entry: a task forked from here on is marked by the kernel (fg_mark_fork), and
-  // every task already inside is marked by the iterator.
-  if (mark && present && fds_.mark_iter >= 0) {
+  // every task already inside is marked by the iterator. Also after a retarget: the entry may
+  // be the first this cgroup had in fg_cg_local (one left to the next exec), and one pass over
+  // the node's tasks costs less than being wrong about that.
+  if (present && fds_.mark_iter >= 0) {
     auto marked = MarkTrackedTasks(fds_.mark_iter);
     if (!marked.ok()) return marked.status();
   }
@@ -139,9 +141,9 @@ absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
     if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &now) != 0 ||
         (now.flags & FG_CG_F_PENDING) == (nv.flags & FG_CG_F_PENDING) ||
         !(now.flags & FG_CG_F_PENDING))
-      return Mirror(cgroup_id, false);
+      return Mirror(cgroup_id);
   }
-  return Mirror(cgroup_id, false);
+  return Mirror(cgroup_id);
 }
 
 absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) {
@@ -154,13 +156,13 @@ absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint
           "the tracked-cgroup map (fg_tracked) is full: raise --max-cgroups");
     return ErrnoStatus(errno, "update map fg_tracked");
   }
-  return Mirror(cgroup_id, true);
+  return Mirror(cgroup_id);
 }
 
 absl::Status BpfKernelMaps::UntrackCgroup(uint64_t cgroup_id) {
   if (bpf_map_delete_elem(fds_.tracked, &cgroup_id) != 0 && errno != ENOENT)
     return ErrnoStatus(errno, "delete from map fg_tracked");
-  return Mirror(cgroup_id, false);
+  return Mirror(cgroup_id);
 }
 
 absl::Status BpfKernelMaps::SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) {

@@ -118,9 +118,9 @@ class BpfKernelMaps : public KernelMaps {
   std::vector<MapUsage> Usage() override;
 
  private:
-  // Write fg_tracked's entry of a cgroup (or its absence) to fg_cg_local. `mark`: an entry
-  // that may be new, so the tasks already in the cgroup are marked (fg_task_mark).
-  absl::Status Mirror(uint64_t cgroup_id, bool mark);
+  // Write fg_tracked's entry of a cgroup (or its absence) to fg_cg_local; after an entry, mark
+  // the tasks already in the cgroup (fg_task_mark, the task iterator).
+  absl::Status Mirror(uint64_t cgroup_id);
   // Make every CPU's fg_cpu_cache entry stale (one per-CPU write of a new generation): after
   // any change of what sys_enter decides with (tracking, config, learned or allowed sets).
   absl::Status InvalidateCpuCaches();

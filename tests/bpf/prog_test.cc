@@ -10,6 +10,8 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -644,7 +646,35 @@ TEST_F(TaskMarkTest, MigrationIntoATrackedCgroupMarksEveryThread) {
   // Moving itself in marks as well (what a runtime's init does), before the write returns.
   pid_t b = StartChild(dst.path(), 0);
   EXPECT_TRUE(Marked(static_cast<uint32_t>(b)));
+  // Leaving for an untracked cgroup takes the marks away; coming back sets them again.
+  ASSERT_TRUE(MoveToCgroup(src.path(), a).ok());
+  for (uint32_t t : tids) EXPECT_FALSE(Marked(t)) << t;
+  ASSERT_TRUE(MoveToCgroup(dst.path(), a).ok());
+  for (uint32_t t : tids) EXPECT_TRUE(Marked(t)) << t;
   EXPECT_EQ(MarkFailures(), 0u);
+}
+
+// On hybrid hosts a runtime writes the task into every cgroup v1 hierarchy too: the same
+// tracepoint, with a v1 cgroup that is never tracked. The task is still in its tracked v2
+// cgroup, so its marks stay. (A named v1 hierarchy of the test's own.)
+TEST_F(TaskMarkTest, AMoveInACgroupV1HierarchyKeepsTheMarks) {
+  testing::TempDir mnt;
+  if (::mount("cgroup", mnt.path().c_str(), "cgroup", 0, "none,name=fgmarktest") != 0)
+    GTEST_SKIP() << "this kernel mounts no cgroup v1 hierarchy (" << std::strerror(errno)
+                 << "): no v1 move can happen here";
+  const std::string v1 = mnt.path() + "/moved";
+  ASSERT_EQ(::mkdir(v1.c_str(), 0755), 0) << std::strerror(errno);
+  testing::TestCgroup cg("mark-v1");
+  Track(cg);
+  pid_t a = StartChild(cg.path(), 1);
+  auto tids = Threads(a);
+  for (uint32_t t : tids) ASSERT_TRUE(Marked(t));
+  EXPECT_TRUE(MoveToCgroup(v1, a).ok());
+  for (uint32_t t : tids) EXPECT_TRUE(Marked(t)) << t;
+  // Back to the v1 root so the hierarchy can go.
+  EXPECT_TRUE(MoveToCgroup(mnt.path(), a).ok());
+  ::rmdir(v1.c_str());
+  ::umount2(mnt.path().c_str(), MNT_DETACH);
 }
 
 // Fork: the child of a task in a tracked cgroup, and a child sent into one at clone
