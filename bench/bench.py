@@ -717,7 +717,7 @@ class Bench:
                 self.agent_up()
                 try:
                     (pid,) = [i for i, p in bpf_progs_of(self.agent.pid).items()
-                              if p.get("name") == "fg_sys_enter"]
+                              if p.get("name") in ("fg_sys_enter", "fg_sys_enter_cg")]
                     for cfg in rotate(["untracked"] + MODES, r):
                         cg = "-" if cfg == "untracked" else self.fn_cgroup("sys", cfg)
                         for op in SYS_OPS:

@@ -122,20 +122,15 @@ static __always_inline void fg_cache_fill(struct fg_cpu_cache *c, __u64 gen, __u
 	c->entry_gen = gen;
 }
 
-SEC("raw_tracepoint/sys_enter")
-int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int fg_on_sys_enter(struct bpf_raw_tracepoint_args *ctx,
+					   struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	long id = (long)ctx->args[1];
 	struct fg_cpu_cache *c = 0;
 	__u64 serial = 0, gen = 0;
 	const struct fg_cgroup_val *t;
 
 	if (fg_cg_local_on) {
-		/* A task without any task local storage is in no tracked cgroup (fg_task_mark): one
-		 * load from the task_struct, the whole cost of an untracked syscall. */
-		if (fg_task_mark_on && bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
-			return 0;
 		struct cgroup *cg = task->cgroups->dfl_cgrp;
 
 		/* A cgroup no BPF program keeps anything on is untracked: no helper call (~9 ns less
@@ -174,4 +169,29 @@ int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (c)
 		fg_cache_fill(c, gen, serial, fn_id, cfg);
 	return 0;
+}
+
+/*
+ * sys_enter behind the task mark (fg_task_mark), where the kernel has it (the agent loads this
+ * one or fg_sys_enter_cg): a task without any task local storage is in no tracked cgroup, and
+ * returns after one load from its task_struct, the whole cost of an untracked syscall. The
+ * test comes before anything else, configuration flags included: reading .rodata touches one
+ * more page, a TLB miss per syscall on hosts with page-table isolation and no PCID (~25 ns
+ * here, bench/).
+ */
+SEC("?raw_tracepoint/sys_enter")
+int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
+		return 0;
+	return fg_on_sys_enter(ctx, task);
+}
+
+/* The same without the mark (kernels before 6.7): the cgroup decides from the first load. */
+SEC("raw_tracepoint/sys_enter")
+int fg_sys_enter_cg(struct bpf_raw_tracepoint_args *ctx)
+{
+	return fg_on_sys_enter(ctx, bpf_get_current_task_btf());
 }

@@ -180,8 +180,9 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(m, 1), "size fg_task_mark"));
   }
   for (bpf_program* mark : {p->skel_->progs.fg_mark_fork, p->skel_->progs.fg_mark_attach,
-                            p->skel_->progs.fg_mark_tasks})
+                            p->skel_->progs.fg_mark_tasks, p->skel_->progs.fg_sys_enter})
     bpf_program__set_autoload(mark, p->task_mark_on_);
+  bpf_program__set_autoload(p->skel_->progs.fg_sys_enter_cg, !p->task_mark_on_);
 
   // Optional programs: autoload only when the feature probe loaded one of their kind.
   bpf_program* prog;
@@ -313,6 +314,10 @@ absl::Status BpfPrograms::Heartbeat() {
   return absl::OkStatus();
 }
 
+bpf_program* BpfPrograms::sys_enter() const {
+  return task_mark_on_ ? skel_->progs.fg_sys_enter : skel_->progs.fg_sys_enter_cg;
+}
+
 absl::StatusOr<uint64_t> BpfPrograms::MarkFailures() const {
   int ncpus = libbpf_num_possible_cpus();
   if (ncpus <= 0) return ErrnoStatus(-ncpus, "count possible CPUs");
@@ -438,7 +443,7 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
   };
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
-    if (!bpf_program__autoload(prog) || prog == skel_->progs.fg_sys_enter) continue;
+    if (!bpf_program__autoload(prog) || prog == sys_enter()) continue;
     // An iterator is run, not attached (MarkTrackedTasks).
     if (SplitSection(bpf_program__section_name(prog)).first == "iter") continue;
     FG_RETURN_IF_ERROR(attach(prog));
@@ -446,7 +451,7 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
   // sys_enter passes unmarked tasks: it comes last, once the mark programs run and every task
   // already in a tracked cgroup (fg_cg_local entries kept from an earlier agent) is marked.
   if (task_mark_on_) FG_RETURN_IF_ERROR(MarkAll());
-  FG_RETURN_IF_ERROR(attach(skel_->progs.fg_sys_enter));
+  FG_RETURN_IF_ERROR(attach(sys_enter()));
   if (pin_dir_.empty()) return absl::OkStatus();
   // Links of programs this agent does not run (an optional program no longer loaded, the
   // other variant of one): they would keep running beside ours.

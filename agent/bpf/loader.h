@@ -87,6 +87,8 @@ class BpfPrograms {
   absl::Status PinMaps();
   // Keep the pinned link of `prog` when it runs the same code; returns whether it was kept.
   absl::StatusOr<bool> AdoptLink(bpf_program* prog, const std::string& path, uint64_t cgroup_id);
+  // The sys_enter program loaded: fg_sys_enter behind the task mark, else fg_sys_enter_cg.
+  bpf_program* sys_enter() const;
   // Task marks: FG_STAT_MARK_FAIL summed over CPUs; run the task-mark iterator.
   absl::StatusOr<uint64_t> MarkFailures() const;
   absl::Status MarkAll();

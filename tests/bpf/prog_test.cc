@@ -73,6 +73,8 @@ class BpfProgTest : public ::testing::TestWithParam<Lookup> {
     skel_->rodata->fg_cg_local_on = Fast();
     skel_->rodata->fg_task_mark_on = Marks();
     bpf_program__set_autoload(skel_->progs.fg_mark_tasks, Marks());
+    bpf_program__set_autoload(skel_->progs.fg_sys_enter, Marks());
+    bpf_program__set_autoload(skel_->progs.fg_sys_enter_cg, !Marks());
     ASSERT_EQ(bpf_map__set_max_entries(skel_->maps.fg_events, 4096), 0);
     ASSERT_EQ(fg_bpf__load(skel_), 0) << "the verifier refused a program";
     rb_ =
@@ -96,6 +98,11 @@ class BpfProgTest : public ::testing::TestWithParam<Lookup> {
     events_.clear();
     ring_buffer__consume(rb_);
     return events_;
+  }
+
+  // The sys_enter the agent would load (BpfPrograms::sys_enter).
+  bpf_program* SysEnter() const {
+    return Marks() ? skel_->progs.fg_sys_enter : skel_->progs.fg_sys_enter_cg;
   }
 
   // Run a raw tracepoint program with the given arguments, as the kernel would.
@@ -225,8 +232,8 @@ TEST_P(BpfProgTest, SharedStructsMatchTheObjectsBtf) {
 TEST_P(BpfProgTest, SysEnterSendsOnlyTheFirstSighting) {
   InCgroup cg("bpf-sys");
   Track(cg.id(), 7);
-  for (int i = 0; i < 3; ++i) RunRawTp(skel_->progs.fg_sys_enter, {0, 110});
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  for (int i = 0; i < 3; ++i) RunRawTp(SysEnter(), {0, 110});
+  RunRawTp(SysEnter(), {0, 39});
 
   fg_fn_state st = State(7);
   EXPECT_TRUE(st.sys[110 / 64] & (1ull << (110 % 64)));
@@ -243,7 +250,7 @@ TEST_P(BpfProgTest, SysEnterSendsOnlyTheFirstSighting) {
 
 TEST_P(BpfProgTest, UntrackedTaskLeavesNothing) {
   InCgroup cg("bpf-untracked");  // not in fg_tracked
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 110});
+  RunRawTp(SysEnter(), {0, 110});
   for (uint32_t fn = 0; fn < 8; ++fn) {
     fg_fn_state st = State(fn);
     for (uint64_t w : st.sys) EXPECT_EQ(w, 0u);
@@ -255,8 +262,8 @@ TEST_P(BpfProgTest, UntrackedTaskLeavesNothing) {
 TEST_P(BpfProgTest, OutOfRangeSyscallIsCountedNotRecorded) {
   InCgroup cg("bpf-range");
   Track(cg.id(), 3);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, FG_SYS_MAX + 5});
-  RunRawTp(skel_->progs.fg_sys_enter, {0, static_cast<uint64_t>(-1)});
+  RunRawTp(SysEnter(), {0, FG_SYS_MAX + 5});
+  RunRawTp(SysEnter(), {0, static_cast<uint64_t>(-1)});
   EXPECT_EQ(Stat(FG_STAT_SYS_RANGE), 2u);
   EXPECT_TRUE(Consume().empty());
 }
@@ -265,7 +272,7 @@ TEST_P(BpfProgTest, FullRingBufferIsCountedAndLearningGoesOn) {
   InCgroup cg("bpf-full");
   Track(cg.id(), 1);
   // 500 distinct syscalls into a 4 KiB ring buffer nobody reads: most events cannot be sent.
-  for (uint64_t nr = 0; nr < 500; ++nr) RunRawTp(skel_->progs.fg_sys_enter, {0, nr});
+  for (uint64_t nr = 0; nr < 500; ++nr) RunRawTp(SysEnter(), {0, nr});
   fg_fn_state st = State(1);
   int bits = 0;
   for (uint64_t w : st.sys) bits += __builtin_popcountll(w);
@@ -338,7 +345,7 @@ TEST_P(BpfProgTest, SyscallCheckUsesTheGenerationInForce) {
   Track(cg.id(), 4);
   AllowSyscall(skel_, 4, 1, 39);  // getpid allowed in generation 1 only
   SetCfg(skel_, 4, FG_MODE_ENFORCE, FG_SYS_ALERT, 0);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  RunRawTp(SysEnter(), {0, 39});
   auto evs = Consume();
   ASSERT_EQ(evs.size(), 1u);
   const auto& v = std::get<ViolationEvent>(evs[0]);
@@ -352,10 +359,10 @@ TEST_P(BpfProgTest, SyscallCheckUsesTheGenerationInForce) {
   for (uint64_t w : State(4).sys) EXPECT_EQ(w, 0u) << "enforce mode learns nothing";
 
   SetCfg(skel_, 4, FG_MODE_ENFORCE, FG_SYS_ALERT, 1);  // flip to generation 1
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  RunRawTp(SysEnter(), {0, 39});
   EXPECT_TRUE(Consume().empty());
   // Numbers outside the table are never allowed.
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 0x40000000 + 39});
+  RunRawTp(SysEnter(), {0, 0x40000000 + 39});
   evs = Consume();
   ASSERT_EQ(evs.size(), 1u);
   EXPECT_EQ(std::get<ViolationEvent>(evs[0]).nr, 0x40000000u + 39);
@@ -387,19 +394,19 @@ TEST_P(BpfProgTest, CpuCacheDecidesUntilANewGeneration) {
   Track(cg.id(), 6);
   AllowSyscall(skel_, 6, 0, 39);
   SetCfg(skel_, 6, FG_MODE_ENFORCE, FG_SYS_ALERT, 0);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});  // the maps: allowed, and now cached
+  RunRawTp(SysEnter(), {0, 39});  // the maps: allowed, and now cached
   EXPECT_TRUE(Consume().empty());
   uint32_t idx = 6 * 2;
   fg_sys_allow none{};
   ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_sys_allow, &idx, sizeof idx, &none, sizeof none, 0),
             0);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  RunRawTp(SysEnter(), {0, 39});
   if (Fast())
     EXPECT_TRUE(Consume().empty()) << "decided from the cache";
   else
     EXPECT_EQ(Consume().size(), 1u) << "no cache on the fg_tracked path";
   InvalidateCache(skel_);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  RunRawTp(SysEnter(), {0, 39});
   auto evs = Consume();
   ASSERT_EQ(evs.size(), 1u) << "a new generation: the maps decide again";
   EXPECT_EQ(std::get<ViolationEvent>(evs[0]).nr, 39u);
@@ -407,16 +414,16 @@ TEST_P(BpfProgTest, CpuCacheDecidesUntilANewGeneration) {
   // Learn mode: a learned syscall is cached as known; after the slot is reset (a new
   // generation), it is learned, and sent, again.
   SetCfg(skel_, 6, FG_MODE_LEARN, FG_SYS_KILL, 0);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 40});
+  RunRawTp(SysEnter(), {0, 40});
   EXPECT_EQ(Consume().size(), 1u);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 40});
+  RunRawTp(SysEnter(), {0, 40});
   EXPECT_TRUE(Consume().empty());
   fg_fn_state zero{};
   uint32_t fn = 6;
   ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_fn_state, &fn, sizeof fn, &zero, sizeof zero, 0),
             0);
   InvalidateCache(skel_);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 40});
+  RunRawTp(SysEnter(), {0, 40});
   EXPECT_EQ(Consume().size(), 1u);
 }
 
@@ -426,7 +433,7 @@ TEST_P(BpfProgTest, PendingCgroupIsNotCached) {
   InCgroup cg("bpf-cache-pending");
   Track(cg.id(), 7, FG_CG_F_PENDING);
   SetCfg(skel_, 7, FG_MODE_ENFORCE, FG_SYS_ALERT, 0);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  RunRawTp(SysEnter(), {0, 39});
   EXPECT_TRUE(Consume().empty()) << "pending: unchecked";
   // The entrypoint's exec clears the flag in the kernel (fg_exec, fg_mirror_current), with no
   // new generation: nothing stale may answer for the cgroup.
@@ -438,7 +445,7 @@ TEST_P(BpfProgTest, PendingCgroupIsNotCached) {
     ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_cg_local, &fd, sizeof fd, &v, sizeof v, 0), 0);
     ::close(fd);
   }
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  RunRawTp(SysEnter(), {0, 39});
   EXPECT_EQ(Consume().size(), 1u) << "checked from the first syscall after the flag went";
 }
 
@@ -447,7 +454,7 @@ TEST_P(BpfProgTest, MonitorModeReportsAndViolationRecordsAreBudgeted) {
   Track(cg.id(), 5);
   SetCfg(skel_, 5, FG_MODE_MONITOR, FG_SYS_KILL, 0);
   for (int i = 0; i < FG_VIOL_BUDGET + 36; ++i) {
-    RunRawTp(skel_->progs.fg_sys_enter, {0, 101});
+    RunRawTp(SysEnter(), {0, 101});
     Consume();  // the 4 KiB ring buffer holds one violation record
   }
   fg_fn_state st = State(5);
@@ -480,7 +487,7 @@ TEST_P(BpfProgTest, ExecInMonitorModeIsReportedWithItsPaths) {
 TEST_P(BpfProgTest, ExecOfTheEntrypointStartsSyscallLearning) {
   InCgroup cg("bpf-pending");
   Track(cg.id(), 5, FG_CG_F_INHERITED | FG_CG_F_PENDING, /*mirror=*/false);
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  RunRawTp(SysEnter(), {0, 39});
   EXPECT_EQ(State(5).sys[0], 0u) << "the runtime's own setup is not learned";
   if (Fast()) {
     EXPECT_FALSE(Local(cg.id()).has_value());
@@ -493,7 +500,7 @@ TEST_P(BpfProgTest, ExecOfTheEntrypointStartsSyscallLearning) {
     EXPECT_EQ(v->fn_id, 5u);
     EXPECT_EQ(v->flags, static_cast<uint32_t>(FG_CG_F_INHERITED));
   }
-  RunRawTp(skel_->progs.fg_sys_enter, {0, 39});
+  RunRawTp(SysEnter(), {0, 39});
   EXPECT_TRUE(State(5).sys[0] & (1ull << 39));
 }
 
@@ -508,9 +515,10 @@ class TaskMarkTest : public ::testing::Test {
     ASSERT_NE(skel_, nullptr);
     skel_->rodata->fg_cg_local_on = true;
     skel_->rodata->fg_task_mark_on = true;
-    for (bpf_program* p :
-         {skel_->progs.fg_mark_fork, skel_->progs.fg_mark_attach, skel_->progs.fg_mark_tasks})
+    for (bpf_program* p : {skel_->progs.fg_mark_fork, skel_->progs.fg_mark_attach,
+                           skel_->progs.fg_mark_tasks, skel_->progs.fg_sys_enter})
       bpf_program__set_autoload(p, true);
+    bpf_program__set_autoload(skel_->progs.fg_sys_enter_cg, false);
     ASSERT_EQ(bpf_map__set_max_entries(skel_->maps.fg_events, 4096), 0);
     ASSERT_EQ(fg_bpf__load(skel_), 0) << "the verifier refused a program";
     for (bpf_program* p : {skel_->progs.fg_mark_fork, skel_->progs.fg_mark_attach}) {
