@@ -147,16 +147,26 @@ absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
 }
 
 absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) {
-  fg_cgroup_val v{};
+  fg_cgroup_val v{}, before{};
   v.fn_id = fn_id;
   v.flags = flags;
+  bool had = bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &before) == 0;
   if (bpf_map_update_elem(fds_.tracked, &cgroup_id, &v, BPF_ANY) != 0) {
     if (errno == E2BIG)
       return absl::ResourceExhaustedError(
           "the tracked-cgroup map (fg_tracked) is full: raise --max-cgroups");
     return ErrnoStatus(errno, "update map fg_tracked");
   }
-  return Mirror(cgroup_id);
+  absl::Status s = Mirror(cgroup_id);
+  if (!s.ok()) {
+    // The caller forgets a registration that failed: so does the kernel.
+    if (had)
+      bpf_map_update_elem(fds_.tracked, &cgroup_id, &before, BPF_ANY);
+    else
+      bpf_map_delete_elem(fds_.tracked, &cgroup_id);
+    (void)Mirror(cgroup_id);
+  }
+  return s;
 }
 
 absl::Status BpfKernelMaps::UntrackCgroup(uint64_t cgroup_id) {

@@ -1,6 +1,7 @@
 // Integration (root): monitor and enforce mode with the real programs attached. A function
 // learns a small benign behaviour, is switched to enforce (or monitor), and then tries
 // things outside its profile; the kernel must refuse them in the offending syscall.
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -608,6 +609,32 @@ namespace {
 
 // Rules a person wrote in the profile file (CIDR, any port, a path prefix, any parent) are
 // compiled into the kernel like learned items.
+// A TrackCgroup that fails after fg_tracked was written (here: the task-mark iterator cannot
+// run) takes its entries back out, so the kernel never tracks a cgroup the engine forgot.
+TEST(KernelMapsTest, FailedTrackLeavesNothingInTheKernel) {
+  FG_REQUIRE_ROOT();
+  AgentCore core;
+  ASSERT_TRUE(core.programs->task_mark_active()) << "this kernel has the task mark (6.7+)";
+  BpfKernelMaps::Fds fds = core.programs->map_fds();
+  int not_a_program = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  fds.mark_iter = not_a_program;
+  BpfKernelMaps broken(fds);
+  TestCgroup cg("track-fails");
+  absl::Status s = broken.TrackCgroup(cg.id(), 1, 0);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.ToString(), HasSubstr("task-mark iterator"));
+  uint64_t id = cg.id();
+  fg_cgroup_val v{};
+  EXPECT_NE(bpf_map_lookup_elem(fds.tracked, &id, &v), 0) << "fg_tracked entry left behind";
+  int fd = ::open(cg.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  EXPECT_NE(bpf_map_lookup_elem(fds.cg_local, &fd, &v), 0) << "fg_cg_local entry left behind";
+  ::close(fd);
+  ::close(not_a_program);
+  // The real one works, and marks.
+  EXPECT_TRUE(core.kernel->TrackCgroup(cg.id(), 1, 0).ok());
+  EXPECT_EQ(bpf_map_lookup_elem(fds.tracked, &id, &v), 0);
+}
+
 TEST(EnforceRulesTest, HandWrittenRulesAreEnforced) {
   FG_REQUIRE_ROOT();
   testing::AgentCore core;
