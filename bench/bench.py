@@ -247,6 +247,21 @@ def bpf_progs_of(pid):
     return out
 
 
+def one_prog(pid, names=None, wait_s=5.0):
+    """The id of the one BPF program process pid holds (named one of `names`, when given).
+    Polled: a peer that has just said it attached may not show its fds yet (seen once, with
+    bpftrace, in a full run)."""
+    t = time.monotonic()
+    while True:
+        ids = [i for i, p in bpf_progs_of(pid).items() if names is None or p.get("name") in names]
+        if len(ids) == 1:
+            return ids[0]
+        if time.monotonic() - t > wait_s:
+            raise RuntimeError(f"process {pid} holds {len(ids)} BPF programs named {names}, "
+                               "not one")
+        time.sleep(0.1)
+
+
 def prog_run_stats(prog_id):
     """(run_time_ns, run_cnt) of a program (kernel.bpf_stats_enabled must be on)."""
     d = json.loads(run(["bpftool", "prog", "show", "id", str(prog_id), "-j"]).stdout)
@@ -699,8 +714,7 @@ class Bench:
         try:
             for r in range(self.P["progtime_rounds"]):
                 self.session.floor(True)
-                (pid,) = [i for i, p in bpf_progs_of(self.session.p.pid).items()
-                          if p.get("name") == "fg_bench_floor"]
+                pid = one_prog(self.session.p.pid, ("fg_bench_floor",))
                 for op in SYS_OPS:
                     self.prog_time(r, "floor", pid, op)
                 self.session.floor(False)
@@ -708,7 +722,7 @@ class Bench:
                 bt = Bpftrace(self.logdir, f"stats-{r}")
                 self.quiet.known_pids.add(bt.p.pid)
                 try:
-                    (pid,) = list(bpf_progs_of(bt.p.pid))
+                    pid = one_prog(bt.p.pid)
                     for op in SYS_OPS:
                         self.prog_time(r, "bpftrace", pid, op)
                 finally:
@@ -716,8 +730,7 @@ class Bench:
                     bt.stop()
                 self.agent_up()
                 try:
-                    (pid,) = [i for i, p in bpf_progs_of(self.agent.pid).items()
-                              if p.get("name") in ("fg_sys_enter", "fg_sys_enter_cg")]
+                    pid = one_prog(self.agent.pid, ("fg_sys_enter", "fg_sys_enter_cg"))
                     for cfg in rotate(["untracked"] + MODES, r):
                         cg = "-" if cfg == "untracked" else self.fn_cgroup("sys", cfg)
                         for op in SYS_OPS:
