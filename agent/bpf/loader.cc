@@ -39,6 +39,15 @@ int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
 
 bool IsPowerOfTwo(uint32_t v) { return v && !(v & (v - 1)); }
 
+// A map of a kind this kernel lacks becomes a one-entry array that nothing uses.
+absl::Status MakePlaceholder(bpf_map* m) {
+  const char* name = bpf_map__name(m);
+  FG_RETURN_IF_ERROR(
+      LibbpfStatus(bpf_map__set_type(m, BPF_MAP_TYPE_ARRAY), absl::StrCat("retype ", name)));
+  FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_map_flags(m, 0), absl::StrCat("flags of ", name)));
+  return LibbpfStatus(bpf_map__set_max_entries(m, 1), absl::StrCat("size ", name));
+}
+
 // "raw_tracepoint/sys_enter" -> {"raw_tracepoint", "sys_enter"}.
 std::pair<std::string, std::string> SplitSection(const char* sec) {
   absl::string_view s = sec ? sec : "";
@@ -158,13 +167,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
   // sys_enter's fast path (maps.bpf.h, fg_cg_local). Without cgroup local storage the map
   // becomes a one-entry array nothing uses, and the programs' storage calls are dead code.
   p->skel_->rodata->fg_cg_local_on = o.features.cgroup_storage;
-  if (!o.features.cgroup_storage) {
-    bpf_map* m = p->skel_->maps.fg_cg_local;
-    FG_RETURN_IF_ERROR(
-        LibbpfStatus(bpf_map__set_type(m, BPF_MAP_TYPE_ARRAY), "retype fg_cg_local"));
-    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_map_flags(m, 0), "flags of fg_cg_local"));
-    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(m, 1), "size fg_cg_local"));
-  }
+  if (!o.features.cgroup_storage) FG_RETURN_IF_ERROR(MakePlaceholder(p->skel_->maps.fg_cg_local));
   // sys_enter's first test (maps.bpf.h, fg_task_mark), kept by taskmark.bpf.c, an optional
   // part. Off, the mark programs stay unloaded and nothing uses the map; a kernel without task
   // storage gets a one-entry array instead (where it has task storage the type stays, so the
@@ -172,13 +175,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
   p->task_mark_on_ =
       optional && o.features.task_mark && o.features.tp_btf && o.features.cgroup_storage;
   p->skel_->rodata->fg_task_mark_on = p->task_mark_on_;
-  if (!o.features.task_mark) {
-    bpf_map* m = p->skel_->maps.fg_task_mark;
-    FG_RETURN_IF_ERROR(
-        LibbpfStatus(bpf_map__set_type(m, BPF_MAP_TYPE_ARRAY), "retype fg_task_mark"));
-    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_map_flags(m, 0), "flags of fg_task_mark"));
-    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(m, 1), "size fg_task_mark"));
-  }
+  if (!o.features.task_mark) FG_RETURN_IF_ERROR(MakePlaceholder(p->skel_->maps.fg_task_mark));
   for (bpf_program* mark : {p->skel_->progs.fg_mark_fork, p->skel_->progs.fg_mark_attach,
                             p->skel_->progs.fg_mark_tasks, p->skel_->progs.fg_sys_enter})
     bpf_program__set_autoload(mark, p->task_mark_on_);

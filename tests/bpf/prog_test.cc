@@ -60,6 +60,18 @@ void InvalidateCache(fg_bpf* skel) {
 // Where sys_enter finds tracked cgroups.
 enum class Lookup { kHashMap, kCgroupStorage, kTaskMark };
 
+// fg_stats[idx], summed over CPUs.
+uint64_t StatSum(fg_bpf* skel, uint32_t idx) {
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<uint64_t> v(static_cast<size_t>(ncpu));
+  EXPECT_EQ(bpf_map__lookup_elem(skel->maps.fg_stats, &idx, sizeof idx, v.data(),
+                                 v.size() * sizeof(uint64_t), 0),
+            0);
+  uint64_t sum = 0;
+  for (uint64_t x : v) sum += x;
+  return sum;
+}
+
 class BpfProgTest : public ::testing::TestWithParam<Lookup> {
  protected:
   bool Fast() const { return GetParam() != Lookup::kHashMap; }
@@ -154,16 +166,7 @@ class BpfProgTest : public ::testing::TestWithParam<Lookup> {
     return st;
   }
 
-  uint64_t Stat(uint32_t idx) {
-    int ncpu = libbpf_num_possible_cpus();
-    std::vector<uint64_t> v(static_cast<size_t>(ncpu));
-    EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.fg_stats, &idx, sizeof idx, v.data(),
-                                   v.size() * sizeof(uint64_t), 0),
-              0);
-    uint64_t sum = 0;
-    for (uint64_t x : v) sum += x;
-    return sum;
-  }
+  uint64_t Stat(uint32_t idx) { return StatSum(skel_, idx); }
 
   fg_bpf* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
@@ -604,17 +607,7 @@ class TaskMarkTest : public ::testing::Test {
     return r == 0;
   }
 
-  uint64_t MarkFailures() {
-    int ncpu = libbpf_num_possible_cpus();
-    std::vector<uint64_t> v(static_cast<size_t>(ncpu));
-    uint32_t idx = FG_STAT_MARK_FAIL;
-    EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.fg_stats, &idx, sizeof idx, v.data(),
-                                   v.size() * sizeof(uint64_t), 0),
-              0);
-    uint64_t sum = 0;
-    for (uint64_t x : v) sum += x;
-    return sum;
-  }
+  uint64_t MarkFailures() { return StatSum(skel_, FG_STAT_MARK_FAIL); }
 
   fg_bpf* skel_ = nullptr;
   std::vector<bpf_link*> links_;

@@ -57,6 +57,19 @@ void CopyFile(const std::string& from, const std::string& to) {
   ::chmod(to.c_str(), 0755);
 }
 
+// Read from fd until `marker` has been seen ("" : until end of file).
+std::string ReadUntil(int fd, const std::string& marker) {
+  std::string o;
+  char c;
+  while (::read(fd, &c, 1) == 1) {
+    o += c;
+    if (!marker.empty() && o.size() >= marker.size() &&
+        o.compare(o.size() - marker.size(), marker.size(), marker) == 0)
+      break;
+  }
+  return o;
+}
+
 // A function that learned: its own start, /bin/true run by it (through execve and execveat),
 // one TCP destination (also through io_uring), one UDP destination, one listening port, a
 // memfd, and the syscalls all that takes. Syscalls are enforced too: what a test tries must
@@ -124,19 +137,6 @@ class EnforceTest : public ::testing::Test {
     ASSERT_EQ(testing::Wait(pid), 0) << o;
     ::rmdir((cg_->path() + "/sub-learn").c_str());
     core_->Settle();
-  }
-
-  // Read from fd until `marker` has been seen ("" : until end of file).
-  static std::string ReadUntil(int fd, const std::string& marker) {
-    std::string o;
-    char c;
-    while (::read(fd, &c, 1) == 1) {
-      o += c;
-      if (!marker.empty() && o.size() >= marker.size() &&
-          o.compare(o.size() - marker.size(), marker.size(), marker) == 0)
-        break;
-    }
-    return o;
   }
 
   static void Poke(int port) {
@@ -421,6 +421,35 @@ TEST_F(EnforceTest, NewReplicaOfAnEnforcedFunctionIsCoveredFromItsFirstSyscall) 
   EXPECT_EQ(testing::RunIn(sidecar.path(), {kWorkload}), 128 + 9);
 }
 
+// fg_workload thread-wait, started in `cgroup_dir`: its second thread makes a syscall outside
+// the profile once `go` exists.
+class ThreadWaiting {
+ public:
+  ThreadWaiting(const std::string& cgroup_dir, std::string go) : go_(std::move(go)) {
+    pid_ = testing::Spawn(cgroup_dir, {kWorkload, "thread-wait", go_}, &fd_);
+    out_ = ReadUntil(fd_, "waiting\n");
+  }
+  ~ThreadWaiting() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool started() const { return out_.find("waiting") != std::string::npos; }
+  const std::string& out() const { return out_; }
+  pid_t pid() const { return pid_; }
+  // Let the thread go: it must be killed before its syscall returns ("survived").
+  void ExpectKilledAfterGo() {
+    { std::ofstream(go_) << "go"; }
+    out_ += ReadUntil(fd_, "");
+    EXPECT_EQ(testing::Wait(pid_), 128 + 9) << out_;
+    EXPECT_THAT(out_, Not(HasSubstr("survived")));
+  }
+
+ private:
+  std::string go_;
+  int fd_ = -1;
+  pid_t pid_ = -1;
+  std::string out_;
+};
+
 // A process already running when its cgroup is registered (a container found after it
 // started, an agent restart): its threads are checked from the registration on. The second
 // thread existed before; the main thread waits in a join it entered before, so only the
@@ -428,19 +457,12 @@ TEST_F(EnforceTest, NewReplicaOfAnEnforcedFunctionIsCoveredFromItsFirstSyscall) 
 TEST_F(EnforceTest, ThreadsRunningBeforeTheirCgroupIsRegisteredAreEnforced) {
   Mode(v1::MODE_ENFORCE);
   TestCgroup late("enforce-late");
-  const std::string go = tmp_.path() + "/go-late";
-  int out = -1;
-  pid_t pid = testing::Spawn(late.path(), {kWorkload, "thread-wait", go}, &out);
-  std::string o = ReadUntil(out, "waiting\n");
-  ASSERT_THAT(o, HasSubstr("waiting")) << o;
+  ThreadWaiting w(late.path(), tmp_.path() + "/go-late");
+  ASSERT_TRUE(w.started()) << w.out();
   auto reg = core_->engine->RegisterCgroup(Fn(name_), "main", late.id(), late.path());
   ASSERT_TRUE(reg.ok()) << reg.status();
   ASSERT_EQ(reg->mode(), v1::MODE_ENFORCE);
-  { std::ofstream(go) << "go"; }
-  o += ReadUntil(out, "");
-  ::close(out);
-  EXPECT_EQ(testing::Wait(pid), 128 + 9) << o;
-  EXPECT_THAT(o, Not(HasSubstr("survived")));
+  w.ExpectKilledAfterGo();
 }
 
 // A running process moved into an enforced function's cgroup by someone else (a write to
@@ -448,17 +470,10 @@ TEST_F(EnforceTest, ThreadsRunningBeforeTheirCgroupIsRegisteredAreEnforced) {
 TEST_F(EnforceTest, ProcessMovedIntoAnEnforcedCgroupIsEnforcedInEveryThread) {
   Mode(v1::MODE_ENFORCE);
   TestCgroup outside("enforce-outside");
-  const std::string go = tmp_.path() + "/go-moved";
-  int out = -1;
-  pid_t pid = testing::Spawn(outside.path(), {kWorkload, "thread-wait", go}, &out);
-  std::string o = ReadUntil(out, "waiting\n");
-  ASSERT_THAT(o, HasSubstr("waiting")) << o;
-  ASSERT_TRUE(MoveToCgroup(cg_->path(), pid).ok());
-  { std::ofstream(go) << "go"; }
-  o += ReadUntil(out, "");
-  ::close(out);
-  EXPECT_EQ(testing::Wait(pid), 128 + 9) << o;
-  EXPECT_THAT(o, Not(HasSubstr("survived")));
+  ThreadWaiting w(outside.path(), tmp_.path() + "/go-moved");
+  ASSERT_TRUE(w.started()) << w.out();
+  ASSERT_TRUE(MoveToCgroup(cg_->path(), w.pid()).ok());
+  w.ExpectKilledAfterGo();
 }
 
 TEST_F(EnforceTest, AcceptedViolationsAreAllowedAfterwards) {
