@@ -52,10 +52,10 @@ TARGETS = {
 
 PARAMS = {
     "quick": dict(rounds=1, sys_rounds=2, sys_reps=1, progtime_rounds=1, getppid_iters=20000, openat_iters=5000, batches=8,
-                  storm_seconds=1.5, http_seconds=3, http_reps=1, idle_seconds=4, settle_quiet_s=3, cold_samples=5,
+                  storm_seconds=1.5, http_seconds=3, http_cycles=1, idle_seconds=4, settle_quiet_s=3, cold_samples=5,
                   others=500, footprint_functions=1000, train_seconds=0.5, quiet_wait=15),
     "full": dict(rounds=3, sys_rounds=20, sys_reps=2, progtime_rounds=3, getppid_iters=20000, openat_iters=5000, batches=15,
-                 storm_seconds=5, http_seconds=5, http_reps=2, idle_seconds=15, settle_quiet_s=5, cold_samples=20,
+                 storm_seconds=5, http_seconds=4, http_cycles=8, idle_seconds=15, settle_quiet_s=5, cold_samples=20,
                  others=500, footprint_functions=1000, train_seconds=1.0, quiet_wait=600),
 }
 
@@ -65,6 +65,7 @@ OP_SYSCALLS = {"getppid": 1, "openat": 2}
 MODES = ["learn", "monitor", "enforce"]
 HTTP_PATHS = {"greet": "/?name=bench", "healthz": "/healthz"}
 HTTP_CONFIGS = ("baseline", "floor", "learn", "enforce")
+HTTP_FN = "bench-http-0"  # fg-bench register --prefix bench-http --count 1
 HTTP_PORT = 47080
 CONNECT_PORT = 47011
 
@@ -610,24 +611,29 @@ class Bench:
                    "--server-cpu", CPU_OTHER]
         return json.loads(run(cmd, timeout=secs + 120).stdout)
 
-    def start_function(self, fn):
-        """The sample function: plain (baseline) or through faasguardctl run (tracked)."""
+    def start_function(self):
+        """The sample function, one process for the whole HTTP section, in the cgroup of bench
+        function bench-http-0: tracked while the agent runs, plain while it does not."""
         env = dict(os.environ, HELLO_QUIET="1")
         handler = os.path.join(ROOT, "examples", "hello-py", "handler.py")
-        cmd = ["taskset", "-c", CPU_MEASURED]
-        if fn:
-            cmd += [self.ctl_bin, "--socket", self.sock, "run", "--function", fn, "--"]
-        cmd += ["/usr/bin/python3", handler, str(HTTP_PORT)]
-        logf = open(os.path.join(self.logdir, f"function-{fn or 'baseline'}.log"), "a")
+        cg = self.http_cgroup()
+        os.makedirs(cg, exist_ok=True)
+        cmd = ["taskset", "-c", CPU_MEASURED, "sh", "-c",
+               'echo $$ > "$1/cgroup.procs" && exec /usr/bin/python3 "$2" "$3"', "sh", cg,
+               handler, str(HTTP_PORT)]
+        logf = open(os.path.join(self.logdir, "function-http.log"), "a")
         p = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT)
         if not wait_port(HTTP_PORT, p):
             p.kill()
-            raise RuntimeError(f"the sample function ({fn or 'baseline'}) did not come up")
+            raise RuntimeError("the sample function did not come up (logs/function-http.log)")
         return p
+
+    def http_cgroup(self):
+        return os.path.join(self.cg, "fn", HTTP_FN)
 
     @staticmethod
     def stop_function(p):
-        # SIGINT: faasguardctl forwards it; the handler ends on KeyboardInterrupt.
+        # SIGINT: the handler ends on KeyboardInterrupt.
         p.send_signal(signal.SIGINT)
         try:
             return p.wait(timeout=20)
@@ -749,55 +755,66 @@ class Bench:
             s.update(round=r, config="none")
             self.samples[kind].append(s)
 
-    # The sample function over HTTP: a phase of its own in each round, no agent and agent
-    # back to back (rotating order), so each round's configurations are a minute apart and
-    # their ratios are paired by round (this VM drifts by 10-40% over minutes on this load).
+    # 4. The sample function over HTTP. One server process for the whole section, in the cgroup
+    # of bench function bench-http-0, and short blocks of the four configurations in cycles:
+    #   even cycles: floor, baseline | agent starts | enforce, learn
+    #   odd cycles:  learn, enforce | agent stops  | baseline, floor
+    # so each cycle holds one block of each, baseline and enforce are the two blocks next to
+    # the cycle's one agent start or stop (seconds apart), and the ratios are paired by cycle.
+    # This VM's throughput on this load moves by 10-40 % within minutes (two wrk runs of one
+    # configuration seconds apart agree within a few %), so the pairs must be close in time;
+    # the same process in every configuration removes the start-to-start spread as well.
 
-    def http_noagent(self, r):
-        # baseline: no eBPF; floor: only the empty sys_enter program (what any syscall hook
-        # costs the function on this machine, a reference for learn and enforce).
-        for name, path in rotate(list(HTTP_PATHS.items()), r):
-            for cfg in rotate(["baseline", "floor"], r):
-                self.session.floor(cfg == "floor")
-                try:
-                    p = self.start_function(None)
-                    try:
-                        ws = self.http_runs(path, f"r{r}-{cfg}-{name}")
-                    finally:
-                        self.stop_function(p)
-                finally:
-                    self.session.floor(False)
-                for w in ws:
-                    w.update(round=r, config=cfg, endpoint=name)
-                    self.samples["http"].append(w)
-
-    def http_runs(self, path, tag):
-        """http_reps wrk runs of http_seconds each against the running function (the median
-        over several short runs is steadier on a noisy VM than one long run)."""
-        return [self.quiet.measure(lambda: wrk(f"http://127.0.0.1:{HTTP_PORT}{path}",
-                                               self.P["http_seconds"], self.logdir,
-                                               f"{tag}-{i}"))
-                for i in range(self.P["http_reps"])]
-
-    def http_agent(self, r):
-        self.agent_up()
+    def http_section(self):
+        cycles = self.P["http_cycles"]
+        p = self.start_function()
+        agent = False
         try:
-            for name, path in rotate(list(HTTP_PATHS.items()), r):
-                for mode in rotate(["learn", "enforce"], r):
-                    fn = f"bench-http-{mode}"
-                    v0 = self.agent.violations(fn)
-                    p = self.start_function(fn)
-                    try:
-                        ws = self.http_runs(path, f"r{r}-{mode}-{name}")
-                    finally:
-                        rc = self.stop_function(p)
-                    v = self.agent.violations(fn) - v0
-                    for w in ws:
-                        # The violations are those of all the endpoint's runs in this round.
-                        w.update(round=r, config=mode, endpoint=name, exit=rc, violations=v)
-                        self.samples["http"].append(w)
+            for c in range(cycles):
+                log(f"the sample function over HTTP: cycle {c + 1} of {cycles}")
+                envs = ["noagent", "agent"] if c % 2 == 0 else ["agent", "noagent"]
+                for env in envs:
+                    if env == "agent" and not agent:
+                        self.agent_up()
+                        agent = True
+                        # The agent's steady state: the registrations' profile writes are over.
+                        settle(self.agent.pid, 30, quiet_s=self.P["settle_quiet_s"])
+                    elif env == "noagent" and agent:
+                        self.agent_down()
+                        agent = False
+                    cfgs = ["floor", "baseline"] if env == "noagent" else ["enforce", "learn"]
+                    if (env == envs[0]) == (env == "agent"):
+                        cfgs.reverse()  # baseline / enforce next to the agent's start or stop
+                    for cfg in cfgs:
+                        self.http_block(c, cfg, p)
         finally:
-            self.agent_down()
+            if agent:
+                self.agent_down()
+            self.stop_function(p)
+
+    def http_block(self, c, cfg, p):
+        """Both endpoints (rotating order), one wrk run each, in one configuration."""
+        if cfg in ("learn", "enforce"):
+            self.agent.ctl("mode", f"default/{HTTP_FN}", cfg)
+            v0 = self.agent.violations(HTTP_FN)
+        self.session.floor(cfg == "floor")
+        try:
+            ws = []
+            for name, path in rotate(list(HTTP_PATHS.items()), c):
+                w = self.quiet.measure(lambda: wrk(f"http://127.0.0.1:{HTTP_PORT}{path}",
+                                                   self.P["http_seconds"], self.logdir,
+                                                   f"c{c}-{cfg}-{name}"))
+                w.update(round=c, config=cfg, endpoint=name)
+                ws.append(w)
+        finally:
+            self.session.floor(False)
+        if p.poll() is not None:
+            raise RuntimeError(f"the sample function ended during {cfg} (exit {p.returncode}); "
+                               "logs/function-http.log")
+        v = self.agent.violations(HTTP_FN) - v0 if cfg in ("learn", "enforce") else 0
+        for w in ws:
+            w["violations"] = v  # the block's, both endpoints
+            self.samples["http"].append(w)
 
     def agent_up(self):
         self.quiet.wait()
@@ -809,6 +826,7 @@ class Bench:
         for kind in ("sys", "exec", "conn"):
             for mode in MODES:
                 self.register("fn", f"bench-{kind}-{mode}", 1)
+        self.register("fn", "bench-http", 1)
         if not self.trained:
             self.train()
 
@@ -837,18 +855,16 @@ class Bench:
                     self.storm(kind, self.fn_cgroup(key, mode))
                 finally:
                     self.P["storm_seconds"] = secs
-        for mode in ("learn", "enforce"):
-            for _ in range(2):  # twice: the second start is the steady state
-                p = self.start_function(f"bench-http-{mode}")
-                for name, path in HTTP_PATHS.items():
-                    wrk(f"http://127.0.0.1:{HTTP_PORT}{path}", max(1, int(ts)), self.logdir,
-                        f"train-{mode}-{name}")
-                self.stop_function(p)
+        for _ in range(2):  # twice: the second start is the steady state
+            p = self.start_function()
+            for name, path in HTTP_PATHS.items():
+                wrk(f"http://127.0.0.1:{HTTP_PORT}{path}", max(1, int(ts)), self.logdir,
+                    f"train-{name}")
+            self.stop_function(p)
         time.sleep(1.5)  # one sync: the profiles hold what the kernel learned
         for kind in ("sys", "exec", "conn"):
             for mode in ("monitor", "enforce"):
                 self.agent.ctl("mode", f"default/bench-{kind}-{mode}-0", mode)
-        self.agent.ctl("mode", "default/bench-http-enforce", "enforce")
         self.trained = True
 
     def work_agent(self, r):
@@ -970,9 +986,7 @@ class Bench:
                 log(f"workloads: round {r + 1} of {self.P['rounds']}")
                 for env in rotate(["noagent", "agent"], r):
                     getattr(self, "work_" + env)(r)
-                log(f"round {r + 1}: the sample function over HTTP")
-                for env in rotate(["noagent", "agent"], r):
-                    getattr(self, "http_" + env)(r)
+            self.http_section()
             footprint = self.footprint_1000()
         finally:
             self.session.close()
@@ -1084,7 +1098,7 @@ def analyse(b, footprint, started, duration):
 
     # 4. HTTP
     http = {"endpoints": {}, "wrk": "wrk -t1 -c8 --latency", "seconds": P["http_seconds"],
-            "runs_per_round": P["http_reps"]}
+            "cycles": P["http_cycles"]}
     for name, path in HTTP_PATHS.items():
         e = {"path": path, "configs": {}}
         for cfg in HTTP_CONFIGS:
@@ -1094,8 +1108,14 @@ def analyse(b, footprint, started, duration):
                                  "runs": runs}
         for cfg, c in e["configs"].items():
             for ref in ("baseline", "floor"):
-                c[f"ratio_to_{ref}"] = paired_ratio(c["runs"], e["configs"][ref]["runs"])
+                rs = paired_ratios(c["runs"], e["configs"][ref]["runs"])
+                c[f"ratio_to_{ref}"] = rnd(median(rs), 3) if rs else None
+                c[f"ratios_to_{ref}_by_cycle"] = [rnd(x, 3) for x in rs]
         http["endpoints"][name] = e
+    # A block's violations are recorded on both endpoints' runs: count each block once.
+    blocks = {(s["round"], s["config"]): s.get("violations", 0) for s in b.samples["http"]}
+    http["violations"] = {m: sum(v for (_, cfg), v in blocks.items() if cfg == m)
+                          for m in ("learn", "enforce")}
     res["http"] = http
 
     # 5. footprint
@@ -1183,9 +1203,11 @@ def targets(res):
         ex["lost_total"] == 0 and ex["execs_total"] > 0)
     for name, e in res["http"]["endpoints"].items():
         r = e["configs"]["enforce"]["ratio_to_baseline"]
+        rs = e["configs"]["enforce"]["ratios_to_baseline_by_cycle"]
         add(f"HTTP {e['path']}: enforce req/s vs baseline",
             f"{e['configs']['enforce']['rps']} vs {e['configs']['baseline']['rps']}: "
-            f"{None if r is None else round(100 * r, 1)}% (paired by round)",
+            f"{None if r is None else round(100 * r, 1)}% (median of {len(rs)} cycles' pairs, "
+            f"{spread(rs)})",
             f">= {int(100 * TARGETS['http_enforce_vs_baseline'])}%",
             r is not None and r >= TARGETS["http_enforce_vs_baseline"])
     fp = res["agent_footprint"]
@@ -1244,16 +1266,21 @@ def git_rev():
 # Summary and plots
 
 
-def paired_ratio(runs, ref_runs):
-    """Requests/s against a reference configuration, paired by round: the median over rounds
-    of (this round's median / the reference's median in the same round)."""
+def spread(xs):
+    """'lo-hi' of a list of ratios, '-' when empty."""
+    return f"{min(xs):.3f}-{max(xs):.3f}" if xs else "-"
+
+
+def paired_ratios(runs, ref_runs):
+    """Requests/s against a reference configuration, paired by round (the HTTP section's
+    cycle): this round's median / the reference's median in the same round, per round."""
     ratios = []
     for r in sorted({x["round"] for x in runs}):
         a = median([x["rps"] for x in runs if x["round"] == r])
         b = median([x["rps"] for x in ref_runs if x["round"] == r])
         if a and b:
             ratios.append(a / b)
-    return rnd(median(ratios), 3) if ratios else None
+    return ratios
 
 
 def summary_md(res):
@@ -1321,17 +1348,22 @@ def summary_md(res):
             L.append(row + " |")
         L.append("")
     L.append("## 4. The sample function over HTTP (wrk -t1 -c8)\n")
-    L.append(f"Requests/s and p99: medians of every run ({res['http']['runs_per_round']} runs "
-             f"of {res['http']['seconds']} s per round). Ratios: paired by round (each round's "
-             "median over the same round's reference), then the median over rounds. baseline: "
-             "no eBPF; floor: only the bench's empty sys_enter program (what any syscall hook "
-             "costs this function here).\n")
-    L.append("| endpoint | configuration | requests/s | x baseline | x floor | p99 ms |")
-    L.append("| --- | --- | --- | --- | --- | --- |")
-    for name, e in res["http"]["endpoints"].items():
+    h = res["http"]
+    L.append(f"One server process throughout; {h['cycles']} cycles, each with one {h['seconds']}-s "
+             "wrk run per endpoint in each configuration, baseline and enforce on either side of "
+             "the cycle's one agent start or stop. Requests/s and p99: medians of every run. "
+             "Ratios: paired by cycle (a cycle's run over the same cycle's reference), the median "
+             "over cycles, and the range over cycles. baseline: no eBPF; floor: only the bench's "
+             "empty sys_enter program (what any syscall hook costs this function here). "
+             f"Violations reported by the agent: learn {h['violations']['learn']}, enforce "
+             f"{h['violations']['enforce']}.\n")
+    L.append("| endpoint | configuration | requests/s | x baseline | range | x floor | p99 ms |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, e in h["endpoints"].items():
         for cfg, c in e["configs"].items():
             L.append(f"| {e['path']} | {cfg} | {c['rps']} | {c['ratio_to_baseline']} | "
-                     f"{c['ratio_to_floor']} | {c['p99_ms']} |")
+                     f"{spread(c['ratios_to_baseline_by_cycle'])} | {c['ratio_to_floor']} | "
+                     f"{c['p99_ms']} |")
     L.append("")
     fp = res["agent_footprint"]
     f1 = fp["functions_1000"]
