@@ -55,7 +55,7 @@ PARAMS = {
                   storm_seconds=1.5, http_seconds=3, http_cycles=1, idle_seconds=4, settle_quiet_s=3, cold_samples=5,
                   others=500, footprint_functions=1000, train_seconds=0.5, quiet_wait=15),
     "full": dict(rounds=3, sys_rounds=20, sys_reps=2, progtime_rounds=3, getppid_iters=20000, openat_iters=5000, batches=15,
-                 storm_seconds=5, http_seconds=4, http_cycles=8, idle_seconds=15, settle_quiet_s=5, cold_samples=20,
+                 storm_seconds=5, http_seconds=3, http_cycles=12, idle_seconds=15, settle_quiet_s=5, cold_samples=20,
                  others=500, footprint_functions=1000, train_seconds=1.0, quiet_wait=600),
 }
 
@@ -1166,9 +1166,11 @@ def pct(v, p):
 def targets(res):
     t = []
 
-    def add(name, measured, target, holds, unit=""):
+    def add(name, measured, target, holds, unit="", why=None):
         t.append({"name": name, "measured": measured, "target": target, "unit": unit,
                   "holds": bool(holds) if holds is not None else None})
+        if why:
+            t[-1]["why"] = why  # what "holds": null means here
 
     def within(value, limit, valid=True):
         """value <= limit; None (cannot tell) when the measurement is not usable."""
@@ -1204,12 +1206,19 @@ def targets(res):
     for name, e in res["http"]["endpoints"].items():
         r = e["configs"]["enforce"]["ratio_to_baseline"]
         rs = e["configs"]["enforce"]["ratios_to_baseline_by_cycle"]
+        lo, hi = median_interval(rs)
+        goal = TARGETS["http_enforce_vs_baseline"]
+        # Decided only when the interval is on one side of the target: this VM's throughput
+        # moves by 10-40 % between runs seconds apart, more than the 3 % the target allows.
+        holds = None if lo is None or lo < goal <= hi else lo >= goal
         add(f"HTTP {e['path']}: enforce req/s vs baseline",
             f"{e['configs']['enforce']['rps']} vs {e['configs']['baseline']['rps']}: "
-            f"{None if r is None else round(100 * r, 1)}% (median of {len(rs)} cycles' pairs, "
-            f"{spread(rs)})",
-            f">= {int(100 * TARGETS['http_enforce_vs_baseline'])}%",
-            r is not None and r >= TARGETS["http_enforce_vs_baseline"])
+            f"{None if r is None else round(100 * r, 1)}% (median of {len(rs)} cycles' pairs; "
+            f"90% interval {fmt_interval(lo, hi)}; range {spread(rs)})",
+            f">= {int(100 * goal)}%", holds,
+            why=None if holds is not None else
+            f"not decided: the 90% interval of the median ({fmt_interval(lo, hi)}) contains "
+            f"{int(100 * goal)}%")
     fp = res["agent_footprint"]
     f1 = fp["functions_1000"]
     add(f"agent RSS with {f1['functions']} tracked functions", f"{f1['rss_mib']} MiB",
@@ -1266,6 +1275,21 @@ def git_rev():
 # Summary and plots
 
 
+def median_interval(xs, level=0.90, n=4000):
+    """(lo, hi): a bootstrap interval of the median of xs (percentile method, fixed seed, so
+    that a results file always gives the same summary); (None, None) when xs is empty."""
+    if not xs:
+        return None, None
+    import random
+    rng = random.Random(7)
+    ms = sorted(median([rng.choice(xs) for _ in xs]) for _ in range(n))
+    return ms[int((1 - level) / 2 * n)], ms[int((1 + level) / 2 * n) - 1]
+
+
+def fmt_interval(lo, hi):
+    return "-" if lo is None else f"{100 * lo:.1f}-{100 * hi:.1f}%"
+
+
 def spread(xs):
     """'lo-hi' of a list of ratios, '-' when empty."""
     return f"{min(xs):.3f}-{max(xs):.3f}" if xs else "-"
@@ -1297,7 +1321,8 @@ def summary_md(res):
     L.append("| measurement | measured | target | holds |")
     L.append("| --- | --- | --- | --- |")
     for t in res["targets"]:
-        h = {True: "yes", False: "**NO**", None: "n/a (not measurable in this run)"}[t["holds"]]
+        h = {True: "yes", False: "**NO**", None: t.get("why", "n/a (not measurable in this run)")}[
+            t["holds"]]
         L.append(f"| {t['name']} | {t['measured']} | {t['target']} | {h} |")
     L.append("")
     L.append("## 1. Cost per syscall\n")
