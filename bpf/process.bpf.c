@@ -22,7 +22,7 @@ static __always_inline struct fg_fn_state *fg_state_of(const struct fg_cgroup_va
 SEC("raw_tracepoint/sched_process_fork")
 int fg_fork(struct bpf_raw_tracepoint_args *ctx)
 {
-	const struct fg_cgroup_val *t = fg_lookup_cgroup(bpf_get_current_cgroup_id());
+	const struct fg_cgroup_val *t = fg_current_entry();
 
 	if (!t)
 		return 0;
@@ -36,7 +36,7 @@ int fg_fork(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sched_process_exit")
 int fg_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	const struct fg_cgroup_val *t = fg_lookup_cgroup(bpf_get_current_cgroup_id());
+	const struct fg_cgroup_val *t = fg_current_entry();
 
 	if (!t)
 		return 0;

@@ -262,6 +262,28 @@ TEST_P(BpfProgTest, UntrackedTaskLeavesNothing) {
   EXPECT_EQ(Stat(FG_STAT_EVENTS), 0u);
 }
 
+// Every fork and exit on the node runs these two: a tracked cgroup's are counted, an untracked
+// one's leave nothing. Where cgroup local storage is on they find the cgroup as sys_enter does
+// (fg_current_entry): its fg_cg_local entry decides, not the hash map.
+TEST_P(BpfProgTest, ForksAndExitsAreCountedForTrackedCgroupsOnly) {
+  InCgroup cg("bpf-fork");
+  RunRawTp(skel_->progs.fg_fork, {0, 0});
+  RunRawTp(skel_->progs.fg_exit, {0});
+  for (uint32_t fn = 0; fn < 8; ++fn) {
+    EXPECT_EQ(State(fn).forks, 0u) << "untracked";
+    EXPECT_EQ(State(fn).exits, 0u) << "untracked";
+  }
+  Track(cg.id(), 5, 0, /*mirror=*/false);
+  RunRawTp(skel_->progs.fg_fork, {0, 0});
+  EXPECT_EQ(State(5).forks, Fast() ? 0u : 1u) << "with local storage, the mirrored entry decides";
+  Track(cg.id(), 5);
+  RunRawTp(skel_->progs.fg_fork, {0, 0});
+  RunRawTp(skel_->progs.fg_fork, {0, 0});
+  RunRawTp(skel_->progs.fg_exit, {0});
+  EXPECT_EQ(State(5).forks, Fast() ? 2u : 3u);
+  EXPECT_EQ(State(5).exits, 1u);
+}
+
 TEST_P(BpfProgTest, OutOfRangeSyscallIsCountedNotRecorded) {
   InCgroup cg("bpf-range");
   Track(cg.id(), 3);
