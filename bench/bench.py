@@ -24,6 +24,7 @@ the cgroup of each configuration for the duration of one measurement). Added ns 
 round: median(config) - median(none) of the same round, then the median over rounds.
 """
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -52,10 +53,10 @@ TARGETS = {
 
 PARAMS = {
     "quick": dict(rounds=1, sys_rounds=2, sys_reps=1, progtime_rounds=1, getppid_iters=20000, openat_iters=5000, batches=8,
-                  storm_seconds=1.5, http_seconds=3, http_cycles=1, idle_seconds=4, settle_quiet_s=3, cold_samples=5,
+                  storm_seconds=1.5, http_seconds=3, http_cycles=1, http_prog_seconds=1, idle_seconds=4, settle_quiet_s=3, cold_samples=5,
                   others=500, footprint_functions=1000, train_seconds=0.5, quiet_wait=15),
     "full": dict(rounds=3, sys_rounds=20, sys_reps=2, progtime_rounds=3, getppid_iters=20000, openat_iters=5000, batches=15,
-                 storm_seconds=5, http_seconds=3, http_cycles=12, idle_seconds=15, settle_quiet_s=5, cold_samples=20,
+                 storm_seconds=5, http_seconds=3, http_cycles=12, http_prog_seconds=3, idle_seconds=15, settle_quiet_s=5, cold_samples=20,
                  others=500, footprint_functions=1000, train_seconds=1.0, quiet_wait=600),
 }
 
@@ -261,6 +262,22 @@ def one_prog(pid, names=None, wait_s=5.0):
             raise RuntimeError(f"process {pid} holds {len(ids)} BPF programs named {names}, "
                                "not one")
         time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def bpf_stats_on():
+    """kernel.bpf_stats_enabled on for the block (it adds two clock reads per program run, so
+    it is never on while the overhead itself is measured), then as it was."""
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(path) as f:
+        old = f.read().strip()
+    with open(path, "w") as f:
+        f.write("1")
+    try:
+        yield
+    finally:
+        with open(path, "w") as f:
+            f.write(old)
 
 
 def prog_run_stats(prog_id):
@@ -584,8 +601,8 @@ class Bench:
         self.session = None
         self.trained = False
         self.mounted_tracefs = False
-        self.samples = {"syscalls": [], "exec": [], "connect": [], "http": [], "idle": [],
-                        "cold": [], "bpftrace_proof": [], "prog_time": []}
+        self.samples = {"syscalls": [], "exec": [], "connect": [], "http": [], "http_prog": [],
+                        "idle": [], "cold": [], "bpftrace_proof": [], "prog_time": []}
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -712,12 +729,7 @@ class Bench:
 
     def sys_progtime(self):
         log("program time per call (bpf_stats): floor, bpftrace, faasguard in each mode")
-        path = "/proc/sys/kernel/bpf_stats_enabled"
-        with open(path) as f:
-            old = f.read().strip()
-        with open(path, "w") as f:
-            f.write("1")
-        try:
+        with bpf_stats_on():
             for r in range(self.P["progtime_rounds"]):
                 self.session.floor(True)
                 pid = one_prog(self.session.p.pid, ("fg_bench_floor",))
@@ -743,9 +755,6 @@ class Bench:
                             self.prog_time(r, cfg, pid, op, cg)
                 finally:
                     self.agent_down()
-        finally:
-            with open(path, "w") as f:
-                f.write(old)
 
     # Phase 2: the workloads (storms, the sample function over HTTP, footprint, cold starts).
 
@@ -761,9 +770,11 @@ class Bench:
     #   odd cycles:  learn, enforce | agent stops  | baseline, floor
     # so each cycle holds one block of each, baseline and enforce are the two blocks next to
     # the cycle's one agent start or stop (seconds apart), and the ratios are paired by cycle.
-    # This VM's throughput on this load moves by 10-40 % within minutes (two wrk runs of one
-    # configuration seconds apart agree within a few %), so the pairs must be close in time;
+    # This VM's throughput on this load moves by 10-40 % within minutes, so the pairs must be
+    # close in time (even so single pairs swing by 30 %: hence the interval in the analysis);
     # the same process in every configuration removes the start-to-start spread as well.
+    # Then a pass with kernel.bpf_stats_enabled (http_progtime) says where a request's time
+    # inside eBPF programs goes, which wrk's numbers on this VM cannot resolve.
 
     def http_section(self):
         cycles = self.P["http_cycles"]
@@ -787,10 +798,71 @@ class Bench:
                         cfgs.reverse()  # baseline / enforce next to the agent's start or stop
                     for cfg in cfgs:
                         self.http_block(c, cfg, p)
+            # The agent's part first if it is up (no extra start), then the floor.
+            if agent:
+                self.http_progtime_agent(p)
+                self.agent_down()
+                agent = False
+                self.http_progtime_floor()
+            else:
+                self.http_progtime_floor()
+                self.agent_up()
+                agent = True
+                settle(self.agent.pid, 30, quiet_s=self.P["settle_quiet_s"])
+                self.http_progtime_agent(p)
         finally:
             if agent:
                 self.agent_down()
             self.stop_function(p)
+
+    def http_progtime_floor(self):
+        log("the sample function: time inside eBPF programs per request (bpf_stats), floor")
+        with bpf_stats_on():
+            self.session.floor(True)
+            try:
+                fid = one_prog(self.session.p.pid, ("fg_bench_floor",))
+                for name, path in HTTP_PATHS.items():
+                    self.http_req_progtime("floor", name, path, {fid: "fg_bench_floor"})
+            finally:
+                self.session.floor(False)
+
+    def http_progtime_agent(self, p):
+        log("the sample function: time inside eBPF programs per request (bpf_stats), faasguard")
+        progs = {i: d.get("name", str(i)) for i, d in bpf_progs_of(self.agent.pid).items()}
+        with bpf_stats_on():
+            for mode in ("learn", "enforce"):
+                self.agent.ctl("mode", f"default/{HTTP_FN}", mode)
+                for name, path in HTTP_PATHS.items():
+                    self.http_req_progtime(mode, name, path, progs)
+        if p.poll() is not None:
+            raise RuntimeError(f"the sample function ended (exit {p.returncode}); "
+                               "logs/function-http.log")
+
+    def http_req_progtime(self, cfg, endpoint, path, progs):
+        """One wrk run; each program's run time over it, per request. Every run of the programs
+        on the machine counts (wrk's own syscalls too: they pay any sys_enter program)."""
+        def snap():
+            return {i: prog_run_stats(i) for i in progs}
+
+        def one():
+            s0 = snap()
+            w = wrk(f"http://127.0.0.1:{HTTP_PORT}{path}", self.P["http_prog_seconds"],
+                    self.logdir, f"progtime-{cfg}-{endpoint}")
+            s1 = snap()
+            n = max(1, w["requests"])
+            per = {}
+            for i, name in progs.items():
+                runs, ns = s1[i][1] - s0[i][1], s1[i][0] - s0[i][0]
+                if runs > 0:
+                    per[name] = {"runs_per_request": rnd(runs / n, 2),
+                                 "ns_per_run": rnd(ns / runs),
+                                 "ns_per_request": rnd(ns / n)}
+            return {"rps": w["rps"], "requests": w["requests"], "programs": per,
+                    "ns_per_request": rnd(sum(x["ns_per_request"] for x in per.values()))}
+
+        x = self.quiet.measure(one)
+        x.update(config=cfg, endpoint=endpoint)
+        self.samples["http_prog"].append(x)
 
     def http_block(self, c, cfg, p):
         """Both endpoints (rotating order), one wrk run each, in one configuration."""
@@ -1116,6 +1188,10 @@ def analyse(b, footprint, started, duration):
     blocks = {(s["round"], s["config"]): s.get("violations", 0) for s in b.samples["http"]}
     http["violations"] = {m: sum(v for (_, cfg), v in blocks.items() if cfg == m)
                           for m in ("learn", "enforce")}
+    # Where a request's time inside eBPF programs goes (bpf_stats pass), with its share of the
+    # request's time at the rate of that run (1 / requests per second).
+    http["program_time"] = [dict(x, share_pct=rnd(x["ns_per_request"] * x["rps"] / 1e7, 2))
+                            for x in b.samples["http_prog"]]
     res["http"] = http
 
     # 5. footprint
@@ -1389,6 +1465,19 @@ def summary_md(res):
             L.append(f"| {e['path']} | {cfg} | {c['rps']} | {c['ratio_to_baseline']} | "
                      f"{spread(c['ratios_to_baseline_by_cycle'])} | {c['ratio_to_floor']} | "
                      f"{c['p99_ms']} |")
+    L.append("")
+    L.append("Time inside eBPF programs per request (`kernel.bpf_stats_enabled`, one wrk run per "
+             "row after the measured blocks; every run of the programs on the machine counts, "
+             "wrk's syscalls too). Share: of a request's time at that run's rate.\n")
+    L.append("| endpoint | configuration | ns per request | share | programs: runs per request "
+             "x ns per run |")
+    L.append("| --- | --- | --- | --- | --- |")
+    for x in h["program_time"]:
+        progs = sorted(x["programs"].items(), key=lambda kv: -kv[1]["ns_per_request"])
+        desc = ", ".join(f"{n} {v['runs_per_request']} x {v['ns_per_run']}" for n, v in progs
+                         if v["ns_per_request"] >= 1)
+        L.append(f"| {HTTP_PATHS[x['endpoint']]} | {x['config']} | {x['ns_per_request']} | "
+                 f"{x['share_pct']}% | {desc} |")
     L.append("")
     fp = res["agent_footprint"]
     f1 = fp["functions_1000"]

@@ -51,6 +51,12 @@ def check(path):
                 errors.append(f"http {name}: no requests/s for {c}")
             elif e["configs"][c].get("ratio_to_baseline") is None:
                 errors.append(f"http {name}: no paired ratio for {c}")
+    seen = {(x.get("config"), x.get("endpoint")) for x in res["http"].get("program_time", [])
+            if x.get("ns_per_request") is not None}
+    for name in res["http"]["endpoints"]:
+        for c in ("floor", "learn", "enforce"):
+            if (c, name) not in seen:
+                errors.append(f"http {name}: no program time per request for {c}")
     if res["agent_footprint"]["functions_1000"].get("rss_mib") is None:
         errors.append("agent_footprint: no RSS with 1,000 functions")
     if res["cold_start"]["samples"] == 0:
