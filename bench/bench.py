@@ -53,7 +53,7 @@ TARGETS = {
 
 PARAMS = {
     "quick": dict(rounds=1, sys_rounds=2, sys_reps=1, progtime_rounds=1, getppid_iters=20000, openat_iters=5000, batches=8,
-                  storm_seconds=1.5, http_seconds=3, http_cycles=1, http_prog_seconds=1, idle_seconds=4, settle_quiet_s=3, cold_samples=5,
+                  storm_seconds=1.5, http_seconds=2, http_cycles=1, http_prog_seconds=1, idle_seconds=4, settle_quiet_s=3, cold_samples=5,
                   others=500, footprint_functions=1000, train_seconds=0.5, quiet_wait=15),
     "full": dict(rounds=3, sys_rounds=20, sys_reps=2, progtime_rounds=3, getppid_iters=20000, openat_iters=5000, batches=15,
                  storm_seconds=5, http_seconds=3, http_cycles=12, http_prog_seconds=3, idle_seconds=15, settle_quiet_s=5, cold_samples=20,
@@ -786,10 +786,8 @@ class Bench:
                 envs = ["noagent", "agent"] if c % 2 == 0 else ["agent", "noagent"]
                 for env in envs:
                     if env == "agent" and not agent:
-                        self.agent_up()
+                        self.http_agent_up()
                         agent = True
-                        # The agent's steady state: the registrations' profile writes are over.
-                        settle(self.agent.pid, 30, quiet_s=self.P["settle_quiet_s"])
                     elif env == "noagent" and agent:
                         self.agent_down()
                         agent = False
@@ -806,14 +804,18 @@ class Bench:
                 self.http_progtime_floor()
             else:
                 self.http_progtime_floor()
-                self.agent_up()
+                self.http_agent_up()
                 agent = True
-                settle(self.agent.pid, 30, quiet_s=self.P["settle_quiet_s"])
                 self.http_progtime_agent(p)
         finally:
             if agent:
                 self.agent_down()
             self.stop_function(p)
+
+    def http_agent_up(self):
+        """The agent, in its steady state: the registrations' profile writes are over."""
+        self.agent_up()
+        settle(self.agent.pid, 30, quiet_s=self.P["settle_quiet_s"])
 
     def http_progtime_floor(self):
         log("the sample function: time inside eBPF programs per request (bpf_stats), floor")
