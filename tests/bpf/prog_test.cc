@@ -26,8 +26,10 @@
 #include <vector>
 
 #include "abi/fg_abi.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
 #include "cgroup/cgroup.h"
@@ -530,8 +532,8 @@ TEST_P(BpfProgTest, ExecOfTheEntrypointStartsSyscallLearning) {
 }
 
 // The mark programs attached for real (fork, migration; not sys_enter), the iterator run as
-// the agent runs it, and each way into a tracked cgroup checked by looking up the mark of
-// every thread (a pidfd per thread, PIDFD_THREAD).
+// the agent runs it, and each way into a tracked cgroup checked by looking up, for every
+// thread, the mark sys_enter reads: its thread group leader's (a pidfd of the leader).
 class TaskMarkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -565,8 +567,11 @@ class TaskMarkTest : public ::testing::Test {
   // The agent's part of TrackCgroup: the cgroup's fg_cg_local entry (fg_tracked is not read by
   // the mark programs), and then (`iterate`) the task iterator.
   std::vector<uint32_t> Track(const testing::TestCgroup& cg, bool iterate = true) {
+    return Track(cg.path(), iterate);
+  }
+  std::vector<uint32_t> Track(const std::string& dir, bool iterate = true) {
     fg_cgroup_val v{3, 0};
-    int fd = ::open(cg.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     EXPECT_GE(fd, 0);
     EXPECT_EQ(bpf_map__update_elem(skel_->maps.fg_cg_local, &fd, sizeof fd, &v, sizeof v, 0), 0);
     ::close(fd);
@@ -618,7 +623,22 @@ class TaskMarkTest : public ::testing::Test {
     return tids;
   }
 
-  bool Marked(uint32_t tid) {
+  // The thread group id of thread `tid` (its leader's pid).
+  static uint32_t Tgid(uint32_t tid) {
+    auto st = ReadFile(absl::StrCat("/proc/", tid, "/status"));
+    EXPECT_TRUE(st.ok()) << st.status();
+    if (!st.ok()) return 0;
+    for (absl::string_view l : absl::StrSplit(*st, '\n'))
+      if (absl::ConsumePrefix(&l, "Tgid:")) return static_cast<uint32_t>(std::stoul(std::string(l)));
+    ADD_FAILURE() << "no Tgid in /proc/" << tid << "/status";
+    return 0;
+  }
+
+  // Whether sys_enter's first test sends thread `tid` on: its leader carries the mark.
+  bool Marked(uint32_t tid) { return OwnMark(Tgid(tid)); }
+
+  // Whether task `tid` itself carries task storage (threads never do: the mark is the leader's).
+  bool OwnMark(uint32_t tid) {
     int fd = static_cast<int>(::syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */));
     EXPECT_GE(fd, 0) << "pidfd_open " << tid << ": " << std::strerror(errno);
     uint32_t v = 0;
@@ -650,6 +670,8 @@ TEST_F(TaskMarkTest, IteratorMarksTheTasksAlreadyInsideAndNoOther) {
   ASSERT_EQ(want.size(), 3u);
   EXPECT_EQ(marked, want) << "the iterator marks exactly the threads of the tracked cgroup";
   for (uint32_t t : Threads(a)) EXPECT_TRUE(Marked(t)) << t;
+  for (uint32_t t : Threads(a))
+    EXPECT_EQ(OwnMark(t), t == static_cast<uint32_t>(a)) << t << ": the leader's mark only";
   for (uint32_t t : Threads(b)) EXPECT_FALSE(Marked(t)) << t;
   EXPECT_FALSE(Marked(static_cast<uint32_t>(::getpid())));
   EXPECT_EQ(MarkFailures(), 0u);
@@ -687,6 +709,12 @@ TEST_F(TaskMarkTest, AMoveInACgroupV1HierarchyKeepsTheMarks) {
   if (::mount("cgroup", mnt.path().c_str(), "cgroup", 0, "none,name=fgmarktest") != 0)
     GTEST_SKIP() << "this kernel mounts no cgroup v1 hierarchy (" << std::strerror(errno)
                  << "): no v1 move can happen here";
+  struct Unmount {
+    std::string dir;
+    ~Unmount() {
+      if (!dir.empty()) ::umount2(dir.c_str(), 0);
+    }
+  } unmount{mnt.path()};
   testing::TestCgroup cg("mark-v1");
   Track(cg);
   pid_t a = StartChild(cg.path(), 1);
@@ -695,6 +723,7 @@ TEST_F(TaskMarkTest, AMoveInACgroupV1HierarchyKeepsTheMarks) {
   EXPECT_TRUE(MoveToCgroup(mnt.path(), a).ok());
   for (uint32_t t : tids) EXPECT_TRUE(Marked(t)) << t;
   EXPECT_EQ(::umount2(mnt.path().c_str(), 0), 0) << std::strerror(errno);
+  unmount.dir.clear();
 }
 
 // Fork: the child of a task in a tracked cgroup, and a child sent into one at clone
@@ -739,8 +768,115 @@ TEST_F(TaskMarkTest, ForkAndCloneIntoATrackedCgroupAreMarked) {
     ++n;
   }
   EXPECT_EQ(n, 3) << "the clone, its child and the child's thread";
+  int own = 0;
+  for (absl::string_view t : absl::StrSplit(*kids, '\n', absl::SkipEmpty()))
+    own += OwnMark(static_cast<uint32_t>(std::stoul(std::string(t))));
+  EXPECT_EQ(own, 2) << "two leaders; a new thread gets no task storage of its own";
   EXPECT_FALSE(Marked(static_cast<uint32_t>(::getpid())));
   EXPECT_EQ(MarkFailures(), 0u);
+}
+
+// One thread moved alone (cgroup.threads, in a threaded subtree): into a tracked cgroup it
+// marks its leader, so the thread is checked; out again it leaves the mark (other threads may
+// still be tracked: a stray mark costs the cgroup loads only). The whole process moved to an
+// untracked cgroup removes it.
+TEST_F(TaskMarkTest, AThreadMovedAloneMarksItsLeader) {
+  testing::TestCgroup dom("mark-threaded");
+  const std::string in = dom.path() + "/in", out = dom.path() + "/out";
+  struct Subtree {
+    std::vector<std::string> dirs;
+    ~Subtree() {
+      for (const auto& d : dirs) (void)RemoveCgroup(d);
+    }
+  } subtree;
+  auto write_to = [](const std::string& file, const std::string& v) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && ::write(fd, v.data(), v.size()) == static_cast<ssize_t>(v.size());
+    if (fd >= 0) ::close(fd);
+    return ok;
+  };
+  auto move_thread = [&](const std::string& dir, uint32_t tid) {
+    return write_to(dir + "/cgroup.threads", std::to_string(tid));
+  };
+  for (const auto& d : {in, out}) {
+    ASSERT_TRUE(CreateCgroup(d).ok()) << d;
+    subtree.dirs.push_back(d);
+    ASSERT_TRUE(write_to(d + "/cgroup.type", "threaded")) << d << ": " << std::strerror(errno);
+  }
+  Track(in);
+  pid_t a = StartChild(dom.path(), 2);
+  auto tids = Threads(a);
+  ASSERT_EQ(tids.size(), 3u);
+  uint32_t t1 = tids[0] == static_cast<uint32_t>(a) ? tids[1] : tids[0];
+  for (uint32_t t : tids) EXPECT_FALSE(Marked(t)) << "not in a tracked cgroup yet";
+  ASSERT_TRUE(move_thread(in, t1)) << std::strerror(errno);
+  EXPECT_TRUE(Marked(t1)) << "moved alone into a tracked cgroup: its leader is marked";
+  EXPECT_FALSE(OwnMark(t1));
+  ASSERT_TRUE(move_thread(out, t1)) << std::strerror(errno);
+  EXPECT_TRUE(Marked(t1)) << "a single thread leaving does not unmark its leader";
+  ASSERT_TRUE(MoveToCgroup(dom.path(), a).ok());  // the whole process, untracked
+  for (uint32_t t : tids) EXPECT_FALSE(Marked(t)) << t;
+  EXPECT_EQ(MarkFailures(), 0u);
+}
+
+// A leader that exits before its threads stays, a zombie, with its task storage until the last
+// thread is gone: the remaining thread is still checked by sys_enter (here it runs sys_enter
+// itself, BPF_PROG_TEST_RUN in its own context, after its leader became a zombie).
+TEST_F(TaskMarkTest, AThreadThatOutlivesItsLeaderIsStillChecked) {
+  testing::TestCgroup cg("mark-leader-exit");
+  uint64_t id = cg.id();
+  fg_cgroup_val v{3, 0};
+  ASSERT_EQ(bpf_map__update_elem(skel_->maps.fg_tracked, &id, sizeof id, &v, sizeof v, 0), 0);
+  Track(cg);
+  InvalidateCache(skel_);
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  int prog = bpf_program__fd(skel_->progs.fg_sys_enter);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(hold_[1]);
+    ::close(ready[0]);
+    if (!MoveToCgroup(cg.path(), ::getpid()).ok()) ::_exit(1);
+    pid_t leader = ::getpid();
+    std::thread([&, leader] {
+      std::string path = absl::StrCat("/proc/", leader, "/status");
+      for (int i = 0; i < 2000; ++i) {  // until the leader is a zombie (2 s at most)
+        auto st = ReadFile(path);
+        if (st.ok() && absl::StrContains(*st, "State:\tZ")) break;
+        ::usleep(1000);
+      }
+      std::vector<uint64_t> args = {0, 39};
+      LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args.data(),
+                  .ctx_size_in = static_cast<__u32>(args.size() * sizeof(uint64_t)));
+      int r = bpf_prog_test_run_opts(prog, &opts);
+      (void)!::write(ready[1], r == 0 ? "r" : "e", 1);
+      char c;
+      (void)!::read(hold_[0], &c, 1);
+      ::_exit(0);
+    }).detach();
+    ::syscall(SYS_exit, 0);  // the leader alone
+  }
+  children_.push_back(pid);
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the thread did not report";
+  ::close(ready[0]);
+  EXPECT_EQ(c, 'r') << "BPF_PROG_TEST_RUN failed in the thread";
+  auto st = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(absl::StrContains(*st, "State:\tZ")) << "the leader is a zombie";
+  EXPECT_TRUE(OwnMark(static_cast<uint32_t>(pid))) << "the zombie leader keeps its mark";
+  uint32_t fn = 3;
+  fg_fn_state state{};
+  ASSERT_EQ(bpf_map__lookup_elem(skel_->maps.fg_fn_state, &fn, sizeof fn, &state, sizeof state, 0),
+            0);
+  EXPECT_TRUE(state.sys[0] & (1ull << 39)) << "the thread's syscall was learned: it was checked";
+  EXPECT_EQ(MarkFailures(), 0u);
+  // Reaped here, not in TearDown: the cgroup goes first, and a zombie keeps it populated.
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  children_.pop_back();
 }
 
 // The mark is sys_enter's first test: an unmarked task is passed even in a tracked cgroup
