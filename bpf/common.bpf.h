@@ -106,8 +106,8 @@ static __always_inline const struct fg_cgroup_val *fg_current_entry(void)
 	return fg_lookup_cgroup(bpf_get_current_cgroup_id());
 }
 
-/* Mark the thread group leader of a task in a tracked cgroup, for sys_enter (maps.bpf.h,
- * fg_task_mark; taskmark.bpf.c). Callers pass the leader and check fg_task_mark_on first. A failure (no memory; another task-storage operation running on this
+/* Mark a task in a tracked cgroup, for sys_enter (maps.bpf.h, fg_task_mark). Callers check
+ * fg_task_mark_on first. A failure (no memory; another task-storage operation running on this
  * CPU) is counted: the agent then marks again from user space (its task iterator). */
 static __always_inline void fg_mark_task(struct task_struct *task)
 {

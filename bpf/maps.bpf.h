@@ -35,20 +35,17 @@ struct {
 } fg_cg_local SEC(".maps") __weak;
 
 /*
- * A mark on the thread group leader of every task whose cgroup has an fg_cg_local entry: task
- * local storage, so that sys_enter's first test is two loads (task->group_leader, then its
- * bpf_storage; for a single-threaded process both on the task_struct the syscall entry has
- * already touched) instead of three dependent loads down to the cgroup (~45 ns less per
- * untracked syscall on a PTI machine, bench/). On the leader, not on each thread: a new thread
- * allocates nothing (a thread-per-request server paid one allocation per request). A filter
- * only: a marked task still goes through fg_cg_local, which decides. Set by the kernel at fork
- * (the child's cgroup is tracked), at migration into a tracked cgroup (a whole process, or one
- * thread of it), at exec in one, and by the agent's task iterator after it writes an
- * fg_cg_local entry (tasks already inside); removed when a whole process moves to an
- * untracked cgroup (a stray mark, e.g. in a cgroup the agent stopped tracking or on a process
- * one thread of which left, only costs the cgroup loads). Kernels without task storage and
- * task iterators (before 6.7): the agent turns it into a one-entry array and sys_enter does
- * not look at it (fg_task_mark_on). docs/architecture.md, "The syscall hot path".
+ * A mark on every task whose cgroup has an fg_cg_local entry: task local storage, so that
+ * sys_enter's first test is one load from the task_struct (task->bpf_storage, on a page the
+ * syscall entry has already touched) instead of three dependent loads down to the cgroup
+ * (~45 ns less per untracked syscall on a PTI machine, bench/). A filter only: a marked task
+ * still goes through fg_cg_local, which decides. Set by the kernel at fork (the child's cgroup
+ * is tracked), at migration into a tracked cgroup, at exec in one, and by the agent's task
+ * iterator after it writes an fg_cg_local entry (tasks already inside); removed when a task
+ * moves to an untracked cgroup (a stray mark, e.g. in a cgroup the agent stopped tracking,
+ * only costs the cgroup loads). Kernels without task storage and task
+ * iterators (before 6.7): the agent turns it into a one-entry array and sys_enter does not
+ * look at it (fg_task_mark_on). docs/architecture.md, "The syscall hot path".
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -207,8 +207,7 @@ int fg_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!t)
 		return 0;
-	if (fg_task_mark_on) /* marked at fork or migration already: this repairs a failed mark
-			      * (after de_thread the exec'ing task is its group's leader) */
-		fg_mark_task(bpf_get_current_task_btf()->group_leader);
+	if (fg_task_mark_on) /* already marked at fork or migration; this repairs a failed mark */
+		fg_mark_task(bpf_get_current_task_btf());
 	return fg_on_exec((struct fg_cgroup_val *)t, cgid, (struct linux_binprm *)ctx->args[2]);
 }

@@ -173,10 +173,8 @@ static __always_inline int fg_on_sys_enter(struct bpf_raw_tracepoint_args *ctx,
 
 /*
  * sys_enter behind the task mark (fg_task_mark), where the kernel has it (the agent loads this
- * one or fg_sys_enter_cg): a task whose thread group leader has no task local storage is in
- * no tracked cgroup, and returns after two loads (the leader pointer from its own task_struct,
- * the leader's storage pointer; one cache line when the task is its own leader), the whole
- * cost of an untracked syscall. The
+ * one or fg_sys_enter_cg): a task without any task local storage is in no tracked cgroup, and
+ * returns after one load from its task_struct, the whole cost of an untracked syscall. The
  * test comes before anything else, configuration flags included: reading .rodata touches one
  * more page, a TLB miss per syscall on hosts with page-table isolation and no PCID (~25 ns
  * here, bench/).
@@ -185,9 +183,8 @@ SEC("?raw_tracepoint/sys_enter")
 int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_struct *leader = task->group_leader;
 
-	if (bpf_core_field_exists(leader->bpf_storage) && !leader->bpf_storage)
+	if (bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
 		return 0;
 	return fg_on_sys_enter(ctx, task);
 }

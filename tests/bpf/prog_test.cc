@@ -29,7 +29,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
 #include "cgroup/cgroup.h"
@@ -532,8 +531,8 @@ TEST_P(BpfProgTest, ExecOfTheEntrypointStartsSyscallLearning) {
 }
 
 // The mark programs attached for real (fork, migration; not sys_enter), the iterator run as
-// the agent runs it, and each way into a tracked cgroup checked by looking up, for every
-// thread, the mark sys_enter reads: its thread group leader's (a pidfd of the leader).
+// the agent runs it, and each way into a tracked cgroup checked by looking up the mark of
+// every thread (a pidfd per thread, PIDFD_THREAD).
 class TaskMarkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -623,22 +622,7 @@ class TaskMarkTest : public ::testing::Test {
     return tids;
   }
 
-  // The thread group id of thread `tid` (its leader's pid).
-  static uint32_t Tgid(uint32_t tid) {
-    auto st = ReadFile(absl::StrCat("/proc/", tid, "/status"));
-    EXPECT_TRUE(st.ok()) << st.status();
-    if (!st.ok()) return 0;
-    for (absl::string_view l : absl::StrSplit(*st, '\n'))
-      if (absl::ConsumePrefix(&l, "Tgid:")) return static_cast<uint32_t>(std::stoul(std::string(l)));
-    ADD_FAILURE() << "no Tgid in /proc/" << tid << "/status";
-    return 0;
-  }
-
-  // Whether sys_enter's first test sends thread `tid` on: its leader carries the mark.
-  bool Marked(uint32_t tid) { return OwnMark(Tgid(tid)); }
-
-  // Whether task `tid` itself carries task storage (threads never do: the mark is the leader's).
-  bool OwnMark(uint32_t tid) {
+  bool Marked(uint32_t tid) {
     int fd = static_cast<int>(::syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */));
     EXPECT_GE(fd, 0) << "pidfd_open " << tid << ": " << std::strerror(errno);
     uint32_t v = 0;
@@ -670,8 +654,6 @@ TEST_F(TaskMarkTest, IteratorMarksTheTasksAlreadyInsideAndNoOther) {
   ASSERT_EQ(want.size(), 3u);
   EXPECT_EQ(marked, want) << "the iterator marks exactly the threads of the tracked cgroup";
   for (uint32_t t : Threads(a)) EXPECT_TRUE(Marked(t)) << t;
-  for (uint32_t t : Threads(a))
-    EXPECT_EQ(OwnMark(t), t == static_cast<uint32_t>(a)) << t << ": the leader's mark only";
   for (uint32_t t : Threads(b)) EXPECT_FALSE(Marked(t)) << t;
   EXPECT_FALSE(Marked(static_cast<uint32_t>(::getpid())));
   EXPECT_EQ(MarkFailures(), 0u);
@@ -768,19 +750,13 @@ TEST_F(TaskMarkTest, ForkAndCloneIntoATrackedCgroupAreMarked) {
     ++n;
   }
   EXPECT_EQ(n, 3) << "the clone, its child and the child's thread";
-  int own = 0;
-  for (absl::string_view t : absl::StrSplit(*kids, '\n', absl::SkipEmpty()))
-    own += OwnMark(static_cast<uint32_t>(std::stoul(std::string(t))));
-  EXPECT_EQ(own, 2) << "two leaders; a new thread gets no task storage of its own";
   EXPECT_FALSE(Marked(static_cast<uint32_t>(::getpid())));
   EXPECT_EQ(MarkFailures(), 0u);
 }
 
-// One thread moved alone (cgroup.threads, in a threaded subtree): into a tracked cgroup it
-// marks its leader, so the thread is checked; out again it leaves the mark (other threads may
-// still be tracked: a stray mark costs the cgroup loads only). The whole process moved to an
-// untracked cgroup removes it.
-TEST_F(TaskMarkTest, AThreadMovedAloneMarksItsLeader) {
+// One thread moved alone (cgroup.threads, in a threaded subtree): into a tracked cgroup it is
+// marked, the other threads are not; out again (to an untracked cgroup) it is unmarked.
+TEST_F(TaskMarkTest, AThreadMovedAloneIsMarkedAlone) {
   testing::TestCgroup dom("mark-threaded");
   const std::string in = dom.path() + "/in", out = dom.path() + "/out";
   struct Subtree {
@@ -810,18 +786,18 @@ TEST_F(TaskMarkTest, AThreadMovedAloneMarksItsLeader) {
   uint32_t t1 = tids[0] == static_cast<uint32_t>(a) ? tids[1] : tids[0];
   for (uint32_t t : tids) EXPECT_FALSE(Marked(t)) << "not in a tracked cgroup yet";
   ASSERT_TRUE(move_thread(in, t1)) << std::strerror(errno);
-  EXPECT_TRUE(Marked(t1)) << "moved alone into a tracked cgroup: its leader is marked";
-  EXPECT_FALSE(OwnMark(t1));
+  for (uint32_t t : tids) EXPECT_EQ(Marked(t), t == t1) << t << ": the thread moved, alone";
   ASSERT_TRUE(move_thread(out, t1)) << std::strerror(errno);
-  EXPECT_TRUE(Marked(t1)) << "a single thread leaving does not unmark its leader";
+  EXPECT_FALSE(Marked(t1)) << "moved on to an untracked cgroup";
+  ASSERT_TRUE(move_thread(in, t1)) << std::strerror(errno);
   ASSERT_TRUE(MoveToCgroup(dom.path(), a).ok());  // the whole process, untracked
   for (uint32_t t : tids) EXPECT_FALSE(Marked(t)) << t;
   EXPECT_EQ(MarkFailures(), 0u);
 }
 
-// A leader that exits before its threads stays, a zombie, with its task storage until the last
-// thread is gone: the remaining thread is still checked by sys_enter (here it runs sys_enter
-// itself, BPF_PROG_TEST_RUN in its own context, after its leader became a zombie).
+// A thread that outlives its leader (a zombie until the last thread is gone) keeps its own
+// mark and is still checked by sys_enter (here it runs sys_enter itself, BPF_PROG_TEST_RUN in
+// its own context, after its leader became a zombie).
 TEST_F(TaskMarkTest, AThreadThatOutlivesItsLeaderIsStillChecked) {
   testing::TestCgroup cg("mark-leader-exit");
   uint64_t id = cg.id();
@@ -866,7 +842,6 @@ TEST_F(TaskMarkTest, AThreadThatOutlivesItsLeaderIsStillChecked) {
   auto st = ReadFile(absl::StrCat("/proc/", pid, "/status"));
   ASSERT_TRUE(st.ok());
   EXPECT_TRUE(absl::StrContains(*st, "State:\tZ")) << "the leader is a zombie";
-  EXPECT_TRUE(OwnMark(static_cast<uint32_t>(pid))) << "the zombie leader keeps its mark";
   uint32_t fn = 3;
   fg_fn_state state{};
   ASSERT_EQ(bpf_map__lookup_elem(skel_->maps.fg_fn_state, &fn, sizeof fn, &state, sizeof state, 0),
