@@ -1185,6 +1185,12 @@ def analyse(b, footprint, started, duration):
                 rs = paired_ratios(c["runs"], e["configs"][ref]["runs"])
                 c[f"ratio_to_{ref}"] = rnd(median(rs), 3) if rs else None
                 c[f"ratios_to_{ref}_by_cycle"] = [rnd(x, 3) for x in rs]
+            # The fast phases' throughput (best quarter of the runs) against the baseline's.
+            bq, lo, hi = best_quarter_ratio([s["rps"] for s in c["runs"]],
+                                            [s["rps"] for s in e["configs"]["baseline"]["runs"]])
+            c["rps_best_quarter"] = rnd(best_quarter([s["rps"] for s in c["runs"]]))
+            c["best_quarter_ratio_to_baseline"] = rnd(bq, 3)
+            c["best_quarter_interval"] = [rnd(lo, 3), rnd(hi, 3)]
         http["endpoints"][name] = e
     # A block's violations are recorded on both endpoints' runs: count each block once.
     blocks = {(s["round"], s["config"]): s.get("violations", 0) for s in b.samples["http"]}
@@ -1285,18 +1291,35 @@ def targets(res):
         r = e["configs"]["enforce"]["ratio_to_baseline"]
         rs = e["configs"]["enforce"]["ratios_to_baseline_by_cycle"]
         lo, hi = median_interval(rs)
+        en = e["configs"]["enforce"]
+        bq = en.get("best_quarter_ratio_to_baseline")
+        blo, bhi = en.get("best_quarter_interval") or (None, None)
         goal = TARGETS["http_enforce_vs_baseline"]
-        # Decided only when the interval is on one side of the target: this VM's throughput
-        # moves by 10-40 % between runs seconds apart, more than the 3 % the target allows.
-        holds = None if lo is None or lo < goal <= hi else lo >= goal
+        # Two estimates, each with a 90 % interval: the median of the cycles' pairs (robust to
+        # drift, wide: this VM's throughput moves by 10-40 % between runs seconds apart) and the
+        # best quarter of the runs (its fast phases; the slowdowns are one-sided). "yes" needs
+        # both intervals at or above the target, "NO" either one wholly below it.
+        ivs = [(lo, hi), (blo, bhi)]
+        if len(rs) < 3 or any(x is None for iv in ivs for x in iv):
+            holds = None  # quick mode's one cycle decides nothing
+        elif all(a >= goal for a, _ in ivs):
+            holds = True
+        elif any(b < goal for _, b in ivs):
+            holds = False
+        else:
+            holds = None
         add(f"HTTP {e['path']}: enforce req/s vs baseline",
-            f"{e['configs']['enforce']['rps']} vs {e['configs']['baseline']['rps']}: "
+            f"{en['rps']} vs {e['configs']['baseline']['rps']}: "
             f"{None if r is None else round(100 * r, 1)}% (median of {len(rs)} cycles' pairs; "
-            f"90% interval {fmt_interval(lo, hi)}; range {spread(rs)})",
+            f"90% interval {fmt_interval(lo, hi)}; range {spread(rs)}); best quarter of the runs "
+            f"{en.get('rps_best_quarter')} vs {e['configs']['baseline'].get('rps_best_quarter')}: "
+            f"{None if bq is None else round(100 * bq, 1)}% (90% interval "
+            f"{fmt_interval(blo, bhi)})",
             f">= {int(100 * goal)}%", holds,
             why=None if holds is not None else
-            f"not decided: the 90% interval of the median ({fmt_interval(lo, hi)}) contains "
-            f"{int(100 * goal)}%")
+            f"not decided: {len(rs)} cycle(s), too few" if len(rs) < 3 else
+            f"not decided: the 90% intervals (pairs {fmt_interval(lo, hi)}, best quarter "
+            f"{fmt_interval(blo, bhi)}) do not lie on one side of {int(100 * goal)}%")
     fp = res["agent_footprint"]
     f1 = fp["functions_1000"]
     add(f"agent RSS with {f1['functions']} tracked functions", f"{f1['rss_mib']} MiB",
@@ -1366,6 +1389,30 @@ def median_interval(xs, level=0.90, n=4000):
 
 def fmt_interval(lo, hi):
     return "-" if lo is None else f"{100 * lo:.1f}-{100 * hi:.1f}%"
+
+
+def best_quarter(xs):
+    """The mean of the best quarter of xs (at least 3 values; all of them when fewer): the
+    throughput of the machine's fast phases. This VM's slowdowns (phases of seconds, up to 40 %)
+    only ever take throughput away, so the best runs of a configuration are its least disturbed
+    ones; None when xs is empty."""
+    if not xs:
+        return None
+    top = sorted(xs, reverse=True)[:max(3, len(xs) // 4)]
+    return sum(top) / len(top)
+
+
+def best_quarter_ratio(xs, ref, level=0.90, n=4000):
+    """(ratio, lo, hi): best_quarter(xs) / best_quarter(ref), and a bootstrap interval of it
+    (each list resampled on its own, fixed seed); (None, None, None) when either is empty."""
+    if not xs or not ref:
+        return None, None, None
+    import random
+    rng = random.Random(7)
+    rs = sorted(best_quarter([rng.choice(xs) for _ in xs]) /
+                best_quarter([rng.choice(ref) for _ in ref]) for _ in range(n))
+    return (best_quarter(xs) / best_quarter(ref), rs[int((1 - level) / 2 * n)],
+            rs[int((1 + level) / 2 * n) - 1])
 
 
 def spread(xs):
@@ -1460,13 +1507,19 @@ def summary_md(res):
              "empty sys_enter program (what any syscall hook costs this function here). "
              f"Violations reported by the agent: learn {h['violations']['learn']}, enforce "
              f"{h['violations']['enforce']}.\n")
-    L.append("| endpoint | configuration | requests/s | x baseline | range | x floor | p99 ms |")
-    L.append("| --- | --- | --- | --- | --- | --- | --- |")
+    L.append("Best quarter: the mean of a configuration's best quarter of runs (at least 3), "
+             "the machine's fast phases (its slowdowns only take throughput away), over the "
+             "baseline's, with a 90% bootstrap interval.\n")
+    L.append("| endpoint | configuration | requests/s | x baseline | range | x floor | "
+             "best quarter req/s | x baseline (90% interval) | p99 ms |")
+    L.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, e in h["endpoints"].items():
         for cfg, c in e["configs"].items():
+            iv = c.get("best_quarter_interval") or [None, None]
             L.append(f"| {e['path']} | {cfg} | {c['rps']} | {c['ratio_to_baseline']} | "
                      f"{spread(c['ratios_to_baseline_by_cycle'])} | {c['ratio_to_floor']} | "
-                     f"{c['p99_ms']} |")
+                     f"{c.get('rps_best_quarter')} | {c.get('best_quarter_ratio_to_baseline')} "
+                     f"({fmt_interval(*iv)}) | {c['p99_ms']} |")
     L.append("")
     L.append("Time inside eBPF programs per request (`kernel.bpf_stats_enabled`, one wrk run per "
              "row after the measured blocks; every run of the programs on the machine counts, "

@@ -51,6 +51,8 @@ def check(path):
                 errors.append(f"http {name}: no requests/s for {c}")
             elif e["configs"][c].get("ratio_to_baseline") is None:
                 errors.append(f"http {name}: no paired ratio for {c}")
+            elif None in (e["configs"][c].get("best_quarter_interval") or [None]):
+                errors.append(f"http {name}: no best-quarter ratio for {c}")
     seen = {(x.get("config"), x.get("endpoint")) for x in res["http"].get("program_time", [])
             if x.get("ns_per_request") is not None}
     for name in res["http"]["endpoints"]:
