@@ -1376,15 +1376,24 @@ def git_rev():
 # Summary and plots
 
 
-def median_interval(xs, level=0.90, n=4000):
-    """(lo, hi): a bootstrap interval of the median of xs (percentile method, fixed seed, so
-    that a results file always gives the same summary); (None, None) when xs is empty."""
-    if not xs:
-        return None, None
+def bootstrap_interval(draw, level=0.90, n=4000):
+    """(lo, hi): the percentile interval of n values of draw(rng), each computed on resampled
+    data (fixed seed, so that a results file always gives the same summary)."""
     import random
     rng = random.Random(7)
-    ms = sorted(median([rng.choice(xs) for _ in xs]) for _ in range(n))
-    return ms[int((1 - level) / 2 * n)], ms[int((1 + level) / 2 * n) - 1]
+    vs = sorted(draw(rng) for _ in range(n))
+    return vs[int((1 - level) / 2 * n)], vs[int((1 + level) / 2 * n) - 1]
+
+
+def resample(rng, xs):
+    return [rng.choice(xs) for _ in xs]
+
+
+def median_interval(xs, level=0.90, n=4000):
+    """(lo, hi): a bootstrap interval of the median of xs; (None, None) when xs is empty."""
+    if not xs:
+        return None, None
+    return bootstrap_interval(lambda rng: median(resample(rng, xs)), level, n)
 
 
 def fmt_interval(lo, hi):
@@ -1407,12 +1416,9 @@ def best_quarter_ratio(xs, ref, level=0.90, n=4000):
     (each list resampled on its own, fixed seed); (None, None, None) when either is empty."""
     if not xs or not ref:
         return None, None, None
-    import random
-    rng = random.Random(7)
-    rs = sorted(best_quarter([rng.choice(xs) for _ in xs]) /
-                best_quarter([rng.choice(ref) for _ in ref]) for _ in range(n))
-    return (best_quarter(xs) / best_quarter(ref), rs[int((1 - level) / 2 * n)],
-            rs[int((1 + level) / 2 * n) - 1])
+    lo, hi = bootstrap_interval(
+        lambda rng: best_quarter(resample(rng, xs)) / best_quarter(resample(rng, ref)), level, n)
+    return best_quarter(xs) / best_quarter(ref), lo, hi
 
 
 def spread(xs):
