@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -18,6 +19,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // fsync the directory.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view content,
                              mode_t mode = 0600);
+
+// The entries of `dir` (names, without "." and ".."), in the order the directory gives them.
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
 
 // mkdir -p with `mode` for the directories it creates.
 absl::Status MakeDirs(const std::string& path, mode_t mode = 0700);

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "bpf/bpffs.h"
 #include "bpf/features.h"
 #include "bpf/kernel_maps.h"
 #include "bpf/loader.h"
@@ -291,6 +292,14 @@ int RunAgent(int argc, char** argv) {
 
   UniqueFd pin_lock;
   if (!pin_dir.empty()) {
+    struct stat pst;
+    if (a.Has("cleanup") && ::stat(pin_dir.c_str(), &pst) != 0 && errno == ENOENT) {
+      std::cout << "nothing is pinned at " << pin_dir << "\n";
+      return 0;
+    }
+    auto fs = EnsureBpfFs(pin_dir);
+    if (!fs.ok()) return Fatal("cannot use the pin directory", fs.status());
+    if (fs->mounted) LogInfo("mounted a bpf filesystem: none was mounted", {{"at", fs->root}});
     auto l = LockPinDir(pin_dir);
     if (!l.ok()) return Fatal("cannot use the pin directory", l.status());
     pin_lock = std::move(*l);
