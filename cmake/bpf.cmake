@@ -33,13 +33,17 @@ add_custom_target(fg_vmlinux_h DEPENDS ${FG_BPF_GEN_DIR}/vmlinux.h)
 function(fg_bpf_skeleton target)
   cmake_parse_arguments(ARG "" "NAME" "SOURCES" ${ARGN})
   set(objs)
+  set(werror)
+  if(FG_WERROR)
+    set(werror -Werror)
+  endif()
   foreach(src IN LISTS ARG_SOURCES)
     get_filename_component(base ${src} NAME_WE)
     set(obj ${FG_BPF_GEN_DIR}/${ARG_NAME}_${base}.bpf.o)
     add_custom_command(
       OUTPUT ${obj}
       COMMAND ${FG_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${FG_BPF_ARCH}
-              -Wall -Werror -Wno-unused-function -Wno-compare-distinct-pointer-types
+              -Wall ${werror} -Wno-unused-function -Wno-compare-distinct-pointer-types
               -I${FG_BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf
               -MD -MF ${obj}.d -c ${CMAKE_CURRENT_SOURCE_DIR}/${src} -o ${obj}
       DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${src} ${FG_BPF_GEN_DIR}/vmlinux.h

@@ -1,4 +1,4 @@
-# Shared by the scripts: messages, root check, dependency install, build.
+# Shared by the scripts: messages, prerequisite checks, dependency install, build.
 # shellcheck shell=bash
 
 FG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,28 +12,59 @@ require_root() {
   [ "$(id -u)" -eq 0 ] || die "run this as root: it installs packages and loads eBPF programs"
 }
 
-# Debian 12 packages the build, the tests and the demo need.
-FG_PACKAGES=(
+# What the kernel must offer, checked before anything is installed or built (seconds, not the
+# twenty minutes of a build). A bpf filesystem need not be mounted: the agent mounts one at
+# /sys/fs/bpf when none is there, so the kernel only has to know the type.
+check_prerequisites() {
+  require_root
+  local problems=()
+  command -v apt-get >/dev/null || problems+=("apt-get not found: the scripts install Debian 12 packages")
+  [ -r /sys/kernel/btf/vmlinux ] ||
+    problems+=("this kernel has no BTF (/sys/kernel/btf/vmlinux): faasguard needs CONFIG_DEBUG_INFO_BTF=y")
+  awk '$9 == "cgroup2" { found = 1 } END { exit !found }' /proc/self/mountinfo 2>/dev/null ||
+    problems+=("no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup)")
+  grep -qw bpf /proc/filesystems ||
+    problems+=("this kernel has no bpf filesystem (CONFIG_BPF_SYSCALL=y is needed)")
+  local major minor
+  IFS=. read -r major minor _ <<<"$(uname -r)"
+  if [ "${major:-0}" -lt 5 ] || { [ "${major:-0}" -eq 5 ] && [ "${minor%%[!0-9]*}" -lt 15 ]; }; then
+    problems+=("kernel $(uname -r) is older than 5.15, the oldest faasguard runs on")
+  fi
+  if [ ${#problems[@]} -gt 0 ]; then
+    for p in "${problems[@]}"; do warn "$p"; done
+    die "this machine cannot run faasguard (see above); nothing was installed or built"
+  fi
+  local bpffs="not mounted: the agent mounts it"
+  awk '$9 == "bpf" && $5 == "/sys/fs/bpf" { found = 1 } END { exit !found }' /proc/self/mountinfo &&
+    bpffs="mounted"
+  say "kernel $(uname -r): BTF, cgroup v2, bpf filesystem ($bpffs)"
+}
+
+# Debian 12 packages. The build and the demo need the first list; the tests and the bench the
+# second as well.
+FG_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  clang clang-format llvm bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+  clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
-  libcpp-httplib-dev libyaml-cpp-dev openssl
-  libgtest-dev libgmock-dev
-  python3 python3-yaml curl iproute2 util-linux procps
-  libclang-rt-14-dev
-  containerd runc libssl-dev
-  wrk gnuplot-nox bpftrace
+  libcpp-httplib-dev libyaml-cpp-dev libssl-dev
+  python3 curl util-linux procps
+)
+FG_TEST_PACKAGES=(
+  clang-format openssl libgtest-dev libgmock-dev libclang-rt-14-dev
+  python3-yaml iproute2
+  containerd runc wrk gnuplot-nox bpftrace
 )
 
+# install_packages PKG...: apt-get install those that are missing.
 install_packages() {
   local missing=()
-  for p in "${FG_PACKAGES[@]}" "$@"; do
+  for p in "$@"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$p")
     fi
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    say "all ${#FG_PACKAGES[@]} required packages are installed"
+    say "all $# required packages are installed"
     return
   fi
   say "installing ${#missing[@]} missing packages: ${missing[*]}"
@@ -42,20 +73,28 @@ install_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# build TESTS(ON|OFF) [TARGET...]: configure build/ (warnings are errors here, as in CI) and
+# build the given targets, or everything.
 build() {
-  if [ ! -f "$FG_BUILD/build.ninja" ]; then
-    say "configuring the build in $FG_BUILD"
-    # FG_CMAKE_ARGS: extra cmake flags (the image build: -DFG_BUILD_TESTS=OFF; a builder
-    # without kernel BTF: -DFG_VMLINUX_H=FILE).
-    # shellcheck disable=SC2086
-    cmake -S "$FG_ROOT" -B "$FG_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FG_CMAKE_ARGS:-} >/dev/null
-  fi
-  say "building (ninja, $(nproc) jobs)"
-  ninja -C "$FG_BUILD" | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
+  local tests="$1"
+  shift
+  say "configuring the build in $FG_BUILD (tests: $tests)"
+  # FG_CMAKE_ARGS: extra cmake flags (a builder without kernel BTF: -DFG_VMLINUX_H=FILE).
+  # shellcheck disable=SC2086
+  cmake -S "$FG_ROOT" -B "$FG_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFG_WERROR=ON \
+    -DFG_BUILD_TESTS="$tests" ${FG_CMAKE_ARGS:-} >/dev/null
+  say "building ${*:-everything} (ninja, $(nproc) jobs)"
+  ninja -C "$FG_BUILD" "$@" | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || die "the build failed"
 }
 
-check_kernel() {
-  [ -r /sys/kernel/btf/vmlinux ] || die "this kernel has no BTF (/sys/kernel/btf/vmlinux): faasguard needs CONFIG_DEBUG_INFO_BTF=y"
-  grep -q cgroup2 /proc/self/mountinfo || die "no cgroup v2 hierarchy is mounted"
+# run_without_bpffs CMD...: CMD in a private mount namespace where nothing is mounted at
+# /sys/fs/bpf, as on a fresh machine without systemd: what the tests prove does not depend on
+# what this machine had mounted before (the agent mounts it, in that namespace only).
+run_without_bpffs() {
+  unshare --mount --propagation private -- bash -c '
+    while awk '"'"'$5 == "/sys/fs/bpf" { f = 1 } END { exit !f }'"'"' /proc/self/mountinfo; do
+      umount -l /sys/fs/bpf || exit 1
+    done
+    exec "$@"' run_without_bpffs "$@"
 }

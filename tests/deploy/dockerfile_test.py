@@ -63,8 +63,11 @@ def stages(instructions):
 
 def fg_packages():
     text = m.read(LIB_SH)
-    body = re.search(r"FG_PACKAGES=\(([^)]*)\)", text).group(1)
-    return set(re.sub(r"#[^\n]*", "", body).split())
+    pkgs = set()
+    for body in re.findall(r"FG_(?:BUILD|TEST)_PACKAGES=\(([^)]*)\)", text):
+        pkgs |= set(re.sub(r"#[^\n]*", "", body).split())
+    assert pkgs, "scripts/lib.sh lists no packages"
+    return pkgs
 
 
 def apt_install_packages(run_arg):
@@ -187,7 +190,7 @@ class Dockerfile(unittest.TestCase):
                 self.assertFalse(words & BUILD_TOOLS,
                                  f"build steps belong to scripts/setup, not the Dockerfile: {r}")
                 self.assertFalse(words & packages,
-                                 f"lib.sh's FG_PACKAGES is the package list: {words & packages}")
+                                 f"lib.sh's FG_*_PACKAGES are the package lists: {words & packages}")
         self.assertTrue(os.access(SETUP, os.X_OK))
 
     def test_scripts_setup_works_in_a_container_build(self):
@@ -195,10 +198,11 @@ class Dockerfile(unittest.TestCase):
         A kernel check would refuse the build container: it belongs to scripts/test."""
         text = m.read(SETUP)
         calls = [l.split()[0] for l in text.splitlines()
-                 if l.strip() and not l.lstrip().startswith("#") and re.match(r"^\w+(\s|$)", l)]
+                 if l.strip() and not l.lstrip().startswith("#")
+                 and re.match(r"^\s*\w+(\s|$)", l)]
         self.assertIn("build", calls)
         self.assertIn("install_packages", calls)
-        self.assertNotIn("check_kernel", calls)
+        self.assertNotIn("check_prerequisites", calls)
         # Where the binaries end up, which the runtime stage copies from.
         self.assertIn('FG_BUILD="${FG_BUILD:-$FG_ROOT/build}"', m.read(LIB_SH))
 
