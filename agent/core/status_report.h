@@ -10,12 +10,11 @@
 #include "bpf/kernel_maps.h"
 #include "bpf/loader.h"
 #include "bpf/ringbuf.h"
+#include "common/version.h"
 #include "core/engine.h"
 #include "faasguard/v1/agent.pb.h"
 
 namespace faasguard {
-
-inline constexpr char kVersion[] = "0.1.0";
 
 struct StatusSources {
   std::string cgroup2_mount;

@@ -21,6 +21,7 @@
 #include "common/args.h"
 #include "common/files.h"
 #include "common/unique_fd.h"
+#include "common/version.h"
 #include "ctl/convert.h"
 #include "ctl/format.h"
 #include "faasguard/v1/agent.grpc.pb.h"
@@ -612,7 +613,7 @@ int RunCtl(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitOk;
   }
   if (a.Has("version")) {
-    out << "faasguardctl 0.1.0\n";
+    out << "faasguardctl " << kVersion << "\n";
     return kExitOk;
   }
   if (a.positional.empty()) return Usage(err, "no command given");
