@@ -6,6 +6,7 @@ pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++>=1.46)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf>=3.12)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)
+pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp>=2.5)
 find_package(absl CONFIG REQUIRED)
 
 find_program(FG_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)

@@ -46,7 +46,7 @@ FG_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
-  libcpp-httplib-dev libyaml-cpp-dev libssl-dev
+  libcpp-httplib-dev libyaml-cpp-dev libssl-dev libseccomp-dev
   python3 curl util-linux procps
 )
 FG_TEST_PACKAGES=(

@@ -1,0 +1,283 @@
+#include "seccomp/seccomp_policy.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <seccomp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "syscalls/syscall_classes.h"
+#include "syscalls/syscall_table.h"
+
+namespace faasguard {
+namespace {
+
+// clone() flags that make new namespaces (CLONE_NEWTIME shares its bit with the exit signal in
+// clone() and exists only for clone3 and unshare).
+constexpr uint64_t kCloneNsFlags[] = {0x00020000, 0x02000000, 0x04000000, 0x08000000,
+                                      0x10000000, 0x20000000, 0x40000000};
+constexpr uint64_t kCloneNsMask = 0x7E020000;
+constexpr uint64_t kPersonalityQuery = 0xffffffff;
+
+// Names the filter handles apart from the plain allow-list.
+bool Special(const std::string& n) { return n == "clone" || n == "clone3" || n == "personality"; }
+
+uint32_t ScmpAction(SeccompVerdict v, int err = EPERM) {
+  switch (v) {
+    case SeccompVerdict::kAllow:
+      return SCMP_ACT_ALLOW;
+    case SeccompVerdict::kErrno:
+      return SCMP_ACT_ERRNO(static_cast<uint16_t>(err));
+    case SeccompVerdict::kKill:
+      return SCMP_ACT_KILL_PROCESS;
+  }
+  return SCMP_ACT_KILL_PROCESS;
+}
+
+const char* OciAction(SeccompVerdict v) {
+  switch (v) {
+    case SeccompVerdict::kAllow:
+      return "SCMP_ACT_ALLOW";
+    case SeccompVerdict::kErrno:
+      return "SCMP_ACT_ERRNO";
+    case SeccompVerdict::kKill:
+      return "SCMP_ACT_KILL_PROCESS";
+  }
+  return "SCMP_ACT_KILL_PROCESS";
+}
+
+// The sensitive names the filter must treat apart: not allowed, and killed (not the signal
+// calls, which a filter cannot tell apart from signalling oneself: those take the default).
+std::vector<std::string> SensitiveRefused(const std::set<std::string>& allowed) {
+  std::vector<std::string> out;
+  for (const auto& s : SensitiveSyscalls()) {
+    if (s.other_process_only || allowed.count(s.name) || Special(s.name)) continue;
+    out.emplace_back(s.name);
+  }
+  return out;
+}
+
+bool CloneAllowed(const std::set<std::string>& allowed) {
+  return allowed.count("clone") || allowed.count("clone3");
+}
+
+// One architecture's rules into a libseccomp context that holds only that architecture.
+absl::Status AddRules(scmp_filter_ctx ctx, uint32_t arch, const std::set<std::string>& allowed,
+                      const SeccompPolicy& p) {
+  // The number on this architecture; negative when it has no such syscall (libseccomp gives
+  // pseudo numbers, below zero, for syscalls of other architectures).
+  auto resolve = [arch](const std::string& name) -> int {
+    if (name.rfind("syscall_", 0) == 0) {  // a number the syscall table had no name for
+      auto n = SyscallNumber(SyscallArch::kNative, name);
+      return n ? static_cast<int>(*n) : -1;
+    }
+    return seccomp_syscall_resolve_name_arch(arch, name.c_str());
+  };
+  auto add = [&](const std::string& name, uint32_t action, std::vector<scmp_arg_cmp> args = {}) {
+    int nr = resolve(name);
+    if (nr < 0) return absl::OkStatus();                             // not on this architecture
+    if (action == ScmpAction(p.unlearned)) return absl::OkStatus();  // the default already
+    int rc = seccomp_rule_add_exact_array(ctx, action, nr, static_cast<unsigned>(args.size()),
+                                          args.empty() ? nullptr : args.data());
+    if (rc != 0)
+      return absl::InternalError(absl::StrCat("seccomp rule for ", name, ": ", strerror(-rc)));
+    return absl::OkStatus();
+  };
+  const uint32_t sens = ScmpAction(p.sensitive);
+  for (const auto& n : allowed) {
+    if (Special(n)) continue;
+    if (absl::Status s = add(n, SCMP_ACT_ALLOW); !s.ok()) return s;
+  }
+  for (const auto& n : SensitiveRefused(allowed))
+    if (absl::Status s = add(n, sens); !s.ok()) return s;
+  // clone: namespace flags are the sensitive part.
+  if (CloneAllowed(allowed)) {
+    if (absl::Status s =
+            add("clone", SCMP_ACT_ALLOW, {SCMP_A0(SCMP_CMP_MASKED_EQ, kCloneNsMask, 0)});
+        !s.ok())
+      return s;
+    if (absl::Status s = add("clone3", SCMP_ACT_ERRNO(ENOSYS)); !s.ok()) return s;
+  }
+  if (sens != ScmpAction(p.unlearned)) {
+    for (uint64_t f : kCloneNsFlags)
+      if (absl::Status s = add("clone", sens, {SCMP_A0(SCMP_CMP_MASKED_EQ, f, f)}); !s.ok())
+        return s;
+  }
+  // personality: asking for the current persona changes nothing.
+  if (allowed.count("personality")) {
+    if (absl::Status s = add("personality", SCMP_ACT_ALLOW); !s.ok()) return s;
+  } else {
+    if (absl::Status s =
+            add("personality", SCMP_ACT_ALLOW, {SCMP_A0(SCMP_CMP_EQ, kPersonalityQuery)});
+        !s.ok())
+      return s;
+    if (sens != ScmpAction(p.unlearned)) {
+      if (absl::Status s = add("personality", sens, {SCMP_A0(SCMP_CMP_NE, kPersonalityQuery)});
+          !s.ok())
+        return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+struct CtxDeleter {
+  void operator()(void* c) const { seccomp_release(c); }
+};
+using Ctx = std::unique_ptr<void, CtxDeleter>;
+
+absl::StatusOr<Ctx> NewCtx(const SeccompPolicy& p, uint32_t arch, bool nnp) {
+  Ctx ctx(seccomp_init(ScmpAction(p.unlearned)));
+  if (!ctx) return absl::InternalError("seccomp_init failed");
+  auto attr = [&](scmp_filter_attr a, uint32_t v, const char* what) -> absl::Status {
+    int rc = seccomp_attr_set(ctx.get(), a, v);
+    if (rc != 0) return absl::InternalError(absl::StrCat("seccomp ", what, ": ", strerror(-rc)));
+    return absl::OkStatus();
+  };
+  if (absl::Status s = attr(SCMP_FLTATR_CTL_NNP, nnp ? 1 : 0, "no_new_privs"); !s.ok()) return s;
+  if (absl::Status s = attr(SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS, "bad arch"); !s.ok())
+    return s;
+  if (arch != SCMP_ARCH_NATIVE && arch != seccomp_arch_native()) {
+    int rc = seccomp_arch_add(ctx.get(), arch);
+    if (rc == 0) rc = seccomp_arch_remove(ctx.get(), SCMP_ARCH_NATIVE);
+    if (rc != 0) return absl::InternalError(absl::StrCat("seccomp arch: ", strerror(-rc)));
+  }
+  return ctx;
+}
+
+bool HasCapSysAdmin() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &hdr, data) != 0) return false;
+  return (data[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1;
+}
+
+uint32_t CompatArch() {
+  switch (seccomp_arch_native()) {
+    case SCMP_ARCH_X86_64:
+      return SCMP_ARCH_X86;
+    case SCMP_ARCH_AARCH64:
+      return SCMP_ARCH_ARM;
+    default:
+      return 0;
+  }
+}
+
+const char* OciArchName(uint32_t arch) {
+  switch (arch) {
+    case SCMP_ARCH_X86_64:
+      return "SCMP_ARCH_X86_64";
+    case SCMP_ARCH_X86:
+      return "SCMP_ARCH_X86";
+    case SCMP_ARCH_AARCH64:
+      return "SCMP_ARCH_AARCH64";
+    case SCMP_ARCH_ARM:
+      return "SCMP_ARCH_ARM";
+    default:
+      return nullptr;
+  }
+}
+
+std::string Quoted(const std::vector<std::string>& names) {
+  std::vector<std::string> q;
+  for (const auto& n : names) q.push_back(absl::StrCat("\"", n, "\""));
+  return absl::StrCat("[", absl::StrJoin(q, ", "), "]");
+}
+
+}  // namespace
+
+SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unlearned,
+                               SeccompVerdict sensitive) {
+  SeccompPolicy p;
+  p.unlearned = unlearned;
+  p.sensitive = sensitive;
+  for (absl::string_view n : AlwaysAllowedSyscalls()) {
+    p.native.emplace(n);
+  }
+  p.native.insert("execve");
+  for (const auto& s : c.syscalls()) {
+    auto arch = ParseArch(s.arch());
+    if (arch && *arch == SyscallArch::kCompat)
+      p.compat.insert(s.name());
+    else
+      p.native.insert(s.name());
+  }
+  if (!p.compat.empty()) {
+    for (absl::string_view n : AlwaysAllowedSyscalls()) p.compat.emplace(n);
+    p.compat.insert("execve");
+  }
+  return p;
+}
+
+absl::StatusOr<std::string> OciSeccompProfile(const SeccompPolicy& p) {
+  const char* native = OciArchName(seccomp_arch_native());
+  if (native == nullptr) return absl::UnimplementedError("seccomp: unsupported architecture");
+  std::vector<std::string> arches = {absl::StrCat("\"", native, "\"")};
+  if (!p.compat.empty() && OciArchName(CompatArch()))
+    arches.push_back(absl::StrCat("\"", OciArchName(CompatArch()), "\""));
+  std::set<std::string> allowed = p.native;
+  allowed.insert(p.compat.begin(), p.compat.end());
+
+  std::vector<std::string> rules;
+  auto rule = [&](const std::vector<std::string>& names, const char* action,
+                  const std::string& extra = "") {
+    if (names.empty()) return;
+    rules.push_back(absl::StrCat("    {\"names\": ", Quoted(names), ", \"action\": \"", action,
+                                 "\"", extra, "}"));
+  };
+  auto arg = [](uint64_t value, uint64_t two, const char* op) {
+    return absl::StrCat(", \"args\": [{\"index\": 0, \"value\": ", value, ", \"valueTwo\": ", two,
+                        ", \"op\": \"", op, "\"}]");
+  };
+  std::vector<std::string> plain;
+  for (const auto& n : allowed)
+    if (!Special(n) && n.rfind("syscall_", 0) != 0) plain.push_back(n);
+  rule(plain, "SCMP_ACT_ALLOW");
+  const bool sens_differs = p.sensitive != p.unlearned;
+  const char* sens = OciAction(p.sensitive);
+  const std::string sens_errno = p.sensitive == SeccompVerdict::kErrno ? ", \"errnoRet\": 1" : "";
+  if (sens_differs) rule(SensitiveRefused(allowed), sens, sens_errno);
+  if (CloneAllowed(allowed)) {
+    rule({"clone"}, "SCMP_ACT_ALLOW", arg(kCloneNsMask, 0, "SCMP_CMP_MASKED_EQ"));
+    rule({"clone3"}, "SCMP_ACT_ERRNO", ", \"errnoRet\": 38");
+  }
+  if (sens_differs)
+    for (uint64_t f : kCloneNsFlags)
+      rule({"clone"}, sens, absl::StrCat(arg(f, f, "SCMP_CMP_MASKED_EQ"), sens_errno));
+  if (allowed.count("personality")) {
+    rule({"personality"}, "SCMP_ACT_ALLOW");
+  } else {
+    rule({"personality"}, "SCMP_ACT_ALLOW", arg(kPersonalityQuery, 0, "SCMP_CMP_EQ"));
+    if (sens_differs)
+      rule({"personality"}, sens,
+           absl::StrCat(arg(kPersonalityQuery, 0, "SCMP_CMP_NE"), sens_errno));
+  }
+  std::string def = absl::StrCat("  \"defaultAction\": \"", OciAction(p.unlearned), "\",\n");
+  if (p.unlearned == SeccompVerdict::kErrno) absl::StrAppend(&def, "  \"defaultErrnoRet\": 1,\n");
+  return absl::StrCat("{\n", def, "  \"architectures\": [", absl::StrJoin(arches, ", "),
+                      "],\n  \"syscalls\": [\n", absl::StrJoin(rules, ",\n"), "\n  ]\n}\n");
+}
+
+absl::Status InstallSeccompFilter(const SeccompPolicy& p) {
+  const bool nnp = !HasCapSysAdmin();
+  auto ctx = NewCtx(p, SCMP_ARCH_NATIVE, nnp);
+  if (!ctx.ok()) return ctx.status();
+  if (absl::Status s = AddRules(ctx->get(), seccomp_arch_native(), p.native, p); !s.ok()) return s;
+  if (!p.compat.empty() && CompatArch() != 0) {
+    auto compat = NewCtx(p, CompatArch(), nnp);
+    if (!compat.ok()) return compat.status();
+    if (absl::Status s = AddRules(compat->get(), CompatArch(), p.compat, p); !s.ok()) return s;
+    int rc = seccomp_merge(ctx->get(), compat->release());
+    if (rc != 0) return absl::InternalError(absl::StrCat("seccomp merge: ", strerror(-rc)));
+  }
+  int rc = seccomp_load(ctx->get());
+  if (rc != 0) return absl::InternalError(absl::StrCat("seccomp load: ", strerror(-rc)));
+  return absl::OkStatus();
+}
+
+}  // namespace faasguard

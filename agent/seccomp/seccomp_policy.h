@@ -1,0 +1,46 @@
+// A function container's enforced syscall policy as a seccomp filter: refused before the
+// syscall runs. Compiled from the profile section, given as an OCI runtime-spec seccomp
+// profile (the kubelet's Localhost profiles, any OCI runtime) or installed in the calling
+// process with libseccomp (faasguardctl run, before it execs the function).
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "faasguard/v1/profile.pb.h"
+
+namespace faasguard {
+
+// What the filter does to a syscall outside the allowed set.
+enum class SeccompVerdict {
+  kAllow,  // let it run (the function is only reported on, by sys_enter)
+  kErrno,  // refuse it with EPERM before it runs; the process goes on
+  kKill,   // kill the process before the syscall runs
+};
+
+struct SeccompPolicy {
+  std::set<std::string> native;  // allowed, native architecture
+  std::set<std::string> compat;  // allowed, the ia32 compat architecture (x86_64 only)
+  SeccompVerdict unlearned = SeccompVerdict::kErrno;  // any other syscall
+  SeccompVerdict sensitive = SeccompVerdict::kKill;   // the sensitive class, when not allowed
+};
+
+// The policy of a profile section: its syscalls, plus the always-allowed class and execve
+// (the runtime execs the function's entrypoint under the filter; which programs may run is the
+// exec allow-list's business). A function that learned clone3 may use clone: the filter
+// answers clone3 with ENOSYS so that the C library falls back to clone, whose namespace flags
+// a filter can see (a pointer argument it cannot).
+SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unlearned,
+                               SeccompVerdict sensitive);
+
+// The runtime-spec LinuxSeccomp document (JSON) for the policy, on this machine's
+// architecture: what containerd, CRI-O and runc load for a Localhost profile.
+absl::StatusOr<std::string> OciSeccompProfile(const SeccompPolicy& p);
+
+// Installs the filter on the calling process (single-threaded: before exec). Without
+// CAP_SYS_ADMIN the no_new_privs bit is set, as the kernel requires.
+absl::Status InstallSeccompFilter(const SeccompPolicy& p);
+
+}  // namespace faasguard

@@ -1,0 +1,242 @@
+// The seccomp filter compiled from a profile, loaded for real into a forked child (no root
+// needed: without CAP_SYS_ADMIN the filter sets no_new_privs): an unlearned syscall is refused
+// with EPERM before it runs and the child goes on; an unlearned sensitive one kills it before
+// it runs; neither leaves a side effect. And the OCI profile the runtimes load.
+#include "seccomp/seccomp_policy.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "syscalls/syscall_classes.h"
+#include "syscalls/syscall_table.h"
+#include "temp_dir.h"
+
+namespace faasguard {
+namespace {
+
+// A profile that learned every syscall of the native table except `except`.
+v1::ContainerProfile AllBut(std::initializer_list<const char*> except) {
+  v1::ContainerProfile c;
+  for (uint32_t nr = 0; nr < 512; ++nr) {
+    std::string name = SyscallName(SyscallArch::kNative, nr);
+    if (name.rfind("syscall_", 0) == 0) continue;
+    bool skip = false;
+    for (const char* e : except) skip = skip || name == e;
+    if (skip) continue;
+    auto* s = c.add_syscalls();
+    s->set_name(name);
+    s->set_arch(std::string(ArchName(SyscallArch::kNative)));
+  }
+  return c;
+}
+
+// Runs `body` in a child under the filter; returns its wait status.
+template <typename F>
+int UnderFilter(const SeccompPolicy& p, F body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (absl::Status s = InstallSeccompFilter(p); !s.ok()) {
+      fprintf(stderr, "install: %s\n", s.ToString().c_str());
+      _exit(100);
+    }
+    _exit(body());
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return st;
+}
+
+TEST(SeccompPolicyTest, AlwaysAllowedAndExecveAreInEveryPolicy) {
+  v1::ContainerProfile c;
+  auto p = SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill);
+  EXPECT_TRUE(p.native.count("execve"));
+  EXPECT_TRUE(p.native.count("exit_group"));
+  EXPECT_TRUE(p.native.count("rt_sigreturn"));
+  EXPECT_TRUE(p.compat.empty());
+  auto* s = c.add_syscalls();
+  s->set_name("read");
+  s->set_arch("i386");
+  p = SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill);
+  EXPECT_TRUE(p.compat.count("read"));
+  EXPECT_FALSE(p.native.count("read"));
+}
+
+TEST(SeccompPolicyTest, UnlearnedSyscallsAreRefusedBeforeTheyRunAndTheProcessGoesOn) {
+  TempDir t;
+  const std::string victim = t.Sub("victim"), target = t.Sub("target");
+  for (const auto& f : {victim, target}) {
+    int fd = ::open(f.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+  }
+  pid_t other = fork();
+  if (other == 0) {
+    pause();
+    _exit(0);
+  }
+  auto p = SeccompPolicyFor(AllBut({"unlink", "unlinkat", "chmod", "fchmodat", "fchmodat2",
+                                    "rename", "renameat", "renameat2", "kill"}),
+                            SeccompVerdict::kErrno, SeccompVerdict::kKill);
+  int st = UnderFilter(p, [&] {
+    int fails = 0;
+    if (::unlink(victim.c_str()) != -1 || errno != EPERM) fails |= 1;
+    if (::chmod(victim.c_str(), 04777) != -1 || errno != EPERM) fails |= 2;
+    if (::rename(victim.c_str(), target.c_str()) != -1 || errno != EPERM) fails |= 4;
+    if (::kill(other, SIGTERM) != -1 || errno != EPERM) fails |= 8;
+    return fails;  // and it is still running
+  });
+  ASSERT_TRUE(WIFEXITED(st)) << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "bits: 1 unlink, 2 chmod, 4 rename, 8 kill ran";
+  struct stat sb;
+  ASSERT_EQ(::stat(victim.c_str(), &sb), 0) << "the file was unlinked or renamed";
+  EXPECT_EQ(sb.st_mode & 07777, 0644u);
+  EXPECT_EQ(::kill(other, 0), 0) << "the other process was killed";
+  ::kill(other, SIGKILL);
+  waitpid(other, nullptr, 0);
+}
+
+TEST(SeccompPolicyTest, UnlearnedSensitiveSyscallKillsBeforeItRuns) {
+  TempDir t;
+  const std::string marker = t.Sub("marker");
+  auto p = SeccompPolicyFor(AllBut({"ptrace", "unshare"}), SeccompVerdict::kErrno,
+                            SeccompVerdict::kKill);
+  int st = UnderFilter(p, [] {
+    ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    return 0;
+  });
+  ASSERT_TRUE(WIFSIGNALED(st)) << st;
+  EXPECT_EQ(WTERMSIG(st), SIGSYS);
+  // A sacrificial child gets no side effect either: unshare never ran.
+  st = UnderFilter(p, [&] {
+    ::unshare(CLONE_NEWUTS);
+    ::close(::open(marker.c_str(), O_CREAT | O_WRONLY, 0600));  // never reached
+    return 0;
+  });
+  ASSERT_TRUE(WIFSIGNALED(st)) << st;
+  EXPECT_EQ(WTERMSIG(st), SIGSYS);
+  EXPECT_NE(::access(marker.c_str(), F_OK), 0);
+}
+
+TEST(SeccompPolicyTest, LearnedSensitiveSyscallsAndTheSignalCallsAreNotKilled) {
+  auto p =
+      SeccompPolicyFor(AllBut({"kill", "tgkill"}), SeccompVerdict::kErrno, SeccompVerdict::kKill);
+  int st = UnderFilter(p, [] {
+    // Signalling oneself or others: refused (the filter cannot see the target), never killed.
+    if (::kill(getpid(), 0) != -1 || errno != EPERM) return 1;
+    if (::syscall(SYS_tgkill, getpid(), gettid(), 0) != -1 || errno != EPERM) return 2;
+    // Everything else was learned, ptrace among them: it runs (and fails: not a tracer).
+    if (::ptrace(PTRACE_PEEKUSER, getppid(), nullptr, nullptr) != -1 || errno != ESRCH) return 3;
+    return 0;
+  });
+  ASSERT_TRUE(WIFEXITED(st)) << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+TEST(SeccompPolicyTest, CloneWithNamespaceFlagsIsSensitiveAndClone3FallsBack) {
+  auto p = SeccompPolicyFor(AllBut({}), SeccompVerdict::kErrno, SeccompVerdict::kKill);
+  p.native.erase("unshare");
+  int st = UnderFilter(p, [] {
+    // clone3 answers ENOSYS, so that the C library uses clone, whose flags the filter sees.
+    if (::syscall(SYS_clone3, nullptr, 0) != -1 || errno != ENOSYS) return 1;
+    pid_t c = fork();  // clone without namespace flags
+    if (c == 0) _exit(7);
+    int cs = 0;
+    waitpid(c, &cs, 0);
+    if (!WIFEXITED(cs) || WEXITSTATUS(cs) != 7) return 2;
+    ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0);
+    return 3;  // never reached
+  });
+  ASSERT_TRUE(WIFSIGNALED(st)) << st;
+  EXPECT_EQ(WTERMSIG(st), SIGSYS);
+}
+
+TEST(SeccompPolicyTest, PersonalityQueryIsAllowedAChangeIsSensitive) {
+  auto p = SeccompPolicyFor(AllBut({"personality"}), SeccompVerdict::kErrno, SeccompVerdict::kKill);
+  int st = UnderFilter(p, [] {
+    if (::syscall(SYS_personality, 0xffffffffUL) == -1) return 1;
+    ::syscall(SYS_personality, 0x0040000UL);  // ADDR_NO_RANDOMIZE
+    return 2;
+  });
+  ASSERT_TRUE(WIFSIGNALED(st)) << st;
+  EXPECT_EQ(WTERMSIG(st), SIGSYS);
+}
+
+TEST(SeccompPolicyTest, KillAsTheUnlearnedActionKillsAlertAllows) {
+  auto kill =
+      SeccompPolicyFor(AllBut({"chmod", "fchmodat"}), SeccompVerdict::kKill, SeccompVerdict::kKill);
+  int st = UnderFilter(kill, [] { return ::chmod("/nonexistent", 0) == 0 ? 0 : 0; });
+  ASSERT_TRUE(WIFSIGNALED(st)) << st;
+  EXPECT_EQ(WTERMSIG(st), SIGSYS);
+  auto allow = SeccompPolicyFor(AllBut({"chmod", "fchmodat"}), SeccompVerdict::kAllow,
+                                SeccompVerdict::kKill);
+  st = UnderFilter(allow,
+                   [] { return ::chmod("/nonexistent", 0) == -1 && errno == ENOENT ? 0 : 1; });
+  ASSERT_TRUE(WIFEXITED(st)) << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+google::protobuf::Struct ParseJson(const std::string& json) {
+  google::protobuf::Struct s;
+  auto st = google::protobuf::util::JsonStringToMessage(json, &s);
+  EXPECT_TRUE(st.ok()) << st.ToString() << "\n" << json;
+  return s;
+}
+
+TEST(SeccompPolicyTest, OciProfileIsTheRuntimeSpecDocument) {
+  v1::ContainerProfile c;
+  for (const char* n : {"read", "write", "openat", "ptrace", "clone3"}) {
+    auto* s = c.add_syscalls();
+    s->set_name(n);
+    s->set_arch("x86_64");
+  }
+  auto json = OciSeccompProfile(SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill));
+  ASSERT_TRUE(json.ok()) << json.status();
+  auto doc = ParseJson(*json);
+  const auto& f = doc.fields();
+  EXPECT_EQ(f.at("defaultAction").string_value(), "SCMP_ACT_ERRNO");
+  EXPECT_EQ(f.at("defaultErrnoRet").number_value(), 1);            // EPERM
+  ASSERT_EQ(f.at("architectures").list_value().values_size(), 1);  // no compat syscalls learned
+  EXPECT_EQ(f.at("architectures").list_value().values(0).string_value(), "SCMP_ARCH_X86_64");
+  std::map<std::string, std::vector<std::string>> by_action;
+  for (const auto& r : f.at("syscalls").list_value().values()) {
+    const auto& rf = r.struct_value().fields();
+    if (rf.count("args")) continue;
+    for (const auto& n : rf.at("names").list_value().values())
+      by_action[rf.at("action").string_value()].push_back(n.string_value());
+  }
+  auto has = [&](const std::string& action, const std::string& name) {
+    const auto& v = by_action[action];
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
+  EXPECT_TRUE(has("SCMP_ACT_ALLOW", "read"));
+  EXPECT_TRUE(has("SCMP_ACT_ALLOW", "ptrace"));  // learned: allowed
+  EXPECT_TRUE(has("SCMP_ACT_ALLOW", "execve"));
+  EXPECT_FALSE(has("SCMP_ACT_KILL_PROCESS", "ptrace"));
+  EXPECT_TRUE(has("SCMP_ACT_KILL_PROCESS", "bpf"));
+  EXPECT_TRUE(has("SCMP_ACT_KILL_PROCESS", "unshare"));
+  EXPECT_FALSE(has("SCMP_ACT_KILL_PROCESS", "kill"));  // the signal calls take the default
+  EXPECT_TRUE(has("SCMP_ACT_ERRNO", "clone3"));
+}
+
+TEST(SeccompPolicyTest, EverySensitiveNameIsASyscallOfThisMachine) {
+  for (const auto& s : SensitiveSyscalls()) {
+    bool known = SyscallNumber(SyscallArch::kNative, s.name).has_value() ||
+                 SyscallNumber(SyscallArch::kCompat, s.name).has_value();
+    EXPECT_TRUE(known) << s.name;
+    EXPECT_GT(std::string(s.reason).size(), 10u) << s.name;
+  }
+}
+
+}  // namespace
+}  // namespace faasguard
