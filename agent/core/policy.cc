@@ -9,26 +9,10 @@
 #include "absl/strings/strip.h"
 #include "bpf/events.h"
 #include "profile/path_rule.h"
+#include "syscalls/syscall_classes.h"
 #include "syscalls/syscall_table.h"
 
 namespace faasguard {
-
-namespace {
-// Leaving, returning from a signal handler, sleeping, yielding and reading the clock: none
-// of these can touch anything outside the process, and the time-dependent ones are exactly
-// what a finite learning run misses (a subprocess wait that happened to need a sleep).
-constexpr absl::string_view kAlwaysAllowed[] = {
-    "exit",          "exit_group",      "rt_sigreturn",    "restart_syscall",
-    "sigreturn",     "nanosleep",       "clock_nanosleep", "clock_nanosleep_time64",
-    "clock_gettime", "clock_gettime64", "clock_getres",    "gettimeofday",
-    "time",          "sched_yield"};
-}  // namespace
-
-bool AlwaysAllowedSyscall(absl::string_view name) {
-  for (absl::string_view a : kAlwaysAllowed)
-    if (a == name) return true;
-  return false;
-}
 
 uint32_t KernelPathFlags(v1::PathKind kind) {
   switch (kind) {
@@ -53,7 +37,7 @@ namespace {
 absl::Status CompileSyscalls(const v1::ContainerProfile& c, CompiledPolicy& out) {
   for (SyscallArch arch : {SyscallArch::kNative, SyscallArch::kCompat}) {
     __u64* words = arch == SyscallArch::kCompat ? out.sys.sys_compat : out.sys.sys;
-    for (absl::string_view name : kAlwaysAllowed) {
+    for (absl::string_view name : AlwaysAllowedSyscalls()) {
       if (auto nr = SyscallNumber(arch, name); nr && *nr < FG_SYS_MAX)
         words[*nr / 64] |= 1ull << (*nr % 64);
     }

@@ -11,6 +11,7 @@
 #include "bpf/kernel_maps.h"
 #include "faasguard/v1/profile.pb.h"
 #include "profile/address.h"
+#include "syscalls/syscall_classes.h"  // AlwaysAllowedSyscall
 
 namespace faasguard {
 
@@ -20,12 +21,6 @@ struct PolicyLimits {
 };
 
 using CompiledPolicy = AllowList;  // bpf/kernel_maps.h
-
-// Syscalls every function may make whatever its profile says: leaving (exit, exit_group),
-// returning from a signal handler, sleeping, yielding and reading clocks. None touches
-// anything outside the process; the timing-dependent ones are what a finite learning run
-// misses, and a process stopped outside learning would otherwise be reported on its way out.
-bool AlwaysAllowedSyscall(absl::string_view name);
 
 // Errors name the rule that cannot compile (unknown syscall, bad address or CIDR, a path
 // wildcard anywhere but at the end, too many entries).
