@@ -905,6 +905,14 @@ absl::StatusOr<std::string> ContainerdHarness::StartContainer(const Pod& pod,
   ns->set_network(cri::NODE);
   ns->set_pid(cri::CONTAINER);
   ns->set_ipc(cri::POD);
+  cri::LinuxContainerSecurityContext* sc = c.mutable_linux()->mutable_security_context();
+  sc->set_no_new_privs(spec.no_new_privs);
+  if (!spec.seccomp_profile.empty()) {
+    sc->mutable_seccomp()->set_profile_type(cri::SecurityProfile::Localhost);
+    sc->mutable_seccomp()->set_localhost_ref(spec.seccomp_profile);
+  } else {
+    sc->mutable_seccomp()->set_profile_type(cri::SecurityProfile::Unconfined);
+  }
 
   FG_ASSIGN_OR_RETURN(std::string id, cri_->CreateContainer(pod.id, c, pod.config));
   if (absl::Status s = cri_->StartContainer(id); !s.ok()) {

@@ -81,6 +81,9 @@ struct ContainerSpec {
   // Mount the host's /usr, /lib, /lib64 and /bin read-only, so that host programs (the host's
   // /usr/bin/python3) run inside the minimal image.
   bool host_programs = true;
+  // A Localhost seccomp profile (the absolute path the kubelet would pass), or none.
+  std::string seccomp_profile{};
+  bool no_new_privs = false;  // securityContext.allowPrivilegeEscalation: false
 };
 
 class ContainerdHarness {
