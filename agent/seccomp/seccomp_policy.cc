@@ -214,6 +214,19 @@ SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unl
   return p;
 }
 
+void AddRuntimeBaseline(SeccompPolicy* p) {
+  static constexpr const char* kRuntime[] = {
+      // runc's init, measured: with and without no_new_privs.
+      "capget", "capset", "chdir", "close", "close_range", "epoll_ctl", "epoll_pwait", "execve",
+      "faccessat2", "fchdir", "fcntl", "fstat", "fstatfs", "futex", "getcwd", "getdents64",
+      "getpid", "getppid", "newfstatat", "openat", "prctl", "read", "setgid", "setgroups", "setuid",
+      "write", "nanosleep",
+      // Its Go runtime, at any moment: memory, signals, threads.
+      "mmap", "munmap", "madvise", "mprotect", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
+      "clone", "gettid", "sched_yield", "set_robust_list", "rseq", "exit", "exit_group"};
+  for (const char* n : kRuntime) p->native.insert(n);
+}
+
 absl::StatusOr<std::string> OciSeccompProfile(const SeccompPolicy& p) {
   const char* native = OciArchName(seccomp_arch_native());
   if (native == nullptr) return absl::UnimplementedError("seccomp: unsupported architecture");
