@@ -10,7 +10,10 @@ flags the DaemonSet may pass.
 """
 import os
 import re
+import shutil
 import sys
+import tempfile
+import textwrap
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -420,6 +423,135 @@ class Kustomize(unittest.TestCase):
         env = {"A": "1", "B": "two"}
         self.assertEqual(m.expand("--x=$(A)-$(B)", env), "--x=1-two")
         self.assertEqual(m.expand("$$(A) $(C)", env), "$(A) $(C)")
+
+    @staticmethod
+    def _tree(files):
+        tmp = tempfile.mkdtemp(prefix="fgkz.")
+        for rel, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
+            with open(os.path.join(tmp, rel), "w") as f:
+                f.write(textwrap.dedent(text))
+        return tmp
+
+    def assertSameAsKubectl(self, d, ours):
+        if m.kubectl():
+            self.assertEqual({m.key(r): r for r in ours},
+                             {m.key(r): r for r in m.kubectl_kustomize(d)})
+
+    def test_env_file(self):
+        self.assertEqual(m.env_file_pairs("# c\n\n  A=1\nB=x=y # not a comment\nC=\"q\"\n  # c\n"),
+                         [("A", "1"), ("B", "x=y # not a comment"), ("C", '"q"')])
+        with self.assertRaisesRegex(ValueError, "no '='"):
+            m.env_file_pairs("A\n")
+        with self.assertRaisesRegex(ValueError, "not a valid key"):
+            m.env_file_pairs("A B=1\n")
+
+    def test_config_map_generator(self):
+        """Names and hashes as kustomize v5.5 (`kubectl kustomize`) wrote them for these inputs,
+        HTML-escaped and non-ASCII characters included."""
+        tmp = self._tree({
+            "kustomization.yaml": """
+            configMapGenerator:
+            - name: cm
+              literals: [A=1]
+            - name: mixed
+              literals: ['Q="quoted"', "E=a=b"]
+              files: [f.txt, other=f.txt]
+              options:
+                labels: {l: v}
+            - name: nohash
+              literals: [A=1]
+              options:
+                disableNameSuffixHash: true
+            """,
+            "f.txt": "x <&> \u00fc\n"})
+        try:
+            res = {r["metadata"]["name"]: r for r in m.build(tmp)}
+            self.assertEqual(sorted(res), ["cm-89g4tffbfk", "mixed-cbcbcdft28", "nohash"])
+            self.assertEqual(res["mixed-cbcbcdft28"], {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "mixed-cbcbcdft28", "labels": {"l": "v"}},
+                "data": {"Q": "quoted", "E": "a=b", "f.txt": "x <&> \u00fc\n",
+                         "other": "x <&> \u00fc\n"}})
+            self.assertEqual(res["nohash"]["metadata"], {"name": "nohash"})
+            self.assertSameAsKubectl(tmp, res.values())
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_generated_names_are_hashed_last(self):
+        """The hash is of the final ConfigMap (after an overlay's merge generator and patches),
+        and every reference to it in a pod spec of its namespace takes the new name."""
+        tmp = self._tree({
+            "base/kustomization.yaml": """
+            namespace: ns1
+            resources: [ds.yaml]
+            configMapGenerator:
+            - name: cm
+              envs: [a.env]
+            """,
+            "base/a.env": "# comment\nA=1\nB=two words\n",
+            "base/ds.yaml": """
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: d}
+            spec:
+              template:
+                spec:
+                  initContainers:
+                  - name: i
+                    envFrom: [{configMapRef: {name: cm}}]
+                  containers:
+                  - name: c
+                    env:
+                    - name: A
+                      valueFrom: {configMapKeyRef: {name: cm, key: A}}
+                  volumes:
+                  - name: v
+                    configMap: {name: cm}
+                  - name: p
+                    projected: {sources: [{configMap: {name: cm}}]}
+            """,
+            "overlay/other.yaml": """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p, namespace: ns2}
+            spec:
+              containers:
+              - name: c
+                envFrom: [{configMapRef: {name: cm}}]
+            """,
+            "overlay/kustomization.yaml": """
+            resources: [../base, other.yaml]
+            configMapGenerator:
+            - name: cm
+              behavior: merge
+              literals: [A=9]
+            patches:
+            - patch: |
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: cm, namespace: ns1}
+                data: {C: "3"}
+            """,
+        })
+        try:
+            base = m.build(os.path.join(tmp, "base"))
+            overlay = m.build(os.path.join(tmp, "overlay"))
+            self.assertEqual(m.find(base, "ConfigMap")["metadata"]["name"], "cm-5gttg69dkf")
+            cm = m.find(overlay, "ConfigMap")
+            self.assertEqual(cm["data"], {"A": "9", "B": "two words", "C": "3"})
+            self.assertEqual(cm["metadata"], {"name": "cm-" + m.config_map_hash(cm),
+                                              "namespace": "ns1"})
+            spec = m.pod_spec(m.find(overlay, "DaemonSet"))
+            self.assertEqual([h[f] for h, f in m.config_map_refs(spec)],
+                             [cm["metadata"]["name"]] * 4)
+            other = m.pod_spec(m.find(overlay, "Pod"))
+            self.assertEqual([h[f] for h, f in m.config_map_refs(other)], ["cm"],
+                             "another namespace's ConfigMap is another one")
+            self.assertSameAsKubectl(os.path.join(tmp, "base"), base)
+            self.assertSameAsKubectl(os.path.join(tmp, "overlay"), overlay)
+        finally:
+            shutil.rmtree(tmp)
 
     def test_yaml_timestamps_stay_strings(self):
         d = load_yaml_documents("t: 2026-01-02T03:04:05Z\n")[0]
