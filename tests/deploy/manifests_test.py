@@ -302,7 +302,7 @@ class Manifests(unittest.TestCase):
 
     def test_configmap_and_env_agree(self):
         res = self.variants["base"]
-        cm = m.find(res, "ConfigMap", "faasguard-agent")
+        cm = m.find(res, "ConfigMap")
         _, c, env = m.agent_command(res)
         refs = {e["valueFrom"]["configMapKeyRef"]["key"] for e in c["env"]
                 if "configMapKeyRef" in e.get("valueFrom", {})}
@@ -314,6 +314,56 @@ class Manifests(unittest.TestCase):
         self.assertEqual(env["NODE_NAME"], "<fieldRef:spec.nodeName>")
         for v in cm["data"].values():
             self.assertIsInstance(v, str, "ConfigMap values must be strings")
+
+    def test_configmap_is_generated_with_its_hash_in_its_name(self):
+        """agent.env through configMapGenerator: the ConfigMap's name carries the hash of its
+        data, and the DaemonSet refers to that name (in every variant, each with its values)."""
+        env = dict(m.env_file_pairs(m.read(os.path.join(m.BASE, "agent.env"))))
+        names = set()
+        for name, res in self.variants.items():
+            with self.subTest(variant=name):
+                cm = m.find(res, "ConfigMap")
+                self.assertEqual(cm["metadata"]["name"],
+                                 "faasguard-agent-" + m.config_map_hash(cm))
+                self.assertEqual(cm["metadata"]["labels"]["app.kubernetes.io/component"], "agent")
+                expect = dict(env)
+                if name in ("crio", "k3s"):
+                    expect["FG_CRI_ENDPOINT"] = m.parse_flags(
+                        m.agent_command(res)[0])["cri-endpoint"]
+                    self.assertNotEqual(expect["FG_CRI_ENDPOINT"], env["FG_CRI_ENDPOINT"])
+                self.assertEqual(cm["data"], expect)
+                ds = m.find(res, "DaemonSet", "faasguard-agent")
+                refs = {h[f] for h, f in m.config_map_refs(m.pod_spec(ds))}
+                self.assertEqual(refs, {cm["metadata"]["name"]})
+                names.add(cm["metadata"]["name"])
+        self.assertEqual(len(names), 3, "base and minimal-caps share one; crio, k3s their own")
+
+    def test_config_change_rolls_the_daemonset(self):
+        """A changed value in agent.env is a ConfigMap of another name, and so a changed pod
+        template: `kubectl apply -k` rolls the DaemonSet out with no `rollout restart`."""
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(m.DEPLOY, os.path.join(tmp, "deploy"))
+            kube = os.path.join(tmp, "deploy", "kubernetes")
+            before = m.build(kube)
+            env_file = os.path.join(kube, "base", "agent.env")
+            text = m.read(env_file)
+            self.assertIn("FG_LOG_LEVEL=info\n", text)
+            with open(env_file, "w") as f:
+                f.write(text.replace("FG_LOG_LEVEL=info\n", "FG_LOG_LEVEL=debug\n"))
+            after = m.build(kube)
+            if m.kubectl():
+                self.assertEqual({m.key(r): r for r in after},
+                                 {m.key(r): r for r in m.kubectl_kustomize(kube)})
+        old_cm, new_cm = m.find(before, "ConfigMap"), m.find(after, "ConfigMap")
+        self.assertEqual(new_cm["data"]["FG_LOG_LEVEL"], "debug")
+        self.assertNotEqual(old_cm["metadata"]["name"], new_cm["metadata"]["name"])
+        old_ds, new_ds = m.find(before, "DaemonSet"), m.find(after, "DaemonSet")
+        self.assertNotEqual(old_ds["spec"]["template"], new_ds["spec"]["template"])
+        _, _, env = m.agent_command(after)
+        self.assertEqual(env["FG_LOG_LEVEL"], "debug")
+        # Nothing else changed.
+        self.assertEqual([r for r in before if r["kind"] not in ("ConfigMap", "DaemonSet")],
+                         [r for r in after if r["kind"] not in ("ConfigMap", "DaemonSet")])
 
     def test_agent_flags(self):
         argv, _, _ = m.agent_command(self.variants["base"])
