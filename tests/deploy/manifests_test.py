@@ -264,6 +264,29 @@ class Manifests(unittest.TestCase):
                          {k: v for k, v in ds["spec"]["template"]["metadata"]["labels"].items()
                           if k in ds["spec"]["selector"]["matchLabels"]})
 
+    def test_daemonset_runs_on_linux_nodes_only(self):
+        for name, res in self.variants.items():
+            with self.subTest(variant=name):
+                spec = m.pod_spec(m.find(res, "DaemonSet", "faasguard-agent"))
+                self.assertEqual(spec.get("nodeSelector"), {"kubernetes.io/os": "linux"})
+
+    def test_startup_probe(self):
+        """The agent's /healthz is up only once its programs are loaded: the startupProbe gives
+        it time for that, and holds the liveness probe off meanwhile (no initialDelaySeconds
+        guess)."""
+        for name, res in self.variants.items():
+            with self.subTest(variant=name):
+                _, c, _ = m.agent_command(res)
+                startup = c["startupProbe"]
+                self.assertEqual(startup["httpGet"]["path"], "/healthz")
+                self.assertIn(startup["httpGet"]["port"], ("metrics", 9464))
+                window = startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3)
+                self.assertGreaterEqual(window, 60, "a busy node loads the programs slowly")
+                self.assertLessEqual(startup.get("periodSeconds", 10), 5,
+                                     "ready within seconds of starting, not a period later")
+                for probe in ("livenessProbe", "readinessProbe"):
+                    self.assertNotIn("initialDelaySeconds", c[probe], probe)
+
     def test_priority_class(self):
         pc = m.find(self.variants["base"], "PriorityClass")
         self.assertNotIn(pc["metadata"]["name"], ("system-node-critical", "system-cluster-critical"))
