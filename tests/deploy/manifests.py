@@ -19,12 +19,18 @@ CRD_FILE = os.path.join(DEPLOY, "crds", "functionprofile.yaml")
 EXAMPLES = os.path.join(DEPLOY, "examples")
 DOCKERFILE = os.path.join(DEPLOY, "Dockerfile")
 
-# Every kustomization a user may apply: the base and each overlay.
+CRDS = os.path.join(DEPLOY, "crds")
+
+# Every kustomization of the agent a user may apply (and delete): the base and each overlay.
 VARIANTS = {
     "base": KUBE,
     "crio": os.path.join(OVERLAYS, "crio"),
     "k3s": os.path.join(OVERLAYS, "k3s"),
     "minimal-caps": os.path.join(OVERLAYS, "minimal-caps"),
+}
+# The other kustomizations: the CRD.
+OTHERS = {
+    "crds": CRDS,
 }
 
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"

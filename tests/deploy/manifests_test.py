@@ -46,10 +46,15 @@ def rendered():
     return {name: m.build(d) for name, d in m.VARIANTS.items()}
 
 
+def rendered_others():
+    return {name: m.build(d) for name, d in m.OTHERS.items()}
+
+
 class Manifests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.variants = rendered()
+        cls.others = rendered_others()
 
     # --- files -------------------------------------------------------------------------
 
@@ -101,9 +106,9 @@ class Manifests(unittest.TestCase):
                 keys = [m.key(r) for r in res]
                 self.assertEqual(len(keys), len(set(keys)), keys)
                 kinds = {r["kind"] for r in res}
-                self.assertEqual(kinds, {"CustomResourceDefinition", "Namespace", "ServiceAccount",
-                                         "ClusterRole", "ClusterRoleBinding", "PriorityClass",
-                                         "ConfigMap", "DaemonSet", "Service"})
+                self.assertEqual(kinds, {"Namespace", "ServiceAccount", "ClusterRole",
+                                         "ClusterRoleBinding", "PriorityClass", "ConfigMap",
+                                         "DaemonSet", "Service"})
                 for r in res:
                     if r["kind"] not in m.CLUSTER_SCOPED:
                         self.assertEqual(r["metadata"].get("namespace"), "faasguard-system",
@@ -112,9 +117,10 @@ class Manifests(unittest.TestCase):
     def test_same_as_kubectl_kustomize(self):
         if not m.kubectl():
             self.skipTest("kubectl is not installed: the Python rendering is not cross-checked")
-        for name, d in m.VARIANTS.items():
+        ours_all = dict(self.variants, **self.others)
+        for name, d in dict(m.VARIANTS, **m.OTHERS).items():
             with self.subTest(variant=name):
-                ours = {m.key(r): r for r in self.variants[name]}
+                ours = {m.key(r): r for r in ours_all[name]}
                 theirs = {m.key(r): r for r in m.kubectl_kustomize(d)}
                 self.assertEqual(sorted(ours, key=str), sorted(theirs, key=str))
                 for k in ours:
@@ -136,6 +142,34 @@ class Manifests(unittest.TestCase):
         for ep in sm["spec"]["endpoints"]:
             self.assertIn(ep["port"], ports)
             self.assertEqual(ep.get("path", "/metrics"), "/metrics")
+
+    # --- the CRD, apart from the agent ------------------------------------------------
+
+    def test_deleting_the_agent_deletes_no_crd(self):
+        """`kubectl delete -k` deletes what the kustomization builds, and the namespaces it
+        builds take their namespaced objects with them. No agent kustomization may build the
+        CRD (its deletion would delete every FunctionProfile), nor a namespace that is not its
+        own, nor anything of faasguard.dev."""
+        for name, res in self.variants.items():
+            with self.subTest(kustomization=name):
+                self.assertEqual([m.key(r) for r in res if r["kind"] == "CustomResourceDefinition"
+                                  or r["apiVersion"].startswith("faasguard.dev/")], [])
+                namespaces = [r["metadata"]["name"] for r in res if r["kind"] == "Namespace"]
+                self.assertEqual(len(namespaces), 1)
+                self.assertEqual(namespaces[0], "faasguard-system")
+        # The kustomization files say so too: none under deploy/kubernetes refers to deploy/crds.
+        for d, _, files in os.walk(m.KUBE):
+            if "kustomization.yaml" in files:
+                _, k = m.kustomization(d)
+                for r in k.get("resources", []):
+                    self.assertNotEqual(os.path.realpath(os.path.join(d, r)),
+                                        os.path.realpath(m.CRDS), d)
+
+    def test_crds_kustomization_is_the_crd_alone(self):
+        res = self.others["crds"]
+        self.assertEqual([m.key(r) for r in res],
+                         [("CustomResourceDefinition", None, "functionprofiles.faasguard.dev")])
+        self.assertEqual(res, m.load(m.CRD_FILE))
 
     # --- the overlays ------------------------------------------------------------------
 
