@@ -20,6 +20,7 @@ EXAMPLES = os.path.join(DEPLOY, "examples")
 DOCKERFILE = os.path.join(DEPLOY, "Dockerfile")
 
 CRDS = os.path.join(DEPLOY, "crds")
+CLEANUP = os.path.join(KUBE, "cleanup")
 
 # Every kustomization of the agent a user may apply (and delete): the base and each overlay.
 VARIANTS = {
@@ -28,9 +29,11 @@ VARIANTS = {
     "k3s": os.path.join(OVERLAYS, "k3s"),
     "minimal-caps": os.path.join(OVERLAYS, "minimal-caps"),
 }
-# The other kustomizations: the CRD.
+# The other kustomizations: the CRD, and the uninstall's cleanup (plain, and purging state).
 OTHERS = {
     "crds": CRDS,
+    "cleanup": CLEANUP,
+    "cleanup-purge-state": os.path.join(CLEANUP, "purge-state"),
 }
 
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -511,13 +514,24 @@ def expand(arg, env):
     return "".join(out)
 
 
-def agent_command(resources):
-    """(argv list after expansion, the agent container, its env)."""
-    ds = find(resources, "DaemonSet", "faasguard-agent")
-    c = next(c for c in pod_spec(ds)["containers"] if c["name"] == "agent")
+def container_command(resources, workload, container):
+    """(argv list after expansion, the container, its env) of a DaemonSet's container or
+    init container."""
+    ds = find(resources, "DaemonSet", workload)
+    c = next(c for c in pod_containers(ds) if c["name"] == container)
     env = container_env(resources, c)
     argv = [expand(a, env) for a in c.get("command", []) + c.get("args", [])]
     return argv, c, env
+
+
+def agent_command(resources):
+    """(argv list after expansion, the agent container, its env)."""
+    return container_command(resources, "faasguard-agent", "agent")
+
+
+def cleanup_command(resources):
+    """(argv, container, env) of the cleanup DaemonSet's unpinning init container."""
+    return container_command(resources, "faasguard-cleanup", "unpin")
 
 
 def parse_flags(argv):
@@ -561,4 +575,33 @@ def agent_help_flags(agent):
     if "state-dir" not in flags:
         raise AssertionError(f"{agent} --help lists no --state-dir:\n{text}")
     return flags
+
+
+# --- a container's security context, on this machine ---------------------------------------
+
+RO_ROOT = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+           'mount -o remount,bind,ro / && exec "$@"', "sh"]
+
+
+def run_as_container(security_context):
+    """The command prefix that runs a process (as root, here) with what the securityContext
+    grants: setpriv for the user, the capabilities (drop ALL, then add) and no_new_privs, and
+    a private mount namespace with / read-only for readOnlyRootFilesystem. Not reproduced:
+    seccomp, AppArmor and SELinux (the runtime's profiles)."""
+    sc = security_context or {}
+    if sc.get("privileged"):
+        return []
+    caps = sc.get("capabilities", {})
+    if [c.upper() for c in caps.get("drop", [])] != ["ALL"]:
+        raise ValueError("only `drop: [ALL]` is reproduced: the runtime's default set varies")
+    bounding = ",".join(["-all"] + ["+" + c.lower() for c in caps.get("add", [])])
+    prefix = RO_ROOT if sc.get("readOnlyRootFilesystem") else []
+    cmd = prefix + ["setpriv", f"--bounding-set={bounding}", "--inh-caps=-all"]
+    if sc.get("allowPrivilegeEscalation") is False:
+        cmd.append("--no-new-privs")
+    uid = sc.get("runAsUser")
+    if uid not in (None, 0):
+        gid = sc.get("runAsGroup", 0)
+        cmd += [f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+    return cmd + ["--"]
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""deploy/kubernetes: the manifests parse, the kustomizations build (base and overlays), and
-the DaemonSet gives the agent everything its command line points to.
+"""deploy/kubernetes: the manifests parse, the kustomizations build (base and overlays, the CRD,
+the cleanup), the DaemonSet gives the agent everything its command line points to, and the
+cleanup DaemonSet reaches every node the agent ran on with what unpinning needs.
 
 No cluster is needed: kustomize is reproduced for the features these kustomizations use
 (manifests.build) and compared with `kubectl kustomize` when kubectl is installed.
@@ -11,6 +12,7 @@ flags the DaemonSet may pass.
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -150,13 +152,14 @@ class Manifests(unittest.TestCase):
         builds take their namespaced objects with them. No agent kustomization may build the
         CRD (its deletion would delete every FunctionProfile), nor a namespace that is not its
         own, nor anything of faasguard.dev."""
-        for name, res in self.variants.items():
+        for name, res in dict(self.variants, cleanup=self.others["cleanup"],
+                              purge=self.others["cleanup-purge-state"]).items():
             with self.subTest(kustomization=name):
                 self.assertEqual([m.key(r) for r in res if r["kind"] == "CustomResourceDefinition"
                                   or r["apiVersion"].startswith("faasguard.dev/")], [])
                 namespaces = [r["metadata"]["name"] for r in res if r["kind"] == "Namespace"]
                 self.assertEqual(len(namespaces), 1)
-                self.assertEqual(namespaces[0], "faasguard-system")
+                self.assertIn(namespaces[0], ("faasguard-system", "faasguard-cleanup"))
         # The kustomization files say so too: none under deploy/kubernetes refers to deploy/crds.
         for d, _, files in os.walk(m.KUBE):
             if "kustomization.yaml" in files:
@@ -448,8 +451,11 @@ class Manifests(unittest.TestCase):
         if not AGENT:
             self.skipTest("FG_AGENT is not set")
         known = m.agent_help_flags(AGENT)
-        for name, res in self.variants.items():
-            argv, _, _ = m.agent_command(res)
+        commands = {name: m.agent_command(res)[0] for name, res in self.variants.items()}
+        for name in ("cleanup", "cleanup-purge-state"):
+            commands[name] = m.cleanup_command(self.others[name])[0]
+        for name, argv in commands.items():
+            self.assertEqual(argv[0], "faasguard-agent", name)
             for a in argv[1:]:
                 self.assertTrue(a.startswith("--"), f"{name}: {a!r} is not a --flag=value")
                 flag, eq, value = a[2:].partition("=")
@@ -498,9 +504,154 @@ class Manifests(unittest.TestCase):
         version = re.search(r"project\(faasguard VERSION ([0-9.]+)",
                             m.read(os.path.join(m.ROOT, "CMakeLists.txt"))).group(1)
         self.assertEqual(images["ghcr.io/faasguard/faasguard"]["newTag"], version)
-        for name, res in self.variants.items():
-            _, c, _ = m.agent_command(res)
-            self.assertEqual(c["image"], f"ghcr.io/faasguard/faasguard:{version}", name)
+        for name, res in dict(self.variants, **self.others).items():
+            for r in res:
+                for c in m.pod_containers(r):
+                    self.assertEqual(c["image"], f"ghcr.io/faasguard/faasguard:{version}",
+                                     (name, c["name"]))
+        _, unpin_k = m.kustomization(os.path.join(m.CLEANUP, "unpin"))
+        self.assertEqual(unpin_k["images"], base_k["images"])
+
+    # --- the cleanup (uninstall) -------------------------------------------------------
+
+    def test_cleanup_unpins_the_agents_pin_dir(self):
+        """The init container runs exactly `faasguard-agent --bpf-pin-dir=<the agent's>
+        --cleanup` (tests/deploy/cleanup_e2e_test.py runs that command line for real), with the
+        node's bpf filesystem mounted where the agent pinned."""
+        for name in ("cleanup", "cleanup-purge-state"):
+            res = self.others[name]
+            argv, c, _ = m.cleanup_command(res)
+            for variant, agent_res in self.variants.items():
+                with self.subTest(cleanup=name, variant=variant):
+                    pin_dir = m.parse_flags(m.agent_command(agent_res)[0])["bpf-pin-dir"]
+                    self.assertEqual(argv, ["faasguard-agent", f"--bpf-pin-dir={pin_dir}",
+                                            "--cleanup"])
+            spec = m.pod_spec(m.find(res, "DaemonSet", "faasguard-cleanup"))
+            mount, vol = self._mount_of(spec, c, argv[1].partition("=")[2])
+            self.assertEqual(mount["mountPath"], "/sys/fs/bpf")
+            self.assertFalse(mount.get("readOnly", False), "unpinning is unlinking")
+            self.assertNotIn("mountPropagation", mount, "it mounts nothing")
+            self.assertEqual(vol["hostPath"], {"path": "/sys/fs/bpf", "type": "Directory"})
+            self.assertEqual([vm["name"] for vm in c["volumeMounts"]], ["bpffs"])
+
+    def test_cleanup_runs_where_the_agent_ran(self):
+        agent = m.pod_spec(m.find(self.variants["base"], "DaemonSet", "faasguard-agent"))
+        for name in ("cleanup", "cleanup-purge-state"):
+            with self.subTest(cleanup=name):
+                ds = m.find(self.others[name], "DaemonSet", "faasguard-cleanup")
+                spec = m.pod_spec(ds)
+                self.assertEqual(spec["nodeSelector"], agent["nodeSelector"])
+                self.assertEqual(spec["tolerations"], agent["tolerations"])
+                self.assertNotIn("affinity", spec)
+                self.assertIs(spec["automountServiceAccountToken"], False)
+                self.assertNotIn("serviceAccountName", spec)
+                self.assertFalse(spec.get("hostPID") or spec.get("hostNetwork"))
+
+    def test_cleanup_is_ready_only_once_done(self):
+        """The unpinning is an init container: the pod's one container starts (and the pod
+        turns Ready, there being no probe) only after it exited 0; `kubectl rollout status`
+        then counts the clean nodes. The container waits and holds nothing."""
+        ds = m.find(self.others["cleanup"], "DaemonSet", "faasguard-cleanup")
+        spec = m.pod_spec(ds)
+        self.assertEqual([c["name"] for c in spec["initContainers"]], ["unpin"])
+        self.assertEqual(len(spec["containers"]), 1)
+        done = spec["containers"][0]
+        self.assertEqual(done["command"], ["sleep", "infinity"])
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            self.assertNotIn(probe, done)
+        self.assertNotIn("volumeMounts", done)
+        self.assertEqual(spec.get("restartPolicy", "Always"), "Always",
+                         "a failed cleanup (an agent still running) is retried")
+        sc = done["securityContext"]
+        self.assertTrue(sc["runAsNonRoot"])
+        self.assertNotEqual(sc["runAsUser"], 0)
+        self.assertEqual(sc["capabilities"], {"drop": ["ALL"]})
+        self.assertLessEqual(spec["terminationGracePeriodSeconds"], 5, "sleep ignores SIGTERM")
+
+    def test_cleanup_privileges(self):
+        """Root without any capability or privilege (the e2e test runs the command line with
+        exactly that); the runtime's AppArmor profile lifted for the unpinning container alone
+        (it denies writes under /sys/fs/bpf), SELinux's spc_t for the pod; Pod Security at
+        "privileged" for its own namespace only."""
+        res = self.others["cleanup"]
+        _, c, _ = m.cleanup_command(res)
+        self.assertEqual(c["securityContext"], {
+            "runAsUser": 0, "privileged": False, "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}})
+        ds = m.find(res, "DaemonSet", "faasguard-cleanup")
+        ann = ds["spec"]["template"]["metadata"]["annotations"]
+        self.assertEqual(ann, {"container.apparmor.security.beta.kubernetes.io/unpin":
+                               "unconfined"})
+        self.assertEqual(m.pod_spec(ds)["securityContext"],
+                         {"seLinuxOptions": {"type": "spc_t"}})
+        ns = m.find(res, "Namespace")
+        self.assertEqual(ns["metadata"]["name"], "faasguard-cleanup")
+        self.assertEqual(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+                         "privileged")
+        self.assertEqual({r["kind"] for r in res}, {"Namespace", "DaemonSet"},
+                         "no ServiceAccount, RBAC or ConfigMap: it needs none")
+
+    def test_cleanup_and_agent_share_nothing(self):
+        """Applying or deleting the cleanup never touches the agent's resources, nor the
+        reverse: the cleanup can be applied while the agent's namespace is being deleted."""
+        agent_keys = {m.key(r) for res in self.variants.values() for r in res}
+        for name in ("cleanup", "cleanup-purge-state"):
+            with self.subTest(cleanup=name):
+                keys = {m.key(r) for r in self.others[name]}
+                self.assertEqual(keys & agent_keys, set())
+                for r in self.others[name]:
+                    if r["kind"] not in m.CLUSTER_SCOPED:
+                        self.assertEqual(r["metadata"]["namespace"], "faasguard-cleanup")
+
+    def test_purge_state_deletes_the_agents_state_only(self):
+        """purge-state's second init container, after unpin (so it never runs while an agent
+        holds the node), empties exactly the agent's state and socket directories: its command
+        is run here on a copy of a node's tree, through the container's mounts."""
+        res = self.others["cleanup-purge-state"]
+        ds = m.find(res, "DaemonSet", "faasguard-cleanup")
+        spec = m.pod_spec(ds)
+        self.assertEqual([c["name"] for c in spec["initContainers"]], ["unpin", "purge-state"])
+        plain = m.pod_spec(m.find(self.others["cleanup"], "DaemonSet", "faasguard-cleanup"))
+        self.assertEqual(spec["initContainers"][0], plain["initContainers"][0])
+        self.assertEqual(spec["containers"], plain["containers"])
+        purge = spec["initContainers"][1]
+        sc = purge["securityContext"]
+        self.assertEqual((sc["runAsUser"], sc["capabilities"], sc["privileged"]),
+                         (0, {"drop": ["ALL"]}, False))
+        vols = {v["name"]: v for v in spec["volumes"]}
+        to_node = {vm["mountPath"]: vols[vm["name"]]["hostPath"]["path"]
+                   for vm in purge["volumeMounts"]}
+        _, _, env = m.agent_command(self.variants["base"])
+        self.assertEqual(sorted(to_node.values()),
+                         sorted([env["FG_STATE_DIR"], os.path.dirname(env["FG_SOCKET"])]))
+        for v in (vols[vm["name"]] for vm in purge["volumeMounts"]):
+            self.assertEqual(v["hostPath"]["type"], "DirectoryOrCreate")
+
+        with tempfile.TemporaryDirectory() as node:
+            def on_node(path):
+                return os.path.join(node, path.lstrip("/"))
+            keep = [on_node("/var/lib/other/file"), on_node("/run/other.sock"),
+                    on_node("/var/lib/faasguard-not/file")]
+            gone = [on_node(env["FG_STATE_DIR"] + "/profiles/default_hello.json"),
+                    on_node(env["FG_STATE_DIR"] + "/kernel-state.pb"),
+                    on_node(env["FG_SOCKET"])]
+            for f in keep + gone:
+                os.makedirs(os.path.dirname(f), exist_ok=True)
+                with open(f, "w") as out:
+                    out.write("x")
+            argv = []
+            for a in purge["command"]:
+                mp = next((p for p in to_node if a == p or a.startswith(p + "/")), None)
+                argv.append(on_node(to_node[mp] + a[len(mp):]) if mp else a)
+            r = subprocess.run(argv, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for f in gone:
+                self.assertFalse(os.path.exists(f), f)
+            for f in keep:
+                self.assertTrue(os.path.exists(f), f)
+            for d in to_node.values():
+                self.assertEqual(os.listdir(on_node(d)), [], "emptied, and kept")
 
 
 class Kustomize(unittest.TestCase):
