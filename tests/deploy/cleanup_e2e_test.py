@@ -19,11 +19,13 @@ import os
 import subprocess
 import sys
 import unittest
+from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 
+import harness  # noqa: E402
 import manifests as m  # noqa: E402
 from harness import AGENT, AgentTestCase, wait_for  # noqa: E402
 from restart_e2e_test import prog_exists  # noqa: E402
@@ -122,6 +124,28 @@ class CleanupE2E(AgentTestCase):
         # A bpf filesystem, and no agent ever ran.
         mount("bpf", "/sys/fs/bpf")
         self.assertCleanupFindsNothing()
+
+    def test_pins_in_a_bpf_filesystem_the_agent_mounted_privately_go_with_it(self):
+        """overlays/minimal-caps/README.md: with HostToContainer propagation, on a node with no
+        bpf filesystem, the one the agent mounts stays in its container, and its programs detach
+        when the agent exits. The container: a mount namespace of its own for the agent."""
+        mount("tmpfs", "/sys/fs/bpf")
+        wrapper = os.path.join(self.tmp, "agent-in-its-own-mount-namespace")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nexec unshare --mount --propagation slave -- {AGENT} "$@"\n')
+        os.chmod(wrapper, 0o755)
+        with mock.patch.object(harness, "AGENT", wrapper):
+            a = self.agent(extra=["--bpf-pin-dir", self.pin_dir, "--cri-endpoint", "off",
+                                  "--kube-sync", "off"]).start()
+        self.assertIn("mounted a bpf filesystem", a.logs())
+        self.assertEqual(os.listdir("/sys/fs/bpf"), [], "the agent's mount reached the node")
+        progs = self.pinned_programs(pid=a.proc.pid)
+        self.assertGreaterEqual(len(progs), 5)
+        a.stop()
+        wait_for(lambda: not any(prog_exists(p) for p in progs), timeout=30,
+                 what="every program unloaded with the agent's mount namespace")
+        self.assertCleanupFindsNothing()
+
 
 if __name__ == "__main__":
     unittest.main()
