@@ -236,6 +236,36 @@ class Dockerfile(unittest.TestCase):
         self.assertEqual(got, want, f"missing: {sorted(want - got)}, not needed: "
                                     f"{sorted(got - want)}")
 
+    def test_every_manifest_command_is_in_the_image(self):
+        """Each container of every kustomization names its command (the image's ENTRYPOINT is
+        the agent), and that command is in the image: a binary the runtime stage copies to
+        /usr/local/bin, or a program of an Essential Debian package (debian:12-slim keeps every
+        one of them), as this Debian 12 machine's dpkg says."""
+        if not shutil.which("dpkg"):
+            self.skipTest("dpkg is not installed")
+        copied = {os.path.basename(w) for i, a in self.stages[1]["steps"] if i == "COPY"
+                  for w in a.split()[1:-1]}
+        commands = set()
+        for d in list(m.VARIANTS.values()) + list(m.OTHERS.values()):
+            for res in m.build(d):
+                for c in m.pod_containers(res):
+                    with self.subTest(kustomization=os.path.relpath(d, m.ROOT),
+                                      container=c["name"]):
+                        self.assertTrue(c.get("command"),
+                                        "no command: the image would run the agent")
+                        commands.add(c["command"][0])
+        self.assertIn("sleep", commands)
+        for cmd in sorted(commands - copied):
+            with self.subTest(command=cmd):
+                self.assertNotIn("/", cmd, "a command by name, found on the image's PATH")
+                r = subprocess.run(["dpkg", "-S", f"bin/{cmd}"], capture_output=True, text=True)
+                owners = {line.partition(":")[0] for line in r.stdout.splitlines()
+                          if re.search(rf"/bin/{re.escape(cmd)}$", line)}
+                self.assertEqual(len(owners), 1, f"which package has {cmd}? {r.stdout}{r.stderr}")
+                q = subprocess.run(["dpkg-query", "-W", "-f=${Essential}", owners.pop()],
+                                   capture_output=True, text=True, check=True)
+                self.assertEqual(q.stdout, "yes", f"{cmd} is not in an Essential package")
+
     def test_version_label(self):
         version = re.search(r"project\(faasguard VERSION ([0-9.]+)",
                             m.read(os.path.join(m.ROOT, "CMakeLists.txt"))).group(1)

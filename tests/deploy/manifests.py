@@ -1,6 +1,8 @@
 """Shared by the deploy tests: the repository's paths, YAML loading, a small kustomize (the
 few features deploy/kubernetes uses), the DaemonSet's command line, the agent's flags."""
 import copy
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -17,12 +19,21 @@ CRD_FILE = os.path.join(DEPLOY, "crds", "functionprofile.yaml")
 EXAMPLES = os.path.join(DEPLOY, "examples")
 DOCKERFILE = os.path.join(DEPLOY, "Dockerfile")
 
-# Every kustomization a user may apply: the base and each overlay.
+CRDS = os.path.join(DEPLOY, "crds")
+CLEANUP = os.path.join(KUBE, "cleanup")
+
+# Every kustomization of the agent a user may apply (and delete): the base and each overlay.
 VARIANTS = {
     "base": KUBE,
     "crio": os.path.join(OVERLAYS, "crio"),
     "k3s": os.path.join(OVERLAYS, "k3s"),
     "minimal-caps": os.path.join(OVERLAYS, "minimal-caps"),
+}
+# The other kustomizations: the CRD, and the uninstall's cleanup (plain, and purging state).
+OTHERS = {
+    "crds": CRDS,
+    "cleanup": CLEANUP,
+    "cleanup-purge-state": os.path.join(CLEANUP, "purge-state"),
 }
 
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -179,10 +190,20 @@ def kustomization(d):
 
 def build(d):
     """The resources `kustomize build d` outputs (as a list), for what our kustomizations use:
-    resources (files and directories), patches (strategic merge and JSON 6902, from path or
-    inline, with or without target), namespace and images. Anything else raises."""
+    resources (files and directories), configMapGenerator (and generatorOptions), patches
+    (strategic merge and JSON 6902, from path or inline, with or without target), namespace
+    and images. Anything else raises. As kustomize does, a generated ConfigMap's name gets the
+    hash of its final content last, at the top kustomization only, and the references to it
+    are renamed then."""
+    out = _build(d)
+    _add_hashes_to_names(out)
+    return out
+
+
+def _build(d):
     path, k = kustomization(d)
-    supported = {"apiVersion", "kind", "resources", "patches", "namespace", "images"}
+    supported = {"apiVersion", "kind", "resources", "configMapGenerator", "generatorOptions",
+                 "patches", "namespace", "images"}
     unknown = set(k) - supported
     if unknown:
         raise ValueError(f"{path}: this test's kustomize does not know {sorted(unknown)}")
@@ -190,9 +211,11 @@ def build(d):
     for r in k.get("resources", []):
         p = os.path.normpath(os.path.join(d, r))
         if os.path.isdir(p):
-            out += build(p)
+            out += _build(p)
         else:
             out += load(p)
+    for gen in k.get("configMapGenerator", []):
+        _generate_config_map(path, d, gen, k.get("generatorOptions", {}), out)
     for patch in k.get("patches", []):
         if "path" in patch:
             docs = load(os.path.join(d, patch["path"]))
@@ -234,6 +257,167 @@ def build(d):
                         ":" + img["newTag"] if "newTag" in img else tag)
                     c["image"] = name + tag
     return out
+
+
+# --- configMapGenerator ----------------------------------------------------------------------
+
+# Marks a generated ConfigMap whose name is to get the hash suffix (kustomize's own internal
+# annotation; removed from the output).
+_NEEDS_HASH = "internal.config.kubernetes.io/needsHashSuffix"
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
+def env_file_pairs(text, where="env file"):
+    """kustomize's env file: KEY=VALUE a line, the value verbatim (quotes kept); blank lines
+    and lines starting with # (after leading blanks) skipped. A line without "=" would take
+    the value from kustomize's own environment: refused here."""
+    pairs = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        k, eq, v = line.partition("=")
+        if not eq:
+            raise ValueError(f"{where}:{n}: {line!r} has no '=' (kustomize would read {k} "
+                             "from its environment)")
+        if not _ENV_NAME.match(k):
+            raise ValueError(f"{where}:{n}: {k!r} is not a valid key")
+        pairs.append((k, v))
+    return pairs
+
+
+def _literal_pair(lit, where):
+    k, eq, v = lit.partition("=")
+    if not eq or not k:
+        raise ValueError(f"{where}: literal {lit!r} is not KEY=VALUE")
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":  # kustomize drops matching quotes
+        v = v[1:-1]
+    return k, v
+
+
+def config_map_hash(cm):
+    """kustomize's name suffix for a ConfigMap (api/hasher): sha256 of Go's json.Marshal of
+    {"data", "kind", "name"} (+ "binaryData" when it is a map), the first 10 hex digits with
+    0 1 3 a e turned into g h k m t. The "name" is always "": kustomize looks it up with the
+    path "metadata/name" as one field name, finds nothing and hashes the empty string."""
+    m = {"kind": "ConfigMap", "name": "", "data": cm.get("data", "")}
+    if isinstance(cm.get("binaryData"), dict):
+        m["binaryData"] = cm["binaryData"]
+    text = json.dumps(m, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):  # Go's HTML-safe escapes
+        text = text.replace(ch, esc)
+    return hashlib.sha256(text.encode()).hexdigest()[:10].translate(str.maketrans("013ae",
+                                                                                  "ghkmt"))
+
+
+def _generate_config_map(path, d, gen, global_options, out):
+    where = f"{path}: configMapGenerator {gen.get('name')}"
+    unknown = set(gen) - {"name", "namespace", "behavior", "literals", "envs", "files",
+                          "options"}
+    if unknown:
+        raise ValueError(f"{where}: this test's kustomize does not know {sorted(unknown)}")
+    options = dict(global_options, **gen.get("options", {}))
+    unknown = set(options) - {"labels", "annotations", "disableNameSuffixHash"}
+    if unknown:
+        raise ValueError(f"{where}: this test's kustomize does not know options {sorted(unknown)}")
+    pairs = [_literal_pair(lit, where) for lit in gen.get("literals", [])]
+    for f in gen.get("envs", []):
+        pairs += env_file_pairs(read(os.path.join(d, f)), os.path.join(d, f))
+    for f in gen.get("files", []):
+        k, eq, fp = f.partition("=")
+        if not eq:
+            k, fp = os.path.basename(f), f
+        pairs.append((k, read(os.path.join(d, fp))))
+    data = {}
+    for k, v in pairs:
+        if k in data:
+            raise ValueError(f"{where}: key {k} given twice")
+        data[k] = v
+    meta = {"name": gen["name"]}
+    if "namespace" in gen:
+        meta["namespace"] = gen["namespace"]
+    for field in ("labels", "annotations"):
+        if options.get(field):
+            meta[field] = dict(options[field])
+    needs_hash = not options.get("disableNameSuffixHash", False)
+
+    behavior = gen.get("behavior", "create")
+    hits = [r for r in out if r.get("kind") == "ConfigMap" and r["metadata"]["name"] ==
+            gen["name"] and ("namespace" not in gen or
+                             r["metadata"].get("namespace") == gen["namespace"])]
+    if behavior == "create":
+        if hits:
+            raise ValueError(f"{where}: already exists (behavior: merge or replace?)")
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+        if data:
+            cm["data"] = data
+        out.append(cm)
+    elif behavior in ("merge", "replace"):
+        if len(hits) != 1:
+            raise ValueError(f"{where}: {len(hits)} ConfigMaps to {behavior}, not one")
+        cm = hits[0]
+        if behavior == "merge":
+            cm["data"] = dict(cm.get("data", {}), **data)
+            for field in ("labels", "annotations"):
+                if field in meta:
+                    cm["metadata"][field] = dict(cm["metadata"].get(field, {}), **meta[field])
+        else:
+            cm["data"] = data
+            for field in ("labels", "annotations"):
+                if field in meta:
+                    cm["metadata"][field] = meta[field]
+        needs_hash = needs_hash or _NEEDS_HASH in cm["metadata"].get("annotations", {})
+    else:
+        raise ValueError(f"{where}: unknown behavior {behavior!r}")
+    ann = cm["metadata"].setdefault("annotations", {})
+    ann.pop(_NEEDS_HASH, None)
+    if needs_hash:
+        ann[_NEEDS_HASH] = "enabled"
+    if not ann:
+        del cm["metadata"]["annotations"]
+
+
+def config_map_refs(spec):
+    """The places in a pod spec that name a ConfigMap, as (dict, key) pairs."""
+    refs = []
+    for c in (spec.get("initContainers", []) + spec.get("containers", []) +
+              spec.get("ephemeralContainers", [])):
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("configMapKeyRef")
+            if ref:
+                refs.append((ref, "name"))
+        for e in c.get("envFrom", []):
+            if "configMapRef" in e:
+                refs.append((e["configMapRef"], "name"))
+    for v in spec.get("volumes", []):
+        if "configMap" in v:
+            refs.append((v["configMap"], "name"))
+        for src in v.get("projected", {}).get("sources", []):
+            if "configMap" in src:
+                refs.append((src["configMap"], "name"))
+    return refs
+
+
+def _add_hashes_to_names(out):
+    renamed = {}
+    for res in out:
+        ann = res.get("metadata", {}).get("annotations", {})
+        if _NEEDS_HASH not in ann:
+            continue
+        del ann[_NEEDS_HASH]
+        if not ann:
+            del res["metadata"]["annotations"]
+        old = res["metadata"]["name"]
+        res["metadata"]["name"] = f"{old}-{config_map_hash(res)}"
+        renamed[(res["metadata"].get("namespace"), old)] = res["metadata"]["name"]
+    for res in out:
+        spec = pod_spec(res)
+        if not spec:
+            continue
+        ns = res["metadata"].get("namespace")
+        for holder, field in config_map_refs(spec):
+            holder[field] = renamed.get((ns, holder[field]), holder[field])
 
 
 def split_image(image):
@@ -330,13 +514,24 @@ def expand(arg, env):
     return "".join(out)
 
 
-def agent_command(resources):
-    """(argv list after expansion, the agent container, its env)."""
-    ds = find(resources, "DaemonSet", "faasguard-agent")
-    c = next(c for c in pod_spec(ds)["containers"] if c["name"] == "agent")
+def container_command(resources, workload, container):
+    """(argv list after expansion, the container, its env) of a DaemonSet's container or
+    init container."""
+    ds = find(resources, "DaemonSet", workload)
+    c = next(c for c in pod_containers(ds) if c["name"] == container)
     env = container_env(resources, c)
     argv = [expand(a, env) for a in c.get("command", []) + c.get("args", [])]
     return argv, c, env
+
+
+def agent_command(resources):
+    """(argv list after expansion, the agent container, its env)."""
+    return container_command(resources, "faasguard-agent", "agent")
+
+
+def cleanup_command(resources):
+    """(argv, container, env) of the cleanup DaemonSet's unpinning init container."""
+    return container_command(resources, "faasguard-cleanup", "unpin")
 
 
 def parse_flags(argv):
@@ -380,3 +575,33 @@ def agent_help_flags(agent):
     if "state-dir" not in flags:
         raise AssertionError(f"{agent} --help lists no --state-dir:\n{text}")
     return flags
+
+
+# --- a container's security context, on this machine ---------------------------------------
+
+RO_ROOT = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+           'mount -o remount,bind,ro / && exec "$@"', "sh"]
+
+
+def run_as_container(security_context):
+    """The command prefix that runs a process (as root, here) with what the securityContext
+    grants: setpriv for the user, the capabilities (drop ALL, then add) and no_new_privs, and
+    a private mount namespace with / read-only for readOnlyRootFilesystem. Not reproduced:
+    seccomp, AppArmor and SELinux (the runtime's profiles)."""
+    sc = security_context or {}
+    if sc.get("privileged"):
+        return []
+    caps = sc.get("capabilities", {})
+    if [c.upper() for c in caps.get("drop", [])] != ["ALL"]:
+        raise ValueError("only `drop: [ALL]` is reproduced: the runtime's default set varies")
+    bounding = ",".join(["-all"] + ["+" + c.lower() for c in caps.get("add", [])])
+    prefix = RO_ROOT if sc.get("readOnlyRootFilesystem") else []
+    cmd = prefix + ["setpriv", f"--bounding-set={bounding}", "--inh-caps=-all"]
+    if sc.get("allowPrivilegeEscalation") is False:
+        cmd.append("--no-new-privs")
+    uid = sc.get("runAsUser")
+    if uid not in (None, 0):
+        gid = sc.get("runAsGroup", 0)
+        cmd += [f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+    return cmd + ["--"]
+
