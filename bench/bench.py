@@ -770,9 +770,9 @@ class Bench:
     #   odd cycles:  learn, enforce | agent stops  | baseline, floor
     # so each cycle holds one block of each, baseline and enforce are the two blocks next to
     # the cycle's one agent start or stop (seconds apart), and the ratios are paired by cycle.
-    # This VM's throughput on this load moves by 10-40 % within minutes, so the pairs must be
-    # close in time (even so single pairs swing by 30 %: hence the interval in the analysis);
-    # the same process in every configuration removes the start-to-start spread as well.
+    # This VM's throughput on this load drifts within minutes (docs/benchmarks.md, Method), so
+    # the pairs must be close in time (even so single pairs swing: hence the interval in the
+    # analysis); the same process in every configuration removes the start-to-start spread too.
     # Then a pass with kernel.bpf_stats_enabled (http_progtime) says where a request's time
     # inside eBPF programs goes, which wrk's numbers on this VM cannot resolve.
 
@@ -1296,8 +1296,8 @@ def targets(res):
         blo, bhi = en.get("best_quarter_interval") or (None, None)
         goal = TARGETS["http_enforce_vs_baseline"]
         # Two estimates, each with a 90 % interval: the median of the cycles' pairs (robust to
-        # drift, wide: this VM's throughput moves by 10-40 % between runs seconds apart) and the
-        # best quarter of the runs (its fast phases; the slowdowns are one-sided). "yes" needs
+        # drift, wide: this VM's throughput moves between runs seconds apart) and the best
+        # quarter of the runs (its fast phases; the slowdowns are one-sided). "yes" needs
         # both intervals at or above the target, "NO" either one wholly below it.
         ivs = [(lo, hi), (blo, bhi)]
         if len(rs) < 3 or any(x is None for iv in ivs for x in iv):
@@ -1402,9 +1402,9 @@ def fmt_interval(lo, hi):
 
 def best_quarter(xs):
     """The mean of the best quarter of xs (at least 3 values; all of them when fewer): the
-    throughput of the machine's fast phases. This VM's slowdowns (phases of seconds, up to 40 %)
-    only ever take throughput away, so the best runs of a configuration are its least disturbed
-    ones; None when xs is empty."""
+    throughput of the machine's fast phases. This VM's slowdowns (phases of seconds, see
+    docs/benchmarks.md) only ever take throughput away, so the best runs of a configuration are
+    its least disturbed ones; None when xs is empty."""
     if not xs:
         return None
     top = sorted(xs, reverse=True)[:max(3, len(xs) // 4)]

@@ -88,9 +88,8 @@ static __always_inline bool fg_cgroup_tracked(struct cgroup *cg)
  * The current task's tracked-cgroup entry, or NULL, for the tracing programs that run on every
  * fork and exit of the node. With cgroup local storage (fg_cg_local mirrors every fg_tracked
  * entry; the exec program repairs a missing one) an untracked cgroup is passed after three
- * loads from the task, without the cgroup-id helper and the hash lookup (bench/, bpf_stats
- * over 3,000 untracked fork + exec: fg_fork 336-679 -> 206-253 ns, fg_exit 447-674 -> 193-248
- * ns per call on this VM). The cgroup/ socket programs keep the hash lookup: that their program
+ * loads from the task, without the cgroup-id helper and the hash lookup (docs/benchmarks.md,
+ * "Tried and not kept"). The cgroup/ socket programs keep the hash lookup: that their program
  * type may call bpf_get_current_task_btf and the cgroup-storage helper on every kernel with
  * cgroup local storage is not probed yet.
  */

@@ -10,7 +10,7 @@
  * tuple, same allow-list); the tracepoint still checks afterwards, so a wrong "allow" here
  * can never let an exec through.
  */
-#include "policy.bpf.h"
+#include "exec.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -34,42 +34,12 @@ int BPF_PROG(fg_lsm_exec, struct linux_binprm *bprm, struct file *file, int ret)
 
 	if (!cfg || !s || cfg->mode != FG_MODE_ENFORCE)
 		return 0;
-	struct fg_path bin = {}, par = {}, script = {};
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct fg_exec_tuple x = {};
+	__u8 action;
 
-	fg_resolve_path(s, 0, (__u64)file, FG_PATH_F_READ_ERR, &bin);
-	fg_resolve_path(s, 1, (__u64)BPF_CORE_READ(task, real_parent, mm, exe_file), 0, &par);
-	const char *filename = BPF_CORE_READ(bprm, filename);
-	const char *interp = BPF_CORE_READ(bprm, interp);
-	long n = bpf_probe_read_kernel_str(s->script, FG_FILENAME_MAX, filename);
-	__u32 exec_flags = 0;
-
-	if (filename != interp && n > 1) {
-		exec_flags = FG_EXEC_F_SCRIPT;
-		fg_hash_script(s, n - 1, &script);
-	}
-	struct fg_exec_check c = {.fn_id = fn_id,
-				  .gen = cfg->gen,
-				  .cfg_flags = cfg->flags,
-				  .parent_hash = par.hash,
-				  .script_hash = script.hash,
-				  .bin = bin};
-
-	if (fg_exec_allowed(s, &c))
-		return 0;
-	struct fg_viol_req r = {.cgid = cgid,
-				.fn_id = fn_id,
-				.kind = FG_VIOL_EXEC,
-				.action = FG_ACT_DENIED,
-				.mode = cfg->mode,
-				.slot = FG_SCRATCH_LSM,
-				.exec_flags = exec_flags,
-				.script_hash = script.hash,
-				.bin = bin,
-				.parent = par};
-
-	if (!fg_blocks(cfg, &r.action))
-		return 0; /* failing open: the exec tracepoint reports it */
-	fg_report_violation(&r);
+	fg_exec_resolve(s, bprm, file, &x);
+	if (fg_exec_verdict(s, cfg, fn_id, &x, &action) != FG_EXEC_BLOCK)
+		return 0; /* allowed, or failing open: the exec tracepoint reports it */
+	fg_report_exec(cgid, fn_id, cfg, FG_SCRATCH_LSM, FG_ACT_DENIED, &x);
 	return -FG_EPERM;
 }

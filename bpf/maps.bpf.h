@@ -17,15 +17,14 @@ struct {
 } fg_tracked SEC(".maps") __weak;
 
 /*
- * The same entries again, as cgroup local storage: what sys_enter, the one program every
- * syscall on the node passes, looks at. Reaching it is a few pointer loads from the current
- * task (no hashing), about 20 ns less per untracked syscall than the fg_tracked lookup
- * (bench/: the floor and faasguard untracked, side by side). Kept equal to fg_tracked by the
- * agent (TrackCgroup and co., by cgroup fd) and by the exec program, which writes the entry of
- * its own cgroup after every exec (so a container inherited at mkdir appears here when its
- * entrypoint starts, and any entry the agent could not write is repaired at the next exec).
- * Kernels without cgroup local storage (before 6.2): the agent turns this map into a one-entry
- * array and sys_enter uses fg_tracked (fg_cg_local_on).
+ * The same entries again, as cgroup local storage: what sys_enter, the one program every syscall on
+ * the node passes, looks at. Reaching it is a few pointer loads from the current task (no hashing),
+ * cheaper than the fg_tracked lookup (docs/benchmarks.md). Kept equal to fg_tracked by the agent
+ * (TrackCgroup and co., by cgroup fd) and by the exec program, which writes the entry of its own
+ * cgroup after every exec (so a container inherited at mkdir appears here when its entrypoint
+ * starts, and any entry the agent could not write is repaired at the next exec). Kernels without
+ * cgroup local storage (before 6.2): the agent turns this map into a one-entry array and sys_enter
+ * uses fg_tracked (fg_cg_local_on).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
@@ -36,16 +35,15 @@ struct {
 
 /*
  * A mark on every task whose cgroup has an fg_cg_local entry: task local storage, so that
- * sys_enter's first test is one load from the task_struct (task->bpf_storage, on a page the
- * syscall entry has already touched) instead of three dependent loads down to the cgroup
- * (~45 ns less per untracked syscall on a PTI machine, bench/). A filter only: a marked task
- * still goes through fg_cg_local, which decides. Set by the kernel at fork (the child's cgroup
- * is tracked), at migration into a tracked cgroup, at exec in one, and by the agent's task
- * iterator after it writes an fg_cg_local entry (tasks already inside); removed when a task
- * moves to an untracked cgroup (a stray mark, e.g. in a cgroup the agent stopped tracking,
- * only costs the cgroup loads). Kernels without task storage and task
- * iterators (before 6.7): the agent turns it into a one-entry array and sys_enter does not
- * look at it (fg_task_mark_on). docs/architecture.md, "The syscall hot path".
+ * sys_enter's first test is one load from the task_struct (task->bpf_storage, on a page the syscall
+ * entry has already touched) instead of three dependent loads down to the cgroup
+ * (docs/benchmarks.md). A filter only: a marked task still goes through fg_cg_local, which decides.
+ * Set by the kernel at fork (the child's cgroup is tracked), at migration into a tracked cgroup, at
+ * exec in one, and by the agent's task iterator after it writes an fg_cg_local entry (tasks already
+ * inside); removed when a task moves to an untracked cgroup (a stray mark, e.g. in a cgroup the
+ * agent stopped tracking, only costs the cgroup loads). Kernels without task storage and task
+ * iterators (before 6.7): the agent turns it into a one-entry array and sys_enter does not look at
+ * it (fg_task_mark_on). docs/architecture.md, "The syscall hot path".
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -5,7 +5,7 @@
  * refused exec is killed here (SIGKILL from the exec tracepoint: the new program never runs
  * an instruction of its own), or refused with EPERM earlier by BPF-LSM (lsm.bpf.c).
  */
-#include "policy.bpf.h"
+#include "exec.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -48,8 +48,7 @@ int fg_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u64 cgid,
-					 const struct fg_path *bin, const struct fg_path *par,
-					 const struct fg_path *script, __u32 exec_flags)
+					 const struct fg_exec_tuple *x)
 {
 	struct fg_exec_event *e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
 
@@ -60,17 +59,17 @@ static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u6
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 	fg_fill_hdr(&e->hdr, FG_EV_EXEC, sizeof(*e), fn_id, cgid);
-	e->bin_hash = bin->hash;
-	e->parent_hash = par->hash;
-	e->script_hash = script->hash;
+	e->bin_hash = x->bin.hash;
+	e->parent_hash = x->parent.hash;
+	e->script_hash = x->script.hash;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	e->bin_len = bin->len;
-	e->bin_flags = bin->flags;
-	e->parent_len = par->len;
-	e->parent_flags = par->flags;
-	fg_path_copy(e->bin, s->bin, bin);
-	fg_path_copy(e->parent, s->parent, par);
+	e->bin_len = x->bin.len;
+	e->bin_flags = x->bin.flags;
+	e->parent_len = x->parent.len;
+	e->parent_flags = x->parent.flags;
+	fg_path_copy(e->bin, s->bin, &x->bin);
+	fg_path_copy(e->parent, s->parent, &x->parent);
 
 	/* A bounded argv, read from the new image's stack. */
 	unsigned long as = BPF_CORE_READ(task, mm, arg_start);
@@ -91,7 +90,7 @@ static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u6
 	long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), s->script);
 
 	e->filename_len = n > 0 ? n - 1 : 0;
-	e->flags = exec_flags;
+	e->flags = x->flags;
 	bpf_ringbuf_submit(e, 0);
 	fg_stat_inc(FG_STAT_EVENTS);
 }
@@ -119,22 +118,9 @@ static __always_inline int fg_on_exec(struct fg_cgroup_val *t, __u64 cgid,
 
 	if (!st || !cfg || !s)
 		return 0;
+	struct fg_exec_tuple x = {};
 
-	struct fg_path bin = {}, par = {}, script = {};
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file *pfile = BPF_CORE_READ(task, real_parent, mm, exe_file);
-
-	/* an exec always has a file: its absence is a read failure; a kernel thread parent has none */
-	fg_resolve_path(s, 0, (__u64)BPF_CORE_READ(bprm, file), FG_PATH_F_READ_ERR, &bin);
-	fg_resolve_path(s, 1, (__u64)pfile, 0, &par);
-
-	const char *filename = BPF_CORE_READ(bprm, filename);
-	const char *interp = BPF_CORE_READ(bprm, interp);
-	long n = bpf_probe_read_kernel_str(s->script, FG_FILENAME_MAX, filename);
-	__u32 exec_flags = 0;
-
-	if (n <= 0)
-		s->script[0] = 0;
+	fg_exec_resolve(s, bprm, BPF_CORE_READ(bprm, file), &x);
 
 	/*
 	 * A new container is pending until its entrypoint runs. The runtime may exec itself in
@@ -143,59 +129,40 @@ static __always_inline int fg_on_exec(struct fg_cgroup_val *t, __u64 cgid,
 	 * first exec of a real file is the entrypoint: from here on it is the function.
 	 */
 	if (t->flags & FG_CG_F_PENDING) {
-		if (bin.flags & (FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED))
+		if (x.bin.flags & (FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED))
 			return 0;
 		__sync_fetch_and_and(&t->flags, ~FG_CG_F_PENDING);
 	}
 	fg_mirror_current(t); /* sys_enter's copy, see fg_cg_local */
 	__sync_fetch_and_add(&st->execs, 1);
-	if (filename != interp && n > 1) {
-		exec_flags = FG_EXEC_F_SCRIPT;
-		fg_hash_script(s, n - 1, &script);
-	}
 
 	if (cfg->mode == FG_MODE_LEARN) {
 		struct fg_exec_key key = {.fn_id = fn_id,
-					  .parent_hash = par.hash,
-					  .bin_hash = bin.hash,
-					  .script_hash = script.hash};
+					  .parent_hash = x.parent.hash,
+					  .bin_hash = x.bin.hash,
+					  .script_hash = x.script.hash};
 
 		if (!fg_set_seen(&fg_execs, &key))
 			return 0;
-		fg_remember_path(s, s->bin, &bin);
-		fg_remember_path(s, s->parent, &par);
-		if (exec_flags)
-			fg_remember_path(s, s->script, &script);
-		fg_emit_exec(s, fn_id, cgid, &bin, &par, &script, exec_flags);
+		fg_remember_path(s, s->bin, &x.bin);
+		fg_remember_path(s, s->parent, &x.parent);
+		if (x.flags)
+			fg_remember_path(s, s->script, &x.script);
+		fg_emit_exec(s, fn_id, cgid, &x);
 		return 0;
 	}
 
-	struct fg_exec_check c = {.fn_id = fn_id,
-				  .gen = cfg->gen,
-				  .cfg_flags = cfg->flags,
-				  .parent_hash = par.hash,
-				  .script_hash = script.hash,
-				  .bin = bin};
+	__u8 action;
+	int verdict = fg_exec_verdict(s, cfg, fn_id, &x, &action);
 
-	if (fg_exec_allowed(s, &c))
+	if (verdict == FG_EXEC_ALLOWED)
 		return 0;
-	struct fg_viol_req r = {.cgid = cgid,
-				.fn_id = fn_id,
-				.kind = FG_VIOL_EXEC,
-				.action = FG_ACT_REPORTED,
-				.mode = cfg->mode,
-				.slot = FG_SCRATCH_TP,
-				.exec_flags = exec_flags,
-				.script_hash = script.hash,
-				.bin = bin,
-				.parent = par};
-
-	if (fg_blocks(cfg, &r.action)) {
+	if (verdict == FG_EXEC_BLOCK) {
 		/* Before the new image returns to user space: it never runs an instruction. */
 		bpf_send_signal(FG_SIGKILL);
-		r.action = FG_ACT_KILLED;
+		action = FG_ACT_KILLED;
 	}
-	fg_report_violation(&r);
+	fg_report_exec(cgid, fn_id, cfg, FG_SCRATCH_TP, action, &x);
 	return 0;
 }
 

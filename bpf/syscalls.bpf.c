@@ -133,8 +133,8 @@ static __always_inline int fg_on_sys_enter(struct bpf_raw_tracepoint_args *ctx,
 	if (fg_cg_local_on) {
 		struct cgroup *cg = task->cgroups->dfl_cgrp;
 
-		/* A cgroup no BPF program keeps anything on is untracked: no helper call (~9 ns less
-		 * per syscall, bench/). */
+		/* A cgroup no BPF program keeps anything on is untracked: no helper call (what it
+		 * saves: docs/benchmarks.md). */
 		if (bpf_core_field_exists(cg->bpf_cgrp_storage) && !cg->bpf_cgrp_storage)
 			return 0;
 		/* The steady state of a tracked task: this CPU's cache says the syscall is learned
@@ -176,8 +176,8 @@ static __always_inline int fg_on_sys_enter(struct bpf_raw_tracepoint_args *ctx,
  * one or fg_sys_enter_cg): a task without any task local storage is in no tracked cgroup, and
  * returns after one load from its task_struct, the whole cost of an untracked syscall. The
  * test comes before anything else, configuration flags included: reading .rodata touches one
- * more page, a TLB miss per syscall on hosts with page-table isolation and no PCID (~25 ns
- * here, bench/).
+ * more page, a TLB miss per syscall on hosts with page-table isolation and no PCID
+ * (docs/benchmarks.md, "Tried and not kept").
  */
 SEC("?raw_tracepoint/sys_enter")
 int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)

@@ -2,7 +2,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -18,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "cgroup/cgroup.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -144,7 +144,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
   if (!o.pin_dir.empty()) FG_RETURN_IF_ERROR(p->CheckPinnedMark(o));
   LIBBPF_OPTS(bpf_object_open_opts, opts);
   if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
-  p->skel_ = fg_bpf__open_opts(&opts);
+  p->skel_.reset(fg_bpf__open_opts(&opts));
   if (!p->skel_) return ErrnoStatus(errno, "open BPF object fg_bpf");
 
   struct {
@@ -199,7 +199,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
 
   p->cg_local_on_ = o.features.cgroup_storage;
   if (p->adopted_) FG_RETURN_IF_ERROR(p->ReusePinnedMaps());
-  int err = fg_bpf__load(p->skel_);
+  int err = fg_bpf__load(p->skel_.get());
   if (err) {
     return LibbpfStatus(err, "load BPF programs (the verifier log is in the libbpf lines above)");
   }
@@ -379,13 +379,13 @@ absl::StatusOr<bool> BpfPrograms::AdoptLink(bpf_program* prog, const std::string
     bpf_map_info oi{};
     if (!InfoOf(bpf_map__fd(ours), &oi, "inspect a map").ok() || oi.id != mi.id) return false;
   }
-  adopted_link_fds_.push_back(lfd.Release());
+  adopted_link_fds_.push_back(std::move(lfd));
   return true;
 }
 
 absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
-  cgroup_fd_ = ::open(o.cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cgroup_fd_ < 0)
+  cgroup_fd_.Reset(::open(o.cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cgroup_fd_.valid())
     return ErrnoStatus(errno, absl::StrCat("open cgroup v2 root ", o.cgroup2_mount));
   uint64_t root_id = 0;
   if (!pin_dir_.empty()) {
@@ -416,24 +416,22 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
         how = "replaced";
       }
     }
-    bpf_link* link;
-    if (type == "cgroup") {
-      // One attachment at the root covers every present and future cgroup.
-      link = bpf_program__attach_cgroup(prog, cgroup_fd_);
-    } else {
-      link = bpf_program__attach(prog);
-    }
+    // A cgroup program is attached once, at the v2 root: that covers every present and future
+    // cgroup.
+    LinkPtr link(type == "cgroup" ? bpf_program__attach_cgroup(prog, cgroup_fd_.get())
+                                  : bpf_program__attach(prog),
+                 LinkDeleter{.keep_attached = !pin_dir_.empty()});
     if (!link) {
       return ErrnoStatus(errno, absl::StrCat("attach program ", bpf_program__name(prog), " (",
                                              bpf_program__section_name(prog), ")"));
     }
-    links_.push_back(link);
+    bpf_link* l = links_.emplace_back(std::move(link)).get();
     if (!pin.empty()) {
       // Unpinning the replaced link drops its last reference: it detaches here.
       if (how == "replaced" && ::unlink(pin.c_str()) != 0)
         return ErrnoStatus(errno, absl::StrCat("remove replaced link ", pin));
       FG_RETURN_IF_ERROR(
-          LibbpfStatus(bpf_link__pin(link, pin.c_str()), absl::StrCat("pin link ", pin)));
+          LibbpfStatus(bpf_link__pin(l, pin.c_str()), absl::StrCat("pin link ", pin)));
     }
     attached_.push_back({bpf_program__name(prog), type, target, how});
     return absl::OkStatus();
@@ -452,13 +450,10 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
   if (pin_dir_.empty()) return absl::OkStatus();
   // Links of programs this agent does not run (an optional program no longer loaded, the
   // other variant of one): they would keep running beside ours.
-  DIR* d = ::opendir(LinksDir(pin_dir_).c_str());
-  if (!d) return ErrnoStatus(errno, absl::StrCat("list ", LinksDir(pin_dir_)));
-  std::vector<std::string> stale;
-  while (dirent* e = ::readdir(d))
-    if (e->d_name[0] != '.' && !ours.count(e->d_name)) stale.push_back(e->d_name);
-  ::closedir(d);
-  for (const auto& name : stale) {
+  auto pinned = ListDir(LinksDir(pin_dir_));
+  if (!pinned.ok()) return pinned.status();
+  for (const auto& name : *pinned) {
+    if (ours.count(name)) continue;
     std::string path = absl::StrCat(LinksDir(pin_dir_), "/", name);
     if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, absl::StrCat("remove ", path));
     LogInfo("removed the pinned link of a program this agent does not run", {{"link", path}});
@@ -469,16 +464,10 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
 absl::Status BpfPrograms::RemovePinned(const std::string& dir, std::vector<std::string>* removed) {
   if (!Exists(dir)) return absl::OkStatus();
   for (const auto& sub : {LinksDir(dir), MapsDir(dir)}) {  // links first: programs detach
-    DIR* d = ::opendir(sub.c_str());
-    if (!d) {
-      if (errno == ENOENT) continue;
-      return ErrnoStatus(errno, absl::StrCat("list ", sub));
-    }
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
-    ::closedir(d);
-    for (const auto& n : names) {
+    auto names = ListDir(sub);
+    if (absl::IsNotFound(names.status())) continue;
+    if (!names.ok()) return names.status();
+    for (const auto& n : *names) {
       std::string path = absl::StrCat(sub, "/", n);
       if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, absl::StrCat("unpin ", path));
       removed->push_back(path);
@@ -488,16 +477,15 @@ absl::Status BpfPrograms::RemovePinned(const std::string& dir, std::vector<std::
   return absl::OkStatus();
 }
 
-BpfPrograms::~BpfPrograms() {
-  for (bpf_link* l : links_) {
-    // A pinned link stays attached after the agent: only our reference to it goes.
-    if (!pin_dir_.empty()) bpf_link__disconnect(l);
-    bpf_link__destroy(l);
-  }
-  for (int fd : adopted_link_fds_) ::close(fd);
-  if (skel_) fg_bpf__destroy(skel_);
-  if (cgroup_fd_ >= 0) ::close(cgroup_fd_);
+void BpfPrograms::SkeletonDeleter::operator()(fg_bpf* skel) const { fg_bpf__destroy(skel); }
+
+void BpfPrograms::LinkDeleter::operator()(bpf_link* link) const {
+  // A pinned link stays attached after the agent: only our reference to it goes.
+  if (keep_attached) bpf_link__disconnect(link);
+  bpf_link__destroy(link);
 }
+
+BpfPrograms::~BpfPrograms() = default;
 
 int BpfPrograms::ringbuf_fd() const { return bpf_map__fd(skel_->maps.fg_events); }
 
@@ -513,7 +501,7 @@ BpfKernelMaps::Fds BpfPrograms::map_fds() const {
           bpf_map__fd(skel_->maps.fg_exec_allow),
           bpf_map__fd(skel_->maps.fg_net_allow),
           cg_local_on_ ? bpf_map__fd(skel_->maps.fg_cg_local) : -1,
-          cgroup_fd_,
+          cgroup_fd_.get(),
           bpf_map__fd(skel_->maps.fg_cpu_cache),
           task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1};
 }

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "bpf/features.h"
 #include "bpf/kernel_maps.h"
+#include "common/unique_fd.h"
 
 struct fg_bpf;
 struct bpf_link;
@@ -93,14 +94,26 @@ class BpfPrograms {
   absl::StatusOr<uint64_t> MarkFailures() const;
   absl::Status MarkAll();
 
-  fg_bpf* skel_ = nullptr;
-  std::vector<bpf_link*> links_;
-  std::vector<int> adopted_link_fds_;
+  // Owners of the kernel resources, destroyed in reverse order: links first, then the
+  // skeleton (programs and maps), then the cgroup root fd.
+  struct SkeletonDeleter {
+    void operator()(fg_bpf* skel) const;
+  };
+  // A pinned link is only let go of (bpf_link__disconnect): it stays attached after the agent.
+  struct LinkDeleter {
+    bool keep_attached = false;
+    void operator()(bpf_link* link) const;
+  };
+  using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
+
+  UniqueFd cgroup_fd_;
+  std::unique_ptr<fg_bpf, SkeletonDeleter> skel_;
+  std::vector<UniqueFd> adopted_link_fds_;
+  std::vector<LinkPtr> links_;
   std::string pin_dir_;
   uint64_t fail_open_after_ns_ = 0;
   bool adopted_ = false;
   std::vector<AttachedProgramInfo> attached_;
-  int cgroup_fd_ = -1;
   uint64_t seed_ = 0;
   bool lsm_active_ = false;
   bool cg_local_on_ = false;

@@ -31,14 +31,25 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
+namespace {
+
+bool IsSubdir(DIR* d, const dirent* e) {
+  if (e->d_type != DT_UNKNOWN) return e->d_type == DT_DIR;
+  struct stat st;
+  return ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir, DirEntries which) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return ErrnoStatus(errno, absl::StrCat("list ", dir));
   std::vector<std::string> names;
   errno = 0;
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
+    if (n != "." && n != ".." && (which == DirEntries::kAll || IsSubdir(d, e)))
+      names.push_back(std::move(n));
     errno = 0;
   }
   int err = errno;

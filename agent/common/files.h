@@ -20,8 +20,13 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view content,
                              mode_t mode = 0600);
 
-// The entries of `dir` (names, without "." and ".."), in the order the directory gives them.
-absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
+enum class DirEntries { kAll, kDirectories };
+
+// The entries of `dir` (names, without "." and ".."), in the order the directory gives them;
+// with kDirectories only its subdirectories (by the entries' types: no stat per entry where the
+// file system gives them, as cgroupfs and bpffs do).
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir,
+                                                 DirEntries which = DirEntries::kAll);
 
 // mkdir -p with `mode` for the directories it creates.
 absl::Status MakeDirs(const std::string& path, mode_t mode = 0700);

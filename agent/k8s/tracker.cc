@@ -1,12 +1,12 @@
 #include "k8s/tracker.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "cgroup/cgroup.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "k8s/cgroup_layout.h"
 #include "k8s/identity.h"
@@ -108,15 +108,9 @@ void NodeTracker::ScanCgroupsNow() {
   std::function<void(const std::string&, int)> walk = [&](const std::string& rel, int depth) {
     if (depth > 8) return;
     std::string dir = opts_.cgroup2_mount + rel;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return;
-    std::vector<std::string> subs;
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-      subs.push_back(e->d_name);
-    }
-    ::closedir(d);
-    for (const auto& s : subs) {
+    auto subs = ListDir(dir, DirEntries::kDirectories);
+    if (!subs.ok()) return;
+    for (const auto& s : *subs) {
       std::string child = rel + "/" + s;
       if (depth == 0 && s.rfind("kubepods", 0) != 0) continue;  // only the kubelet's tree
       if (auto id = CgroupIdOf(opts_.cgroup2_mount + child); id.ok()) IndexLocked(child, *id);

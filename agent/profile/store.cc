@@ -1,6 +1,5 @@
 #include "profile/store.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,11 +47,10 @@ absl::Status ProfileStore::Remove(const v1::FunctionId& id) {
 
 ProfileStore::LoadResult ProfileStore::LoadAll() {
   LoadResult r;
-  DIR* d = ::opendir(profiles_dir_.c_str());
-  if (!d) return r;
+  auto entries = ListDir(profiles_dir_);
+  if (!entries.ok()) return r;
   std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
+  for (const std::string& n : *entries) {
     if (absl::EndsWith(n, ".json")) {
       names.push_back(n);
     } else if (absl::StrContains(n, ".json.tmp.")) {
@@ -62,7 +60,6 @@ ProfileStore::LoadResult ProfileStore::LoadAll() {
       if (::unlink(tmp.c_str()) == 0) ++r.stale_temporaries;
     }
   }
-  ::closedir(d);
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     std::string path = profiles_dir_ + "/" + n;

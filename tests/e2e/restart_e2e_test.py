@@ -192,6 +192,23 @@ class RestartE2E(EnforceE2E):
         wait_for(lambda: not any(prog_exists(l["prog_id"]) for l in before.values()),
                  timeout=30, what="the old programs unloaded")
 
+    def test_pinned_link_of_a_program_not_run_is_removed(self):
+        self.a.stop()
+        before = self.links()
+        # A link to a program this agent does not load (an optional program no longer loaded,
+        # the other variant of one): the earlier agent's fg_exit link, pinned under a new name.
+        d = os.path.join(self.pins, "links")
+        os.rename(os.path.join(d, "fg_exit"), os.path.join(d, "fg_retired"))
+        self.restart()
+        self.assertIn("removed the pinned link of a program this agent does not run",
+                      self.a.logs())
+        after = self.links()
+        self.assertEqual(set(after), set(before))
+        self.assertNotEqual(after["fg_exit"]["id"], before["fg_exit"]["id"])
+        self.assertEqual(after["fg_fork"]["id"], before["fg_fork"]["id"], "not adopted")
+        wait_for(lambda: not prog_exists(before["fg_exit"]["prog_id"]), timeout=30,
+                 what="the retired link's program unloaded")
+
     def test_second_agent_on_the_same_pins_is_refused(self):
         other = os.path.join(self.tmp, "other")
         os.makedirs(other)

@@ -1,7 +1,6 @@
 // The profile store in a temporary directory, and the atomic file write under it.
 #include "profile/store.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,17 +27,12 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
+// A directory's entries in sorted order; none when it cannot be listed.
+std::vector<std::string> Entries(const std::string& dir, DirEntries which = DirEntries::kAll) {
+  absl::StatusOr<std::vector<std::string>> names = ListDir(dir, which);
+  if (!names.ok()) return {};
+  std::sort(names->begin(), names->end());
+  return *names;
 }
 
 bool Exists(const std::string& path) {
@@ -121,8 +115,8 @@ TEST_F(StoreTest, SaveReplacesAndLeavesNoTemporaryFiles) {
     p.mutable_containers(0)->mutable_counters()->set_execs(i);
     ASSERT_TRUE(store_.Save(p).ok());
   }
-  EXPECT_THAT(ListDir(store_.profiles_dir()), ElementsAre("ns_fn.json"));
-  EXPECT_THAT(ListDir(dir_.path()), ElementsAre("profiles", "quarantine"));
+  EXPECT_THAT(Entries(store_.profiles_dir()), ElementsAre("ns_fn.json"));
+  EXPECT_THAT(Entries(dir_.path()), ElementsAre("profiles", "quarantine"));
   ProfileStore::LoadResult r = store_.LoadAll();
   ASSERT_THAT(r.profiles, SizeIs(1));
   EXPECT_EQ(r.profiles[0].containers(0).counters().execs(), 4u);
@@ -136,7 +130,7 @@ TEST_F(StoreTest, SaveRefusesAnInvalidFunction) {
   v1::Profile p = MakeProfile("ns", "fn");
   p.mutable_function()->set_name("../../etc/passwd");
   EXPECT_EQ(store_.Save(p).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(ListDir(store_.profiles_dir()), IsEmpty());
+  EXPECT_THAT(Entries(store_.profiles_dir()), IsEmpty());
 }
 
 TEST_F(StoreTest, Remove) {
@@ -163,8 +157,8 @@ TEST_F(StoreTest, CorruptFilesAreQuarantinedOthersStillLoad) {
   EXPECT_EQ(r.profiles[1].function().name(), "also-good");
 
   ASSERT_THAT(r.quarantined, SizeIs(2));
-  EXPECT_THAT(ListDir(store_.profiles_dir()), ElementsAre("ns_good.json", "zz_also-good.json"));
-  std::vector<std::string> moved = ListDir(store_.quarantine_dir());
+  EXPECT_THAT(Entries(store_.profiles_dir()), ElementsAre("ns_good.json", "zz_also-good.json"));
+  std::vector<std::string> moved = Entries(store_.quarantine_dir());
   ASSERT_THAT(moved, SizeIs(2));
   // Each quarantined file is named after the original, and holds its content unchanged.
   for (const std::string& q : r.quarantined) {
@@ -193,7 +187,7 @@ TEST_F(StoreTest, OnlyJsonFilesAreRead) {
   ProfileStore::LoadResult r = store_.LoadAll();
   EXPECT_THAT(r.profiles, SizeIs(1));
   EXPECT_THAT(r.quarantined, IsEmpty());
-  EXPECT_THAT(ListDir(store_.quarantine_dir()), IsEmpty());
+  EXPECT_THAT(Entries(store_.quarantine_dir()), IsEmpty());
 }
 
 TEST(StoreWithoutDirectoriesTest, LoadAllOfAMissingDirectoryIsEmpty) {
@@ -215,7 +209,7 @@ TEST(WriteFileAtomicTest, CreatesAndReplaces) {
   EXPECT_EQ(*ReadFile(path), "second\n");  // replaced, not overwritten in place
   ASSERT_TRUE(WriteFileAtomic(path, "").ok());
   EXPECT_EQ(*ReadFile(path), "");
-  EXPECT_THAT(ListDir(dir.path()), ElementsAre("f.txt"));
+  EXPECT_THAT(Entries(dir.path()), ElementsAre("f.txt"));
 }
 
 TEST(WriteFileAtomicTest, BinaryContentAndMode) {
@@ -235,7 +229,7 @@ TEST(WriteFileAtomicTest, FailsCleanlyInAMissingDirectory) {
   absl::Status s = WriteFileAtomic(dir.Sub("missing/f.txt"), "x");
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
-  EXPECT_THAT(ListDir(dir.path()), IsEmpty());
+  EXPECT_THAT(Entries(dir.path()), IsEmpty());
 }
 
 TEST(ReadFileTest, MissingFile) {
@@ -243,6 +237,29 @@ TEST(ReadFileTest, MissingFile) {
   absl::StatusOr<std::string> r = ReadFile(dir.Sub("nope"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+}
+
+// --- ListDir -----------------------------------------------------------------------------
+
+TEST(ListDirTest, EveryEntryOrOnlySubdirectories) {
+  TempDir dir;
+  ASSERT_TRUE(MakeDirs(dir.Sub("sub/inner")).ok());
+  ASSERT_TRUE(MakeDirs(dir.Sub(".hidden")).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir.Sub("file"), "x").ok());
+  ASSERT_EQ(::symlink("sub", dir.Sub("link-to-sub").c_str()), 0);
+  EXPECT_THAT(Entries(dir.path()), ElementsAre(".hidden", "file", "link-to-sub", "sub"))
+      << "every name but . and ..";
+  EXPECT_THAT(Entries(dir.path(), DirEntries::kDirectories), ElementsAre(".hidden", "sub"))
+      << "a symlink to a directory is not a subdirectory; nothing below the first level";
+  EXPECT_THAT(Entries(dir.Sub("sub/inner")), IsEmpty());
+}
+
+TEST(ListDirTest, MissingDirectoryIsNotFoundAndNamed) {
+  TempDir dir;
+  absl::StatusOr<std::vector<std::string>> r = ListDir(dir.Sub("nope"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr(dir.Sub("nope")));
 }
 
 TEST(MakeDirsTest, CreatesParentsAndRefusesFiles) {
