@@ -33,6 +33,51 @@ int fg_fork(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+#define FG_SIGSYS 31
+
+/*
+ * A tracked process killed by its seccomp filter (SIGSYS) is a violation the filter saw and
+ * sys_enter never did: report it with the syscall it died in. Every thread of the process
+ * exits with the group's code; the one that made the refused syscall is the one whose
+ * current syscall is outside the allow-list (the others wait in allowed ones).
+ */
+static __always_inline void fg_seccomp_kill(struct task_struct *task, __u32 fn_id)
+{
+	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
+
+	if (!cfg || cfg->mode == FG_MODE_LEARN)
+		return;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	long nr = -1;
+
+	if (!regs)
+		return;
+#if defined(__TARGET_ARCH_x86)
+	nr = BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	nr = BPF_CORE_READ((struct user_pt_regs *)regs, regs[8]);
+#endif
+	__u32 arch = FG_ARCH_NATIVE;
+
+#if defined(__TARGET_ARCH_x86)
+	if (bpf_core_field_exists(task->thread_info.status) && (task->thread_info.status & 0x0002))
+		arch = FG_ARCH_COMPAT;
+#endif
+	if (nr < 0 || fg_sys_allowed(fn_id, cfg->gen, arch, nr))
+		return;
+	fg_stat_inc(FG_STAT_SECCOMP_KILL);
+	struct fg_viol_req r = {.cgid = bpf_get_current_cgroup_id(),
+				.fn_id = fn_id,
+				.kind = FG_VIOL_SYSCALL,
+				.action = FG_ACT_KILLED,
+				.mode = cfg->mode,
+				.slot = FG_SCRATCH_TP,
+				.nr = (__u32)nr,
+				.arch = arch};
+
+	fg_report_violation(&r);
+}
+
 SEC("raw_tracepoint/sched_process_exit")
 int fg_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -44,6 +89,10 @@ int fg_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (st)
 		__sync_fetch_and_add(&st->exits, 1);
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if ((BPF_CORE_READ(task, exit_code) & 0x7f) == FG_SIGSYS)
+		fg_seccomp_kill(task, t->fn_id);
 	return 0;
 }
 

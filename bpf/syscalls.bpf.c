@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * syscalls.bpf.c: per-function syscall sets, learned in the kernel; in monitor and enforce
- * mode, the syscall allow-list (enforce: SIGKILL, or alert only, per function).
+ * mode, the syscall allow-list where no seccomp filter refuses syscalls before they run:
+ * enforce kills for a syscall in the function's kill set (the sensitive class) and reports
+ * any other (or kills, per function). A kill here comes after the syscall ran: the seccomp
+ * filter compiled from the profile (agent/seccomp/) is the refusal; a cgroup whose tasks run
+ * under it (FG_CG_F_SECCOMP) is passed.
+ * io_uring: the opcodes a function submits (io_uring_submit_req), learned; in monitor and
+ * enforce mode an opcode it never submitted is reported (nothing can refuse it here).
  */
 #include "policy.bpf.h"
 
@@ -78,7 +84,12 @@ static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 f
 				.arch = arch};
 
 	if (fg_blocks(cfg, &r.action)) {
-		if (cfg->sys_action == FG_SYS_KILL) {
+		__u32 idx = fn_id * 2 + (cfg->gen & 1);
+		const struct fg_sys_allow *a = bpf_map_lookup_elem(&fg_sys_allow, &idx);
+		int kill = cfg->sys_action == FG_SYS_KILL ||
+			   (a && fg_sys_bit(a->kill, a->kill_compat, id, arch));
+
+		if (kill) {
 			bpf_send_signal(FG_SIGKILL);
 			r.action = FG_ACT_KILLED;
 		} else {
@@ -153,8 +164,9 @@ static __always_inline int fg_on_sys_enter(struct bpf_raw_tracepoint_args *ctx,
 	} else {
 		t = fg_lookup_cgroup(bpf_get_current_cgroup_id());
 	}
-	if (!t || (t->flags & FG_CG_F_PENDING))
-		return 0; /* untracked, or a container still being set up by its runtime */
+	if (!t || (t->flags & (FG_CG_F_PENDING | FG_CG_F_SECCOMP)))
+		return 0; /* untracked, a container still being set up by its runtime, or one whose
+			   * seccomp filter refuses before the syscall runs */
 	__u32 fn_id = t->fn_id;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
 
@@ -194,4 +206,54 @@ SEC("raw_tracepoint/sys_enter")
 int fg_sys_enter_cg(struct bpf_raw_tracepoint_args *ctx)
 {
 	return fg_on_sys_enter(ctx, bpf_get_current_task_btf());
+}
+
+/* io_uring: a bit per opcode a function submits. Learn mode sets it (the first sighting goes
+ * to user space as a syscall event of arch FG_ARCH_URING); monitor and enforce report an
+ * opcode outside the allow-list. Runs in the submitter's context (or its SQPOLL thread,
+ * created in its cgroup). */
+SEC("raw_tracepoint/io_uring_submit_req")
+int fg_uring_submit(struct bpf_raw_tracepoint_args *ctx)
+{
+	const struct fg_cgroup_val *t = fg_current_entry();
+
+	if (!t || (t->flags & FG_CG_F_PENDING))
+		return 0;
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[0];
+	__u8 op = BPF_CORE_READ(req, opcode);
+	__u32 fn_id = t->fn_id;
+	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
+	__u64 bit = 1ULL << (op & 63);
+
+	if (!cfg)
+		return 0;
+	if (cfg->mode == FG_MODE_LEARN) {
+		struct fg_fn_state *st = bpf_map_lookup_elem(&fg_fn_state, &fn_id);
+
+		if (!st)
+			return 0;
+		__u64 *word = &st->uring_ops[(op >> 6) & 3];
+
+		if (!(*word & bit) && !(__sync_fetch_and_or(word, bit) & bit))
+			fg_emit_syscall(fn_id, op, FG_ARCH_URING);
+		return 0;
+	}
+	__u32 idx = fn_id * 2 + (cfg->gen & 1);
+	const struct fg_sys_allow *a = bpf_map_lookup_elem(&fg_sys_allow, &idx);
+
+	if (a && (a->uring_ops[(op >> 6) & 3] & bit))
+		return 0;
+	struct fg_viol_req r = {.cgid = bpf_get_current_cgroup_id(),
+				.fn_id = fn_id,
+				.kind = FG_VIOL_IOURING,
+				.action = FG_ACT_REPORTED,
+				.mode = cfg->mode,
+				.slot = FG_SCRATCH_TP,
+				.nr = op,
+				.arch = FG_ARCH_URING};
+
+	if (fg_blocks(cfg, &r.action))
+		r.action = FG_ACT_ALERT; /* nothing can refuse it here: docs/security.md */
+	fg_report_violation(&r);
+	return 0;
 }

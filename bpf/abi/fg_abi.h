@@ -23,7 +23,7 @@
 #define FG_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define FG_ABI_VERSION 4
+#define FG_ABI_VERSION 5
 
 /* Capacities. The agent may lower or raise the map sizes before load. */
 #define FG_MAX_FUNCS 4096        /* (function, container) sections tracked at once */
@@ -59,8 +59,11 @@ enum fg_mode {
 };
 
 /* What to do with a syscall outside the profile in enforce mode (struct fg_fn_cfg). */
+/* What sys_enter does to a syscall outside the allow-list that is not in its kill set
+ * (struct fg_sys_allow.kill): the sensitive class is in the kill set unless the function asks
+ * otherwise, and a harmless syscall is only reported by default (it already ran). */
 enum fg_sys_action {
-	FG_SYS_KILL = 0,  /* SIGKILL the process (default) */
+	FG_SYS_KILL = 0,  /* SIGKILL the process */
 	FG_SYS_ALERT = 1, /* report only */
 };
 
@@ -82,6 +85,8 @@ enum fg_event_type {
 #define FG_CG_F_POD 0x1       /* a pod-level cgroup: cgroups created under it inherit its slot */
 #define FG_CG_F_PENDING 0x2   /* no exec yet (the runtime is still setting it up): not checked */
 #define FG_CG_F_INHERITED 0x4 /* added by the kernel from a FG_CG_F_POD parent */
+#define FG_CG_F_SECCOMP 0x8   /* its tasks run under the function's seccomp filter, which refuses
+                               * syscalls before they run: sys_enter passes them */
 
 enum fg_cgroup_op {
 	FG_CGROUP_MKDIR = 1,
@@ -98,6 +103,7 @@ enum fg_viol_kind {
 	FG_VIOL_SEND = 4,    /* egress: unconnected UDP send */
 	FG_VIOL_BIND = 5,    /* listen: bind to a port */
 	FG_VIOL_LISTEN = 6,  /* listen: TCP listen on a port */
+	FG_VIOL_IOURING = 7, /* an io_uring operation the function never submitted (reported) */
 };
 
 /* What was done about it. */
@@ -123,6 +129,7 @@ enum fg_rule_class {
 enum fg_arch {
 	FG_ARCH_NATIVE = 0, /* x86_64 / aarch64 */
 	FG_ARCH_COMPAT = 1, /* ia32 on x86_64 */
+	FG_ARCH_URING = 2,  /* not a syscall: an io_uring opcode (fg_syscall_event.nr) */
 };
 
 /* Kinds of network behaviour. */
@@ -154,7 +161,8 @@ enum fg_stat {
 	FG_STAT_EVENTS = 5,          /* records submitted to the ring buffer */
 	FG_STAT_HELPER_ERR = 6,      /* any other helper error */
 	FG_STAT_MARK_FAIL = 7,       /* a task in a tracked cgroup could not be marked (fg_task_mark) */
-	FG_STAT_COUNT_ = 8,
+	FG_STAT_SECCOMP_KILL = 8,    /* a tracked process died of SIGSYS (its seccomp filter killed it) */
+	FG_STAT_COUNT_ = 9,
 };
 
 /* Header of every ring-buffer record. */
@@ -229,12 +237,18 @@ struct fg_fn_state {
 	__u64 viol_window_ns;           /* start of the current one-second budget window */
 	__u64 viol_in_window;           /* records sent in that window */
 	__u64 reserved;
+	__u64 uring_ops[4];             /* io_uring opcodes submitted (0..255), a bit each */
 };
 
-/* fg_sys_allow[fn_id * 2 + gen]: the syscalls a function may make. */
+/* fg_sys_allow[fn_id * 2 + gen]: the syscalls a function may make, the ones that kill when it
+ * makes them anyway (sys_enter: the sensitive class; the rest is per fg_fn_cfg.sys_action),
+ * and the io_uring opcodes it may submit. */
 struct fg_sys_allow {
 	__u64 sys[FG_SYS_WORDS];
 	__u64 sys_compat[FG_SYS_WORDS];
+	__u64 kill[FG_SYS_WORDS];
+	__u64 kill_compat[FG_SYS_WORDS];
+	__u64 uring_ops[4];
 };
 
 /* fg_exec_allow: allowed (parent, binary, script) of a function, per generation. */
@@ -380,9 +394,10 @@ FG_STATIC_ASSERT(sizeof(struct fg_cgroup_val) == 8, "fg_cgroup_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_fn_cfg) == 8, "fg_fn_cfg layout");
 FG_STATIC_ASSERT(sizeof(struct fg_agent_val) == 64, "fg_agent_val layout");
 FG_STATIC_ASSERT(sizeof(struct fg_cpu_cache) == 24 + 16 * FG_SYS_WORDS, "fg_cpu_cache layout");
-FG_STATIC_ASSERT(sizeof(struct fg_fn_state) == 8 * (2 * FG_SYS_WORDS + 3 + FG_VIOL_KINDS + 4),
+FG_STATIC_ASSERT(sizeof(struct fg_fn_state) ==
+			 8 * (2 * FG_SYS_WORDS + 3 + FG_VIOL_KINDS + 4 + 4),
 		 "fg_fn_state layout");
-FG_STATIC_ASSERT(sizeof(struct fg_sys_allow) == 16 * FG_SYS_WORDS, "fg_sys_allow layout");
+FG_STATIC_ASSERT(sizeof(struct fg_sys_allow) == 32 * FG_SYS_WORDS + 32, "fg_sys_allow layout");
 FG_STATIC_ASSERT(sizeof(struct fg_exec_rule_key) == 32, "fg_exec_rule_key layout");
 FG_STATIC_ASSERT(sizeof(struct fg_net_rule_key) == 4 + FG_NET_RULE_FIXED_BITS / 8 + 16,
 		 "fg_net_rule_key layout");
