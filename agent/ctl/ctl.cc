@@ -22,10 +22,10 @@
 #include "common/files.h"
 #include "common/unique_fd.h"
 #include "common/version.h"
-#include "ctl/convert.h"
 #include "ctl/format.h"
 #include "faasguard/v1/agent.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "profile/convert.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 

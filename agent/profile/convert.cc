@@ -1,4 +1,4 @@
-#include "ctl/convert.h"
+#include "profile/convert.h"
 
 #include <yaml-cpp/yaml.h>
 
