@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "ctl/convert.h"
+#include "profile/convert.h"
 
 using faasguard::DocFormat;
 using faasguard::DocShape;

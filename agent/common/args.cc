@@ -58,6 +58,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<FlagDef>& defs,
       value = argv[++i];
     }
     out.values[d->name] = value;
+    if (d->repeatable) out.lists[d->name].push_back(value);
   }
   return out;
 }
@@ -72,6 +73,7 @@ std::string FlagsHelp(const std::vector<FlagDef>& defs) {
     if (d.has_value) absl::StrAppend(&left, " ", d.value_name.empty() ? "VALUE" : d.value_name);
     std::string right = d.help;
     if (!d.default_value.empty()) absl::StrAppend(&right, " (default: ", d.default_value, ")");
+    if (d.repeatable) absl::StrAppend(&right, " (repeatable)");
     width = std::max(width, left.size());
     rows.emplace_back(left, right);
   }

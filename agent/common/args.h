@@ -1,5 +1,6 @@
 // A small command-line parser shared by faasguard-agent and faasguardctl:
-// --name=value, --name value, -x value, boolean --name, and "--" ending the flags.
+// --name=value, --name value, -x value, boolean --name, and "--" ending the flags. A flag given
+// twice keeps its last value, unless it is repeatable: then every value is kept, in order.
 #pragma once
 
 #include <map>
@@ -18,18 +19,26 @@ struct FlagDef {
   std::string value_name;  // "PATH", shown in help
   std::string help;
   std::string default_value;
+  bool repeatable = false;  // --kind a --kind b: both (GetAll)
 };
 
 struct ParsedArgs {
-  std::map<std::string, std::string> values;  // flags given (booleans: "true")
-  std::vector<std::string> positional;        // before "--"
-  std::vector<std::string> rest;              // after "--"
+  std::map<std::string, std::string> values;  // flags given (booleans: "true"); the last value
+  std::map<std::string, std::vector<std::string>> lists;  // repeatable flags: every value
+  std::vector<std::string> positional;                    // before "--"
+  std::vector<std::string> rest;                          // after "--"
   bool double_dash = false;
 
   bool Has(const std::string& name) const { return values.count(name) > 0; }
   std::string Get(const std::string& name, const std::string& def = "") const {
     auto it = values.find(name);
     return it == values.end() ? def : it->second;
+  }
+  // Every value of a repeatable flag, in order; the one value of another flag; {} if not given.
+  std::vector<std::string> GetAll(const std::string& name) const {
+    if (auto it = lists.find(name); it != lists.end()) return it->second;
+    if (auto it = values.find(name); it != values.end()) return {it->second};
+    return {};
   }
 };
 
@@ -38,7 +47,7 @@ struct ParsedArgs {
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<FlagDef>& defs,
                                      const std::vector<std::string>& argv);
 
-// Aligned "  --name VALUE   help (default: x)" lines.
+// Aligned "  --name VALUE   help (default: x)" lines; "(repeatable)" where a flag is.
 std::string FlagsHelp(const std::vector<FlagDef>& defs);
 
 }  // namespace faasguard

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/struct.pb.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 
@@ -20,6 +21,21 @@ std::string ModeName(v1::Mode m) {
     default:
       return "learn";
   }
+}
+
+absl::StatusOr<v1::Mode> ParseModeName(absl::string_view name) {
+  for (v1::Mode m : {v1::MODE_LEARN, v1::MODE_MONITOR, v1::MODE_ENFORCE})
+    if (name == ModeName(m)) return m;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown mode \"", name, "\" (learn, monitor or enforce)"));
+}
+
+absl::StatusOr<v1::EventKind> ParseEventKind(absl::string_view name) {
+  if (name == "new") return v1::EVENT_KIND_NEW_BEHAVIOUR;
+  if (name == "violation") return v1::EVENT_KIND_VIOLATION;
+  if (name == "lifecycle") return v1::EVENT_KIND_LIFECYCLE;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown event kind \"", name, "\" (new, violation, lifecycle)"));
 }
 
 std::string Ago(const google::protobuf::Timestamp& t, absl::Time now) {
@@ -51,7 +67,8 @@ std::string RenderTable(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-std::string RenderFunctions(const v1::ListFunctionsResponse& r, absl::Time now) {
+std::string RenderFunctions(const v1::ListFunctionsResponse& r, absl::Time now,
+                            const std::string& ns) {
   std::vector<std::vector<std::string>> rows = {{"NAMESPACE", "NAME", "PLATFORM", "MODE",
                                                  "CONTAINERS", "REPLICAS", "SYSCALLS", "EXECS",
                                                  "EGRESS", "LISTEN", "INGRESS", "LAST NEW"}};
@@ -62,7 +79,9 @@ std::string RenderFunctions(const v1::ListFunctionsResponse& r, absl::Time now) 
                     absl::StrCat(f.egress()), absl::StrCat(f.listen()), absl::StrCat(f.ingress()),
                     Ago(f.last_new_behaviour(), now)});
   }
-  if (r.functions().empty()) return "No functions on this node.\n";
+  if (r.functions().empty())
+    return ns.empty() ? "No functions on this node.\n"
+                      : absl::StrCat("No functions in namespace ", ns, " on this node.\n");
   return RenderTable(rows);
 }
 
@@ -205,20 +224,54 @@ std::string RenderStatus(const v1::GetStatusResponse& s) {
   return o;
 }
 
-std::string RenderViolations(const v1::ListViolationsResponse& r, absl::Time now) {
+namespace {
+
+// At most `max` characters, cut at the front (the end of a path says most): "...bin/touch".
+std::string KeepEnd(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  return "..." + s.substr(s.size() - (max - 3));
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::string RenderViolations(const v1::ListViolationsResponse& r, absl::Time now, bool wide) {
   if (r.violations().empty()) {
     return r.dropped() ? absl::StrCat("No violations kept (", r.dropped(),
                                       " were over the per-function budget and only counted).\n")
                        : "No violations.\n";
   }
-  std::vector<std::vector<std::string>> rows = {
-      {"ID", "WHEN", "FUNCTION", "CONTAINER", "PID", "KIND", "ATTEMPTED", "BY", "ACTION", ""}};
+  std::vector<std::vector<std::string>> rows;
+  if (wide)
+    rows.push_back({"ID", "WHEN", "FUNCTION", "CONTAINER", "PID", "UID", "KIND", "ATTEMPTED",
+                    "BINARY", "PARENT", "ACTION", "ACCEPTED"});
+  else
+    rows.push_back(
+        {"ID", "WHEN", "FUNCTION", "CONTAINER", "PID", "KIND", "ATTEMPTED", "BY", "ACTION"});
   for (const auto& v : r.violations()) {
-    std::string by = v.binary();
-    if (!v.parent().empty()) by += " <- " + v.parent();
-    rows.push_back({absl::StrCat(v.id()), Ago(v.time(), now), FunctionRef(v.function()),
-                    v.container(), absl::StrCat(v.pid()), v.kind(), v.attempted(), by, v.action(),
-                    v.accepted() ? "accepted" : ""});
+    std::vector<std::string> row = {absl::StrCat(v.id()), Ago(v.time(), now),
+                                    FunctionRef(v.function()), v.container(),
+                                    absl::StrCat(v.pid())};
+    if (wide) {
+      row.insert(row.end(),
+                 {absl::StrCat(v.uid()), v.kind(), v.attempted(), v.binary(), v.parent()});
+    } else {
+      // Who did it: for an exec the binary is what was attempted, so its parent.
+      std::string by = BaseName(v.kind() == "exec" ? v.parent() : v.binary());
+      row.insert(row.end(),
+                 {v.kind(), KeepEnd(v.attempted(), 40), KeepEnd(by.empty() ? v.comm() : by, 16)});
+    }
+    if (wide) {
+      row.push_back(v.action());
+      row.push_back(v.accepted() ? "yes" : "no");
+    } else {
+      row.push_back(v.accepted() ? v.action() + " (accepted)" : v.action());
+    }
+    rows.push_back(std::move(row));
   }
   std::string out = RenderTable(rows);
   if (r.dropped())
@@ -313,6 +366,51 @@ std::string RenderEvent(const v1::AgentEvent& e) {
       &o, absl::FormatTime("%H:%M:%E3S", FromProtoTime(e.time()), absl::LocalTimeZone()), "  ",
       kind, "  ", FunctionRef(e.function()), e.container().empty() ? "" : "/" + e.container(), "  ",
       e.what(), "  ", detail, "\n");
+  return o;
+}
+
+std::string RenderImportResult(const v1::PutProfileResponse& r, bool merge) {
+  const char* verb = r.created() ? "create" : merge ? "merge" : "replace";
+  std::string mode = ModeName(r.mode());
+  if (r.previous_mode() != v1::MODE_UNSPECIFIED && r.previous_mode() != r.mode())
+    mode = absl::StrCat(": ", ModeName(r.previous_mode()), " -> ", mode);
+  else
+    mode = " " + mode;
+  return r.dry_run() ? absl::StrCat("would ", verb, ", ", r.items(), " items, mode", mode)
+                     : absl::StrCat(verb, "d, ", r.items(), " items, mode", mode);
+}
+
+std::string RenderImportPreview(const v1::PutProfileResponse& r, const std::string& agent_side,
+                                const std::string& file_side) {
+  std::string o = RenderDiff(r.diff(), agent_side, file_side);
+  if (r.created())
+    absl::StrAppend(&o, "mode: ", ModeName(r.mode()), " (a new function)\n");
+  else if (r.previous_mode() != r.mode())
+    absl::StrAppend(&o, "mode: ", ModeName(r.previous_mode()), " -> ", ModeName(r.mode()), "\n");
+  else
+    absl::StrAppend(&o, "mode: ", ModeName(r.mode()), " (unchanged)\n");
+  return o;
+}
+
+std::string RenderVersion(absl::string_view client_version, const v1::GetStatusResponse* agent,
+                          const std::string& where, bool json) {
+  if (json) {
+    google::protobuf::Struct doc;
+    auto& fields = *doc.mutable_fields();
+    auto& client = *fields["client"].mutable_struct_value()->mutable_fields();
+    client["version"].set_string_value(std::string(client_version));
+    if (agent) {
+      auto& a = *fields["agent"].mutable_struct_value()->mutable_fields();
+      a["version"].set_string_value(agent->version());
+      a["node"].set_string_value(agent->node());
+      a["address"].set_string_value(where);
+    }
+    return MessageToJson(doc) + "\n";
+  }
+  std::string o = absl::StrCat("Client: faasguardctl ", client_version, "\n");
+  if (agent)
+    absl::StrAppend(&o, "Agent:  faasguard-agent ", agent->version(), " on ", agent->node(), " (",
+                    where, ")\n");
   return o;
 }
 

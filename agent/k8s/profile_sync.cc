@@ -5,10 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "ctl/convert.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "profile/convert.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 

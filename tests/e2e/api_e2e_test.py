@@ -59,6 +59,21 @@ class ApiE2E(AgentTestCase):
         self.assertIn("observations", one["lifecycle"])
         self.assertIn("Stable:", c("functions", "team/beta").stdout)
         self.assertEqual(c("functions", "team/nope", check=False).returncode, 4)
+        # -n: a namespace for every command that takes a function, and a filter for lists
+        team = json.loads(c("functions", "-n", "team", "-o", "json").stdout)["functions"]
+        self.assertEqual([f["function"]["name"] for f in team], ["beta"])
+        self.assertIn("No functions in namespace nowhere", c("functions", "-n", "nowhere").stdout)
+        self.assertIn("Container web", c("profile", "show", "-n", "team", "beta").stdout)
+        self.assertEqual(c("profile", "show", "-n", "other", "team/beta",
+                           check=False).returncode, 2)
+        # version: the client's and the agent's
+        v = c("version").stdout
+        self.assertRegex(v, r"^Client: faasguardctl \S+\nAgent:  faasguard-agent \S+ on ")
+        self.assertEqual(json.loads(c("version", "-o", "json").stdout)["agent"]["version"],
+                         st["version"])
+        # per-command help
+        self.assertIn("profile import", c("profile", "--help").stdout)
+        self.assertIn("--dry-run", c("profile", "import", "--help").stdout)
 
         # profile show in three forms
         self.assertIn("Container main", c("profile", "show", "default/alpha").stdout)
@@ -94,7 +109,10 @@ class ApiE2E(AgentTestCase):
         self.assertIn("[2/2] default/alpha", r.stderr)
         with open(os.path.join(self.tmp, "gamma-rule.json"), "w") as f:
             json.dump(doc, f)
-        diff = c("profile", "diff", "default/gamma", os.path.join(self.tmp, "gamma-rule.json"))
+        # profile diff exits 1 when the two differ, as kubectl diff does
+        diff = c("profile", "diff", "default/gamma", os.path.join(self.tmp, "gamma-rule.json"),
+                 check=False)
+        self.assertEqual(diff.returncode, 1, diff.stderr)
         self.assertIn("+ egress  tcp 10.0.0.0/8:443", diff.stdout)
         r = c("profile", "import", "--merge", os.path.join(self.tmp, "gamma-rule.json"))
         self.assertIn("merged", r.stderr)
@@ -133,6 +151,70 @@ class ApiE2E(AgentTestCase):
             e = json.loads(line)
             self.assertEqual(e["function"]["name"], "beta")
             self.assertEqual(e["kind"], "EVENT_KIND_LIFECYCLE")
+        # --kind is repeatable; -n filters
+        two = c("events", "-n", "team", "--kind", "new", "--kind", "lifecycle", "--replay",
+                "1000", "-o", "json")
+        evs = [json.loads(l) for l in two.stdout.splitlines()]
+        self.assertEqual({e["kind"] for e in evs},
+                         {"EVENT_KIND_NEW_BEHAVIOUR", "EVENT_KIND_LIFECYCLE"})
+        self.assertEqual({e["function"]["namespace"] for e in evs}, {"team"})
+        # an unknown function's lists are not empty lists
+        for cmd in (["violations", "team/nope"], ["events", "team/nope"]):
+            r = c(*cmd, check=False)
+            self.assertEqual(r.returncode, 4, r.stderr)
+            self.assertEqual(r.stdout, "")
+
+    def test_import_keeps_the_mode_unless_asked(self):
+        """Issue 17, item 5: an import changes a function's mode only when asked."""
+        a = self.agent().start()
+        c = a.ctl
+        run_ok(a, "--function", "alpha", "--", "/bin/sh", "-c", "/bin/true; exit 0")
+        c("mode", "default/alpha", "enforce")
+        doc = json.loads(c("profile", "export", "default/alpha").stdout)
+        self.assertEqual(doc["mode"], "MODE_ENFORCE")
+        # The document says learn, and has one item more.
+        doc["mode"] = "MODE_LEARN"
+        doc["containers"][0]["egress"] = [{"protocol": "PROTOCOL_TCP", "address": "10.0.0.0/8",
+                                           "port": 443}]
+        path = os.path.join(self.tmp, "alpha.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+
+        def mode():
+            return json.loads(c("functions", "default/alpha", "-o", "json").stdout)["mode"]
+
+        def egress():
+            shown = json.loads(c("profile", "show", "default/alpha", "-o", "json").stdout)
+            return shown["containers"][0].get("egress", [])
+
+        # --dry-run: the diff and the mode it would end in; nothing changes.
+        r = c("profile", "import", "--dry-run", "--take-mode", path)
+        self.assertIn("+ egress  tcp 10.0.0.0/8:443", r.stdout)
+        self.assertIn("mode: enforce -> learn", r.stdout)
+        self.assertIn("would replace", r.stderr)
+        self.assertEqual(mode(), "MODE_ENFORCE")
+        self.assertEqual(egress(), [])
+        # A plain import takes the items and keeps the mode.
+        r = c("profile", "import", path)
+        self.assertIn("replaced", r.stderr)
+        self.assertIn("mode enforce", r.stderr)
+        self.assertEqual(mode(), "MODE_ENFORCE")
+        self.assertEqual(egress()[0]["address"], "10.0.0.0/8")
+        # --merge too.
+        c("profile", "import", "--merge", path)
+        self.assertEqual(mode(), "MODE_ENFORCE")
+        # --take-mode takes the document's, and says so.
+        r = c("profile", "import", "--take-mode", path)
+        self.assertIn("mode: enforce -> learn", r.stderr)
+        self.assertEqual(mode(), "MODE_LEARN")
+        # --mode sets one.
+        r = c("profile", "import", "--mode", "monitor", path)
+        self.assertIn("mode: learn -> monitor", r.stderr)
+        self.assertEqual(mode(), "MODE_MONITOR")
+        # A mode change from an import is an event, like any other.
+        evs = [json.loads(l) for l in c("events", "default/alpha", "--kind", "lifecycle",
+                                        "--replay", "1000", "-o", "json").stdout.splitlines()]
+        self.assertGreaterEqual(sum(e["what"] == "mode" for e in evs), 3, evs)
 
     def test_delete_is_refused_while_replicas_run(self):
         a = self.agent().start()
@@ -343,16 +425,33 @@ class TlsE2E(AgentTestCase):
                  f("ca.pem"))
         self.assertEqual(ok.returncode, 0, ok.stderr)
         self.assertIn(f"tcp+tls:127.0.0.1:{port}", json.loads(ok.stdout)["listen"])
-        # No client certificate: refused by the handshake.
-        r = ctl("--insecure")
-        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
-        # A certificate from another CA: refused.
-        r = ctl("--tls-cert", f("rogue.pem"), "--tls-key", f("rogue.key"), "--tls-ca",
-                f("ca.pem"))
-        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
-        # The CLI says what is missing before it tries.
-        r = ctl("--tls-cert", f("client.pem"))
+        # Each refusal says what is wrong, in plain words.
+        for why, flags, message in (
+                ("no client certificate", ["--insecure"], "it may require TLS"),
+                ("a certificate from another CA",
+                 ["--tls-cert", f("rogue.pem"), "--tls-key", f("rogue.key"), "--tls-ca",
+                  f("ca.pem")], "refused the TLS handshake"),
+                ("we trust another CA than the agent's",
+                 ["--tls-cert", f("client.pem"), "--tls-key", f("client.key"), "--tls-ca",
+                  f("other-ca.pem")], "the agent's certificate is not signed by --tls-ca"),
+                ("a key that does not go with the certificate",
+                 ["--tls-cert", f("client.pem"), "--tls-key", f("rogue.key"), "--tls-ca",
+                  f("ca.pem")], "cannot use this client's certificate or key")):
+            with self.subTest(why):
+                r = ctl(*flags)
+                self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+                self.assertIn(message, r.stderr)
+        # Nothing listens there.
+        r = subprocess.run([CTL, "--server", f"127.0.0.1:{free_port()}", "--tls-cert",
+                            f("client.pem"), "--tls-key", f("client.key"), "--tls-ca", f("ca.pem"),
+                            "status"], capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 3)
+        self.assertIn("connection refused at 127.0.0.1:", r.stderr)
+        # gRPC's own log lines stay out of the way.
+        self.assertNotIn("ssl_transport_security", r.stderr)
+        # The CLI says what is missing before it tries: a usage error.
+        r = ctl("--tls-cert", f("client.pem"))
+        self.assertEqual(r.returncode, 2)
         self.assertIn("--tls-key", r.stderr)
         # The Unix socket still works alongside.
         a.ctl("status")

@@ -72,6 +72,49 @@ class E2E(AgentTestCase):
                      if d.startswith("default_exiter-")]
         self.assertEqual(leftovers, [])
 
+    def test_a_command_that_cannot_run_leaves_nothing_behind(self):
+        a = self.agent().start()
+        a.ctl("run", "--function", "keep", "--", "/bin/sh", "-c", "/bin/true")
+        before = json.loads(a.ctl("profile", "show", "default/keep", "-o", "json").stdout)
+        data = os.path.join(self.tmp, "data.txt")
+        with open(data, "w") as f:
+            f.write("not a program\n")
+        os.chmod(data, 0o644)
+        cases = [(["/nonexistent/cmd"], 127, "cannot run /nonexistent/cmd: No such file"),
+                 (["no-such-command-fg"], 127,
+                  "cannot run no-such-command-fg: command not found (not in PATH)"),
+                 ([data], 126, "not executable (no execute permission)"),
+                 ([self.tmp], 126, "it is a directory")]
+        for function in ("tmp1", "keep"):
+            for cmd, code, message in cases:
+                with self.subTest(function=function, cmd=cmd[0]):
+                    r = a.ctl("run", "--function", function, "--", *cmd, check=False)
+                    self.assertEqual(r.returncode, code, r.stderr)
+                    self.assertIn(message, r.stderr)
+        after = json.loads(a.ctl("profile", "show", "default/keep", "-o", "json").stdout)
+        self.assertEqual(after, before)  # the existing function: nothing changed at all
+
+        # Found and executable, but the exec fails in the child (a missing interpreter): the
+        # function this run created is deleted again; an existing one is kept, with its mode.
+        script = os.path.join(self.tmp, "script")
+        with open(script, "w") as f:
+            f.write("#!/nonexistent/interpreter\n")
+        os.chmod(script, 0o755)
+        for function in ("tmp2", "keep"):
+            r = a.ctl("run", "--function", function, "--", script, check=False)
+            self.assertEqual(r.returncode, 127, r.stderr)
+            self.assertIn("interpreter or loader is missing", r.stderr)
+
+        listed = json.loads(a.ctl("functions", "-o", "json").stdout)["functions"]
+        self.assertEqual([f["function"]["name"] for f in listed], ["keep"])
+        self.assertEqual(listed[0].get("replicas", 0), 0)
+        self.assertEqual(listed[0]["mode"], before["mode"])
+        for name in ("tmp1", "tmp2"):
+            self.assertEqual(a.ctl("profile", "show", name, check=False).returncode, 4)
+        mount = json.loads(a.ctl("status", "-o", "json").stdout)["cgroup2Mount"]
+        self.assertEqual([d for d in os.listdir(os.path.join(mount, "faasguard"))
+                          if d.startswith(("default_tmp", "default_keep"))], [])
+
     def test_profiles_survive_restart(self):
         a = self.agent().start()
         r = a.ctl("run", "--function", "persist", "--", "/bin/sh", "-c", "/bin/true; exit 0")
@@ -94,12 +137,48 @@ class E2E(AgentTestCase):
         r = a.ctl("profile", "show", "Bad_Name", check=False)
         self.assertEqual(r.returncode, 2)
         self.assertIn("invalid function name", r.stderr)
+        # Lists of an unknown function are not empty lists: exit 4 too.
+        for cmd in (["violations", "default/nope"], ["events", "default/nope"],
+                    ["events", "-n", "default", "nope", "--follow"], ["functions", "nope"],
+                    ["mode", "default/nope", "enforce"]):
+            with self.subTest(cmd=cmd):
+                r = a.ctl(*cmd, check=False, timeout=20)
+                self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+                self.assertIn("no function default/nope", r.stderr)
+                self.assertEqual(r.stdout, "")
 
     def test_agent_unreachable(self):
-        r = subprocess.run([CTL, "--socket", os.path.join(self.tmp, "none.sock"), "functions"],
-                           capture_output=True, text=True)
+        def ctl(sock, *args, user=()):
+            return subprocess.run([*user, CTL, "--socket", sock, *args, "functions"],
+                                  capture_output=True, text=True, timeout=60)
+        none = os.path.join(self.tmp, "none.sock")
+        r = ctl(none)
         self.assertEqual(r.returncode, 3)
-        self.assertIn("cannot reach the faasguard agent", r.stderr)
+        self.assertEqual(r.stderr, f"faasguardctl: the agent is not running (no socket at {none}; "
+                                   "start faasguard-agent, or give its socket with --socket)\n")
+        # A socket an agent left behind: nobody listens.
+        stale = os.path.join(self.tmp, "stale.sock")
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(stale)
+        s.close()
+        r = ctl(stale)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn(f"connection refused at {stale}: the agent is not running", r.stderr)
+        self.assertNotIn("failed to connect to all addresses", r.stderr)
+        # Not root: the socket is root's only.
+        a = self.agent().start()
+        os.chmod(self.tmp, 0o755)
+        r = ctl(a.socket, user=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        self.assertEqual(r.returncode, 3)
+        self.assertIn(f"permission denied on {a.socket}: run as root", r.stderr)
+        # An agent that does not answer in time.
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            r = ctl(a.socket, "--timeout", "1s")
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("did not answer within 1s (timed out)", r.stderr)
 
     def test_corrupt_profile_is_quarantined(self):
         state = os.path.join(self.tmp, "state")
@@ -142,7 +221,8 @@ class E2E(AgentTestCase):
         r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CTL,
                             "--socket", a.socket, "functions"], capture_output=True, text=True,
                            timeout=60)
-        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(r.returncode, 3, r.stdout)
+        self.assertIn("closed the connection: it serves root only (run as root)", r.stderr)
         wait_for(lambda: "refused a client that is not root" in a.logs(), what="refusal logged")
         self.assertIn('"uid":65534', a.logs())
         a.ctl("functions")  # root still gets in, and the agent serves on

@@ -8,10 +8,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "ctl/convert.h"
 #include "faasguard/v1/agent.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "profile/convert.h"
 #include "profile/profile.h"
 #include "support/agent_process.h"
 #include "support/fake_apiserver.h"

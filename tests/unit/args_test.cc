@@ -20,6 +20,7 @@ const std::vector<FlagDef>& Defs() {
       {"output", 'o', true, "", "output format", "table"},
       {"verbose", 'v', false, "", "say more", ""},
       {"dry-run", 0, false, "", "do nothing", ""},
+      {"kind", 'k', true, "KIND", "only this kind", "", /*repeatable=*/true},
   };
   return defs;
 }
@@ -93,6 +94,21 @@ TEST(ParseArgsTest, GetAndHas) {
   EXPECT_EQ(a.Get("socket"), "");
 }
 
+TEST(ParseArgsTest, RepeatableFlagKeepsEveryValueInOrder) {
+  ParsedArgs a = MustParse({"--kind", "new", "x", "-k", "violation", "--kind=new"});
+  EXPECT_THAT(a.GetAll("kind"), ElementsAre("new", "violation", "new"));
+  EXPECT_EQ(a.Get("kind"), "new");  // Get: the last one
+  EXPECT_THAT(a.positional, ElementsAre("x"));
+  EXPECT_THAT(MustParse({}).GetAll("kind"), IsEmpty());
+}
+
+TEST(ParseArgsTest, AnotherFlagGivenTwiceKeepsItsLastValue) {
+  ParsedArgs a = MustParse({"-o", "json", "--output", "yaml"});
+  EXPECT_EQ(a.Get("output"), "yaml");
+  EXPECT_THAT(a.GetAll("output"), ElementsAre("yaml"));
+  EXPECT_THAT(a.lists, IsEmpty());
+}
+
 TEST(ParseArgsTest, DoubleDashEndsTheFlags) {
   ParsedArgs a = MustParse({"run", "-o", "json", "--", "sh", "-c", "--socket", "--", "x"});
   EXPECT_TRUE(a.double_dash);
@@ -133,6 +149,7 @@ TEST(FlagsHelpTest, ListsFlagsWithValuesAndDefaults) {
   EXPECT_THAT(help, HasSubstr("-o, --output VALUE"));
   EXPECT_THAT(help, HasSubstr("-v, --verbose"));
   EXPECT_THAT(help, ::testing::Not(HasSubstr("--verbose VALUE")));
+  EXPECT_THAT(help, HasSubstr("only this kind (repeatable)"));
   // One line per flag, help texts aligned in one column.
   std::vector<size_t> columns;
   size_t start = 0;
@@ -144,8 +161,8 @@ TEST(FlagsHelpTest, ListsFlagsWithValuesAndDefaults) {
       if (line.find("--" + d.name + " ") != std::string::npos || line.ends_with("--" + d.name))
         columns.push_back(line.find(d.help));
   }
-  EXPECT_EQ(lines, 4);
-  ASSERT_EQ(columns.size(), 4u);
+  EXPECT_EQ(lines, static_cast<int>(Defs().size()));
+  ASSERT_EQ(columns.size(), Defs().size());
   for (size_t c : columns) EXPECT_EQ(c, columns[0]);
 }
 

@@ -1,10 +1,10 @@
-// Profile documents (agent/ctl/convert.h): YAML streams, plain and CRD, and hostile input that
+// Profile documents (agent/profile/convert.h): YAML streams, plain and CRD, and hostile input that
 // the fuzzers found.
 #include <chrono>
 #include <string>
 
-#include "ctl/convert.h"
 #include "gtest/gtest.h"
+#include "profile/convert.h"
 
 namespace faasguard {
 namespace {

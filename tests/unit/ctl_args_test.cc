@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
+#include "common/version.h"
+#include "ctl/commands.h"
 #include "ctl/ctl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -87,7 +90,14 @@ INSTANTIATE_TEST_SUITE_P(
                   {"functions", "a/b", "extra"},
                   "unexpected argument \"extra\" for functions"},
         UsageCase{"FunctionsWithBadName", {"functions", "Bad_Name"}, "invalid function name"},
-        UsageCase{"YamlOutsideProfiles", {"-o", "yaml", "functions"}, "-o yaml is for profiles"},
+        UsageCase{"YamlOutsideProfiles",
+                  {"-o", "yaml", "functions"},
+                  "-o yaml is not for functions (table, json); it is for profile show, profile "
+                  "export"},
+        UsageCase{"WideOutsideViolations", {"status", "-o", "wide"}, "-o wide is not for status"},
+        UsageCase{"TableForExport",
+                  {"profile", "export", "a/b", "-o", "table"},
+                  "-o table is not for profile export (json, yaml)"},
         UsageCase{"ExportBadFormat",
                   {"profile", "export", "a/b", "--format", "helm"},
                   "unknown export format"},
@@ -173,7 +183,55 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{"AcceptBadRef", {"profile", "accept", "a/B", "1"}, "invalid function name \"B\""},
         UsageCase{"AcceptExtraArgument",
                   {"profile", "accept", "a/b", "1", "2"},
-                  "unexpected argument \"2\""}),
+                  "unexpected argument \"2\""},
+        // global flags: the agent's address
+        UsageCase{"ServerWithoutTls",
+                  {"--server", "127.0.0.1:1", "functions"},
+                  "--server needs --tls-cert, --tls-key and --tls-ca"},
+        UsageCase{"ServerWithHalfTheTlsFlags",
+                  {"--server", "127.0.0.1:1", "--tls-cert", "c.pem", "status"},
+                  "--server needs --tls-cert, --tls-key and --tls-ca"},
+        UsageCase{"InsecureWithoutServer", {"--insecure", "status"}, "--insecure is for --server"},
+        UsageCase{"TlsFlagWithoutServer", {"--tls-ca", "ca.pem", "status"}, "--tls-ca is for"},
+        UsageCase{"TimeoutZero", {"--timeout", "0", "status"}, "--timeout \"0\" is not from 1s"},
+        UsageCase{"TimeoutNotADuration", {"--timeout", "soon", "status"}, "--timeout \"soon\""},
+        // -n / --namespace
+        UsageCase{"BadNamespaceFlag", {"-n", "Shop", "functions"}, "invalid namespace \"Shop\""},
+        UsageCase{"NamespaceGivenTwoWays",
+                  {"profile", "show", "-n", "shop", "other/cart"},
+                  "\"other/cart\" is in namespace \"other\", but -n says \"shop\""},
+        UsageCase{"NamespaceForRunConflicts",
+                  {"run", "-n", "shop", "--function", "other/cart", "--", "true"},
+                  "but -n says \"shop\""},
+        // profile import
+        UsageCase{"ImportModeAndTakeMode",
+                  {"profile", "import", "--mode", "enforce", "--take-mode", "x.json"},
+                  "give --mode or --take-mode, not both"},
+        UsageCase{"ImportUnknownMode",
+                  {"profile", "import", "--mode", "strict", "x.json"},
+                  "unknown mode \"strict\""},
+        UsageCase{"ImportUnreadableFile",
+                  {"profile", "import", "/nonexistent/faasguard/x.json"},
+                  "/nonexistent/faasguard/x.json: "},
+        UsageCase{"DryRunOutsideImport",
+                  {"profile", "diff", "a/b", "f", "--dry-run"},
+                  "flag --dry-run is only for profile import"},
+        UsageCase{"ModeFlagOutsideImport",
+                  {"functions", "--mode", "learn"},
+                  "flag --mode is only for profile import"},
+        UsageCase{"DiffUnreadableFile",
+                  {"profile", "diff", "a/b", "/nonexistent/faasguard/x.json"},
+                  "/nonexistent/faasguard/x.json: "},
+        // events --kind is repeatable: every value is checked
+        UsageCase{"EventsSecondKindBad",
+                  {"events", "--kind", "new", "--kind", "noise"},
+                  "unknown event kind \"noise\""},
+        // help and version
+        UsageCase{"HelpOfNoCommand", {"help", "frobnicate"}, "no command \"frobnicate\""},
+        UsageCase{"VersionFlagWithACommand", {"status", "--version"}, "faasguardctl version"},
+        UsageCase{"ModeDefaultWithSyscallAction",
+                  {"mode", "--default", "enforce", "--syscall-action", "alert"},
+                  "--syscall-action is for one function"}),
     [](const ::testing::TestParamInfo<UsageCase>& info) { return info.param.name; });
 
 TEST(CtlTest, UsageErrorsPointAtHelp) {
@@ -198,6 +256,65 @@ TEST(CtlTest, Version) {
   EXPECT_THAT(r.out, HasSubstr("faasguardctl"));
 }
 
+// Help is read in a terminal: no line wider than 100 columns.
+void ExpectNarrow(const std::string& text, const std::string& what) {
+  for (absl::string_view line : absl::StrSplit(text, '\n'))
+    EXPECT_LE(line.size(), 100u) << what << ": " << line;
+}
+
+TEST(CtlHelpTest, GlobalHelpListsEveryCommand) {
+  Result r = Ctl({"--help"});
+  for (const Command& c : Commands()) EXPECT_THAT(r.out, HasSubstr("  " + c.name + " ")) << c.name;
+  EXPECT_THAT(r.out, HasSubstr("-n, --namespace NS"));
+  EXPECT_THAT(r.out, HasSubstr("5  profile diff only"));
+  ExpectNarrow(r.out, "--help");
+}
+
+TEST(CtlHelpTest, EveryCommandHasItsOwnHelpWithExamples) {
+  for (const Command& c : Commands()) {
+    std::vector<std::string> args = absl::StrSplit(c.name, ' ');
+    args.push_back("--help");
+    Result r = Ctl(args);
+    EXPECT_EQ(r.code, kExitOk) << c.name;
+    EXPECT_EQ(r.err, "") << c.name;
+    EXPECT_THAT(r.out, ::testing::StartsWith("Usage: faasguardctl " + c.name + " ")) << c.name;
+    EXPECT_THAT(r.out, HasSubstr("\nExamples:\n  faasguardctl ")) << c.name;
+    EXPECT_THAT(r.out, HasSubstr("\nExit codes: ")) << c.name;
+    EXPECT_THAT(r.out, Not(HasSubstr("Commands:"))) << c.name;  // not the global help
+    for (const std::string& flag : c.flags) EXPECT_THAT(r.out, HasSubstr("--" + flag)) << c.name;
+    ExpectNarrow(r.out, c.name);
+    // "help COMMAND" says the same.
+    std::vector<std::string> help = absl::StrSplit(c.name, ' ');
+    help.insert(help.begin(), "help");
+    EXPECT_EQ(Ctl(help).out, r.out) << c.name;
+  }
+}
+
+TEST(CtlHelpTest, ProfileHelpListsItsSubcommands) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"profile", "--help"}, {"profile", "-h"}, {"help", "profile"}}) {
+    Result r = Ctl(args);
+    EXPECT_EQ(r.code, kExitOk);
+    EXPECT_THAT(r.out, HasSubstr("Usage: faasguardctl profile COMMAND"));
+    for (const char* sub : {"show", "export", "import", "diff", "accept", "delete"})
+      EXPECT_THAT(r.out, HasSubstr("profile " + std::string(sub)));
+    EXPECT_THAT(r.out, Not(HasSubstr("violations")));
+  }
+}
+
+TEST(CtlHelpTest, CommandHelpShowsItsExitCodes) {
+  EXPECT_THAT(Ctl({"profile", "diff", "--help"}).out, HasSubstr("1 they differ"));
+  EXPECT_THAT(Ctl({"run", "--help"}).out, HasSubstr("127 not found, 126 not executable"));
+  EXPECT_THAT(Ctl({"profile", "import", "--help"}).out, HasSubstr("--dry-run"));
+}
+
+TEST(CtlTest, VersionCommandWithoutAnAgentPrintsTheClientsAndSaysWhy) {
+  Result r = Ctl({"version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, std::string("Client: faasguardctl ") + kVersion + "\n");
+  EXPECT_THAT(r.err, HasSubstr("agent version unknown: the agent is not running"));
+}
+
 TEST(CtlTest, MissingSocketIsUnavailable) {
   for (std::vector<std::string> args : {std::vector<std::string>{"functions"},
                                         {"-o", "json", "functions"},
@@ -211,11 +328,15 @@ TEST(CtlTest, MissingSocketIsUnavailable) {
                                         {"violations"},
                                         {"violations", "a/b", "--limit", "5"},
                                         {"violations", "--limit", "10000"},
-                                        {"profile", "accept", "a/b", "3"}}) {
+                                        {"profile", "accept", "a/b", "3"},
+                                        {"events", "a/b", "--kind", "new", "--kind", "violation"},
+                                        {"functions", "-n", "shop"},
+                                        {"profile", "show", "-n", "shop", "cart"}}) {
     Result r = Ctl(args);
     EXPECT_EQ(r.code, kExitUnavailable) << args[0] << ": " << r.err;
     EXPECT_THAT(r.err, HasSubstr(kNoSocket)) << args[0];
-    EXPECT_THAT(r.err, HasSubstr("cannot reach the faasguard agent")) << args[0];
+    EXPECT_THAT(r.err, HasSubstr("the agent is not running (no socket at ")) << args[0];
+    EXPECT_THAT(r.err, HasSubstr("start faasguard-agent")) << args[0];
     EXPECT_EQ(r.out, "") << args[0];
   }
 }

@@ -1,5 +1,5 @@
-// Profile documents for faasguardctl: JSON and YAML, plain or as a FunctionProfile custom
-// resource (apiVersion faasguard.dev/v1alpha1).
+// Profile documents: JSON and YAML, plain or as a FunctionProfile custom resource (apiVersion
+// faasguard.dev/v1alpha1). faasguardctl reads and writes them; the cluster sync (k8s/) too.
 #pragma once
 
 #include <string>

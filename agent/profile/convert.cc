@@ -1,4 +1,4 @@
-#include "ctl/convert.h"
+#include "profile/convert.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "profile/profile.h"
@@ -153,11 +154,10 @@ std::vector<std::string> SplitYamlDocuments(absl::string_view text) {
 
 // One document (as JSON) -> a profile: plain, or the spec of a FunctionProfile resource.
 absl::StatusOr<v1::Profile> ProfileFromDoc(const std::string& json) {
-  auto v = ParseJsonValue(json);
-  if (!v.ok()) return v.status();
-  if (v->kind_case() != Value::kStructValue)
+  FG_ASSIGN_OR_RETURN(Value v, ParseJsonValue(json));
+  if (v.kind_case() != Value::kStructValue)
     return absl::InvalidArgumentError("a profile document must be an object");
-  const auto& fields = v->struct_value().fields();
+  const auto& fields = v.struct_value().fields();
   auto kind = fields.find("kind");
   if (kind == fields.end()) return ProfileFromJson(json);
   if (kind->second.string_value() != kCrdKind)
@@ -181,12 +181,11 @@ absl::StatusOr<v1::Profile> ProfileFromDoc(const std::string& json) {
     if (m.count("name")) (*f)["name"] = m.at("name");
     (*s.mutable_struct_value()->mutable_fields())["function"] = fn;
   }
-  auto p = ProfileFromJson(ValueToJson(s));
-  if (!p.ok()) return p.status();
+  FG_ASSIGN_OR_RETURN(v1::Profile p, ProfileFromJson(ValueToJson(s)));
   if (meta != fields.end()) {
     const auto& m = meta->second.struct_value().fields();
-    if ((m.count("name") && m.at("name").string_value() != p->function().name()) ||
-        (m.count("namespace") && m.at("namespace").string_value() != p->function().namespace_()))
+    if ((m.count("name") && m.at("name").string_value() != p.function().name()) ||
+        (m.count("namespace") && m.at("namespace").string_value() != p.function().namespace_()))
       return absl::InvalidArgumentError(
           "the resource's metadata and spec.function name different functions");
   }
@@ -241,9 +240,8 @@ absl::StatusOr<std::vector<v1::Profile>> ParseProfileDocs(absl::string_view text
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == absl::string_view::npos) return absl::InvalidArgumentError("the document is empty");
   if (text[first] == '{') {  // JSON
-    auto p = ProfileFromDoc(std::string(text));
-    if (!p.ok()) return p.status();
-    out.push_back(std::move(*p));
+    FG_ASSIGN_OR_RETURN(v1::Profile p, ProfileFromDoc(std::string(text)));
+    out.push_back(std::move(p));
     return out;
   }
   std::vector<YAML::Node> docs;
