@@ -383,81 +383,110 @@ absl::StatusOr<bool> BpfPrograms::AdoptLink(bpf_program* prog, const std::string
   return true;
 }
 
+absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
+  auto [type, target] = SplitSection(bpf_program__section_name(prog));
+  if (type == "cgroup") target = absl::StrCat(target, " @ ", cgroup2_mount_);
+  const bool is_sys_enter = prog == sys_enter();
+  std::string how, pin;
+  if (!pin_dir_.empty()) {
+    // A program is attached once: an earlier agent's link to the same code is kept (it never
+    // stopped running); a link to other code is replaced, ours attached before it goes.
+    pin = absl::StrCat(LinksDir(pin_dir_), "/", bpf_program__name(prog));
+    ours_.insert(bpf_program__name(prog));
+    how = "new";
+    if (Exists(pin)) {
+      auto kept = AdoptLink(prog, pin, root_id_);
+      if (kept.ok() && *kept) {
+        if (is_sys_enter) {
+          sys_enter_adopted_ = std::move(adopted_link_fds_.back());
+          adopted_link_fds_.pop_back();
+          sys_enter_on_ = true;
+        }
+        attached_.push_back({bpf_program__name(prog), type, target, "adopted"});
+        return absl::OkStatus();
+      }
+      if (!kept.ok())
+        LogWarn("pinned link unreadable: replacing it",
+                {{"link", pin}, {"error", kept.status().ToString()}});
+      how = "replaced";
+    }
+  }
+  // A cgroup program is attached once, at the v2 root: that covers every present and future
+  // cgroup.
+  LinkPtr link(type == "cgroup" ? bpf_program__attach_cgroup(prog, cgroup_fd_.get())
+                                : bpf_program__attach(prog),
+               LinkDeleter{.keep_attached = !pin_dir_.empty()});
+  if (!link) {
+    return ErrnoStatus(errno, absl::StrCat("attach program ", bpf_program__name(prog), " (",
+                                           bpf_program__section_name(prog), ")"));
+  }
+  bpf_link* l = link.get();
+  if (is_sys_enter) {
+    sys_enter_link_ = std::move(link);
+    sys_enter_on_ = true;
+  } else {
+    links_.push_back(std::move(link));
+  }
+  if (!pin.empty()) {
+    // Unpinning the replaced link drops its last reference: it detaches here.
+    if (how == "replaced" && ::unlink(pin.c_str()) != 0)
+      return ErrnoStatus(errno, absl::StrCat("remove replaced link ", pin));
+    FG_RETURN_IF_ERROR(LibbpfStatus(bpf_link__pin(l, pin.c_str()), absl::StrCat("pin link ", pin)));
+  }
+  attached_.push_back({bpf_program__name(prog), type, target, how});
+  return absl::OkStatus();
+}
+
 absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
+  cgroup2_mount_ = o.cgroup2_mount;
   cgroup_fd_.Reset(::open(o.cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cgroup_fd_.valid())
     return ErrnoStatus(errno, absl::StrCat("open cgroup v2 root ", o.cgroup2_mount));
-  uint64_t root_id = 0;
   if (!pin_dir_.empty()) {
     auto id = CgroupIdOf(o.cgroup2_mount);
     if (!id.ok()) return id.status();
-    root_id = *id;
+    root_id_ = *id;
   }
-  std::set<std::string> ours;
-  auto attach = [&](bpf_program* prog) -> absl::Status {
-    auto [type, target] = SplitSection(bpf_program__section_name(prog));
-    if (type == "cgroup") target = absl::StrCat(target, " @ ", o.cgroup2_mount);
-    std::string how, pin;
-    if (!pin_dir_.empty()) {
-      // A program is attached once: an earlier agent's link to the same code is kept (it never
-      // stopped running); a link to other code is replaced, ours attached before it goes.
-      pin = absl::StrCat(LinksDir(pin_dir_), "/", bpf_program__name(prog));
-      ours.insert(bpf_program__name(prog));
-      how = "new";
-      if (Exists(pin)) {
-        auto kept = AdoptLink(prog, pin, root_id);
-        if (kept.ok() && *kept) {
-          attached_.push_back({bpf_program__name(prog), type, target, "adopted"});
-          return absl::OkStatus();
-        }
-        if (!kept.ok())
-          LogWarn("pinned link unreadable: replacing it",
-                  {{"link", pin}, {"error", kept.status().ToString()}});
-        how = "replaced";
-      }
-    }
-    // A cgroup program is attached once, at the v2 root: that covers every present and future
-    // cgroup.
-    LinkPtr link(type == "cgroup" ? bpf_program__attach_cgroup(prog, cgroup_fd_.get())
-                                  : bpf_program__attach(prog),
-                 LinkDeleter{.keep_attached = !pin_dir_.empty()});
-    if (!link) {
-      return ErrnoStatus(errno, absl::StrCat("attach program ", bpf_program__name(prog), " (",
-                                             bpf_program__section_name(prog), ")"));
-    }
-    bpf_link* l = links_.emplace_back(std::move(link)).get();
-    if (!pin.empty()) {
-      // Unpinning the replaced link drops its last reference: it detaches here.
-      if (how == "replaced" && ::unlink(pin.c_str()) != 0)
-        return ErrnoStatus(errno, absl::StrCat("remove replaced link ", pin));
-      FG_RETURN_IF_ERROR(
-          LibbpfStatus(bpf_link__pin(l, pin.c_str()), absl::StrCat("pin link ", pin)));
-    }
-    attached_.push_back({bpf_program__name(prog), type, target, how});
-    return absl::OkStatus();
-  };
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
     if (!bpf_program__autoload(prog) || prog == sys_enter()) continue;
     // An iterator is run, not attached (MarkTrackedTasks).
     if (SplitSection(bpf_program__section_name(prog)).first == "iter") continue;
-    FG_RETURN_IF_ERROR(attach(prog));
+    FG_RETURN_IF_ERROR(AttachProgram(prog));
   }
-  // sys_enter passes unmarked tasks: it comes last, once the mark programs run and every task
-  // already in a tracked cgroup (fg_cg_local entries kept from an earlier agent) is marked.
-  if (task_mark_on_) FG_RETURN_IF_ERROR(MarkAll());
-  FG_RETURN_IF_ERROR(attach(sys_enter()));
+  FG_RETURN_IF_ERROR(SetSyscallHook(true));
   if (pin_dir_.empty()) return absl::OkStatus();
   // Links of programs this agent does not run (an optional program no longer loaded, the
   // other variant of one): they would keep running beside ours.
   auto pinned = ListDir(LinksDir(pin_dir_));
   if (!pinned.ok()) return pinned.status();
   for (const auto& name : *pinned) {
-    if (ours.count(name)) continue;
+    if (ours_.count(name)) continue;
     std::string path = absl::StrCat(LinksDir(pin_dir_), "/", name);
     if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, absl::StrCat("remove ", path));
     LogInfo("removed the pinned link of a program this agent does not run", {{"link", path}});
   }
+  return absl::OkStatus();
+}
+
+absl::Status BpfPrograms::SetSyscallHook(bool attached) {
+  if (attached == sys_enter_on_) return absl::OkStatus();
+  if (attached) {
+    // sys_enter passes unmarked tasks: it comes last, once the mark programs run and every
+    // task already in a tracked cgroup is marked.
+    if (task_mark_on_) FG_RETURN_IF_ERROR(MarkAll());
+    return AttachProgram(sys_enter());
+  }
+  // Detached: the pin goes first, then our reference, which is the last one.
+  if (!pin_dir_.empty()) {
+    std::string pin = absl::StrCat(LinksDir(pin_dir_), "/", bpf_program__name(sys_enter()));
+    if (::unlink(pin.c_str()) != 0 && errno != ENOENT)
+      return ErrnoStatus(errno, absl::StrCat("unpin ", pin));
+  }
+  if (sys_enter_link_) sys_enter_link_.get_deleter().keep_attached = false;
+  sys_enter_link_.reset();
+  sys_enter_adopted_.Reset();
+  sys_enter_on_ = false;
   return absl::OkStatus();
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,12 @@ class BpfPrograms {
   bool adopted() const { return adopted_; }
   const std::string& pin_dir() const { return pin_dir_; }
 
+  // sys_enter (every syscall of the node passes it while attached) is needed only while some
+  // function learns or is monitored, or an enforced container runs without its seccomp
+  // filter; detached, an untracked syscall costs nothing. Attached at load.
+  absl::Status SetSyscallHook(bool attached);
+  bool syscall_hook_attached() const { return sys_enter_on_; }
+
   // Renew the agent's heartbeat in fg_agent (fail-open functions block while it is fresh).
   absl::Status Heartbeat();
   // When the kernel failed to mark a task since the last call (FG_STAT_MARK_FAIL moved), run
@@ -80,6 +87,8 @@ class BpfPrograms {
  private:
   BpfPrograms() = default;
   absl::Status Attach(const LoaderOptions& o);
+  // Attach (or adopt the pinned link of) one program, and pin its link.
+  absl::Status AttachProgram(bpf_program* prog);
   static absl::StatusOr<std::unique_ptr<BpfPrograms>> Load(const LoaderOptions& o, bool optional);
   // Pinned state: read the mark of an earlier agent (same ABI: adopt it, with its hash seed;
   // another: remove it), then reuse its maps.
@@ -110,6 +119,12 @@ class BpfPrograms {
   std::unique_ptr<fg_bpf, SkeletonDeleter> skel_;
   std::vector<UniqueFd> adopted_link_fds_;
   std::vector<LinkPtr> links_;
+  LinkPtr sys_enter_link_{nullptr, LinkDeleter{}};  // sys_enter's link, attached here
+  UniqueFd sys_enter_adopted_;                      // or the pinned link it adopted
+  bool sys_enter_on_ = false;
+  std::string cgroup2_mount_;
+  uint64_t root_id_ = 0;        // the v2 root's id (pinned cgroup links are checked)
+  std::set<std::string> ours_;  // names of the programs whose links we pinned
   std::string pin_dir_;
   uint64_t fail_open_after_ns_ = 0;
   bool adopted_ = false;

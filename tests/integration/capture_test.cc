@@ -182,6 +182,33 @@ TEST_F(CaptureTest, ProcessOutsideTheTrackedCgroupLeavesNoTrace) {
   EXPECT_EQ(core.kernel->TrackedCount(), 1u);
 }
 
+// sys_enter can be taken off the node (nothing needs it) and put back: while it is detached no
+// syscall is seen, the other programs go on (the exec is still learned).
+TEST_F(CaptureTest, SyscallHookDetachesAndAttachesAgain) {
+  AgentCore core;
+  ASSERT_TRUE(core.programs->syscall_hook_attached());
+  ASSERT_TRUE(core.programs->SetSyscallHook(false).ok());
+  EXPECT_FALSE(core.programs->syscall_hook_attached());
+  TestCgroup off("hook-off");
+  ASSERT_TRUE(core.engine->RegisterCgroup(Fn("hook-off"), "main", off.id(), off.path()).ok());
+  ASSERT_EQ(testing::RunIn(off.path(), {kWorkload, "syscalls"}), 0);
+  core.Settle();
+  auto p = core.engine->GetProfile(Fn("hook-off"));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->containers(0).syscalls_size(), 0);
+  EXPECT_EQ(p->containers(0).execs_size(), 1);
+
+  ASSERT_TRUE(core.programs->SetSyscallHook(true).ok());
+  ASSERT_TRUE(core.programs->SetSyscallHook(true).ok());  // twice: no second link
+  EXPECT_TRUE(core.programs->syscall_hook_attached());
+  ASSERT_EQ(testing::RunIn(off.path(), {kWorkload, "syscalls"}), 0);
+  core.Settle();
+  p = core.engine->GetProfile(Fn("hook-off"));
+  ASSERT_TRUE(p.ok());
+  EXPECT_THAT(SyscallNames(p->containers(0)), Contains("getppid"));
+  EXPECT_THAT(SyscallNames(p->containers(0)), Contains("sysinfo"));
+}
+
 TEST_F(CaptureTest, LostEventsDoNotLoseLearning) {
   // A ring buffer that holds one exec record, and nobody reading it: nearly every event is
   // lost, yet the kernel-side sets still give the complete profile.
