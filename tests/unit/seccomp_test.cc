@@ -4,6 +4,8 @@
 // it runs; neither leaves a side effect. And the OCI profile the runtimes load.
 #include "seccomp/seccomp_policy.h"
 
+#include "seccomp/profile_files.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -236,6 +238,28 @@ TEST(SeccompPolicyTest, EverySensitiveNameIsASyscallOfThisMachine) {
     EXPECT_TRUE(known) << s.name;
     EXPECT_GT(std::string(s.reason).size(), 10u) << s.name;
   }
+}
+
+TEST(SeccompProfileFilesTest, WritesWhereTheWebhookPointsAndRemoves) {
+  TempDir t;
+  SeccompProfileFiles files(t.Sub("seccomp"));
+  v1::FunctionId id;
+  id.set_namespace_("shop");
+  id.set_name("cart");
+  EXPECT_EQ(files.PathOf(id, "user-container"),
+            t.Sub("seccomp") + "/faasguard/shop/cart/user-container.json");
+  auto w = files.Write(id, "user-container", "{}\n");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_TRUE(*w);
+  w = files.Write(id, "user-container", "{}\n");
+  ASSERT_TRUE(w.ok());
+  EXPECT_FALSE(*w) << "unchanged content is not rewritten";
+  struct stat sb;
+  ASSERT_EQ(::stat(files.PathOf(id, "user-container").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0644u);
+  ASSERT_TRUE(files.RemoveFunction(id).ok());
+  EXPECT_NE(::access(files.PathOf(id, "user-container").c_str(), F_OK), 0);
+  EXPECT_TRUE(files.RemoveFunction(id).ok()) << "nothing left: not an error";
 }
 
 }  // namespace
