@@ -1,4 +1,4 @@
-#include "core/status_report.h"
+#include "daemon/status_report.h"
 
 #include <sys/utsname.h>
 
