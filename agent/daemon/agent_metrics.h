@@ -1,4 +1,6 @@
-// What the agent's /metrics says, from its parts. docs/api.md lists the metrics.
+// What the agent's /metrics says, from its parts. Names follow Prometheus' rules: the
+// faasguard_ prefix, _total on counters only, no type names; a function is two labels,
+// namespace and function. docs/api.md lists them.
 #pragma once
 
 #include <string>

@@ -9,36 +9,16 @@
 #include <string>
 #include <thread>
 
-#include "common/log.h"
-#include "fakes/fake_kernel_maps.h"
 #include "gtest/gtest.h"
-#include "profile/store.h"
-#include "unit/temp_dir.h"
+#include "unit/fake_engine.h"
 
 namespace faasguard {
 namespace {
 
 constexpr uint64_t kCgroup = 4242;
 
-v1::FunctionId Fn(const std::string& name) {
-  v1::FunctionId id;
-  id.set_namespace_("ns");
-  id.set_name(name);
-  return id;
-}
-
-class MaintenanceTest : public ::testing::Test {
+class MaintenanceTest : public FakeEngineTest {
  protected:
-  MaintenanceTest() : store_(dir_.path()) {}
-
-  void SetUp() override {
-    SetLogLevel(LogLevel::kError);
-    ASSERT_TRUE(store_.Init().ok());
-    engine_ = std::make_unique<Engine>(&kernel_, &store_, Engine::Options{});
-    engine_->LoadProfiles();
-  }
-  void TearDown() override { SetLogLevel(LogLevel::kInfo); }
-
   std::unique_ptr<MaintenanceLoop> Loop(absl::Duration interval, absl::Duration vanished) {
     MaintenanceLoop::Options o;
     o.interval = interval;
@@ -52,19 +32,13 @@ class MaintenanceTest : public ::testing::Test {
         o);
   }
 
-  TempDir dir_;
-  fakes::FakeKernelMaps kernel_;
-  ProfileStore store_;
-  std::unique_ptr<Engine> engine_;
   std::atomic<int> upkeeps_{0};
   std::atomic<int> alive_checks_{0};
   std::set<uint64_t> alive_ = {kCgroup};
 };
 
 TEST_F(MaintenanceTest, APassKeepsTheKernelUpAndSavesWhatTheKernelLearned) {
-  auto r = engine_->RegisterCgroup(Fn("fn"), "main", kCgroup, "/sys/fs/cgroup/test/fn");
-  ASSERT_TRUE(r.ok()) << r.status();
-  const uint32_t slot = kernel_.tracked.at(kCgroup);
+  const uint32_t slot = Register("ns", "fn", kCgroup);
   engine_->SaveDirty();
   // The kernel learns a syscall while no event reaches the agent: the pass folds it in.
   kernel_.State(slot).sys[0] |= 1ull << 3;
@@ -82,7 +56,7 @@ TEST_F(MaintenanceTest, APassKeepsTheKernelUpAndSavesWhatTheKernelLearned) {
 }
 
 TEST_F(MaintenanceTest, VanishedCgroupsAreCheckedEveryThirtySecondsNotEveryPass) {
-  ASSERT_TRUE(engine_->RegisterCgroup(Fn("fn"), "main", kCgroup, "/sys/fs/cgroup/test/a").ok());
+  Register("ns", "fn", kCgroup);
   // 2 s passes: the check runs on every 15th.
   auto loop = Loop(absl::Seconds(2), absl::Seconds(30));
   for (int i = 0; i < 14; ++i) loop->RunPass();
@@ -99,7 +73,7 @@ TEST_F(MaintenanceTest, VanishedCgroupsAreCheckedEveryThirtySecondsNotEveryPass)
 }
 
 TEST_F(MaintenanceTest, AnIntervalLongerThanTheCheckChecksEveryPass) {
-  ASSERT_TRUE(engine_->RegisterCgroup(Fn("fn"), "main", kCgroup, "/sys/fs/cgroup/test/a").ok());
+  Register("ns", "fn", kCgroup);
   auto loop = Loop(absl::Seconds(60), absl::Seconds(30));
   loop->RunPass();
   loop->RunPass();
