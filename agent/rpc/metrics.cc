@@ -1,7 +1,13 @@
 #include "rpc/metrics.h"
 
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -71,6 +77,12 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
   int port = hp->port;
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->http_ = std::make_unique<httplib::Server>();
+  // cpp-httplib sets SO_REUSEPORT by default: a second agent would then share the port, and
+  // scrapes would reach either. SO_REUSEADDR only lets a restarted agent bind at once.
+  m->http_->set_socket_options([](socket_t fd) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   m->http_->Get("/metrics", [render](const httplib::Request&, httplib::Response& res) {
     res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -80,18 +92,34 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
     res.status = ok ? 200 : 503;
     res.set_content(ok ? "ok\n" : why + "\n", "text/plain");
   });
-  if (port == 0) {
+  errno = 0;
+  if (port == 0)
     port = m->http_->bind_to_any_port(host);
-    if (port <= 0)
-      return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", addr));
-  } else if (!m->http_->bind_to_port(host, port)) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", addr,
-                                               " (in use? choose another with --metrics-addr)"));
+  else if (!m->http_->bind_to_port(host, port))
+    port = -1;
+  if (port <= 0) {
+    int err = errno;
+    if (err == EADDRINUSE)
+      return absl::UnavailableError(
+          absl::StrCat(addr,
+                       " is in use (another faasguard-agent?): choose another address with "
+                       "--metrics-addr, or --metrics-addr off"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", addr, ": ",
+                                               err ? std::strerror(err) : "unknown error",
+                                               " (choose another address with --metrics-addr)"));
   }
   m->address_ =
       absl::StrCat(host.find(':') != std::string::npos ? "[" + host + "]" : host, ":", port);
   httplib::Server* srv = m->http_.get();
-  m->thread_ = std::thread([srv] { srv->listen_after_bind(); });
+  std::atomic<bool>* ended = &m->thread_ended_;
+  m->thread_ = std::thread([srv, ended] {
+    srv->listen_after_bind();
+    ended->store(true);
+  });
+  // Until its thread accepts, stop() cannot stop the server (and the destructor would wait
+  // forever): return once it serves.
+  while (!srv->is_running() && !ended->load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return m;
 }
 

@@ -3,6 +3,7 @@
 // is the caller's (daemon/agent_metrics.h); this is the text format and the transport.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -43,7 +44,8 @@ class MetricsServer {
  public:
   using Render = std::function<std::string()>;
   using Health = std::function<bool(std::string* why)>;
-  // addr "host:port" (port 0: any free port).
+  // addr "host:port" (port 0: any free port). The port is this server's alone: an address
+  // another process listens on is an error, never shared (no SO_REUSEPORT).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& addr,
                                                               Render render, Health health);
   ~MetricsServer();
@@ -53,6 +55,7 @@ class MetricsServer {
   MetricsServer() = default;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
+  std::atomic<bool> thread_ended_{false};
   std::string address_;
 };
 

@@ -75,6 +75,7 @@ ApiServer::~ApiServer() {
   Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   for (int fd : {listen_fd_, wake_[0], wake_[1]})
     if (fd >= 0) ::close(fd);
+  if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
 }
 
 void ApiServer::Shutdown(std::chrono::system_clock::time_point deadline) {
@@ -157,23 +158,28 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartServer(const ServerOptions& o,
     auto fd = ListenUnix(o.unix_socket);
     if (!fd.ok()) return fd.status();
     api->listen_fd_ = *fd;
+    api->socket_path_ = o.unix_socket;  // removed again if the server does not start
     if (::pipe2(api->wake_, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder b;
+  // gRPC sets SO_REUSEPORT by default: a second agent would then share the TCP port, and
+  // clients would reach either.
+  b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int tcp_port = 0;
   if (tcp_creds) b.AddListeningPort(o.tcp_addr, tcp_creds, &tcp_port);
   b.RegisterService(service);
   b.SetMaxReceiveMessageSize(16 << 20);
   if (o.counter) b.experimental().SetInterceptorCreators(o.counter->Factories());
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
-  if (!server || (tcp_creds && tcp_port == 0))
+  if (tcp_creds && (!server || tcp_port == 0))
     return absl::UnavailableError(
-        absl::StrCat("cannot serve gRPC on ",
-                     o.unix_socket.empty() ? "" : absl::StrCat("unix:", o.unix_socket, " "),
-                     o.tcp_addr, " (address in use?)"));
+        absl::StrCat("cannot listen on ", o.tcp_addr,
+                     " (in use by another process? choose another address with --listen-tcp)"));
+  if (!server) return absl::UnavailableError("cannot start the gRPC server");
   api->server_ = std::move(server);
+  api->socket_path_.clear();
   if (!o.unix_socket.empty()) {
     api->acceptor_ = std::thread([a = api.get()] { a->Accept(); });
     if (listening) listening->push_back("unix:" + o.unix_socket);
