@@ -26,8 +26,9 @@
 namespace faasguard {
 namespace {
 
-// `what: message`, keeping the code.
-absl::Status Failed(absl::string_view what, const absl::Status& s) {
+// `what: message`, keeping the code; OK stays OK.
+absl::Status Annotated(absl::string_view what, const absl::Status& s) {
+  if (s.ok()) return s;
   return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
 }
 
@@ -41,9 +42,8 @@ int Fatal(const absl::Status& s) {
 // directory's own (bpffs holds no regular files); it goes with the process, however it ends.
 // A bpf filesystem is mounted at the directory's root when none is there.
 absl::StatusOr<UniqueFd> LockPinDir(const std::string& dir) {
-  auto fs = EnsureBpfFs(dir);
-  if (!fs.ok()) return fs.status();
-  if (fs->mounted) LogInfo("mounted a bpf filesystem: none was mounted", {{"at", fs->root}});
+  FG_ASSIGN_OR_RETURN(BpfFsReport fs, EnsureBpfFs(dir));
+  if (fs.mounted) LogInfo("mounted a bpf filesystem: none was mounted", {{"at", fs.root}});
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return ErrnoStatus(errno, absl::StrCat("create pin directory ", dir,
                                            " (is a bpf filesystem mounted there? or use "
@@ -67,12 +67,12 @@ int Cleanup(const std::string& pin_dir) {
     return 0;
   }
   auto lock = LockPinDir(pin_dir);
-  if (!lock.ok()) return Fatal(Failed("cannot use the pin directory", lock.status()));
+  if (!lock.ok()) return Fatal(Annotated("cannot use the pin directory", lock.status()));
   std::vector<std::string> removed;
   absl::Status s = BpfPrograms::RemovePinned(pin_dir, &removed);
   for (const auto& r : removed) std::cout << "unpinned " << r << "\n";
   if (s.ok() && ::rmdir(pin_dir.c_str()) != 0) s = ErrnoStatus(errno, pin_dir);
-  if (!s.ok()) return Fatal(Failed("cleanup incomplete", s));
+  if (!s.ok()) return Fatal(Annotated("cleanup incomplete", s));
   std::cout << "removed " << pin_dir << ": " << removed.size()
             << " pinned objects; faasguard's programs are detached\n";
   return 0;
@@ -99,11 +99,11 @@ absl::Status Agent::Start() {
   cgroup2_ = config_.cgroup_root;
   if (cgroup2_.empty()) {
     auto m = DiscoverCgroup2Mount();
-    if (!m.ok()) return Failed("cannot find the cgroup v2 hierarchy", m.status());
+    FG_RETURN_IF_ERROR(Annotated("cannot find the cgroup v2 hierarchy", m.status()));
     cgroup2_ = *m;
   }
   store_ = std::make_unique<ProfileStore>(config_.state_dir);
-  if (absl::Status s = store_->Init(); !s.ok()) return Failed("cannot use the state directory", s);
+  FG_RETURN_IF_ERROR(Annotated("cannot use the state directory", store_->Init()));
   FG_RETURN_IF_ERROR(LoadPrograms());
   StartEngine();
   if (programs_->adopted()) AdoptKernelState();
@@ -111,7 +111,7 @@ absl::Status Agent::Start() {
 
   auto reader =
       EventReader::Create(programs_->ringbuf_fd(), [this](const Event& ev) { Route(ev); });
-  if (!reader.ok()) return Failed("cannot read events", reader.status());
+  FG_RETURN_IF_ERROR(Annotated("cannot read events", reader.status()));
   reader_ = std::move(*reader);
 
   FG_RETURN_IF_ERROR(StartApi());
@@ -156,7 +156,7 @@ absl::Status Agent::Start() {
 absl::Status Agent::LockPins() {
   if (config_.bpf_pin_dir.empty()) return absl::OkStatus();
   auto lock = LockPinDir(config_.bpf_pin_dir);
-  if (!lock.ok()) return Failed("cannot use the pin directory", lock.status());
+  FG_RETURN_IF_ERROR(Annotated("cannot use the pin directory", lock.status()));
   pin_lock_ = std::move(*lock);
   return absl::OkStatus();
 }
@@ -177,7 +177,7 @@ absl::Status Agent::LoadPrograms() {
   lo.pin_dir = config_.bpf_pin_dir;
   lo.fail_open_after_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(config_.fail_open_after));
   auto programs = BpfPrograms::LoadAndAttach(lo);
-  if (!programs.ok()) return Failed("cannot load the eBPF programs", programs.status());
+  FG_RETURN_IF_ERROR(Annotated("cannot load the eBPF programs", programs.status()));
   programs_ = std::move(*programs);
   for (const auto& p : programs_->attached())
     LogInfo("program attached",
@@ -249,9 +249,9 @@ absl::Status Agent::StartKubernetes() {
   if (!share) return absl::OkStatus();
   const char* what = "cannot share profiles through the API server";
   auto kc = InClusterConfig(config_.kube_api, config_.kube_token_file, config_.kube_ca_file);
-  if (!kc.ok()) return Failed(what, kc.status());
+  FG_RETURN_IF_ERROR(Annotated(what, kc.status()));
   auto k = KubeClient::Create(*kc);
-  if (!k.ok()) return Failed(what, k.status());
+  FG_RETURN_IF_ERROR(Annotated(what, k.status()));
   kube_ = std::move(*k);
   ProfileSync::Options po;
   po.node = config_.node_name.empty() ? DefaultNodeName() : config_.node_name;
@@ -300,11 +300,10 @@ absl::Status Agent::StartApi() {
       engine_.get(), hub_.get(),
       [mount =
            cgroup2_](const std::string& path) -> absl::StatusOr<std::pair<std::string, uint64_t>> {
-        auto dir = ResolveCgroupPath(mount, path);
-        if (!dir.ok()) return dir.status();
-        auto id = CgroupIdOf(*dir);
-        if (!id.ok()) return absl::NotFoundError(absl::StrCat("cgroup ", *dir, " does not exist"));
-        return std::make_pair(*dir, *id);
+        FG_ASSIGN_OR_RETURN(std::string dir, ResolveCgroupPath(mount, path));
+        auto id = CgroupIdOf(dir);
+        if (!id.ok()) return absl::NotFoundError(absl::StrCat("cgroup ", dir, " does not exist"));
+        return std::make_pair(dir, *id);
       },
       [this] {
         v1::GetStatusResponse r = BuildStatus(sources_);
@@ -320,7 +319,7 @@ absl::Status Agent::StartApi() {
   so.insecure_tcp = config_.insecure_tcp;
   so.counter = &calls_;
   auto server = StartServer(so, service_.get(), &listening_);
-  if (!server.ok()) return Failed("cannot serve the API", server.status());
+  FG_RETURN_IF_ERROR(Annotated("cannot serve the API", server.status()));
   server_ = std::move(*server);
   return absl::OkStatus();
 }
@@ -334,7 +333,7 @@ absl::Status Agent::StartMetrics() {
         *why = "the event reader stopped";
         return false;
       });
-  if (!m.ok()) return Failed("cannot serve metrics", m.status());
+  FG_RETURN_IF_ERROR(Annotated("cannot serve metrics", m.status()));
   metrics_ = std::move(*m);
   sources_.metrics_addr = metrics_->address();
   return absl::OkStatus();

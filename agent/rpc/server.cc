@@ -132,16 +132,13 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartServer(const ServerOptions& o,
         return absl::InvalidArgumentError(
             "TCP with TLS needs all of --tls-cert, --tls-key and --tls-client-ca "
             "(client certificates are required)");
-      auto cert = ReadFile(o.tls_cert);
-      if (!cert.ok()) return cert.status();
-      auto key = ReadFile(o.tls_key);
-      if (!key.ok()) return key.status();
-      auto ca = ReadFile(o.tls_client_ca);
-      if (!ca.ok()) return ca.status();
+      FG_ASSIGN_OR_RETURN(std::string cert, ReadFile(o.tls_cert));
+      FG_ASSIGN_OR_RETURN(std::string key, ReadFile(o.tls_key));
+      FG_ASSIGN_OR_RETURN(std::string ca, ReadFile(o.tls_client_ca));
       grpc::SslServerCredentialsOptions so(
           GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-      so.pem_root_certs = *ca;
-      so.pem_key_cert_pairs.push_back({*key, *cert});
+      so.pem_root_certs = ca;
+      so.pem_key_cert_pairs.push_back({key, cert});
       tcp_creds = grpc::SslServerCredentials(so);
     } else if (o.insecure_tcp) {
       tcp_creds = grpc::InsecureServerCredentials();
@@ -155,9 +152,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartServer(const ServerOptions& o,
   std::unique_ptr<ApiServer> api(new ApiServer());
   if (!o.unix_socket.empty()) {
     FG_RETURN_IF_ERROR(PrepareSocketPath(o.unix_socket));
-    auto fd = ListenUnix(o.unix_socket);
-    if (!fd.ok()) return fd.status();
-    api->listen_fd_ = *fd;
+    FG_ASSIGN_OR_RETURN(api->listen_fd_, ListenUnix(o.unix_socket));
     api->socket_path_ = o.unix_socket;  // removed again if the server does not start
     if (::pipe2(api->wake_, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   }
