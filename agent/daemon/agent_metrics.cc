@@ -1,5 +1,6 @@
 #include "daemon/agent_metrics.h"
 
+#include <map>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -63,26 +64,30 @@ void EngineMetrics(PromWriter& w, Engine& engine) {
     for (const auto& f : fns) n += ModeName(f.mode) == std::string_view(ModeName(mode));
     w.Sample("faasguard_functions", n, {{"mode", ModeName(mode)}});
   }
-  w.Family("faasguard_function_replicas", "gauge", "Tracked replicas of a function.");
-  for (size_t i = 0; i < fns.size(); ++i)
-    w.Sample("faasguard_function_replicas", fns[i].replicas,
-             {{"namespace", ids[i].first}, {"function", ids[i].second}});
-  w.Family("faasguard_function_stable", "gauge", "1 when a learning function is stable.");
-  for (size_t i = 0; i < fns.size(); ++i)
-    w.Sample("faasguard_function_stable", fns[i].stable ? 1 : 0,
-             {{"namespace", ids[i].first}, {"function", ids[i].second}});
-  w.Family("faasguard_new_behaviours_total", "counter",
-           "Behaviours learned, by function and kind, since the agent started.");
-  for (size_t i = 0; i < fns.size(); ++i)
-    for (const auto& [kind, n] : fns[i].new_behaviours)
-      w.Sample("faasguard_new_behaviours_total", static_cast<double>(n),
-               {{"namespace", ids[i].first}, {"function", ids[i].second}, {"kind", kind}});
-  w.Family("faasguard_violations_total", "counter",
-           "Violations, by function and kind, since the agent started.");
-  for (size_t i = 0; i < fns.size(); ++i)
-    for (const auto& [kind, n] : fns[i].violations)
-      w.Sample("faasguard_violations_total", static_cast<double>(n),
-               {{"namespace", ids[i].first}, {"function", ids[i].second}, {"kind", kind}});
+  // Per function, labelled namespace and function: a value, or counts by kind.
+  auto per_function = [&](const char* name, const char* help, auto value) {
+    w.Family(name, "gauge", help);
+    for (size_t i = 0; i < fns.size(); ++i)
+      w.Sample(name, value(fns[i]), {{"namespace", ids[i].first}, {"function", ids[i].second}});
+  };
+  auto by_kind = [&](const char* name, const char* help,
+                     std::map<std::string, uint64_t> Engine::FunctionMetrics::*counts) {
+    w.Family(name, "counter", help);
+    for (size_t i = 0; i < fns.size(); ++i)
+      for (const auto& [kind, n] : fns[i].*counts)
+        w.Sample(name, static_cast<double>(n),
+                 {{"namespace", ids[i].first}, {"function", ids[i].second}, {"kind", kind}});
+  };
+  per_function("faasguard_function_replicas", "Tracked replicas of a function.",
+               [](const Engine::FunctionMetrics& f) { return f.replicas; });
+  per_function("faasguard_function_stable", "1 when a learning function is stable.",
+               [](const Engine::FunctionMetrics& f) { return f.stable ? 1 : 0; });
+  by_kind("faasguard_new_behaviours_total",
+          "Behaviours learned, by function and kind, since the agent started.",
+          &Engine::FunctionMetrics::new_behaviours);
+  by_kind("faasguard_violations_total",
+          "Violations, by function and kind, since the agent started.",
+          &Engine::FunctionMetrics::violations);
 }
 
 }  // namespace

@@ -61,16 +61,22 @@ class StartupE2E(AgentTestCase):
         self.assertIsNotNone(b.proc.poll(), "the second agent started:\n" + b.logs())
         return b
 
-    def test_a_taken_metrics_port_is_an_error_at_start(self):
-        port = free_port()
-        flags = ["--metrics-addr", f"127.0.0.1:{port}"]
+    def refused_second_agent(self, flags, message):
+        """A first agent with `flags`, then a second: it must exit 1 with `message`, leaving
+        no socket behind. Returns the first."""
         a = self.agent(extra=flags).start()
         b = self.second_agent(flags)
         self.assertEqual(b.proc.returncode, 1, b.logs())
-        self.assertIn(f"faasguard-agent: cannot serve metrics: 127.0.0.1:{port} is in use",
-                      b.logs())
-        self.assertIn("--metrics-addr", b.logs())
+        self.assertIn(f"faasguard-agent: {message}", b.logs())
         self.assertFalse(os.path.exists(b.socket), "the second agent left its socket behind")
+        return a
+
+    def test_a_taken_metrics_port_is_an_error_at_start(self):
+        port = free_port()
+        a = self.refused_second_agent(
+            ["--metrics-addr", f"127.0.0.1:{port}"],
+            f"cannot serve metrics: 127.0.0.1:{port} is in use (another faasguard-agent?): "
+            "choose another address with --metrics-addr")
         # The first agent has the port to itself.
         self.assertEqual(listeners(port), 1)
         with urllib.request.urlopen(a.metrics_url() + "/healthz", timeout=5) as r:
@@ -78,14 +84,10 @@ class StartupE2E(AgentTestCase):
 
     def test_a_taken_api_port_is_an_error_at_start(self):
         port = free_port()
-        flags = ["--listen-tcp", f"127.0.0.1:{port}", "--insecure-tcp"]
-        a = self.agent(extra=flags).start()
-        b = self.second_agent(flags)
-        self.assertEqual(b.proc.returncode, 1, b.logs())
-        self.assertIn(f"faasguard-agent: cannot serve the API: cannot listen on 127.0.0.1:{port}",
-                      b.logs())
-        self.assertIn("--listen-tcp", b.logs())
-        self.assertFalse(os.path.exists(b.socket), "the second agent left its socket behind")
+        a = self.refused_second_agent(
+            ["--listen-tcp", f"127.0.0.1:{port}", "--insecure-tcp"],
+            f"cannot serve the API: cannot listen on 127.0.0.1:{port} (in use by another "
+            "process? choose another address with --listen-tcp)")
         self.assertEqual(listeners(port), 1)
         r = subprocess.run([CTL, "--server", f"127.0.0.1:{port}", "--insecure", "status"],
                            capture_output=True, text=True, timeout=30)
