@@ -422,7 +422,8 @@ class Agent:
         self.log = open(self.log_path, "w")
         t = time.monotonic()
         self.p = subprocess.Popen(["taskset", "-c", CPU_OTHER, self.binary, "--state-dir",
-                                   self.state, "--socket", self.sock, "--bpf-pin-dir", "off"],
+                                   self.state, "--socket", self.sock, "--bpf-pin-dir", "off",
+                                   "--metrics-addr", "off"],
                                   stdout=self.log, stderr=subprocess.STDOUT,
                                   preexec_fn=die_with_parent)
         while time.monotonic() - t < 60:

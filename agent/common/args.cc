@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace faasguard {
 
@@ -63,7 +64,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<FlagDef>& defs,
   return out;
 }
 
-std::string FlagsHelp(const std::vector<FlagDef>& defs) {
+std::string FlagsHelp(const std::vector<FlagDef>& defs, size_t max_width) {
   std::vector<std::pair<std::string, std::string>> rows;
   size_t width = 0;
   for (const auto& d : defs) {
@@ -77,9 +78,21 @@ std::string FlagsHelp(const std::vector<FlagDef>& defs) {
     width = std::max(width, left.size());
     rows.emplace_back(left, right);
   }
+  const size_t column = 2 + width + 2;
+  const size_t room = max_width > column ? max_width - column : 0;
   std::string out;
-  for (const auto& [l, r] : rows)
-    absl::StrAppend(&out, "  ", l, std::string(width - l.size() + 2, ' '), r, "\n");
+  for (const auto& [l, r] : rows) {
+    absl::StrAppend(&out, "  ", l, std::string(width - l.size() + 2, ' '));
+    std::string line;
+    for (absl::string_view word : absl::StrSplit(r, ' ', absl::SkipEmpty())) {
+      if (room && !line.empty() && line.size() + 1 + word.size() > room) {
+        absl::StrAppend(&out, line, "\n", std::string(column, ' '));
+        line.clear();
+      }
+      absl::StrAppend(&line, line.empty() ? "" : " ", word);
+    }
+    absl::StrAppend(&out, line, "\n");
+  }
   return out;
 }
 

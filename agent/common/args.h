@@ -47,7 +47,9 @@ struct ParsedArgs {
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<FlagDef>& defs,
                                      const std::vector<std::string>& argv);
 
-// Aligned "  --name VALUE   help (default: x)" lines; "(repeatable)" where a flag is.
-std::string FlagsHelp(const std::vector<FlagDef>& defs);
+// Aligned "  --name VALUE   help (default: x)" lines; "(repeatable)" where a flag is. With
+// `max_width`, help texts are wrapped at spaces so that no line is longer (a single word longer
+// than the column still overflows); continuation lines start in the help column.
+std::string FlagsHelp(const std::vector<FlagDef>& defs, size_t max_width = 0);
 
 }  // namespace faasguard

@@ -1,14 +1,17 @@
 #include "rpc/metrics.h"
 
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/event_hub.h"
-#include "core/status_report.h"
 #include "httplib.h"
-#include "rpc/call_counter.h"
 
 namespace faasguard {
 namespace {
@@ -52,112 +55,34 @@ void PromWriter::Sample(const std::string& name, double value,
   out_ += buf;
 }
 
-std::string RenderAgentMetrics(const StatusSources& s, CallCounter* calls, EventHub* hub) {
-  PromWriter w;
-  w.Family("faasguard_up", "gauge", "1 while the agent runs.");
-  w.Sample("faasguard_up", 1);
-  if (s.programs) {
-    w.Family("faasguard_pinned", "gauge",
-             "1 when programs and maps are pinned (enforcement outlives the agent).");
-    w.Sample("faasguard_pinned", s.programs->pin_dir().empty() ? 0 : 1);
-    w.Family("faasguard_adopted", "gauge",
-             "1 when this agent took over the pinned state of an earlier one.");
-    w.Sample("faasguard_adopted", s.programs->adopted() ? 1 : 0);
-  }
-  if (s.kernel) {
-    if (auto stats = s.kernel->ReadStats(); stats.ok()) {
-      w.Family("faasguard_kernel_events_lost_total", "counter",
-               "Ring-buffer records the kernel could not deliver (learning is not lost).");
-      w.Sample("faasguard_kernel_events_lost_total",
-               static_cast<double>((*stats)[FG_STAT_RB_RESERVE_FAIL]));
-      w.Family("faasguard_kernel_counter_total", "counter", "Per-CPU kernel counters, summed.");
-      for (size_t i = 0; i < stats->size(); ++i)
-        w.Sample("faasguard_kernel_counter_total", static_cast<double>((*stats)[i]),
-                 {{"name", KernelStatName(static_cast<int>(i))}});
-    }
-    w.Family("faasguard_kernel_map_entries", "gauge", "Entries in a kernel map.");
-    auto usage = s.kernel->Usage();
-    for (const auto& u : usage)
-      w.Sample("faasguard_kernel_map_entries", static_cast<double>(u.entries), {{"map", u.name}});
-    w.Family("faasguard_kernel_map_capacity", "gauge", "Capacity of a kernel map.");
-    for (const auto& u : usage)
-      w.Sample("faasguard_kernel_map_capacity", static_cast<double>(u.capacity), {{"map", u.name}});
-  }
-  if (s.reader) {
-    w.Family("faasguard_events_received_total", "counter", "Ring-buffer records read.");
-    w.Sample("faasguard_events_received_total", static_cast<double>(s.reader->received()));
-    w.Family("faasguard_events_malformed_total", "counter", "Ring-buffer records rejected.");
-    w.Sample("faasguard_events_malformed_total", static_cast<double>(s.reader->malformed()));
-  }
-  if (s.engine) {
-    EngineCounters c = s.engine->counters();
-    w.Family("faasguard_events_total", "counter", "Ring-buffer records handled, by kind.");
-    w.Sample("faasguard_events_total", static_cast<double>(c.events_syscall),
-             {{"kind", "syscall"}});
-    w.Sample("faasguard_events_total", static_cast<double>(c.events_exec), {{"kind", "exec"}});
-    w.Sample("faasguard_events_total", static_cast<double>(c.events_net), {{"kind", "net"}});
-    w.Sample("faasguard_events_total", static_cast<double>(c.events_violation),
-             {{"kind", "violation"}});
-    w.Sample("faasguard_events_total", static_cast<double>(c.events_orphan), {{"kind", "orphan"}});
-    w.Family("faasguard_tracked_cgroups", "gauge", "Cgroups tracked as function replicas.");
-    w.Sample("faasguard_tracked_cgroups", static_cast<double>(s.engine->tracked_cgroups()));
-    auto fns = s.engine->Metrics();
-    w.Family("faasguard_functions", "gauge", "Functions on this node, by mode.");
-    std::map<std::string, int> by_mode;
-    for (const auto& f : fns)
-      ++by_mode[f.mode == v1::MODE_ENFORCE   ? "enforce"
-                : f.mode == v1::MODE_MONITOR ? "monitor"
-                                             : "learn"];
-    for (const char* m : {"learn", "monitor", "enforce"})
-      w.Sample("faasguard_functions", by_mode[m], {{"mode", m}});
-    w.Family("faasguard_function_replicas", "gauge", "Tracked replicas of a function.");
-    for (const auto& f : fns)
-      w.Sample("faasguard_function_replicas", f.replicas, {{"function", f.function}});
-    w.Family("faasguard_function_stable", "gauge", "1 when a learning function is stable.");
-    for (const auto& f : fns)
-      w.Sample("faasguard_function_stable", f.stable ? 1 : 0, {{"function", f.function}});
-    w.Family("faasguard_new_behaviours_total", "counter",
-             "Behaviours learned, by function and kind, since the agent started.");
-    for (const auto& f : fns)
-      for (const auto& [kind, n] : f.new_behaviours)
-        w.Sample("faasguard_new_behaviours_total", static_cast<double>(n),
-                 {{"function", f.function}, {"kind", kind}});
-    w.Family("faasguard_violations_total", "counter",
-             "Violations, by function and kind, since the agent started.");
-    for (const auto& f : fns)
-      for (const auto& [kind, n] : f.violations)
-        w.Sample("faasguard_violations_total", static_cast<double>(n),
-                 {{"function", f.function}, {"kind", kind}});
-  }
-  if (calls) {
-    w.Family("faasguard_api_calls_total", "counter", "gRPC calls answered, by method and code.");
-    for (const auto& [k, n] : calls->Snapshot())
-      w.Sample("faasguard_api_calls_total", static_cast<double>(n),
-               {{"method", k.first}, {"code", k.second}});
-  }
-  if (hub) {
-    w.Family("faasguard_event_stream_clients", "gauge", "Clients following events.");
-    w.Sample("faasguard_event_stream_clients", static_cast<double>(hub->clients()));
-    w.Family("faasguard_agent_events_published_total", "counter",
-             "Agent events (new behaviour, violation, lifecycle) published.");
-    w.Sample("faasguard_agent_events_published_total", static_cast<double>(hub->published()));
-  }
-  return w.text();
+absl::StatusOr<HostPort> ParseHostPort(const std::string& addr) {
+  HostPort hp;
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos || !absl::SimpleAtoi(addr.substr(colon + 1), &hp.port) ||
+      hp.port < 0 || hp.port > 65535)
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", addr, "\" is not HOST:PORT, e.g. 127.0.0.1:9464"));
+  hp.host = addr.substr(0, colon);
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']')
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  return hp;
 }
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& addr,
                                                                     Render render, Health health) {
-  auto colon = addr.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(addr.substr(colon + 1), &port) || port < 0 ||
-      port > 65535)
-    return absl::InvalidArgumentError(
-        absl::StrCat("--metrics-addr \"", addr, "\" must be HOST:PORT, e.g. 127.0.0.1:9464"));
-  std::string host = addr.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  auto hp = ParseHostPort(addr);
+  if (!hp.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--metrics-addr ", hp.status().message()));
+  const std::string& host = hp->host;
+  int port = hp->port;
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->http_ = std::make_unique<httplib::Server>();
+  // cpp-httplib sets SO_REUSEPORT by default: a second agent would then share the port, and
+  // scrapes would reach either. SO_REUSEADDR only lets a restarted agent bind at once.
+  m->http_->set_socket_options([](socket_t fd) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   m->http_->Get("/metrics", [render](const httplib::Request&, httplib::Response& res) {
     res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -167,18 +92,34 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
     res.status = ok ? 200 : 503;
     res.set_content(ok ? "ok\n" : why + "\n", "text/plain");
   });
-  if (port == 0) {
+  errno = 0;
+  if (port == 0)
     port = m->http_->bind_to_any_port(host);
-    if (port <= 0)
-      return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", addr));
-  } else if (!m->http_->bind_to_port(host, port)) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", addr,
-                                               " (in use? choose another with --metrics-addr)"));
+  else if (!m->http_->bind_to_port(host, port))
+    port = -1;
+  if (port <= 0) {
+    int err = errno;
+    if (err == EADDRINUSE)
+      return absl::UnavailableError(
+          absl::StrCat(addr,
+                       " is in use (another faasguard-agent?): choose another address with "
+                       "--metrics-addr, or --metrics-addr off"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", addr, ": ",
+                                               err ? std::strerror(err) : "unknown error",
+                                               " (choose another address with --metrics-addr)"));
   }
   m->address_ =
       absl::StrCat(host.find(':') != std::string::npos ? "[" + host + "]" : host, ":", port);
   httplib::Server* srv = m->http_.get();
-  m->thread_ = std::thread([srv] { srv->listen_after_bind(); });
+  std::atomic<bool>* ended = &m->thread_ended_;
+  m->thread_ = std::thread([srv, ended] {
+    srv->listen_after_bind();
+    ended->store(true);
+  });
+  // Until its thread accepts, stop() cannot stop the server (and the destructor would wait
+  // forever): return once it serves.
+  while (!srv->is_running() && !ended->load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return m;
 }
 

@@ -75,6 +75,7 @@ ApiServer::~ApiServer() {
   Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   for (int fd : {listen_fd_, wake_[0], wake_[1]})
     if (fd >= 0) ::close(fd);
+  if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
 }
 
 void ApiServer::Shutdown(std::chrono::system_clock::time_point deadline) {
@@ -131,16 +132,13 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartServer(const ServerOptions& o,
         return absl::InvalidArgumentError(
             "TCP with TLS needs all of --tls-cert, --tls-key and --tls-client-ca "
             "(client certificates are required)");
-      auto cert = ReadFile(o.tls_cert);
-      if (!cert.ok()) return cert.status();
-      auto key = ReadFile(o.tls_key);
-      if (!key.ok()) return key.status();
-      auto ca = ReadFile(o.tls_client_ca);
-      if (!ca.ok()) return ca.status();
+      FG_ASSIGN_OR_RETURN(std::string cert, ReadFile(o.tls_cert));
+      FG_ASSIGN_OR_RETURN(std::string key, ReadFile(o.tls_key));
+      FG_ASSIGN_OR_RETURN(std::string ca, ReadFile(o.tls_client_ca));
       grpc::SslServerCredentialsOptions so(
           GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-      so.pem_root_certs = *ca;
-      so.pem_key_cert_pairs.push_back({*key, *cert});
+      so.pem_root_certs = ca;
+      so.pem_key_cert_pairs.push_back({key, cert});
       tcp_creds = grpc::SslServerCredentials(so);
     } else if (o.insecure_tcp) {
       tcp_creds = grpc::InsecureServerCredentials();
@@ -154,26 +152,29 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartServer(const ServerOptions& o,
   std::unique_ptr<ApiServer> api(new ApiServer());
   if (!o.unix_socket.empty()) {
     FG_RETURN_IF_ERROR(PrepareSocketPath(o.unix_socket));
-    auto fd = ListenUnix(o.unix_socket);
-    if (!fd.ok()) return fd.status();
-    api->listen_fd_ = *fd;
+    FG_ASSIGN_OR_RETURN(api->listen_fd_, ListenUnix(o.unix_socket));
+    api->socket_path_ = o.unix_socket;  // removed again if the server does not start
     if (::pipe2(api->wake_, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder b;
+  // gRPC sets SO_REUSEPORT by default: a second agent would then share the TCP port, and
+  // clients would reach either.
+  b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int tcp_port = 0;
   if (tcp_creds) b.AddListeningPort(o.tcp_addr, tcp_creds, &tcp_port);
   b.RegisterService(service);
   b.SetMaxReceiveMessageSize(16 << 20);
   if (o.counter) b.experimental().SetInterceptorCreators(o.counter->Factories());
   std::unique_ptr<grpc::Server> server = b.BuildAndStart();
-  if (!server || (tcp_creds && tcp_port == 0))
+  if (tcp_creds && (!server || tcp_port == 0))
     return absl::UnavailableError(
-        absl::StrCat("cannot serve gRPC on ",
-                     o.unix_socket.empty() ? "" : absl::StrCat("unix:", o.unix_socket, " "),
-                     o.tcp_addr, " (address in use?)"));
+        absl::StrCat("cannot listen on ", o.tcp_addr,
+                     " (in use by another process? choose another address with --listen-tcp)"));
+  if (!server) return absl::UnavailableError("cannot start the gRPC server");
   api->server_ = std::move(server);
+  api->socket_path_.clear();
   if (!o.unix_socket.empty()) {
     api->acceptor_ = std::thread([a = api.get()] { a->Accept(); });
     if (listening) listening->push_back("unix:" + o.unix_socket);

@@ -50,6 +50,7 @@ class ApiServer {
 
   std::unique_ptr<grpc::Server> server_;
   int listen_fd_ = -1;
+  std::string socket_path_;  // set while the server is not started: removed with the object
   int wake_[2] = {-1, -1};
   std::thread acceptor_;
   std::atomic<uint64_t> refused_{0};

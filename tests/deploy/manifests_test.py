@@ -144,6 +144,8 @@ class Manifests(unittest.TestCase):
         for ep in sm["spec"]["endpoints"]:
             self.assertIn(ep["port"], ports)
             self.assertEqual(ep.get("path", "/metrics"), "/metrics")
+            # A function's metrics carry its namespace label (docs/api.md, "Metrics").
+            self.assertIs(ep.get("honorLabels"), True)
 
     # --- the CRD, apart from the agent ------------------------------------------------
 

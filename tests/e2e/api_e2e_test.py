@@ -326,9 +326,10 @@ class ApiE2E(AgentTestCase):
         with urllib.request.urlopen(a.metrics_url() + "/metrics", timeout=5) as r:
             self.assertIn("text/plain", r.headers["Content-Type"])
             m = parse_prometheus(r.read().decode())
-        for name in ("faasguard_up", "faasguard_kernel_events_lost_total",
-                     "faasguard_kernel_map_entries", "faasguard_kernel_map_capacity",
-                     "faasguard_tracked_cgroups", "faasguard_functions",
+        for name in ("faasguard_up", "faasguard_build_info",
+                     "faasguard_kernel_events_lost_total", "faasguard_kernel_map_entries",
+                     "faasguard_kernel_map_capacity", "faasguard_tracked_cgroups",
+                     "faasguard_functions",
                      "faasguard_new_behaviours_total", "faasguard_violations_total",
                      "faasguard_events_total", "faasguard_api_calls_total"):
             self.assertIn(name, m)
@@ -336,9 +337,11 @@ class ApiE2E(AgentTestCase):
         self.assertGreaterEqual(maps["fg_execs"], 2)
         caps = {l["map"]: v for l, v in m["faasguard_kernel_map_capacity"]}
         self.assertEqual(caps["fg_tracked"], 16384)
-        new = {(l["function"], l["kind"]): v for l, v in m["faasguard_new_behaviours_total"]}
-        self.assertGreater(new[("default/metered", "syscall")], 10)
-        self.assertGreaterEqual(new[("default/metered", "exec")], 2)
+        new = {(l["namespace"], l["function"], l["kind"]): v
+               for l, v in m["faasguard_new_behaviours_total"]}
+        self.assertGreater(new[("default", "metered", "syscall")], 10)
+        self.assertGreaterEqual(new[("default", "metered", "exec")], 2)
+        self.assertEqual(m["faasguard_build_info"][0][1], 1)
         modes = {l["mode"]: v for l, v in m["faasguard_functions"]}
         self.assertEqual(modes["monitor"], 1)
         calls = {(l["method"], l["code"]): v for l, v in m["faasguard_api_calls_total"]}

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -164,6 +166,21 @@ TEST(FlagsHelpTest, ListsFlagsWithValuesAndDefaults) {
   EXPECT_EQ(lines, static_cast<int>(Defs().size()));
   ASSERT_EQ(columns.size(), Defs().size());
   for (size_t c : columns) EXPECT_EQ(c, columns[0]);
+}
+
+TEST(FlagsHelpTest, WrapsLongHelpTextsInTheirColumn) {
+  std::string help = FlagsHelp(Defs(), 40);
+  // The help column starts at 22: 18 characters are left for the text.
+  EXPECT_EQ(help.substr(0, help.find('\n', help.find('\n') + 1)),
+            "      --socket PATH   the agent's socket\n"
+            "                      (default:");
+  std::vector<std::string> lines = absl::StrSplit(help, '\n', absl::SkipEmpty());
+  for (const auto& l : lines) EXPECT_LE(l.size(), 40u) << l;
+  // A word longer than the column is not cut.
+  EXPECT_THAT(help, HasSubstr("\n                      /run/x.sock)\n"));
+  // Nothing is lost or reordered: without the line breaks it is the unwrapped text.
+  std::string unwrapped = FlagsHelp(Defs());
+  EXPECT_EQ(absl::StrReplaceAll(help, {{"\n                      ", " "}}), unwrapped);
 }
 
 }  // namespace

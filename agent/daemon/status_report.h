@@ -34,7 +34,12 @@ struct StatusSources {
 
 v1::GetStatusResponse BuildStatus(const StatusSources& s);
 
-// Names of the kernel counters (enum fg_stat), as shown in status and metrics.
-const char* KernelStatName(int stat);
+// A kernel counter (enum fg_stat): its name in GetStatus ("kernel_map_full"; the metric is
+// faasguard_kernel_map_full_total) and what it counts.
+struct KernelStatInfo {
+  const char* name;
+  const char* help;
+};
+KernelStatInfo KernelStat(int stat);
 
 }  // namespace faasguard

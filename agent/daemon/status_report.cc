@@ -1,4 +1,4 @@
-#include "core/status_report.h"
+#include "daemon/status_report.h"
 
 #include <sys/utsname.h>
 
@@ -6,26 +6,29 @@
 
 namespace faasguard {
 
-const char* KernelStatName(int stat) {
+KernelStatInfo KernelStat(int stat) {
   switch (stat) {
     case FG_STAT_RB_RESERVE_FAIL:
-      return "kernel_events_lost";
+      return {"kernel_events_lost",
+              "Ring-buffer records the kernel could not deliver (learning is not lost)."};
     case FG_STAT_MAP_FULL:
-      return "kernel_map_full";
+      return {"kernel_map_full", "Items a full kernel set could not take (not learned)."};
     case FG_STAT_READ_FAIL:
-      return "kernel_read_failures";
+      return {"kernel_read_failures", "Kernel memory reads (bpf_probe_read_*) that failed."};
     case FG_STAT_PATH_TRUNC:
-      return "kernel_paths_truncated";
+      return {"kernel_paths_truncated", "Paths kept truncated (too long or too deep)."};
     case FG_STAT_SYS_RANGE:
-      return "kernel_syscalls_out_of_range";
+      return {"kernel_syscalls_out_of_range",
+              "Syscalls numbered outside the table (counted, not recorded)."};
     case FG_STAT_EVENTS:
-      return "kernel_events_submitted";
+      return {"kernel_events_submitted", "Records the kernel submitted to the ring buffer."};
     case FG_STAT_HELPER_ERR:
-      return "kernel_helper_errors";
+      return {"kernel_helper_errors", "BPF helper calls that failed (other than reads)."};
     case FG_STAT_MARK_FAIL:
-      return "kernel_task_mark_failures";
+      return {"kernel_task_mark_failures",
+              "Tasks of tracked cgroups the kernel could not mark (the agent marks them again)."};
     default:
-      return "kernel_unknown";
+      return {"kernel_unknown", "A kernel counter this agent does not know."};
   }
 }
 
@@ -88,7 +91,7 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
   if (s.kernel) {
     if (auto stats = s.kernel->ReadStats(); stats.ok())
       for (size_t i = 0; i < stats->size(); ++i)
-        add(KernelStatName(static_cast<int>(i)), (*stats)[i]);
+        add(KernelStat(static_cast<int>(i)).name, (*stats)[i]);
   }
   if (s.reader) {
     add("agent_events_received", s.reader->received());
