@@ -27,6 +27,9 @@ KernelStatInfo KernelStat(int stat) {
     case FG_STAT_MARK_FAIL:
       return {"kernel_task_mark_failures",
               "Tasks of tracked cgroups the kernel could not mark (the agent marks them again)."};
+    case FG_STAT_SECCOMP_KILL:
+      return {"kernel_seccomp_kills",
+              "Processes of functions their seccomp filter killed (reported as violations)."};
     default:
       return {"kernel_unknown", "A kernel counter this agent does not know."};
   }
