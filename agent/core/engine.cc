@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "core/abi_codec.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
 #include "profile/profile.h"
@@ -17,14 +18,6 @@
 
 namespace faasguard {
 namespace {
-
-v1::Seen SeenFromKernel(uint64_t count, uint64_t first_ns, uint64_t last_ns) {
-  v1::Seen s;
-  s.set_count(count);
-  if (first_ns) *s.mutable_first_seen() = ToProtoTime(BootNsToTime(first_ns));
-  if (last_ns) *s.mutable_last_seen() = ToProtoTime(BootNsToTime(last_ns));
-  return s;
-}
 
 std::array<uint8_t, sizeof(fg_net_key)> NetKeyBytes(const fg_net_key& k) {
   std::array<uint8_t, sizeof(fg_net_key)> b;
@@ -35,57 +28,6 @@ std::array<uint8_t, sizeof(fg_net_key)> NetKeyBytes(const fg_net_key& k) {
 uint64_t Delta(uint64_t now, uint64_t base) { return now >= base ? now - base : now; }
 
 }  // namespace
-
-std::string ModeWord(v1::Mode m) {
-  switch (m) {
-    case v1::MODE_MONITOR:
-      return "monitor";
-    case v1::MODE_ENFORCE:
-      return "enforce";
-    default:
-      return "learn";
-  }
-}
-
-void PathToProfile(const PathText& p, std::string* path, v1::PathKind* kind) {
-  if (p.flags & FG_PATH_F_DETACHED) {
-    *kind = v1::PATH_KIND_ANONYMOUS;
-    *path = EscapeRulePath(!p.path.empty() && p.path[0] == '/' ? p.path.substr(1) : p.path);
-    return;
-  }
-  *kind = (p.flags & FG_PATH_F_UNLINKED)    ? v1::PATH_KIND_DELETED
-          : (p.flags & FG_PATH_F_TRUNCATED) ? v1::PATH_KIND_TRUNCATED
-                                            : v1::PATH_KIND_FILE;
-  *path = EscapeRulePath(p.path);
-}
-
-std::optional<std::pair<std::string, v1::NetEntry>> NetKeyToEntry(const fg_net_key& k) {
-  v1::NetEntry e;
-  if (!v1::Protocol_IsValid(k.proto) || k.proto == 0) return std::nullopt;
-  e.set_protocol(static_cast<v1::Protocol>(k.proto));
-  e.set_port(k.port);
-  auto addr = [&] {
-    char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(k.family == 6 ? AF_INET6 : AF_INET, k.addr, buf, sizeof buf);
-    return std::string(buf);
-  };
-  switch (k.kind) {
-    case FG_NET_CONNECT:
-    case FG_NET_SEND:
-      e.set_address(addr());
-      return std::make_pair(std::string("egress"), e);
-    case FG_NET_BIND:
-      if (k.port == 0) return std::nullopt;  // ephemeral port: nothing to learn
-      [[fallthrough]];
-    case FG_NET_LISTEN:
-      return std::make_pair(std::string("listen"), e);
-    case FG_NET_ACCEPT:
-      e.set_address(addr());
-      return std::make_pair(std::string("ingress"), e);
-    default:
-      return std::nullopt;
-  }
-}
 
 Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
     : kernel_(kernel), store_(store), opts_(opts), slots_(opts.max_slots) {}
@@ -121,20 +63,6 @@ Engine::Section* Engine::SectionForSlotLocked(uint32_t fn_id, Function** fn) {
   if (sit == fit->second.sections.end()) return nullptr;
   *fn = &fit->second;
   return &sit->second;
-}
-
-fg_fn_cfg Engine::ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const {
-  fg_fn_cfg cfg{};
-  v1::Mode m = f.profile.mode();
-  cfg.mode = m == v1::MODE_ENFORCE   ? FG_MODE_ENFORCE
-             : m == v1::MODE_MONITOR ? FG_MODE_MONITOR
-                                     : FG_MODE_LEARN;
-  cfg.sys_action =
-      f.profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? FG_SYS_ALERT : FG_SYS_KILL;
-  cfg.gen = gen & 1;
-  cfg.flags = flags;
-  if (f.profile.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN) cfg.flags |= FG_CFG_F_FAIL_OPEN;
-  return cfg;
 }
 
 absl::StatusOr<CompiledPolicy> Engine::CompileSectionLocked(const v1::Profile& p,
@@ -174,7 +102,8 @@ absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
     if (policy) {
       if (absl::Status s = kernel_->WritePolicy(i, 0, *policy); !s.ok()) return s;
     }
-    if (absl::Status s = kernel_->SetFnConfig(i, ConfigFor(f, 0, policy ? policy->cfg_flags : 0));
+    if (absl::Status s = kernel_->SetFnConfig(
+            i, KernelConfig(ModeSettings::Of(f.profile), 0, policy ? policy->cfg_flags : 0));
         !s.ok())
       return s;
     slots_[i] = {fkey, container, policy ? policy->cfg_flags : uint8_t{0}};
@@ -398,11 +327,7 @@ void Engine::SetEventSink(std::function<void(v1::AgentEvent)> sink) {
 }
 
 bool Engine::ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, absl::Time when) {
-  SyscallArch a = arch == FG_ARCH_COMPAT ? SyscallArch::kCompat : SyscallArch::kNative;
-  v1::SyscallEntry e;
-  e.set_name(SyscallName(a, nr));
-  e.set_arch(std::string(ArchName(a)));
-  e.set_nr(nr);
+  v1::SyscallEntry e = SyscallFromKernel(arch, nr);
   *e.mutable_first_seen() = ToProtoTime(when);
   if (!AddSyscall(ContainerSection(f.profile, s.container), e)) return false;
   NoteNew(f, s, "syscall", {{"name", e.name()}, {"arch", e.arch()}});
@@ -664,10 +589,7 @@ Engine::RestoreReport Engine::RestoreKernelState(
     if (!f.profile.has_function()) {
       // Its profile never reached the disk: start one in the mode the kernel is in.
       f.profile = NewProfile(ss.function(), now);
-      f.profile.set_mode(!cfg.ok()                      ? opts_.default_mode
-                         : cfg->mode == FG_MODE_ENFORCE ? v1::MODE_ENFORCE
-                         : cfg->mode == FG_MODE_MONITOR ? v1::MODE_MONITOR
-                                                        : v1::MODE_LEARN);
+      f.profile.set_mode(cfg.ok() ? ModeFromKernel(cfg->mode) : opts_.default_mode);
       f.dirty = true;
     }
     if (f.sections.count(ss.container())) continue;
@@ -723,7 +645,7 @@ Engine::RestoreReport Engine::RestoreKernelState(
     bool differs = false;
     for (const auto& [name, s] : f.sections) {
       auto cfg = kernel_->ReadFnConfig(s.fn_id);
-      fg_fn_cfg want = ConfigFor(f, s.gen, slots_[s.fn_id].cfg_flags);
+      fg_fn_cfg want = KernelConfig(ModeSettings::Of(f.profile), s.gen, slots_[s.fn_id].cfg_flags);
       differs |= !cfg.ok() || cfg->mode != want.mode || cfg->sys_action != want.sys_action ||
                  cfg->flags != want.flags;
     }
@@ -863,13 +785,15 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
     if (old_mode != v1::MODE_LEARN) *p.mutable_learning_started() = ToProtoTime(absl::Now());
     std::vector<Section*> flipped;
     for (auto& [name, s] : f.sections) {
-      absl::Status st = kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen, 0));
+      absl::Status st =
+          kernel_->SetFnConfig(s.fn_id, KernelConfig(ModeSettings::Of(f.profile), s.gen, 0));
       if (!st.ok()) {
         p.set_mode(old_mode);
         p.set_syscall_action(old_action);
         if (old_mode != v1::MODE_LEARN) p.clear_learning_started();
         for (Section* o : flipped)
-          (void)kernel_->SetFnConfig(o->fn_id, ConfigFor(f, o->gen, slots_[o->fn_id].cfg_flags));
+          (void)kernel_->SetFnConfig(o->fn_id, KernelConfig(ModeSettings::Of(f.profile), o->gen,
+                                                            slots_[o->fn_id].cfg_flags));
         ++counters_.policy_errors;
         return st;
       }
@@ -911,15 +835,16 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
   p.set_syscall_action(action);
   for (size_t i = 0; i < todo.size(); ++i) {
     Section& s = *todo[i].first;
-    absl::Status st =
-        kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen ^ 1, todo[i].second.cfg_flags));
+    absl::Status st = kernel_->SetFnConfig(
+        s.fn_id, KernelConfig(ModeSettings::Of(f.profile), s.gen ^ 1, todo[i].second.cfg_flags));
     if (!st.ok()) {
       // Put back the slots already flipped; the rest never moved.
       p.set_mode(old_mode);
       p.set_syscall_action(old_action);
       for (size_t j = 0; j < i; ++j) {
         Section& o = *todo[j].first;
-        (void)kernel_->SetFnConfig(o.fn_id, ConfigFor(f, o.gen, slots_[o.fn_id].cfg_flags));
+        (void)kernel_->SetFnConfig(
+            o.fn_id, KernelConfig(ModeSettings::Of(f.profile), o.gen, slots_[o.fn_id].cfg_flags));
       }
       for (auto& [sec, pol] : todo) (void)kernel_->ClearPolicy(sec->fn_id, sec->gen ^ 1);
       ++counters_.policy_errors;
@@ -982,56 +907,6 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1
   return r;
 }
 
-namespace {
-
-const char* ViolationKindWord(uint8_t kind) {
-  switch (kind) {
-    case FG_VIOL_SYSCALL:
-      return "syscall";
-    case FG_VIOL_EXEC:
-      return "exec";
-    case FG_VIOL_CONNECT:
-    case FG_VIOL_SEND:
-      return "egress";
-    default:
-      return "listen";
-  }
-}
-
-const char* ActionWord(uint8_t action) {
-  switch (action) {
-    case FG_ACT_KILLED:
-      return "killed";
-    case FG_ACT_DENIED:
-      return "denied";
-    case FG_ACT_ALERT:
-      return "alert";
-    case FG_ACT_FAILED_OPEN:
-      return "failed-open";
-    default:
-      return "reported";
-  }
-}
-
-std::string ProtoWord(v1::Protocol p) {
-  switch (p) {
-    case v1::PROTOCOL_TCP:
-      return "tcp";
-    case v1::PROTOCOL_UDP:
-      return "udp";
-    case v1::PROTOCOL_ICMP:
-      return "icmp";
-    case v1::PROTOCOL_ICMPV6:
-      return "icmpv6";
-    case v1::PROTOCOL_SCTP:
-      return "sctp";
-    default:
-      return "ip";
-  }
-}
-
-}  // namespace
-
 void Engine::HandleViolationLocked(const ViolationEvent& e) {
   Function* f = nullptr;
   Section* s = SectionForSlotLocked(e.hdr.fn_id, &f);
@@ -1039,68 +914,10 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
     ++counters_.events_orphan;
     return;
   }
-  v1::Violation v;
+  v1::Violation v = ViolationFromKernel(e);
   v.set_id(next_violation_id_++);
   *v.mutable_function() = f->profile.function();
   v.set_container(s->container);
-  v.set_cgroup_id(e.hdr.cgroup_id);
-  v.set_pid(e.hdr.pid);
-  v.set_uid(e.uid);
-  v.set_comm(e.comm);
-  v1::PathKind kind;
-  PathToProfile({e.bin.path, e.bin.flags}, v.mutable_binary(), &kind);
-  v1::PathKind parent_kind;
-  PathToProfile({e.parent.path, e.parent.flags}, v.mutable_parent(), &parent_kind);
-  v.set_kind(ViolationKindWord(e.kind));
-  v.set_action(ActionWord(e.action));
-  v.set_mode(e.mode == FG_MODE_ENFORCE   ? v1::MODE_ENFORCE
-             : e.mode == FG_MODE_MONITOR ? v1::MODE_MONITOR
-                                         : v1::MODE_LEARN);
-  *v.mutable_time() = ToProtoTime(BootNsToTime(e.hdr.ts_ns));
-  switch (e.kind) {
-    case FG_VIOL_SYSCALL: {
-      SyscallArch a = e.arch == FG_ARCH_COMPAT ? SyscallArch::kCompat : SyscallArch::kNative;
-      std::string name = SyscallName(a, e.nr);
-      v.set_attempted(e.arch == FG_ARCH_COMPAT ? absl::StrCat(name, " (", ArchName(a), ")") : name);
-      if (e.nr < FG_SYS_MAX) {
-        auto* sc = v.mutable_syscall();
-        sc->set_name(name);
-        sc->set_arch(std::string(ArchName(a)));
-        sc->set_nr(e.nr);
-      }
-      break;
-    }
-    case FG_VIOL_EXEC: {
-      auto* x = v.mutable_exec();
-      x->set_path(v.binary());
-      x->set_kind(kind);
-      x->set_parent(v.parent());
-      x->set_parent_kind(parent_kind);
-      if (e.exec_flags & FG_EXEC_F_SCRIPT) x->set_script(e.script);
-      v.set_attempted(x->script().empty() ? x->path()
-                                          : absl::StrCat(x->path(), " (script ", x->script(), ")"));
-      break;
-    }
-    default: {
-      auto entry = NetKeyToEntry(e.net);
-      if (!entry) {
-        v.set_attempted(absl::StrCat("protocol ", e.net.proto, " port ", e.net.port));
-        break;
-      }
-      v1::NetEntry& n = entry->second;
-      if (entry->first == "egress") {
-        *v.mutable_egress() = n;
-        v.set_attempted(absl::StrCat(ProtoWord(n.protocol()), " ",
-                                     n.address().find(':') != std::string::npos
-                                         ? absl::StrCat("[", n.address(), "]")
-                                         : n.address(),
-                                     ":", n.port()));
-      } else {
-        *v.mutable_listen() = n;
-        v.set_attempted(absl::StrCat(ProtoWord(n.protocol()), " port ", n.port()));
-      }
-    }
-  }
   LogWarn("violation", {{"id", v.id()},
                         {"function", FunctionKey(v.function())},
                         {"container", v.container()},

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
+#include "core/abi_codec.h"
 #include "core/policy.h"
 #include "faasguard/v1/agent.pb.h"
 #include "faasguard/v1/profile.pb.h"
@@ -208,7 +209,6 @@ class Engine {
                                                       const std::string& container);
   void SyncLocked();
   void SyncSectionStateLocked(Function& f, Section& s);
-  fg_fn_cfg ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const;
   // Compile and write the allow-lists of every slot of `f` for `mode`, then flip (see SetMode).
   absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, v1::Mode mode, v1::SyscallAction action);
   void HandleViolationLocked(const ViolationEvent& e);
@@ -245,15 +245,5 @@ class Engine {
   std::function<void(v1::AgentEvent)> sink_;
   std::string kernel_state_written_;  // the record as last written
 };
-
-// Kernel path text and flags -> profile path and kind ("memfd:x" for anonymous files).
-void PathToProfile(const PathText& p, std::string* path, v1::PathKind* kind);
-
-// "learn", "monitor", "enforce".
-std::string ModeWord(v1::Mode m);
-
-// A kernel network key -> the profile entry it feeds and which list ("egress", "listen",
-// "ingress"), or nullopt for items the profile does not keep (a bind to port 0).
-std::optional<std::pair<std::string, v1::NetEntry>> NetKeyToEntry(const fg_net_key& k);
 
 }  // namespace faasguard

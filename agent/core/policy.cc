@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "bpf/events.h"
+#include "core/abi_codec.h"
 #include "profile/path_rule.h"
 #include "syscalls/syscall_table.h"
 
@@ -28,24 +28,6 @@ bool AlwaysAllowedSyscall(absl::string_view name) {
   for (absl::string_view a : kAlwaysAllowed)
     if (a == name) return true;
   return false;
-}
-
-uint32_t KernelPathFlags(v1::PathKind kind) {
-  switch (kind) {
-    case v1::PATH_KIND_DELETED:
-      return FG_PATH_F_UNLINKED;
-    case v1::PATH_KIND_ANONYMOUS:
-      return FG_PATH_F_UNLINKED | FG_PATH_F_DETACHED;
-    case v1::PATH_KIND_TRUNCATED:
-      return FG_PATH_F_TRUNCATED;
-    default:
-      return 0;
-  }
-}
-
-std::string KernelPathText(const std::string& path, v1::PathKind kind) {
-  if (kind == v1::PATH_KIND_ANONYMOUS && (path.empty() || path[0] != '/')) return "/" + path;
-  return path;
 }
 
 namespace {

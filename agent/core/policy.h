@@ -32,9 +32,4 @@ bool AlwaysAllowedSyscall(absl::string_view name);
 absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint64_t hash_seed,
                                              const PolicyLimits& limits = {});
 
-// Kernel path flags for a profile path kind (the inverse of PathToProfile), and the text the
-// kernel hashes ("memfd:x" is "/memfd:x" there).
-uint32_t KernelPathFlags(v1::PathKind kind);
-std::string KernelPathText(const std::string& path, v1::PathKind kind);
-
 }  // namespace faasguard

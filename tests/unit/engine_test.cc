@@ -425,23 +425,6 @@ TEST_F(EngineTest, ExecEventPathKinds) {
   EXPECT_EQ(by_path["/very/long/pa"].parent_kind(), v1::PATH_KIND_DELETED);
 }
 
-TEST(PathToProfileTest, Kinds) {
-  std::string path;
-  v1::PathKind kind;
-  PathToProfile({"/memfd:x", FG_PATH_F_DETACHED}, &path, &kind);
-  EXPECT_EQ(path, "memfd:x");
-  EXPECT_EQ(kind, v1::PATH_KIND_ANONYMOUS);
-  PathToProfile({"anon_inode:[x]", FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED}, &path, &kind);
-  EXPECT_EQ(path, "anon_inode:[x]");
-  EXPECT_EQ(kind, v1::PATH_KIND_ANONYMOUS);
-  PathToProfile({"/usr/bin/x", FG_PATH_F_UNLINKED}, &path, &kind);
-  EXPECT_EQ(path, "/usr/bin/x");
-  EXPECT_EQ(kind, v1::PATH_KIND_DELETED);
-  PathToProfile({"/usr/bin/x", 0}, &path, &kind);
-  EXPECT_EQ(path, "/usr/bin/x");
-  EXPECT_EQ(kind, v1::PATH_KIND_FILE);
-}
-
 TEST_F(EngineTest, NetEvents) {
   uint32_t slot = RegisterMain();
   auto net = [&](uint8_t kind, uint8_t proto, const std::string& addr, uint16_t port) {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bpf/events.h"
+#include "core/abi_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "profile/address.h"
@@ -239,19 +239,6 @@ TEST(CompilePolicyTest, ExecHashesDependOnTheSeed) {
   EXPECT_EQ(a->exec[0].bin_hash, PathHash("/usr/bin/curl", 0, 1));
   EXPECT_EQ(b->exec[0].bin_hash, PathHash("/usr/bin/curl", 0, 2));
   EXPECT_NE(a->exec[0].bin_hash, b->exec[0].bin_hash);
-}
-
-TEST(CompilePolicyTest, KernelPathFlagsAndText) {
-  EXPECT_EQ(KernelPathFlags(v1::PATH_KIND_FILE), 0u);
-  EXPECT_EQ(KernelPathFlags(v1::PATH_KIND_DELETED), static_cast<uint32_t>(FG_PATH_F_UNLINKED));
-  EXPECT_EQ(KernelPathFlags(v1::PATH_KIND_ANONYMOUS),
-            static_cast<uint32_t>(FG_PATH_F_UNLINKED | FG_PATH_F_DETACHED));
-  EXPECT_EQ(KernelPathFlags(v1::PATH_KIND_TRUNCATED), static_cast<uint32_t>(FG_PATH_F_TRUNCATED));
-
-  EXPECT_EQ(KernelPathText("memfd:x", v1::PATH_KIND_ANONYMOUS), "/memfd:x");
-  EXPECT_EQ(KernelPathText("/memfd:x", v1::PATH_KIND_ANONYMOUS), "/memfd:x");
-  EXPECT_EQ(KernelPathText("/tmp/gone", v1::PATH_KIND_DELETED), "/tmp/gone");
-  EXPECT_EQ(KernelPathText("/usr/bin/x", v1::PATH_KIND_FILE), "/usr/bin/x");
 }
 
 TEST(CompilePolicyTest, DeletedAndAnonymousPathsHashWithTheKernelFlags) {
