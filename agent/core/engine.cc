@@ -30,7 +30,7 @@ uint64_t Delta(uint64_t now, uint64_t base) { return now >= base ? now - base : 
 }  // namespace
 
 Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
-    : kernel_(kernel), store_(store), opts_(opts), slots_(opts.max_slots) {}
+    : kernel_(kernel), store_(store), opts_(opts), slots_(kernel, opts.max_slots) {}
 
 void Engine::LoadProfiles() {
   auto loaded = store_->LoadAll();
@@ -56,10 +56,11 @@ Engine::Function* Engine::FindFunctionLocked(const v1::FunctionId& id) {
 }
 
 Engine::Section* Engine::SectionForSlotLocked(uint32_t fn_id, Function** fn) {
-  if (fn_id >= slots_.size() || slots_[fn_id].function.empty()) return nullptr;
-  auto fit = functions_.find(slots_[fn_id].function);
+  const SlotTable::Slot* slot = slots_.Get(fn_id);
+  if (!slot || slot->function.empty()) return nullptr;
+  auto fit = functions_.find(slot->function);
   if (fit == functions_.end()) return nullptr;
-  auto sit = fit->second.sections.find(slots_[fn_id].container);
+  auto sit = fit->second.sections.find(slot->container);
   if (sit == fit->second.sections.end()) return nullptr;
   *fn = &fit->second;
   return &sit->second;
@@ -93,24 +94,7 @@ absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
     if (!c.ok()) return c.status();
     policy = std::move(*c);
   }
-  absl::Time rested = absl::Now() - absl::Seconds(10);
-  for (uint32_t i = 0; i < slots_.size(); ++i) {
-    // A freed slot rests a while: ring-buffer records of its last owner may still be queued.
-    if (!slots_[i].function.empty() || slots_[i].freed > rested) continue;
-    // A slot starts clean: whatever a previous owner left in the kernel is dropped.
-    if (absl::Status s = kernel_->ResetFn(i); !s.ok()) return s;
-    if (policy) {
-      if (absl::Status s = kernel_->WritePolicy(i, 0, *policy); !s.ok()) return s;
-    }
-    if (absl::Status s = kernel_->SetFnConfig(
-            i, KernelConfig(ModeSettings::Of(f.profile), 0, policy ? policy->cfg_flags : 0));
-        !s.ok())
-      return s;
-    slots_[i] = {fkey, container, policy ? policy->cfg_flags : uint8_t{0}};
-    return i;
-  }
-  return absl::ResourceExhaustedError(
-      absl::StrCat("all ", slots_.size(), " function slots are in use"));
+  return slots_.Allocate(fkey, container, policy ? &*policy : nullptr, ModeSettings::Of(f.profile));
 }
 
 absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::FunctionId& in_id,
@@ -126,8 +110,8 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   std::string fkey = FunctionKey(id);
 
   std::lock_guard<std::mutex> l(mu_);
-  if (auto it = cgroups_.find(cgroup_id); it != cgroups_.end()) {
-    const Slot& slot = slots_[it->second];
+  if (auto at = slots_.SlotOf(cgroup_id)) {
+    const SlotTable::Slot& slot = *slots_.Get(*at);
     if (slot.function == fkey && slot.container == container) {
       v1::RegisterCgroupResponse r;
       r.set_cgroup_id(cgroup_id);
@@ -161,18 +145,16 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
     sit = f.sections.emplace(container, std::move(s)).first;
   }
   uint32_t kflags = (opts.pod_level ? FG_CG_F_POD : 0) | (opts.pending ? FG_CG_F_PENDING : 0);
-  if (absl::Status s = kernel_->TrackCgroup(cgroup_id, sit->second.fn_id, kflags); !s.ok()) {
+  if (absl::Status s = slots_.Track(cgroup_id, sit->second.fn_id, path, kflags); !s.ok()) {
     // Leave nothing behind for a registration that did not happen.
     if (new_section) {
-      slots_[sit->second.fn_id] = Slot{};
+      slots_.Release(sit->second.fn_id);
       f.sections.erase(sit);
     }
     if (created) functions_.erase(fit);
     return s;
   }
   ContainerSection(f.profile, container);
-  sit->second.cgroups[cgroup_id] = path;
-  cgroups_[cgroup_id] = sit->second.fn_id;
   // A new slot is on disk before anyone relies on it: an agent killed right after still
   // knows, when it comes back, whose slot the kernel is enforcing.
   if (new_section) PersistKernelStateLocked();
@@ -202,14 +184,9 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
     sit = f.sections.emplace(container, std::move(s)).first;
     PersistKernelStateLocked();
   }
-  uint32_t from = cgroups_[cgroup_id];
   // Fold what the pod-wide slot learned so far; then the container's own slot takes over.
   SyncLocked();
-  if (absl::Status st = kernel_->RetargetCgroup(cgroup_id, sit->second.fn_id); !st.ok()) return st;
-  Function* pf = nullptr;
-  if (Section* ps = SectionForSlotLocked(from, &pf)) ps->cgroups.erase(cgroup_id);
-  sit->second.cgroups[cgroup_id] = path;
-  cgroups_[cgroup_id] = sit->second.fn_id;
+  if (absl::Status st = slots_.Retarget(cgroup_id, sit->second.fn_id, path); !st.ok()) return st;
   ContainerSection(f.profile, container);
   LogInfo("container identified", {{"function", fkey},
                                    {"container", container},
@@ -225,52 +202,42 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
 
 void Engine::AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
-  auto pit = cgroups_.find(parent_id);
-  if (pit == cgroups_.end()) return;
+  auto parent = slots_.SlotOf(parent_id);
+  if (!parent) return;
   // Already named: the tracker registered it through the CRI before this mkdir event was read.
   // The kernel covered it through its pod from its creation all the same.
-  auto it = cgroups_.find(cgroup_id);
-  bool named = it != cgroups_.end();
+  auto named = slots_.SlotOf(cgroup_id);
   Function* f = nullptr;
-  Section* s = SectionForSlotLocked(named ? it->second : pit->second, &f);
+  Section* s = SectionForSlotLocked(named ? *named : *parent, &f);
   if (!s) return;
-  if (!named) {
-    s->cgroups[cgroup_id] = path;
-    cgroups_[cgroup_id] = pit->second;
-  }
+  if (!named) slots_.Adopt(cgroup_id, *parent, path);
   LogInfo("cgroup covered through its pod", {{"function", FunctionKey(f->profile.function())},
                                              {"cgroup", path},
                                              {"cgroup_id", cgroup_id},
-                                             {"already_named", named}});
+                                             {"already_named", named.has_value()}});
 }
 
 std::optional<std::pair<v1::FunctionId, std::string>> Engine::CgroupOwner(uint64_t cgroup_id) {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = cgroups_.find(cgroup_id);
-  if (it == cgroups_.end()) return std::nullopt;
+  auto slot = slots_.SlotOf(cgroup_id);
+  if (!slot) return std::nullopt;
   Function* f = nullptr;
-  Section* s = SectionForSlotLocked(it->second, &f);
+  Section* s = SectionForSlotLocked(*slot, &f);
   if (!s) return std::nullopt;
   return std::make_pair(f->profile.function(), s->container);
 }
 
 absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reason) {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = cgroups_.find(cgroup_id);
-  if (it == cgroups_.end())
+  auto slot = slots_.SlotOf(cgroup_id);
+  if (!slot)
     return absl::NotFoundError(absl::StrCat("cgroup id ", cgroup_id, " is not registered"));
-  uint32_t slot = it->second;
   Function* f = nullptr;
-  Section* s = SectionForSlotLocked(slot, &f);
+  Section* s = SectionForSlotLocked(*slot, &f);
   // Fold what the kernel learned before the cgroup leaves: nothing learned is lost.
   SyncLocked();
-  absl::Status st = kernel_->UntrackCgroup(cgroup_id);
-  cgroups_.erase(it);
-  std::string path;
-  if (s) {
-    path = s->cgroups[cgroup_id];
-    s->cgroups.erase(cgroup_id);
-  }
+  const std::string path = slots_.PathOf(cgroup_id).value_or("");
+  absl::Status st = slots_.Untrack(cgroup_id);
   LogInfo(absl::StrCat("cgroup ", reason),
           {{"function", f ? FunctionKey(f->profile.function()) : ""},
            {"cgroup", path},
@@ -281,11 +248,7 @@ absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reas
 
 std::optional<uint64_t> Engine::CgroupIdForPath(const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
-  for (auto& [key, f] : functions_)
-    for (auto& [name, s] : f.sections)
-      for (auto& [id, p] : s.cgroups)
-        if (p == path) return id;
-  return std::nullopt;
+  return slots_.CgroupAt(path);
 }
 
 void Engine::NoteNew(Function& f, const Section& s, absl::string_view kind,
@@ -527,7 +490,8 @@ v1::KernelState Engine::SnapshotLocked() {
       ss->set_slot(s.fn_id);
       *ss->mutable_function() = f.profile.function();
       ss->set_container(s.container);
-      for (const auto& [id, path] : s.cgroups) (*ss->mutable_cgroups())[id] = path;
+      for (const auto& [id, path] : slots_.Get(s.fn_id)->cgroups)
+        (*ss->mutable_cgroups())[id] = path;
       ss->set_execs_base(s.execs_base);
       ss->set_forks_base(s.forks_base);
       ss->set_exits_base(s.exits_base);
@@ -578,8 +542,9 @@ Engine::RestoreReport Engine::RestoreKernelState(
   absl::Time now = absl::Now();
   for (const v1::SlotState& ss : state.slots()) {
     const uint32_t slot = ss.slot();
-    if (slot >= slots_.size() || !slots_[slot].function.empty() ||
-        !ValidateFunctionId(ss.function()).ok() || !ValidateContainerName(ss.container()).ok()) {
+    const SlotTable::Slot* free = slots_.Get(slot);
+    if (!free || !free->function.empty() || !ValidateFunctionId(ss.function()).ok() ||
+        !ValidateContainerName(ss.container()).ok()) {
       LogWarn("kernel-state record: slot skipped", {{"slot", slot}});
       continue;
     }
@@ -596,7 +561,6 @@ Engine::RestoreReport Engine::RestoreKernelState(
     Section& s = f.sections[ss.container()];
     s.container = ss.container();
     s.fn_id = slot;
-    s.gen = cfg.ok() ? cfg->gen & 1 : 0;
     s.execs_base = ss.execs_base();
     s.forks_base = ss.forks_base();
     s.exits_base = ss.exits_base();
@@ -614,8 +578,8 @@ Engine::RestoreReport Engine::RestoreKernelState(
     for (int i = 0; i < ss.viol_size() && i < static_cast<int>(s.viol.size()); ++i)
       s.viol[i] = ss.viol(i);
     s.viol_suppressed = ss.viol_suppressed();
-    slots_[slot] = {fkey, ss.container(),
-                    static_cast<uint8_t>(cfg.ok() ? cfg->flags & ~FG_CFG_F_FAIL_OPEN : 0)};
+    slots_.Claim(slot, fkey, ss.container(), cfg.ok() ? cfg->gen : 0,
+                 static_cast<uint8_t>(cfg.ok() ? cfg->flags & ~FG_CFG_F_FAIL_OPEN : 0));
     ContainerSection(f.profile, ss.container());
     ++r.slots;
   }
@@ -630,13 +594,12 @@ Engine::RestoreReport Engine::RestoreKernelState(
       drop.push_back(id);
       return;
     }
-    s->cgroups[id] = *path;
-    cgroups_[id] = v.fn_id;
+    slots_.Adopt(id, v.fn_id, *path);
     ++r.cgroups;
   });
   if (!st.ok()) LogWarn("cannot read the tracked cgroups", {{"error", st.ToString()}});
   for (uint64_t id : drop) {
-    (void)kernel_->UntrackCgroup(id);
+    (void)slots_.DropKernelEntry(id);
     ++r.dropped;
   }
   // The kernel's config is what was in force; where it is not what the profile says (a crash
@@ -645,7 +608,8 @@ Engine::RestoreReport Engine::RestoreKernelState(
     bool differs = false;
     for (const auto& [name, s] : f.sections) {
       auto cfg = kernel_->ReadFnConfig(s.fn_id);
-      fg_fn_cfg want = KernelConfig(ModeSettings::Of(f.profile), s.gen, slots_[s.fn_id].cfg_flags);
+      const SlotTable::Slot& slot = *slots_.Get(s.fn_id);
+      fg_fn_cfg want = KernelConfig(ModeSettings::Of(f.profile), slot.gen, slot.cfg_flags);
       differs |= !cfg.ok() || cfg->mode != want.mode || cfg->sys_action != want.sys_action ||
                  cfg->flags != want.flags;
     }
@@ -666,15 +630,19 @@ void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::s
   std::vector<uint64_t> gone;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (auto& [key, f] : functions_)
-      for (auto& [name, s] : f.sections)
-        for (auto& [id, path] : s.cgroups)
-          if (!exists(id, path)) gone.push_back(id);
+    for (const auto& [id, path] : slots_.Cgroups())
+      if (!exists(id, path)) gone.push_back(id);
   }
   for (uint64_t id : gone) {
     LogWarn("tracked cgroup vanished: untracking it", {{"cgroup_id", id}});
     (void)UnregisterCgroup(id, "vanished");
   }
+}
+
+size_t Engine::ReplicasLocked(const Function& f) {
+  size_t n = 0;
+  for (const auto& [name, s] : f.sections) n += slots_.Get(s.fn_id)->cgroups.size();
+  return n;
 }
 
 v1::Lifecycle Engine::LifecycleLocked(const Function& f) {
@@ -705,10 +673,8 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   v1::FunctionSummary s;
   *s.mutable_function() = f.profile.function();
   s.set_mode(f.profile.mode());
-  uint32_t replicas = 0;
   for (const auto& c : f.profile.containers()) s.add_containers(c.name());
-  for (const auto& [name, sec] : f.sections) replicas += sec.cgroups.size();
-  s.set_replicas(replicas);
+  s.set_replicas(static_cast<uint32_t>(ReplicasLocked(f)));
   ProfileCounts n = CountItems(f.profile);
   s.set_syscalls(n.syscalls);
   s.set_execs(n.execs);
@@ -785,23 +751,25 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
     if (old_mode != v1::MODE_LEARN) *p.mutable_learning_started() = ToProtoTime(absl::Now());
     std::vector<Section*> flipped;
     for (auto& [name, s] : f.sections) {
-      absl::Status st =
-          kernel_->SetFnConfig(s.fn_id, KernelConfig(ModeSettings::Of(f.profile), s.gen, 0));
+      absl::Status st = kernel_->SetFnConfig(
+          s.fn_id, KernelConfig(ModeSettings::Of(f.profile), slots_.Get(s.fn_id)->gen, 0));
       if (!st.ok()) {
         p.set_mode(old_mode);
         p.set_syscall_action(old_action);
         if (old_mode != v1::MODE_LEARN) p.clear_learning_started();
         for (Section* o : flipped)
-          (void)kernel_->SetFnConfig(o->fn_id, KernelConfig(ModeSettings::Of(f.profile), o->gen,
-                                                            slots_[o->fn_id].cfg_flags));
+          (void)kernel_->SetFnConfig(
+              o->fn_id, KernelConfig(ModeSettings::Of(f.profile), slots_.Get(o->fn_id)->gen,
+                                     slots_.Get(o->fn_id)->cfg_flags));
         ++counters_.policy_errors;
         return st;
       }
       flipped.push_back(&s);
     }
     for (Section* s : flipped) {
-      (void)kernel_->ClearPolicy(s->fn_id, s->gen);
-      slots_[s->fn_id].cfg_flags = 0;
+      const uint8_t gen = slots_.Get(s->fn_id)->gen;
+      (void)kernel_->ClearPolicy(s->fn_id, gen);
+      slots_.SetGeneration(s->fn_id, gen, 0);
     }
     f.dirty = true;
     return 0u;
@@ -821,11 +789,12 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
   // Phase 2: write each slot's inactive generation; on failure remove them all again.
   for (size_t i = 0; i < todo.size(); ++i) {
     Section& s = *todo[i].first;
-    absl::Status st = kernel_->ClearPolicy(s.fn_id, s.gen ^ 1);
-    if (st.ok()) st = kernel_->WritePolicy(s.fn_id, s.gen ^ 1, todo[i].second);
+    const uint8_t gen = slots_.Get(s.fn_id)->gen;
+    absl::Status st = kernel_->ClearPolicy(s.fn_id, gen ^ 1);
+    if (st.ok()) st = kernel_->WritePolicy(s.fn_id, gen ^ 1, todo[i].second);
     if (!st.ok()) {
       for (size_t j = 0; j < i; ++j)
-        (void)kernel_->ClearPolicy(todo[j].first->fn_id, todo[j].first->gen ^ 1);
+        (void)kernel_->ClearPolicy(todo[j].first->fn_id, slots_.Get(todo[j].first->fn_id)->gen ^ 1);
       ++counters_.policy_errors;
       return st;
     }
@@ -836,25 +805,28 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
   for (size_t i = 0; i < todo.size(); ++i) {
     Section& s = *todo[i].first;
     absl::Status st = kernel_->SetFnConfig(
-        s.fn_id, KernelConfig(ModeSettings::Of(f.profile), s.gen ^ 1, todo[i].second.cfg_flags));
+        s.fn_id, KernelConfig(ModeSettings::Of(f.profile), slots_.Get(s.fn_id)->gen ^ 1,
+                              todo[i].second.cfg_flags));
     if (!st.ok()) {
       // Put back the slots already flipped; the rest never moved.
       p.set_mode(old_mode);
       p.set_syscall_action(old_action);
       for (size_t j = 0; j < i; ++j) {
         Section& o = *todo[j].first;
-        (void)kernel_->SetFnConfig(
-            o.fn_id, KernelConfig(ModeSettings::Of(f.profile), o.gen, slots_[o.fn_id].cfg_flags));
+        const SlotTable::Slot& os = *slots_.Get(o.fn_id);
+        (void)kernel_->SetFnConfig(o.fn_id,
+                                   KernelConfig(ModeSettings::Of(f.profile), os.gen, os.cfg_flags));
       }
-      for (auto& [sec, pol] : todo) (void)kernel_->ClearPolicy(sec->fn_id, sec->gen ^ 1);
+      for (auto& [sec, pol] : todo)
+        (void)kernel_->ClearPolicy(sec->fn_id, slots_.Get(sec->fn_id)->gen ^ 1);
       ++counters_.policy_errors;
       return st;
     }
   }
   for (auto& [sec, pol] : todo) {
-    (void)kernel_->ClearPolicy(sec->fn_id, sec->gen);
-    sec->gen ^= 1;
-    slots_[sec->fn_id].cfg_flags = pol.cfg_flags;
+    const uint8_t gen = slots_.Get(sec->fn_id)->gen;
+    (void)kernel_->ClearPolicy(sec->fn_id, gen);
+    slots_.SetGeneration(sec->fn_id, gen ^ 1, pol.cfg_flags);
   }
   ++counters_.policy_writes;
   f.dirty = true;
@@ -1097,17 +1069,12 @@ absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
   if (it == functions_.end())
     return absl::NotFoundError(absl::StrCat("no function ", FunctionKey(id), " on this node"));
   Function& f = it->second;
-  size_t replicas = 0;
-  for (const auto& [name, s] : f.sections) replicas += s.cgroups.size();
+  const size_t replicas = ReplicasLocked(f);
   if (replicas)
     return absl::FailedPreconditionError(absl::StrCat(
         "function ", FunctionKey(id), " has ", replicas, " tracked replicas: stop them first"));
   if (absl::Status st = store_->Remove(f.profile.function()); !st.ok()) return st;
-  for (auto& [name, s] : f.sections) {
-    (void)kernel_->ResetFn(s.fn_id);
-    slots_[s.fn_id] = Slot{};
-    slots_[s.fn_id].freed = absl::Now();
-  }
+  for (auto& [name, s] : f.sections) slots_.Free(s.fn_id);
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "deleted", "profile and kernel state dropped");
   LogInfo("function deleted", {{"function", FunctionKey(id)}});
   functions_.erase(it);
@@ -1187,8 +1154,8 @@ std::vector<Engine::FunctionMetrics> Engine::Metrics() {
     m.mode = f.profile.mode();
     m.stable = LifecycleLocked(f).stable();
     m.new_behaviours = f.new_by_kind;
+    m.replicas = static_cast<uint32_t>(ReplicasLocked(f));
     for (const auto& [name, s] : f.sections) {
-      m.replicas += static_cast<uint32_t>(s.cgroups.size());
       m.violations["syscall"] += s.viol[FG_VIOL_SYSCALL];
       m.violations["exec"] += s.viol[FG_VIOL_EXEC];
       m.violations["egress"] += s.viol[FG_VIOL_CONNECT] + s.viol[FG_VIOL_SEND];
@@ -1211,7 +1178,7 @@ size_t Engine::function_count() {
 
 size_t Engine::tracked_cgroups() {
   std::lock_guard<std::mutex> l(mu_);
-  return cgroups_.size();
+  return slots_.tracked();
 }
 
 }  // namespace faasguard

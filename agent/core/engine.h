@@ -23,6 +23,7 @@
 #include "bpf/kernel_maps.h"
 #include "core/abi_codec.h"
 #include "core/policy.h"
+#include "core/slot_table.h"
 #include "faasguard/v1/agent.pb.h"
 #include "faasguard/v1/profile.pb.h"
 #include "faasguard/v1/state.pb.h"
@@ -170,15 +171,13 @@ class Engine {
  private:
   struct Section {
     std::string container;
-    uint32_t fn_id = 0;
-    std::map<uint64_t, std::string> cgroups;  // id -> path
+    uint32_t fn_id = 0;  // its slot (SlotTable)
     // Kernel counts already folded into the profile (the kernel keeps running totals).
     std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t>
         exec_base;  // (parent, bin, script)
     std::map<std::array<uint8_t, sizeof(fg_net_key)>, uint64_t> net_base;
     uint64_t execs_base = 0, forks_base = 0, exits_base = 0;
     fg_fn_state sys_base{};  // syscall bits already folded (an import may drop some)
-    uint8_t gen = 0;         // allow-list generation in force (monitor / enforce)
     std::array<uint64_t, FG_VIOL_KINDS> viol{};  // kernel violation counters, by kind
     uint64_t viol_suppressed = 0;
   };
@@ -188,12 +187,6 @@ class Engine {
     bool dirty = false;
     bool announced_stable = false;
     std::map<std::string, uint64_t> new_by_kind;  // new behaviours since the agent started
-  };
-  struct Slot {
-    std::string function;  // key in functions_; "" when free
-    std::string container;
-    uint8_t cfg_flags = 0;                    // FG_CFG_F_* of the allow-list generation in force
-    absl::Time freed = absl::InfinitePast();  // a freed slot rests before reuse
   };
 
   Function* FindFunctionLocked(const v1::FunctionId& id);
@@ -214,6 +207,7 @@ class Engine {
   void HandleViolationLocked(const ViolationEvent& e);
   v1::FunctionSummary SummaryLocked(const Function& f);
   v1::Lifecycle LifecycleLocked(const Function& f);
+  size_t ReplicasLocked(const Function& f);  // tracked cgroups of every container
   void EmitLocked(v1::EventKind kind, const Function& f, const std::string& container,
                   const std::string& what, const std::string& detail,
                   const v1::Violation* v = nullptr);
@@ -235,8 +229,7 @@ class Engine {
   ProfileStore* store_;
   Options opts_;
   std::map<std::string, Function> functions_;
-  std::vector<Slot> slots_;
-  std::unordered_map<uint64_t, uint32_t> cgroups_;                 // cgroup id -> slot
+  SlotTable slots_;
   std::unordered_map<uint64_t, PathText> paths_;                   // path hash -> text
   std::set<std::tuple<uint64_t, uint64_t, uint64_t>> unresolved_;  // exec tuples, text unknown
   std::deque<v1::Violation> violations_;
