@@ -614,7 +614,7 @@ Engine::RestoreReport Engine::RestoreKernelState(
                  cfg->flags != want.flags;
     }
     if (!differs) continue;
-    auto applied = ApplyModeLocked(f, f.profile.mode(), f.profile.syscall_action());
+    auto applied = ApplyModeLocked(f, ModeSettings::Of(f.profile));
     LogWarn("kernel config of a function differed from its profile: applied again",
             {{"function", key}, {"mode", ModeWord(f.profile.mode())}, {"ok", applied.ok()}});
     ++r.modes_reapplied;
@@ -738,97 +738,36 @@ absl::StatusOr<v1::Profile> Engine::GetProfile(const v1::FunctionId& id) {
   return p;
 }
 
-absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
-                                                 v1::SyscallAction action) {
-  v1::Profile& p = f.profile;
-  const v1::Mode old_mode = p.mode();
-  const v1::SyscallAction old_action = p.syscall_action();
-  if (mode == v1::MODE_LEARN) {
-    // Flip every slot to learn; if one cannot be, put back those already flipped. Only then
-    // free the allow-lists (learn mode checks nothing).
-    p.set_mode(mode);
-    p.set_syscall_action(action);
-    if (old_mode != v1::MODE_LEARN) *p.mutable_learning_started() = ToProtoTime(absl::Now());
-    std::vector<Section*> flipped;
-    for (auto& [name, s] : f.sections) {
-      absl::Status st = kernel_->SetFnConfig(
-          s.fn_id, KernelConfig(ModeSettings::Of(f.profile), slots_.Get(s.fn_id)->gen, 0));
-      if (!st.ok()) {
-        p.set_mode(old_mode);
-        p.set_syscall_action(old_action);
-        if (old_mode != v1::MODE_LEARN) p.clear_learning_started();
-        for (Section* o : flipped)
-          (void)kernel_->SetFnConfig(
-              o->fn_id, KernelConfig(ModeSettings::Of(f.profile), slots_.Get(o->fn_id)->gen,
-                                     slots_.Get(o->fn_id)->cfg_flags));
-        ++counters_.policy_errors;
-        return st;
-      }
-      flipped.push_back(&s);
-    }
-    for (Section* s : flipped) {
-      const uint8_t gen = slots_.Get(s->fn_id)->gen;
-      (void)kernel_->ClearPolicy(s->fn_id, gen);
-      slots_.SetGeneration(s->fn_id, gen, 0);
-    }
-    f.dirty = true;
-    return 0u;
-  }
-  // Phase 1: compile every section; nothing touches the kernel until all compile.
-  std::vector<std::pair<Section*, CompiledPolicy>> todo;
+absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings& to) {
+  const ModeSettings from = ModeSettings::Of(f.profile);
+  absl::Status st;
   uint32_t rules = 0;
-  for (auto& [name, s] : f.sections) {
-    auto c = CompileSectionLocked(p, s.container);
-    if (!c.ok()) {
-      ++counters_.policy_errors;
-      return c.status();
-    }
-    rules += static_cast<uint32_t>(c->rules());
-    todo.emplace_back(&s, std::move(*c));
-  }
-  // Phase 2: write each slot's inactive generation; on failure remove them all again.
-  for (size_t i = 0; i < todo.size(); ++i) {
-    Section& s = *todo[i].first;
-    const uint8_t gen = slots_.Get(s.fn_id)->gen;
-    absl::Status st = kernel_->ClearPolicy(s.fn_id, gen ^ 1);
-    if (st.ok()) st = kernel_->WritePolicy(s.fn_id, gen ^ 1, todo[i].second);
-    if (!st.ok()) {
-      for (size_t j = 0; j < i; ++j)
-        (void)kernel_->ClearPolicy(todo[j].first->fn_id, slots_.Get(todo[j].first->fn_id)->gen ^ 1);
-      ++counters_.policy_errors;
-      return st;
-    }
-  }
-  // Phase 3: flip each slot (one 8-byte map write each), then drop the old generations.
-  p.set_mode(mode);
-  p.set_syscall_action(action);
-  for (size_t i = 0; i < todo.size(); ++i) {
-    Section& s = *todo[i].first;
-    absl::Status st = kernel_->SetFnConfig(
-        s.fn_id, KernelConfig(ModeSettings::Of(f.profile), slots_.Get(s.fn_id)->gen ^ 1,
-                              todo[i].second.cfg_flags));
-    if (!st.ok()) {
-      // Put back the slots already flipped; the rest never moved.
-      p.set_mode(old_mode);
-      p.set_syscall_action(old_action);
-      for (size_t j = 0; j < i; ++j) {
-        Section& o = *todo[j].first;
-        const SlotTable::Slot& os = *slots_.Get(o.fn_id);
-        (void)kernel_->SetFnConfig(o.fn_id,
-                                   KernelConfig(ModeSettings::Of(f.profile), os.gen, os.cfg_flags));
+  if (to.mode == v1::MODE_LEARN) {
+    std::vector<uint32_t> slots;
+    for (const auto& [name, s] : f.sections) slots.push_back(s.fn_id);
+    st = mode_switch_.ToLearn(slots, from, to);
+  } else {
+    // Every section compiles before anything touches the kernel.
+    std::vector<std::pair<uint32_t, AllowList>> todo;
+    for (const auto& [name, s] : f.sections) {
+      auto c = CompileSectionLocked(f.profile, s.container);
+      if (!c.ok()) {
+        ++counters_.policy_errors;
+        return c.status();
       }
-      for (auto& [sec, pol] : todo)
-        (void)kernel_->ClearPolicy(sec->fn_id, slots_.Get(sec->fn_id)->gen ^ 1);
-      ++counters_.policy_errors;
-      return st;
+      rules += static_cast<uint32_t>(c->rules());
+      todo.emplace_back(s.fn_id, std::move(*c));
     }
+    st = mode_switch_.ToAllowLists(todo, from, to);
+    if (st.ok()) ++counters_.policy_writes;
   }
-  for (auto& [sec, pol] : todo) {
-    const uint8_t gen = slots_.Get(sec->fn_id)->gen;
-    (void)kernel_->ClearPolicy(sec->fn_id, gen);
-    slots_.SetGeneration(sec->fn_id, gen ^ 1, pol.cfg_flags);
+  if (!st.ok()) {
+    ++counters_.policy_errors;
+    return st;
   }
-  ++counters_.policy_writes;
+  if (to.mode == v1::MODE_LEARN && from.mode != v1::MODE_LEARN)
+    *f.profile.mutable_learning_started() = ToProtoTime(absl::Now());
+  to.ApplyTo(f.profile);
   f.dirty = true;
   return rules;
 }
@@ -851,11 +790,12 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1
   r.set_previous(f->profile.mode());
   // Whatever was learned until now belongs in the profile the allow-list is compiled from.
   SyncLocked();
-  const v1::AgentAbsence old_absent = f->profile.when_agent_absent();
-  if (absent) f->profile.set_when_agent_absent(*absent);  // ConfigFor writes it with the flip
-  auto rules = ApplyModeLocked(*f, mode, action.value_or(f->profile.syscall_action()));
+  ModeSettings to = ModeSettings::Of(f->profile);
+  to.mode = mode;
+  if (action) to.syscall_action = *action;
+  if (absent) to.when_agent_absent = *absent;
+  auto rules = ApplyModeLocked(*f, to);
   if (!rules.ok()) {
-    f->profile.set_when_agent_absent(old_absent);
     LogError("mode change refused: nothing changed", {{"function", FunctionKey(id)},
                                                       {"mode", ModeWord(mode)},
                                                       {"error", rules.status().ToString()}});
@@ -977,7 +917,7 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
       break;
   }
   if (added && f->profile.mode() != v1::MODE_LEARN) {
-    auto r = ApplyModeLocked(*f, f->profile.mode(), f->profile.syscall_action());
+    auto r = ApplyModeLocked(*f, ModeSettings::Of(f->profile));
     if (!r.ok()) {
       f->profile = std::move(before);  // the allow-list in force did not change either
       return r.status();
@@ -1032,17 +972,19 @@ absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::Profile& in,
         *next.mutable_learning_started() = f.profile.learning_started();
     }
     v1::Mode mode = incoming.mode() == v1::MODE_UNSPECIFIED ? before.mode() : incoming.mode();
-    next.set_mode(before.mode());  // ApplyModeLocked moves it, all or nothing
+    ModeSettings to = ModeSettings::Of(next);
+    to.mode = mode;
+    ModeSettings::Of(before).ApplyTo(next);  // ApplyModeLocked moves them, all or nothing
     *next.mutable_updated() = ToProtoTime(now);
     f.profile = std::move(next);
     if (!f.sections.empty() && (mode != v1::MODE_LEARN || before.mode() != v1::MODE_LEARN)) {
-      auto applied = ApplyModeLocked(f, mode, f.profile.syscall_action());
+      auto applied = ApplyModeLocked(f, to);
       if (!applied.ok()) {
         f.profile = std::move(before);
         return applied.status();
       }
     } else {
-      f.profile.set_mode(mode);
+      to.ApplyTo(f.profile);
       if (mode == v1::MODE_LEARN && before.mode() != v1::MODE_LEARN)
         *f.profile.mutable_learning_started() = ToProtoTime(now);
     }
@@ -1127,7 +1069,9 @@ void Engine::CheckLifecycle() {
     LogInfo("function stable", {{"function", key}, {"detail", detail}});
     EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "stable", detail);
     if (opts_.auto_promote == v1::MODE_UNSPECIFIED || f.sections.empty()) continue;
-    auto r = ApplyModeLocked(f, opts_.auto_promote, f.profile.syscall_action());
+    ModeSettings to = ModeSettings::Of(f.profile);
+    to.mode = opts_.auto_promote;
+    auto r = ApplyModeLocked(f, to);
     if (!r.ok()) {
       LogWarn("auto-promotion refused", {{"function", key}, {"error", r.status().ToString()}});
       continue;

@@ -22,6 +22,7 @@
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
 #include "core/abi_codec.h"
+#include "core/mode_switch.h"
 #include "core/policy.h"
 #include "core/slot_table.h"
 #include "faasguard/v1/agent.pb.h"
@@ -203,7 +204,7 @@ class Engine {
   void SyncLocked();
   void SyncSectionStateLocked(Function& f, Section& s);
   // Compile and write the allow-lists of every slot of `f` for `mode`, then flip (see SetMode).
-  absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, v1::Mode mode, v1::SyscallAction action);
+  absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, const ModeSettings& to);
   void HandleViolationLocked(const ViolationEvent& e);
   v1::FunctionSummary SummaryLocked(const Function& f);
   v1::Lifecycle LifecycleLocked(const Function& f);
@@ -230,6 +231,7 @@ class Engine {
   Options opts_;
   std::map<std::string, Function> functions_;
   SlotTable slots_;
+  ModeSwitch mode_switch_{kernel_, &slots_};
   std::unordered_map<uint64_t, PathText> paths_;                   // path hash -> text
   std::set<std::tuple<uint64_t, uint64_t, uint64_t>> unresolved_;  // exec tuples, text unknown
   std::deque<v1::Violation> violations_;
