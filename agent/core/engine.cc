@@ -1,36 +1,22 @@
 #include "core/engine.h"
 
-#include <arpa/inet.h>
-
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
-#include "common/files.h"
 #include "common/log.h"
 #include "core/abi_codec.h"
 #include "profile/names.h"
-#include "profile/path_rule.h"
 #include "profile/profile.h"
-#include "syscalls/syscall_table.h"
 
 namespace faasguard {
-namespace {
-
-std::array<uint8_t, sizeof(fg_net_key)> NetKeyBytes(const fg_net_key& k) {
-  std::array<uint8_t, sizeof(fg_net_key)> b;
-  std::memcpy(b.data(), &k, sizeof k);
-  return b;
-}
-
-uint64_t Delta(uint64_t now, uint64_t base) { return now >= base ? now - base : now; }
-
-}  // namespace
 
 Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
-    : kernel_(kernel), store_(store), opts_(opts), slots_(kernel, opts.max_slots) {}
+    : kernel_(kernel),
+      store_(store),
+      opts_(opts),
+      slots_(kernel, opts.max_slots),
+      record_(opts.kernel_state_path) {}
 
 void Engine::LoadProfiles() {
   auto loaded = store_->LoadAll();
@@ -299,18 +285,7 @@ bool Engine::ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, a
 
 bool Engine::ApplyExec(Function& f, Section& s, const PathText& bin, const PathText& parent,
                        const std::string& script, const v1::Seen& seen, const ExecEvent* ev) {
-  v1::ExecEntry e;
-  v1::PathKind kind;
-  PathToProfile(bin, e.mutable_path(), &kind);
-  e.set_kind(kind);
-  PathToProfile(parent, e.mutable_parent(), &kind);
-  e.set_parent_kind(kind);
-  e.set_script(script);
-  *e.mutable_seen() = seen;
-  if (ev) {
-    e.add_uids(ev->uid);
-    for (const auto& a : ev->args) e.add_sample_args(a);
-  }
+  v1::ExecEntry e = ExecItem(bin, parent, script, seen, ev);
   if (!AddExec(ContainerSection(f.profile, s.container), e)) return false;
   NoteNew(f, s, "exec", {{"path", e.path()}, {"parent", e.parent()}});
   return true;
@@ -331,13 +306,6 @@ bool Engine::ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::
            {"address", e.address()},
            {"port", std::to_string(e.port())}});
   return true;
-}
-
-std::optional<PathText> Engine::ResolvePathLocked(uint64_t hash) {
-  if (auto it = paths_.find(hash); it != paths_.end()) return it->second;
-  auto p = kernel_->LookupPath(hash);
-  if (p) paths_[hash] = *p;
-  return p;
 }
 
 void Engine::HandleEvent(const Event& ev) {
@@ -365,10 +333,10 @@ void Engine::HandleEvent(const Event& ev) {
           ApplySyscall(*f, *s, e.arch, e.nr, when);
         } else if constexpr (std::is_same_v<T, ExecEvent>) {
           PathText bin{e.bin.path, e.bin.flags}, parent{e.parent.path, e.parent.flags};
-          paths_[e.bin.hash] = bin;
-          paths_[e.parent.hash] = parent;
+          paths_.Remember(e.bin.hash, bin);
+          paths_.Remember(e.parent.hash, parent);
           std::string script = (e.flags & FG_EXEC_F_SCRIPT) ? e.filename : "";
-          if (!script.empty()) paths_[e.script_hash] = PathText{script, 0};
+          if (!script.empty()) paths_.Remember(e.script_hash, PathText{script, 0});
           // Counts come from the kernel set; the event brings the item and its details.
           ApplyExec(*f, *s, bin, parent, script, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns), &e);
         } else if constexpr (std::is_same_v<T, NetEvent>) {
@@ -385,26 +353,15 @@ void Engine::SyncSectionStateLocked(Function& f, Section& s) {
     return;
   }
   absl::Time now = absl::Now();
-  for (uint32_t arch = 0; arch < 2; ++arch) {
-    const __u64* words = arch == FG_ARCH_COMPAT ? st->sys_compat : st->sys;
-    __u64* seen = arch == FG_ARCH_COMPAT ? s.sys_base.sys_compat : s.sys_base.sys;
-    for (uint32_t w = 0; w < FG_SYS_WORDS; ++w) {
-      // Only bits set since the last sync: an imported profile may have dropped older ones.
-      for (uint64_t bits = words[w] & ~seen[w]; bits; bits &= bits - 1) {
-        uint32_t nr = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
-        ApplySyscall(f, s, arch, nr, now);
-      }
-      seen[w] |= words[w];
-    }
-  }
+  for (auto [arch, nr] : FoldSyscalls(*st, s.folded)) ApplySyscall(f, s, arch, nr, now);
+  v1::Counters d = FoldCounters(*st, s.folded);
   auto* k = ContainerSection(f.profile, s.container).mutable_counters();
-  uint64_t d;
-  if ((d = Delta(st->execs, s.execs_base))) k->set_execs(k->execs() + d), f.dirty = true;
-  if ((d = Delta(st->forks, s.forks_base))) k->set_forks(k->forks() + d), f.dirty = true;
-  if ((d = Delta(st->exits, s.exits_base))) k->set_exits(k->exits() + d), f.dirty = true;
-  s.execs_base = st->execs;
-  s.forks_base = st->forks;
-  s.exits_base = st->exits;
+  if (d.execs() || d.forks() || d.exits()) {
+    k->set_execs(k->execs() + d.execs());
+    k->set_forks(k->forks() + d.forks());
+    k->set_exits(k->exits() + d.exits());
+    f.dirty = true;
+  }
   for (size_t k = 0; k < s.viol.size(); ++k) s.viol[k] = st->viol[k];
   s.viol_suppressed = st->viol_suppressed;
 }
@@ -418,22 +375,22 @@ void Engine::SyncLocked() {
     Function* f = nullptr;
     Section* s = SectionForSlotLocked(k.fn_id, &f);
     if (!s) return;
-    auto bkey = std::make_tuple(k.parent_hash, k.bin_hash, k.script_hash);
-    uint64_t& base = s->exec_base[bkey];
-    uint64_t delta = Delta(v.count, base);
-    if (delta == 0 && base != 0) return;
-    auto bin = ResolvePathLocked(k.bin_hash);
-    auto parent = ResolvePathLocked(k.parent_hash);
+    const ExecTuple t{k.parent_hash, k.bin_hash, k.script_hash};
+    uint64_t& base = s->folded.exec[t];
+    const CountFold c = FoldCount(v.count, base);
+    if (!c.due) return;
+    auto bin = paths_.Resolve(k.bin_hash);
+    auto parent = paths_.Resolve(k.parent_hash);
     std::optional<PathText> script;
-    if (k.script_hash) script = ResolvePathLocked(k.script_hash);
+    if (k.script_hash) script = paths_.Resolve(k.script_hash);
     if (!bin || !parent || (k.script_hash && !script)) {
-      if (unresolved_.insert(bkey).second) ++counters_.unresolved_paths;
+      if (paths_.NoteUnresolved(t)) ++counters_.unresolved_paths;
       return;
     }
     base = v.count;
     ApplyExec(*f, *s, *bin, *parent, script ? script->path : "",
-              SeenFromKernel(delta, v.first_ns, v.last_ns), nullptr);
-    if (delta) f->dirty = true;
+              SeenFromKernel(c.delta, v.first_ns, v.last_ns), nullptr);
+    if (c.delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read exec set", {{"error", st.ToString()}});
 
@@ -441,12 +398,12 @@ void Engine::SyncLocked() {
     Function* f = nullptr;
     Section* s = SectionForSlotLocked(k.fn_id, &f);
     if (!s) return;
-    uint64_t& base = s->net_base[NetKeyBytes(k)];
-    uint64_t delta = Delta(v.count, base);
-    if (delta == 0 && base != 0) return;
+    uint64_t& base = s->folded.net[NetKeyToBytes(k)];
+    const CountFold c = FoldCount(v.count, base);
+    if (!c.due) return;
     base = v.count;
-    ApplyNet(*f, *s, k, SeenFromKernel(delta, v.first_ns, v.last_ns));
-    if (delta) f->dirty = true;
+    ApplyNet(*f, *s, k, SeenFromKernel(c.delta, v.first_ns, v.last_ns));
+    if (c.delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read network set", {{"error", st.ToString()}});
 }
@@ -492,23 +449,7 @@ v1::KernelState Engine::SnapshotLocked() {
       ss->set_container(s.container);
       for (const auto& [id, path] : slots_.Get(s.fn_id)->cgroups)
         (*ss->mutable_cgroups())[id] = path;
-      ss->set_execs_base(s.execs_base);
-      ss->set_forks_base(s.forks_base);
-      ss->set_exits_base(s.exits_base);
-      for (uint64_t w : s.sys_base.sys) ss->add_sys_base(w);
-      for (uint64_t w : s.sys_base.sys_compat) ss->add_sys_base(w);
-      for (const auto& [k, count] : s.exec_base) {
-        v1::ExecBase* e = ss->add_exec_base();
-        e->set_parent(std::get<0>(k));
-        e->set_bin(std::get<1>(k));
-        e->set_script(std::get<2>(k));
-        e->set_count(count);
-      }
-      for (const auto& [k, count] : s.net_base) {
-        v1::NetBase* n = ss->add_net_base();
-        n->set_key(std::string(k.begin(), k.end()));
-        n->set_count(count);
-      }
+      RecordFoldBase(s.folded, ss);
       for (uint64_t v : s.viol) ss->add_viol(v);
       ss->set_viol_suppressed(s.viol_suppressed);
     }
@@ -522,16 +463,11 @@ v1::KernelState Engine::KernelStateSnapshot() {
 }
 
 void Engine::PersistKernelStateLocked() {
-  if (opts_.kernel_state_path.empty()) return;
-  std::string bytes;
-  if (!SnapshotLocked().SerializeToString(&bytes)) return;
-  if (bytes == kernel_state_written_) return;
-  if (absl::Status st = WriteFileAtomic(opts_.kernel_state_path, bytes); !st.ok()) {
+  if (!record_.enabled()) return;
+  if (absl::Status st = record_.Write(SnapshotLocked()); !st.ok()) {
     ++counters_.save_errors;
     LogError("cannot save the kernel-state record", {{"error", st.ToString()}});
-    return;
   }
-  kernel_state_written_ = std::move(bytes);
 }
 
 Engine::RestoreReport Engine::RestoreKernelState(
@@ -561,20 +497,7 @@ Engine::RestoreReport Engine::RestoreKernelState(
     Section& s = f.sections[ss.container()];
     s.container = ss.container();
     s.fn_id = slot;
-    s.execs_base = ss.execs_base();
-    s.forks_base = ss.forks_base();
-    s.exits_base = ss.exits_base();
-    for (int i = 0; i < ss.sys_base_size() && i < 2 * FG_SYS_WORDS; ++i)
-      (i < FG_SYS_WORDS ? s.sys_base.sys[i] : s.sys_base.sys_compat[i - FG_SYS_WORDS]) =
-          ss.sys_base(i);
-    for (const auto& e : ss.exec_base())
-      s.exec_base[std::make_tuple(e.parent(), e.bin(), e.script())] = e.count();
-    for (const auto& n : ss.net_base()) {
-      std::array<uint8_t, sizeof(fg_net_key)> k{};
-      if (n.key().size() != k.size()) continue;
-      std::memcpy(k.data(), n.key().data(), k.size());
-      s.net_base[k] = n.count();
-    }
+    s.folded = FoldBaseFromRecord(ss);
     for (int i = 0; i < ss.viol_size() && i < static_cast<int>(s.viol.size()); ++i)
       s.viol[i] = ss.viol(i);
     s.viol_suppressed = ss.viol_suppressed();
@@ -621,7 +544,7 @@ Engine::RestoreReport Engine::RestoreKernelState(
   }
   // What the kernel learned while no agent ran.
   SyncLocked();
-  kernel_state_written_.clear();
+  record_.Reset();
   PersistKernelStateLocked();
   return r;
 }

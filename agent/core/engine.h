@@ -22,6 +22,8 @@
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
 #include "core/abi_codec.h"
+#include "core/kernel_fold.h"
+#include "core/kernel_state.h"
 #include "core/mode_switch.h"
 #include "core/policy.h"
 #include "core/slot_table.h"
@@ -173,12 +175,7 @@ class Engine {
   struct Section {
     std::string container;
     uint32_t fn_id = 0;  // its slot (SlotTable)
-    // Kernel counts already folded into the profile (the kernel keeps running totals).
-    std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t>
-        exec_base;  // (parent, bin, script)
-    std::map<std::array<uint8_t, sizeof(fg_net_key)>, uint64_t> net_base;
-    uint64_t execs_base = 0, forks_base = 0, exits_base = 0;
-    fg_fn_state sys_base{};  // syscall bits already folded (an import may drop some)
+    FoldBase folded;     // the kernel's running counts already in the profile
     std::array<uint64_t, FG_VIOL_KINDS> viol{};  // kernel violation counters, by kind
     uint64_t viol_suppressed = 0;
   };
@@ -220,7 +217,6 @@ class Engine {
   bool ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::Seen& seen);
   void NoteNew(Function& f, const Section& s, absl::string_view kind,
                std::initializer_list<std::pair<absl::string_view, std::string>> what);
-  std::optional<PathText> ResolvePathLocked(uint64_t hash);
   v1::KernelState SnapshotLocked();
   // Write the kernel-state record if it changed (errors are logged and counted).
   void PersistKernelStateLocked();
@@ -232,13 +228,12 @@ class Engine {
   std::map<std::string, Function> functions_;
   SlotTable slots_;
   ModeSwitch mode_switch_{kernel_, &slots_};
-  std::unordered_map<uint64_t, PathText> paths_;                   // path hash -> text
-  std::set<std::tuple<uint64_t, uint64_t, uint64_t>> unresolved_;  // exec tuples, text unknown
+  PathNames paths_{kernel_};
   std::deque<v1::Violation> violations_;
   uint64_t next_violation_id_ = 1;
   EngineCounters counters_;
   std::function<void(v1::AgentEvent)> sink_;
-  std::string kernel_state_written_;  // the record as last written
+  KernelStateRecord record_;
 };
 
 }  // namespace faasguard
