@@ -16,6 +16,7 @@ Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
       store_(store),
       opts_(opts),
       slots_(kernel, opts.max_slots),
+      violations_({opts.max_violations, "", ""}),
       record_(opts.kernel_state_path) {}
 
 void Engine::LoadProfiles() {
@@ -749,10 +750,10 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
     ++counters_.events_orphan;
     return;
   }
-  v1::Violation v = ViolationFromKernel(e);
-  v.set_id(next_violation_id_++);
-  *v.mutable_function() = f->profile.function();
-  v.set_container(s->container);
+  v1::Violation record = ViolationFromKernel(e);
+  *record.mutable_function() = f->profile.function();
+  record.set_container(s->container);
+  const v1::Violation& v = violations_.Add(std::move(record));
   LogWarn("violation", {{"id", v.id()},
                         {"function", FunctionKey(v.function())},
                         {"container", v.container()},
@@ -765,20 +766,14 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
                         {"action", v.action()},
                         {"mode", ModeWord(v.mode())}});
   EmitLocked(v1::EVENT_KIND_VIOLATION, *f, s->container, v.kind(), v.attempted(), &v);
-  violations_.push_back(std::move(v));
-  while (violations_.size() > opts_.max_violations) violations_.pop_front();
 }
 
 v1::ListViolationsResponse Engine::ListViolations(const v1::FunctionId* id, size_t limit) {
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   v1::ListViolationsResponse r;
-  std::vector<const v1::Violation*> picked;
-  for (auto it = violations_.rbegin(); it != violations_.rend() && picked.size() < limit; ++it) {
-    if (id && FunctionKey(it->function()) != FunctionKey(*id)) continue;
-    picked.push_back(&*it);
-  }
-  for (auto it = picked.rbegin(); it != picked.rend(); ++it) *r.add_violations() = **it;
+  for (auto& v : violations_.Newest(id ? FunctionKey(*id) : "", limit, nullptr))
+    *r.add_violations() = std::move(v);
   uint64_t dropped = 0;
   for (auto& [key, f] : functions_)
     for (auto& [name, s] : f.sections) dropped += s.viol_suppressed;
@@ -790,9 +785,7 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
                                                                     uint64_t vid) {
   if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
-  v1::Violation* v = nullptr;
-  for (auto& x : violations_)
-    if (x.id() == vid) v = &x;
+  const v1::Violation* v = violations_.Find(vid);
   if (!v)
     return absl::NotFoundError(absl::StrCat("no violation ", vid, " (ids are kept for the newest ",
                                             opts_.max_violations, " while the agent runs)"));
@@ -805,40 +798,7 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
     return absl::FailedPreconditionError(
         absl::StrCat("violation ", vid, " (", v->attempted(), ") cannot become a profile rule"));
   v1::Profile before = f->profile;
-  v1::ContainerProfile& c = ContainerSection(f->profile, v->container());
-  v1::Seen seen;
-  seen.set_count(1);
-  *seen.mutable_first_seen() = v->time();
-  *seen.mutable_last_seen() = v->time();
-  bool added = false;
-  switch (v->item_case()) {
-    case v1::Violation::kExec: {
-      v1::ExecEntry e = v->exec();
-      *e.mutable_seen() = seen;
-      added = AddExec(c, e);
-      break;
-    }
-    case v1::Violation::kEgress: {
-      v1::NetEntry e = v->egress();
-      *e.mutable_seen() = seen;
-      added = AddNet(c.mutable_egress(), e);
-      break;
-    }
-    case v1::Violation::kListen: {
-      v1::NetEntry e = v->listen();
-      *e.mutable_seen() = seen;
-      added = AddNet(c.mutable_listen(), e);
-      break;
-    }
-    case v1::Violation::kSyscall: {
-      v1::SyscallEntry e = v->syscall();
-      *e.mutable_first_seen() = v->time();
-      added = AddSyscall(c, e);
-      break;
-    }
-    default:
-      break;
-  }
+  const bool added = AddViolationItem(ContainerSection(f->profile, v->container()), *v);
   if (added && f->profile.mode() != v1::MODE_LEARN) {
     auto r = ApplyModeLocked(*f, ModeSettings::Of(f->profile));
     if (!r.ok()) {
@@ -846,7 +806,7 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
       return r.status();
     }
   }
-  v->set_accepted(true);
+  violations_.MarkAccepted(vid);
   *f->profile.mutable_updated() = ToProtoTime(absl::Now());
   f->dirty = true;
   LogInfo("violation accepted into the profile", {{"id", vid},

@@ -27,6 +27,7 @@
 #include "core/mode_switch.h"
 #include "core/policy.h"
 #include "core/slot_table.h"
+#include "core/violation_log.h"
 #include "faasguard/v1/agent.pb.h"
 #include "faasguard/v1/profile.pb.h"
 #include "faasguard/v1/state.pb.h"
@@ -229,8 +230,7 @@ class Engine {
   SlotTable slots_;
   ModeSwitch mode_switch_{kernel_, &slots_};
   PathNames paths_{kernel_};
-  std::deque<v1::Violation> violations_;
-  uint64_t next_violation_id_ = 1;
+  ViolationLog violations_;
   EngineCounters counters_;
   std::function<void(v1::AgentEvent)> sink_;
   KernelStateRecord record_;
