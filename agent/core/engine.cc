@@ -11,6 +11,22 @@
 
 namespace faasguard {
 
+absl::string_view ModeSourceWord(ModeSource s) {
+  switch (s) {
+    case ModeSource::kApi:
+      return "api";
+    case ModeSource::kImport:
+      return "import";
+    case ModeSource::kCluster:
+      return "cluster";
+    case ModeSource::kAutoPromote:
+      return "auto-promote";
+    case ModeSource::kRestore:
+      return "restore";
+  }
+  return "";
+}
+
 Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
     : kernel_(kernel),
       store_(store),
@@ -627,6 +643,13 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   return s;
 }
 
+std::vector<v1::FunctionId> Engine::FunctionIds() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<v1::FunctionId> out;
+  for (const auto& [key, f] : functions_) out.push_back(f.profile.function());
+  return out;
+}
+
 std::vector<v1::FunctionSummary> Engine::ListFunctions() {
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
@@ -696,9 +719,12 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings
   return rules;
 }
 
-absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1::Mode mode,
-                                                    std::optional<v1::SyscallAction> action,
-                                                    std::optional<v1::AgentAbsence> absent) {
+absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id,
+                                                    const ModeRequest& req, ModeSource source) {
+  (void)source;
+  const v1::Mode mode = req.mode;
+  const std::optional<v1::SyscallAction>& action = req.syscall_action;
+  const std::optional<v1::AgentAbsence>& absent = req.when_agent_absent;
   if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   if (mode == v1::MODE_UNSPECIFIED || !v1::Mode_IsValid(mode))
     return absl::InvalidArgumentError("mode must be learn, monitor or enforce");
@@ -821,7 +847,11 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
   return r;
 }
 
-absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::Profile& in, bool merge) {
+absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::PutProfileRequest& req,
+                                                          ModeSource source) {
+  (void)source;
+  const v1::Profile& in = req.profile();
+  const bool merge = req.merge();
   if (absl::Status st = ValidateProfile(in); !st.ok()) return st;
   v1::Profile incoming = in;
   incoming.set_schema_version(kProfileSchemaVersion);

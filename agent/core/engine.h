@@ -22,10 +22,12 @@
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
 #include "core/abi_codec.h"
+#include "core/cgroup_registry.h"
 #include "core/kernel_fold.h"
 #include "core/kernel_state.h"
 #include "core/mode_switch.h"
 #include "core/policy.h"
+#include "core/profile_host.h"
 #include "core/slot_table.h"
 #include "core/violation_log.h"
 #include "faasguard/v1/agent.pb.h"
@@ -49,13 +51,9 @@ struct EngineCounters {
   uint64_t policy_errors = 0;
 };
 
-// How a cgroup is registered (Engine::RegisterCgroup).
-struct RegisterOptions {
-  bool pod_level = false;  // a pod's own cgroup: the kernel passes its slot to new children
-  bool pending = false;    // a container not started yet: unchecked until its first exec
-};
-
-class Engine {
+// The engine is the front: one lock, every operation, the public API. The node tracker and the
+// cluster sync see it through narrow interfaces (CgroupRegistry, ProfileHost).
+class Engine final : public CgroupRegistry, public ProfileHost {
  public:
   struct Options {
     uint32_t max_slots = FG_MAX_FUNCS;
@@ -111,21 +109,25 @@ class Engine {
                                                             const std::string& container,
                                                             uint64_t cgroup_id,
                                                             const std::string& path,
-                                                            RegisterOptions opts = {});
+                                                            RegisterOptions opts = {}) override;
   // A cgroup the kernel added under a pod-level cgroup (FG_CG_F_INHERITED): remember it.
-  void AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const std::string& path);
+  void AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id,
+                            const std::string& path) override;
   // The function and container a tracked cgroup belongs to.
-  std::optional<std::pair<v1::FunctionId, std::string>> CgroupOwner(uint64_t cgroup_id);
-  absl::Status UnregisterCgroup(uint64_t cgroup_id, absl::string_view reason = "unregistered");
+  std::optional<std::pair<v1::FunctionId, std::string>> CgroupOwner(uint64_t cgroup_id) override;
+  absl::Status UnregisterCgroup(uint64_t cgroup_id,
+                                absl::string_view reason = "unregistered") override;
   // The cgroup id registered at `path`, if any (for clients that give only the path).
   std::optional<uint64_t> CgroupIdForPath(const std::string& path);
 
   std::vector<v1::FunctionSummary> ListFunctions();
-  absl::StatusOr<v1::FunctionSummary> GetFunction(const v1::FunctionId& id);
-  absl::StatusOr<v1::Profile> GetProfile(const v1::FunctionId& id);
+  std::vector<v1::FunctionId> FunctionIds() override;
+  absl::StatusOr<v1::FunctionSummary> GetFunction(const v1::FunctionId& id) override;
+  absl::StatusOr<v1::Profile> GetProfile(const v1::FunctionId& id) override;
 
   // Import: replace (or merge into) a function's profile; creates the function if needed.
-  absl::StatusOr<v1::PutProfileResponse> PutProfile(const v1::Profile& p, bool merge);
+  absl::StatusOr<v1::PutProfileResponse> PutProfile(const v1::PutProfileRequest& req,
+                                                    ModeSource source) override;
   // Forget a function (its file too). FAILED_PRECONDITION while replicas are tracked.
   absl::Status DeleteProfile(const v1::FunctionId& id);
   absl::StatusOr<v1::DiffProfileResponse> DiffProfile(const v1::FunctionId& id,
@@ -148,9 +150,14 @@ class Engine {
   // compiled and written as the slots' inactive generation, then each slot's config flips to
   // it; any failure before the flip removes what was written and changes nothing.
   // `absent`: enforce mode while no agent runs (fail closed / open); unset keeps the current.
+  absl::StatusOr<v1::SetModeResponse> SetMode(const v1::FunctionId& id, const ModeRequest& req,
+                                              ModeSource source) override;
+  // The same, asked through the API.
   absl::StatusOr<v1::SetModeResponse> SetMode(const v1::FunctionId& id, v1::Mode mode,
                                               std::optional<v1::SyscallAction> action,
-                                              std::optional<v1::AgentAbsence> absent = {});
+                                              std::optional<v1::AgentAbsence> absent = {}) {
+    return SetMode(id, ModeRequest{mode, action, absent}, ModeSource::kApi);
+  }
   // Newest `limit` violations (of one function when `id` has a name), oldest first.
   v1::ListViolationsResponse ListViolations(const v1::FunctionId* id, size_t limit);
   // Add what violation `vid` attempted to the profile, and to the allow-list in force.

@@ -113,7 +113,7 @@ grpc::Status AgentService::SetMode(grpc::ServerContext*, const v1::SetModeReques
           "when_agent_absent must be AGENT_ABSENCE_FAIL_CLOSED or AGENT_ABSENCE_FAIL_OPEN");
     absent = req->when_agent_absent();
   }
-  auto r = engine_->SetMode(id, req->mode(), action, absent);
+  auto r = engine_->SetMode(id, ModeRequest{req->mode(), action, absent}, ModeSource::kApi);
   if (!r.ok()) return ToGrpcStatus(r.status());
   engine_->SaveDirty();  // the mode survives a restart from now on
   *resp = *r;
@@ -164,11 +164,12 @@ grpc::Status AgentService::PutProfile(grpc::ServerContext*, const v1::PutProfile
                                       v1::PutProfileResponse* resp) {
   if (!req->has_profile())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give the profile to import");
-  v1::Profile p = req->profile();
+  v1::PutProfileRequest in = *req;
+  v1::Profile& p = *in.mutable_profile();
   if (p.function().namespace_().empty())
     p.mutable_function()->set_namespace_(std::string(kDefaultNamespace));
   if (absl::Status s = ValidateProfile(p); !s.ok()) return ToGrpcStatus(s);
-  auto r = engine_->PutProfile(p, req->merge());
+  auto r = engine_->PutProfile(in, ModeSource::kImport);
   if (!r.ok()) return ToGrpcStatus(r.status());
   engine_->SaveDirty();
   *resp = *r;

@@ -610,6 +610,26 @@ TEST_F(EnforceTest, NewContainerIsCoveredBeforeItIsTracked) {
   EXPECT_EQ(Policy(b, 0), nullptr);
 }
 
+TEST_F(EnforceTest, ThePodWideSectionAllowsWhatAnyContainerDoes) {
+  uint32_t main_slot = Register(1, "main");
+  uint32_t side_slot = Register(2, "sidecar");
+  engine_->HandleEvent(MakeExec(main_slot, "/usr/bin/curl", "/bin/sh"));
+  engine_->HandleEvent(MakeExec(side_slot, "/usr/bin/envoy", "/bin/sh"));
+  ASSERT_TRUE(SetMode(v1::MODE_ENFORCE).ok());
+  // A pod's own cgroup (its containers' cgroups inherit its slot until they are named).
+  RegisterOptions pod;
+  pod.pod_level = true;
+  ASSERT_TRUE(engine_->RegisterCgroup(Fn("fn"), "", 3, "/kubepods/pod1", pod).ok());
+  uint32_t pod_slot = kernel_.tracked[3];
+  const AllowList* a = Policy(pod_slot, 0);
+  ASSERT_NE(a, nullptr) << "covered before it is tracked";
+  EXPECT_TRUE(HasExecRule(*a, "/usr/bin/curl", "/bin/sh"));
+  EXPECT_TRUE(HasExecRule(*a, "/usr/bin/envoy", "/bin/sh"));
+  EXPECT_EQ(kernel_.fn_cfg[pod_slot].mode, FG_MODE_ENFORCE);
+  // Each container keeps its own.
+  EXPECT_FALSE(HasExecRule(*Policy(main_slot, 1), "/usr/bin/envoy", "/bin/sh"));
+}
+
 TEST_F(EnforceTest, NewReplicaSharesTheSlotAndItsAllowList) {
   uint32_t slot = Register(1);
   ASSERT_TRUE(SetMode(v1::MODE_ENFORCE).ok());

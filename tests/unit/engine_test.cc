@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "profile/names.h"
 #include "profile/profile.h"
 #include "syscalls/syscall_table.h"
 #include "unit/temp_dir.h"
@@ -189,6 +190,57 @@ TEST_F(EngineTest, RegisterForAnotherOwnerIsFailedPrecondition) {
 
   EXPECT_EQ(kernel_.tracked.size(), 1u);
   EXPECT_EQ(engine_->function_count(), 1u);
+}
+
+// --- Kubernetes pods: the pod-wide section ------------------------------------------------
+
+TEST_F(EngineTest, PodAndPendingCgroupsCarryTheirKernelFlags) {
+  RegisterOptions pod;
+  pod.pod_level = true;
+  auto r = engine_->RegisterCgroup(Fn("ns", "fn"), "ignored", 10, "/kubepods/pod1", pod);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(kernel_.tracked_flags[10], static_cast<uint32_t>(FG_CG_F_POD));
+  ASSERT_TRUE(engine_->CgroupOwner(10).has_value());
+  EXPECT_EQ(engine_->CgroupOwner(10)->second, kPodSection);
+  RegisterOptions pending;
+  pending.pending = true;
+  ASSERT_TRUE(
+      engine_->RegisterCgroup(Fn("ns", "fn"), "main", 11, "/kubepods/pod1/c", pending).ok());
+  EXPECT_EQ(kernel_.tracked_flags[11], static_cast<uint32_t>(FG_CG_F_PENDING));
+  EXPECT_NE(kernel_.tracked[10], kernel_.tracked[11]) << "one slot per section";
+  EXPECT_THAT(Profile().containers(), ::testing::SizeIs(2));
+}
+
+TEST_F(EngineTest, InheritedCgroupMovesToItsContainerKeepingItsFlags) {
+  RegisterOptions pod;
+  pod.pod_level = true;
+  ASSERT_TRUE(engine_->RegisterCgroup(Fn("ns", "fn"), "", 10, "/kubepods/pod1", pod).ok());
+  const uint32_t pod_slot = kernel_.tracked[10];
+  // The kernel covered a new container cgroup through its pod at mkdir (cgroups.bpf.c).
+  kernel_.tracked[11] = pod_slot;
+  kernel_.tracked_flags[11] = FG_CG_F_INHERITED | FG_CG_F_PENDING;
+  engine_->AdoptInheritedCgroup(11, 10, "/kubepods/pod1/c1");
+  engine_->AdoptInheritedCgroup(12, 999, "/elsewhere");  // under nothing tracked: ignored
+  ASSERT_TRUE(engine_->CgroupOwner(11).has_value());
+  EXPECT_EQ(engine_->CgroupOwner(11)->second, kPodSection);
+  EXPECT_EQ(engine_->CgroupOwner(12), std::nullopt);
+  EXPECT_EQ(engine_->tracked_cgroups(), 2u);
+  // What the pod-wide slot learned before the container was named stays the function's.
+  kernel_.State(pod_slot).execs = 3;
+
+  // Named through the CRI: it moves to its container's own slot, its kernel flags kept.
+  auto r = engine_->RegisterCgroup(Fn("ns", "fn"), "user-container", 11, "/kubepods/pod1/c1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(engine_->CgroupOwner(11)->second, "user-container");
+  EXPECT_NE(kernel_.tracked[11], pod_slot);
+  EXPECT_EQ(kernel_.tracked_flags[11], static_cast<uint32_t>(FG_CG_F_INHERITED | FG_CG_F_PENDING));
+  EXPECT_EQ(engine_->tracked_cgroups(), 2u);
+  const v1::ContainerProfile* pod_section = FindContainer(Profile(), kPodSection);
+  ASSERT_NE(pod_section, nullptr);
+  EXPECT_EQ(pod_section->counters().execs(), 3u);
+  // A pod-level registration of it again does not move it back; another function cannot take it.
+  auto other = engine_->RegisterCgroup(Fn("ns", "other"), "main", 11, "/kubepods/pod1/c1");
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(EngineTest, InvalidNamesAreInvalidArgument) {
