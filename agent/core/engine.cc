@@ -108,8 +108,6 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   v1::FunctionId id = in_id;
   const std::string container = opts.pod_level ? std::string(kPodSection) : container_in;
   if (id.platform().empty()) id.set_platform(std::string(kPlatformLocal));
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
-  if (absl::Status s = ValidateContainerName(container); !s.ok()) return s;
   std::string fkey = FunctionKey(id);
 
   std::lock_guard<std::mutex> l(mu_);
@@ -659,7 +657,6 @@ std::vector<v1::FunctionSummary> Engine::ListFunctions() {
 }
 
 absl::StatusOr<v1::FunctionSummary> Engine::GetFunction(const v1::FunctionId& id) {
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   Function* f = FindFunctionLocked(id);
@@ -669,7 +666,6 @@ absl::StatusOr<v1::FunctionSummary> Engine::GetFunction(const v1::FunctionId& id
 }
 
 absl::StatusOr<v1::Profile> Engine::GetProfile(const v1::FunctionId& id) {
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   Function* f = FindFunctionLocked(id);
@@ -725,13 +721,6 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id,
   const v1::Mode mode = req.mode;
   const std::optional<v1::SyscallAction>& action = req.syscall_action;
   const std::optional<v1::AgentAbsence>& absent = req.when_agent_absent;
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
-  if (mode == v1::MODE_UNSPECIFIED || !v1::Mode_IsValid(mode))
-    return absl::InvalidArgumentError("mode must be learn, monitor or enforce");
-  if (action && !v1::SyscallAction_IsValid(*action))
-    return absl::InvalidArgumentError("syscall action must be kill or alert");
-  if (absent && !v1::AgentAbsence_IsValid(*absent))
-    return absl::InvalidArgumentError("when the agent is absent: closed or open");
   std::lock_guard<std::mutex> l(mu_);
   Function* f = FindFunctionLocked(id);
   if (!f)
@@ -809,7 +798,6 @@ v1::ListViolationsResponse Engine::ListViolations(const v1::FunctionId* id, size
 
 absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::FunctionId& id,
                                                                     uint64_t vid) {
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   const v1::Violation* v = violations_.Find(vid);
   if (!v)
@@ -852,7 +840,6 @@ absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::PutProfileRe
   (void)source;
   const v1::Profile& in = req.profile();
   const bool merge = req.merge();
-  if (absl::Status st = ValidateProfile(in); !st.ok()) return st;
   v1::Profile incoming = in;
   incoming.set_schema_version(kProfileSchemaVersion);
   if (incoming.function().platform().empty())
@@ -918,7 +905,6 @@ absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::PutProfileRe
 }
 
 absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
-  if (absl::Status st = ValidateFunctionId(id); !st.ok()) return st;
   std::lock_guard<std::mutex> l(mu_);
   auto it = functions_.find(FunctionKey(id));
   if (it == functions_.end())
@@ -939,8 +925,6 @@ absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
 
 absl::StatusOr<v1::DiffProfileResponse> Engine::DiffProfile(const v1::FunctionId& id,
                                                             const v1::Profile& other) {
-  if (absl::Status st = ValidateFunctionId(id); !st.ok()) return st;
-  if (absl::Status st = ValidateProfile(other); !st.ok()) return st;
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   Function* f = FindFunctionLocked(id);

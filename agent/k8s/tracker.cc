@@ -196,6 +196,12 @@ void NodeTracker::ReconcileLocked() {
   for (const CriContainer& c : *ctrs) {
     auto sit = by_sandbox.find(c.pod_sandbox_id);
     if (sit == by_sandbox.end() || c.state == CriContainer::State::kExited) continue;
+    // The engine takes valid names only: the runtime's container name becomes a section name.
+    if (absl::Status bad = ValidateLabel(c.name, "container name"); !bad.ok()) {
+      if (warned_.insert(c.id).second)
+        LogWarn("container not tracked: bad name", {{"id", c.id}, {"error", bad.ToString()}});
+      continue;
+    }
     auto cit = by_container_.find(c.id);
     if (cit == by_container_.end() && !rescanned) {
       // Created before we saw its directory (or we missed the event): look again, once.

@@ -92,7 +92,7 @@ class NodeTracker {
   std::map<std::string, uint64_t> by_container_;  // container id -> cgroup id
   std::map<std::string, uint64_t> by_pod_;        // pod uid -> pod-level cgroup id
   std::set<uint64_t> registered_;                 // cgroups this tracker registered
-  std::set<std::string> warned_;                  // pods already warned about (bad labels)
+  std::set<std::string> warned_;  // pod uids and container ids warned about (bad names)
 };
 
 }  // namespace faasguard

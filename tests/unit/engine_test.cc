@@ -243,23 +243,6 @@ TEST_F(EngineTest, InheritedCgroupMovesToItsContainerKeepingItsFlags) {
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(EngineTest, InvalidNamesAreInvalidArgument) {
-  struct Case {
-    v1::FunctionId id;
-    std::string container;
-  };
-  for (const Case& c : {Case{Fn("ns", "Bad_Name"), "main"}, Case{Fn("NS", "fn"), "main"},
-                        Case{Fn("", "fn"), "main"}, Case{Fn("ns", ""), "main"},
-                        Case{Fn("ns", "fn"), "Main"}, Case{Fn("ns", "fn"), ""}}) {
-    auto r = engine_->RegisterCgroup(c.id, c.container, kCgroup, "/x");
-    ASSERT_FALSE(r.ok()) << c.id.ShortDebugString() << " " << c.container;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  }
-  EXPECT_THAT(kernel_.tracked, IsEmpty());
-  EXPECT_THAT(kernel_.resets, IsEmpty());
-  EXPECT_EQ(engine_->function_count(), 0u);
-}
-
 TEST_F(EngineTest, SlotsRunOut) {
   for (uint32_t i = 0; i < kSlots; ++i) {
     auto r = engine_->RegisterCgroup(Fn("ns", "fn-" + std::to_string(i)), "main", 100 + i, "/x");
@@ -386,9 +369,6 @@ TEST_F(EngineTest, GetProfileOfUnknownFunctionIsNotFound) {
   EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("ns/nope"));
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("ns/fn"));  // what is known
-
-  EXPECT_EQ(engine_->GetProfile(Fn("ns", "Bad_Name")).status().code(),
-            absl::StatusCode::kInvalidArgument);
 }
 
 // --- Events ------------------------------------------------------------------------------

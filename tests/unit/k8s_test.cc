@@ -380,6 +380,24 @@ TEST_F(TrackerTest, BadLabelsAndVanishedContainersAreSkipped) {
   EXPECT_EQ(tracker_->Status().function_pods(), 0u);
 }
 
+// The runtime's container name becomes a profile section: one that is not a DNS label is
+// refused here, where it comes in (the engine takes valid names only).
+TEST_F(TrackerTest, AContainerWithABadNameIsNotRegistered) {
+  uint64_t pod = MakeDir(PodDir());
+  uint64_t user = MakeDir(PodDir() + "/" + kCid);
+  uint64_t bad = MakeDir(PodDir() + "/" + kCid2);
+  KnativePod();
+  cri_.containers = {{kCid, "sandbox1", "user-container", CriContainer::State::kRunning},
+                     {kCid2, "sandbox1", "Side_Car", CriContainer::State::kRunning}};
+  tracker_->ScanCgroupsNow();
+  tracker_->ReconcileNow();
+  EXPECT_TRUE(registry_.Has(pod));
+  EXPECT_TRUE(registry_.Has(user)) << "the pod's other containers are tracked";
+  EXPECT_FALSE(registry_.Has(bad));
+  tracker_->ReconcileNow();  // and again on the next pass, without a second warning
+  EXPECT_FALSE(registry_.Has(bad));
+}
+
 TEST_F(TrackerTest, RmdirUnregistersAndKeepsTheLearning) {
   MakeDir(PodDir());
   uint64_t user = MakeDir(PodDir() + "/" + kCid);
