@@ -543,18 +543,20 @@ Engine::RestoreReport Engine::RestoreKernelState(
   // The kernel's config is what was in force; where it is not what the profile says (a crash
   // between the flip and the profile write), the profile wins.
   for (auto& [key, f] : functions_) {
-    bool differs = false;
+    std::optional<v1::Mode> in_force;  // the kernel's mode where it differs
     for (const auto& [name, s] : f.sections) {
       auto cfg = kernel_->ReadFnConfig(s.fn_id);
       const SlotTable::Slot& slot = *slots_.Get(s.fn_id);
       fg_fn_cfg want = KernelConfig(ModeSettings::Of(f.profile), slot.gen, slot.cfg_flags);
-      differs |= !cfg.ok() || cfg->mode != want.mode || cfg->sys_action != want.sys_action ||
-                 cfg->flags != want.flags;
+      if (!in_force && (!cfg.ok() || cfg->mode != want.mode || cfg->sys_action != want.sys_action ||
+                        cfg->flags != want.flags))
+        in_force = cfg.ok() ? ModeFromKernel(cfg->mode) : v1::MODE_UNSPECIFIED;
     }
-    if (!differs) continue;
+    if (!in_force) continue;
     auto applied = ApplyModeLocked(f, ModeSettings::Of(f.profile));
     LogWarn("kernel config of a function differed from its profile: applied again",
             {{"function", key}, {"mode", ModeWord(f.profile.mode())}, {"ok", applied.ok()}});
+    if (applied.ok()) AnnounceModeLocked(f, *in_force, ModeSource::kRestore, *applied);
     ++r.modes_reapplied;
   }
   // What the kernel learned while no agent ran.
@@ -715,12 +717,23 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings
   return rules;
 }
 
+void Engine::AnnounceModeLocked(Function& f, v1::Mode from, ModeSource source, uint32_t rules) {
+  const ModeSettings now = ModeSettings::Of(f.profile);
+  LogInfo("mode changed", {{"function", FunctionKey(f.profile.function())},
+                           {"from", ModeWord(from)},
+                           {"to", ModeWord(now.mode)},
+                           {"source", ModeSourceWord(source)},
+                           {"syscall_action", SyscallActionWord(now.syscall_action)},
+                           {"when_agent_absent", AgentAbsenceWord(now.when_agent_absent)},
+                           {"rules", rules}});
+  EmitLocked(
+      v1::EVENT_KIND_LIFECYCLE, f, "", "mode",
+      absl::StrCat(ModeWord(from), " -> ", ModeWord(now.mode), " (", ModeSourceWord(source), ")"));
+  f.announced_stable = false;
+}
+
 absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id,
                                                     const ModeRequest& req, ModeSource source) {
-  (void)source;
-  const v1::Mode mode = req.mode;
-  const std::optional<v1::SyscallAction>& action = req.syscall_action;
-  const std::optional<v1::AgentAbsence>& absent = req.when_agent_absent;
   std::lock_guard<std::mutex> l(mu_);
   Function* f = FindFunctionLocked(id);
   if (!f)
@@ -730,31 +743,20 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id,
   // Whatever was learned until now belongs in the profile the allow-list is compiled from.
   SyncLocked();
   ModeSettings to = ModeSettings::Of(f->profile);
-  to.mode = mode;
-  if (action) to.syscall_action = *action;
-  if (absent) to.when_agent_absent = *absent;
+  to.mode = req.mode;
+  if (req.syscall_action) to.syscall_action = *req.syscall_action;
+  if (req.when_agent_absent) to.when_agent_absent = *req.when_agent_absent;
   auto rules = ApplyModeLocked(*f, to);
   if (!rules.ok()) {
     LogError("mode change refused: nothing changed", {{"function", FunctionKey(id)},
-                                                      {"mode", ModeWord(mode)},
+                                                      {"mode", ModeWord(req.mode)},
+                                                      {"source", ModeSourceWord(source)},
                                                       {"error", rules.status().ToString()}});
     return rules.status();
   }
-  r.set_mode(mode);
+  r.set_mode(req.mode);
   r.set_rules(*rules);
-  LogInfo("mode changed",
-          {{"function", FunctionKey(id)},
-           {"from", ModeWord(r.previous())},
-           {"to", ModeWord(mode)},
-           {"syscall_action",
-            f->profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? "alert" : "kill"},
-           {"when_agent_absent", f->profile.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN
-                                     ? "fail-open"
-                                     : "fail-closed"},
-           {"rules", *rules}});
-  EmitLocked(v1::EVENT_KIND_LIFECYCLE, *f, "", "mode",
-             absl::StrCat(ModeWord(r.previous()), " -> ", ModeWord(mode)));
-  f->announced_stable = false;
+  AnnounceModeLocked(*f, r.previous(), source, *rules);
   return r;
 }
 
@@ -835,59 +837,97 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
   return r;
 }
 
+namespace {
+
+uint64_t ItemsOf(const google::protobuf::RepeatedPtrField<v1::ContainerProfile>& sections) {
+  v1::Profile p;
+  *p.mutable_containers() = sections;
+  return CountItems(p).total();
+}
+
+}  // namespace
+
 absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::PutProfileRequest& req,
                                                           ModeSource source) {
-  (void)source;
-  const v1::Profile& in = req.profile();
-  const bool merge = req.merge();
-  v1::Profile incoming = in;
+  v1::Profile incoming = req.profile();
   incoming.set_schema_version(kProfileSchemaVersion);
   if (incoming.function().platform().empty())
     incoming.mutable_function()->set_platform(std::string(kPlatformLocal));
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   const std::string key = FunctionKey(incoming.function());
-  auto [it, created] = functions_.try_emplace(key);
-  Function& f = it->second;
-  v1::PutProfileResponse r;
-  r.set_created(created);
-  absl::Time now = absl::Now();
-  if (created) {
-    if (incoming.mode() == v1::MODE_UNSPECIFIED) incoming.set_mode(opts_.default_mode);
-    if (!incoming.has_created()) *incoming.mutable_created() = ToProtoTime(now);
-    if (!incoming.has_updated()) *incoming.mutable_updated() = ToProtoTime(now);
-    if (incoming.mode() == v1::MODE_LEARN && !incoming.has_learning_started())
-      *incoming.mutable_learning_started() = ToProtoTime(now);
-    f.profile = std::move(incoming);
+  Function* existing = FindFunctionLocked(incoming.function());
+  const absl::Time now = absl::Now();
+
+  // The mode, syscall action and absence are the function's (a new one's: the agent's
+  // defaults) unless the request asks: take the document's, or set a mode.
+  const ModeSettings before =
+      existing ? ModeSettings::Of(existing->profile) : ModeSettings{opts_.default_mode};
+  ModeSettings after = before;
+  if (req.take_mode()) {
+    after = ModeSettings::Of(incoming);
+    if (incoming.mode() == v1::MODE_UNSPECIFIED) after.mode = before.mode;
+  }
+  if (req.mode() != v1::MODE_UNSPECIFIED) after.mode = req.mode();
+
+  v1::Profile next;
+  if (!existing) {
+    next = std::move(incoming);
+    if (!next.has_created()) *next.mutable_created() = ToProtoTime(now);
+    if (!next.has_updated()) *next.mutable_updated() = ToProtoTime(now);
+  } else if (req.merge()) {
+    next = existing->profile;
+    MergeProfile(next, incoming);
   } else {
-    v1::Profile before = f.profile;
-    v1::Profile next;
-    if (merge) {
-      next = f.profile;
-      MergeProfile(next, incoming);
-    } else {
-      next = incoming;
-      *next.mutable_created() = f.profile.created();
-      if (f.profile.has_learning_started())
-        *next.mutable_learning_started() = f.profile.learning_started();
-    }
-    v1::Mode mode = incoming.mode() == v1::MODE_UNSPECIFIED ? before.mode() : incoming.mode();
-    ModeSettings to = ModeSettings::Of(next);
-    to.mode = mode;
-    ModeSettings::Of(before).ApplyTo(next);  // ApplyModeLocked moves them, all or nothing
-    *next.mutable_updated() = ToProtoTime(now);
-    f.profile = std::move(next);
-    if (!f.sections.empty() && (mode != v1::MODE_LEARN || before.mode() != v1::MODE_LEARN)) {
-      auto applied = ApplyModeLocked(f, to);
-      if (!applied.ok()) {
-        f.profile = std::move(before);
-        return applied.status();
+    next = std::move(incoming);
+    *next.mutable_created() = existing->profile.created();
+    next.clear_learning_started();
+    if (existing->profile.has_learning_started())
+      *next.mutable_learning_started() = existing->profile.learning_started();
+  }
+  if (existing) *next.mutable_updated() = ToProtoTime(now);
+  before.ApplyTo(next);  // ApplyModeLocked moves them, all or nothing
+
+  v1::PutProfileResponse r;
+  r.set_created(!existing);
+  r.set_previous_mode(existing ? before.mode : v1::MODE_UNSPECIFIED);
+  ProfileDiff d = DiffProfiles(existing ? existing->profile : v1::Profile(), next);
+  for (auto& c : d.added) *r.mutable_diff()->add_added() = std::move(c);
+  for (auto& c : d.removed) *r.mutable_diff()->add_removed() = std::move(c);
+  r.mutable_diff()->set_identical(d.identical());
+  // Running replicas get the new allow-list (monitor / enforce) or stop being checked.
+  const bool to_kernel = existing && !existing->sections.empty() &&
+                         (after.mode != v1::MODE_LEARN || before.mode != v1::MODE_LEARN);
+  if (req.dry_run()) {
+    // Nothing changes; what the import would be refused for is said now.
+    if (to_kernel && after.mode != v1::MODE_LEARN) {
+      for (const auto& [name, s] : existing->sections) {
+        auto c = CompileSectionLocked(next, s.container);
+        if (!c.ok()) return c.status();
       }
-    } else {
-      to.ApplyTo(f.profile);
-      if (mode == v1::MODE_LEARN && before.mode() != v1::MODE_LEARN)
-        *f.profile.mutable_learning_started() = ToProtoTime(now);
     }
+    r.set_items(static_cast<uint32_t>(CountItems(next).total()));
+    r.set_mode(after.mode);
+    r.set_dry_run(true);
+    return r;
+  }
+
+  Function& f = existing ? *existing : functions_[key];
+  v1::Profile old = std::move(f.profile);
+  f.profile = std::move(next);
+  uint32_t rules = 0;
+  if (to_kernel) {
+    auto applied = ApplyModeLocked(f, after);
+    if (!applied.ok()) {
+      f.profile = std::move(old);
+      return applied.status();
+    }
+    rules = *applied;
+  } else {
+    after.ApplyTo(f.profile);
+    if (after.mode == v1::MODE_LEARN &&
+        (existing ? before.mode != v1::MODE_LEARN : !f.profile.has_learning_started()))
+      *f.profile.mutable_learning_started() = ToProtoTime(now);
   }
   NormalizeProfile(f.profile);
   f.dirty = true;
@@ -895,12 +935,16 @@ absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::PutProfileRe
   r.set_items(static_cast<uint32_t>(CountItems(f.profile).total()));
   r.set_mode(f.profile.mode());
   LogInfo("profile imported", {{"function", key},
-                               {"created", created},
-                               {"merge", merge},
+                               {"created", !existing},
+                               {"merge", req.merge()},
                                {"items", r.items()},
+                               {"added", ItemsOf(r.diff().added())},
+                               {"removed", ItemsOf(r.diff().removed())},
                                {"mode", ModeWord(r.mode())}});
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "imported",
-             absl::StrCat(r.items(), " items", merge ? " (merged)" : ""));
+             absl::StrCat(r.items(), " items", req.merge() ? " (merged)" : "",
+                          existing ? "" : absl::StrCat(", new function in ", ModeWord(r.mode()))));
+  if (existing && !(after == before)) AnnounceModeLocked(f, before.mode, source, rules);
   return r;
 }
 
@@ -973,6 +1017,7 @@ void Engine::CheckLifecycle() {
       LogWarn("auto-promotion refused", {{"function", key}, {"error", r.status().ToString()}});
       continue;
     }
+    AnnounceModeLocked(f, v1::MODE_LEARN, ModeSource::kAutoPromote, *r);
     LogInfo("function promoted", {{"function", key}, {"mode", ModeWord(opts_.auto_promote)}});
     EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "promoted",
                absl::StrCat("learn -> ", ModeWord(opts_.auto_promote)));

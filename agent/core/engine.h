@@ -210,6 +210,8 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   void SyncSectionStateLocked(Function& f, Section& s);
   // Compile and write the allow-lists of every slot of `f` for `mode`, then flip (see SetMode).
   absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, const ModeSettings& to);
+  // After a mode switch of `f` from `from`: the log line and the lifecycle event "mode".
+  void AnnounceModeLocked(Function& f, v1::Mode from, ModeSource source, uint32_t rules);
   void HandleViolationLocked(const ViolationEvent& e);
   v1::FunctionSummary SummaryLocked(const Function& f);
   v1::Lifecycle LifecycleLocked(const Function& f);

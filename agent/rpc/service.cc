@@ -173,11 +173,13 @@ grpc::Status AgentService::GetFunction(grpc::ServerContext*, const v1::GetFuncti
 grpc::Status AgentService::PutProfile(grpc::ServerContext*, const v1::PutProfileRequest* req,
                                       v1::PutProfileResponse* resp) {
   if (!req->has_profile()) return Invalid("give the profile to import");
+  if (!v1::Mode_IsValid(req->mode()))
+    return Invalid("mode must be MODE_LEARN, MODE_MONITOR or MODE_ENFORCE, or unset");
   v1::PutProfileRequest in = *req;
   if (absl::Status s = CheckProfile(*in.mutable_profile()); !s.ok()) return ToGrpcStatus(s);
   auto r = engine_->PutProfile(in, ModeSource::kImport);
   if (!r.ok()) return ToGrpcStatus(r.status());
-  engine_->SaveDirty();
+  if (!r->dry_run()) engine_->SaveDirty();
   *resp = *r;
   return grpc::Status::OK;
 }

@@ -168,6 +168,8 @@ class EnforceTest : public ::testing::Test {
 
   void Start(const Engine::Options& o) {
     engine_ = std::make_unique<Engine>(&kernel_, &store_, o);
+    events_.clear();
+    engine_->SetEventSink([this](v1::AgentEvent e) { events_.push_back(std::move(e)); });
     engine_->LoadProfiles();
   }
 
@@ -229,6 +231,7 @@ class EnforceTest : public ::testing::Test {
   FakeKernelMaps kernel_;
   ProfileStore store_;
   std::unique_ptr<Engine> engine_;
+  std::vector<v1::AgentEvent> events_;  // what the engine emitted since Start
 };
 
 // --- SetMode -----------------------------------------------------------------------------
@@ -1245,6 +1248,11 @@ TEST_F(RestoreTest, AKernelConfigThatDiffersFromTheProfileIsAppliedAgain) {
   Engine::RestoreReport r = Restart(record);
   EXPECT_EQ(r.modes_reapplied, 1u);
   EXPECT_EQ(kernel_.fn_cfg[slot].mode, FG_MODE_ENFORCE);
+  // A mode change like any other: from what the kernel had to what the profile says.
+  std::vector<std::string> modes;
+  for (const auto& e : events_)
+    if (e.what() == "mode") modes.push_back(e.detail());
+  EXPECT_THAT(modes, ElementsAre("learn -> enforce (restore)"));
 }
 
 TEST_F(RestoreTest, FailOpenIsAFlagOfTheSlotConfig) {

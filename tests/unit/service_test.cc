@@ -207,6 +207,12 @@ TEST_F(ServiceTest, ProfilesInRequestsAreChecked) {
 
   n->set_port(443);
   *put.mutable_profile() = p;
+  put.set_mode(static_cast<v1::Mode>(42));
+  s = service_->PutProfile(nullptr, &put, &putr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "the mode an import asks for";
+  EXPECT_THAT(s.error_message(), HasSubstr("mode"));
+  EXPECT_EQ(engine_->function_count(), 0u);
+  put.clear_mode();
   ASSERT_TRUE(service_->PutProfile(nullptr, &put, &putr).ok());
   EXPECT_EQ(Profile().function().namespace_(), "default");
 
