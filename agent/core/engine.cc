@@ -32,7 +32,7 @@ Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
       store_(store),
       opts_(opts),
       slots_(kernel, opts.max_slots),
-      violations_({opts.max_violations, "", ""}),
+      violations_({opts.max_violations, opts.violation_log_path, store->quarantine_dir()}),
       record_(opts.kernel_state_path) {}
 
 void Engine::LoadProfiles() {
@@ -51,6 +51,12 @@ void Engine::LoadProfiles() {
            {"quarantined", static_cast<uint64_t>(loaded.quarantined.size())},
            {"unfinished_writes_removed", static_cast<uint64_t>(loaded.stale_temporaries)},
            {"dir", store_->profiles_dir()}});
+  ViolationLog::LoadResult v = violations_.Load();
+  if (!opts_.violation_log_path.empty())
+    LogInfo("violations loaded", {{"count", static_cast<uint64_t>(v.records)},
+                                  {"unreadable_lines", static_cast<uint64_t>(v.bad_lines)},
+                                  {"next_id", violations_.next_id()},
+                                  {"file", opts_.violation_log_path}});
 }
 
 Engine::Function* Engine::FindFunctionLocked(const v1::FunctionId& id) {
@@ -579,6 +585,20 @@ void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::s
   }
 }
 
+std::map<std::string, uint64_t> Engine::ViolationsByKindLocked(const Function& f) {
+  std::map<std::string, uint64_t> by_kind;
+  for (const auto& [name, s] : f.sections)
+    for (uint8_t k = FG_VIOL_SYSCALL; k <= FG_VIOL_LISTEN; ++k)
+      by_kind[ViolationKindWord(k)] += s.viol[k];
+  return by_kind;
+}
+
+uint64_t Engine::UnrecordedLocked(const Function& f) {
+  uint64_t n = 0;
+  for (const auto& [name, s] : f.sections) n += s.viol_suppressed;
+  return n;
+}
+
 size_t Engine::ReplicasLocked(const Function& f) {
   size_t n = 0;
   for (const auto& [name, s] : f.sections) n += slots_.Get(s.fn_id)->cgroups.size();
@@ -624,21 +644,16 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
   s.set_syscall_action(f.profile.syscall_action());
   s.set_when_agent_absent(f.profile.when_agent_absent());
-  std::map<std::string, uint64_t> by_kind;
-  for (const auto& [name, sec] : f.sections) {
-    by_kind["syscall"] += sec.viol[FG_VIOL_SYSCALL];
-    by_kind["exec"] += sec.viol[FG_VIOL_EXEC];
-    by_kind["egress"] += sec.viol[FG_VIOL_CONNECT] + sec.viol[FG_VIOL_SEND];
-    by_kind["listen"] += sec.viol[FG_VIOL_BIND] + sec.viol[FG_VIOL_LISTEN];
-  }
   uint64_t total = 0;
-  for (const auto& [kind, count] : by_kind) {
+  for (const auto& [kind, count] : ViolationsByKindLocked(f)) {
     auto* c = s.add_violations_by_kind();
     c->set_name(kind);
     c->set_value(count);
     total += count;
   }
   s.set_violations(total);
+  s.set_violations_recorded(violations_.CountFor(FunctionKey(f.profile.function())));
+  s.set_violations_unrecorded(UnrecordedLocked(f));
   *s.mutable_lifecycle() = LifecycleLocked(f);
   return s;
 }
@@ -789,11 +804,13 @@ v1::ListViolationsResponse Engine::ListViolations(const v1::FunctionId* id, size
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   v1::ListViolationsResponse r;
-  for (auto& v : violations_.Newest(id ? FunctionKey(*id) : "", limit, nullptr))
+  uint64_t total = 0;
+  for (auto& v : violations_.Newest(id ? FunctionKey(*id) : "", limit, &total))
     *r.add_violations() = std::move(v);
+  r.set_total(total);
   uint64_t dropped = 0;
-  for (auto& [key, f] : functions_)
-    for (auto& [name, s] : f.sections) dropped += s.viol_suppressed;
+  for (const auto& [key, f] : functions_)
+    if (!id || key == FunctionKey(*id)) dropped += UnrecordedLocked(f);
   r.set_dropped(dropped);
   return r;
 }
@@ -803,8 +820,8 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
   std::lock_guard<std::mutex> l(mu_);
   const v1::Violation* v = violations_.Find(vid);
   if (!v)
-    return absl::NotFoundError(absl::StrCat("no violation ", vid, " (ids are kept for the newest ",
-                                            opts_.max_violations, " while the agent runs)"));
+    return absl::NotFoundError(
+        absl::StrCat("no violation ", vid, " (the newest ", opts_.max_violations, " are kept)"));
   if (FunctionKey(v->function()) != FunctionKey(id))
     return absl::InvalidArgumentError(absl::StrCat(
         "violation ", vid, " belongs to ", FunctionKey(v->function()), ", not ", FunctionKey(id)));
@@ -1041,12 +1058,7 @@ std::vector<Engine::FunctionMetrics> Engine::Metrics() {
     m.stable = LifecycleLocked(f).stable();
     m.new_behaviours = f.new_by_kind;
     m.replicas = static_cast<uint32_t>(ReplicasLocked(f));
-    for (const auto& [name, s] : f.sections) {
-      m.violations["syscall"] += s.viol[FG_VIOL_SYSCALL];
-      m.violations["exec"] += s.viol[FG_VIOL_EXEC];
-      m.violations["egress"] += s.viol[FG_VIOL_CONNECT] + s.viol[FG_VIOL_SEND];
-      m.violations["listen"] += s.viol[FG_VIOL_BIND] + s.viol[FG_VIOL_LISTEN];
-    }
+    m.violations = ViolationsByKindLocked(f);
     out.push_back(std::move(m));
   }
   return out;

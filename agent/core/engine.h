@@ -59,7 +59,7 @@ class Engine final : public CgroupRegistry, public ProfileHost {
     uint32_t max_slots = FG_MAX_FUNCS;
     uint64_t hash_seed = 0;  // the seed the BPF programs hash paths with
     PolicyLimits limits;
-    size_t max_violations = 10000;           // kept in memory for ListViolations / AcceptViolation
+    size_t max_violations = 10000;           // kept for ListViolations / AcceptViolation
     v1::Mode default_mode = v1::MODE_LEARN;  // for functions seen for the first time
     absl::Duration stable_window = absl::Minutes(10);
     uint64_t stable_min_observations = 100;
@@ -67,6 +67,9 @@ class Engine final : public CgroupRegistry, public ProfileHost {
     // Where the slot table and folded counts are kept for the next agent (with pinned maps);
     // "" = nowhere (the kernel state goes with this agent).
     std::string kernel_state_path;
+    // The violation log (<state-dir>/violations.log): records and ids outlive the agent.
+    // "" = in memory only.
+    std::string violation_log_path;
   };
 
   // What RestoreKernelState took over.
@@ -89,7 +92,7 @@ class Engine final : public CgroupRegistry, public ProfileHost {
 
   Engine(KernelMaps* kernel, ProfileStore* store, Options opts);
 
-  // Read the stored profiles (corrupt files are quarantined by the store).
+  // Read the stored profiles (corrupt files are quarantined by the store) and violations.
   void LoadProfiles();
 
   // After a restart that adopted the pinned maps (after LoadProfiles): take the slots back
@@ -216,6 +219,10 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   v1::FunctionSummary SummaryLocked(const Function& f);
   v1::Lifecycle LifecycleLocked(const Function& f);
   size_t ReplicasLocked(const Function& f);  // tracked cgroups of every container
+  // The kernel's violation counters of every container: by kind ("exec", "egress", ...), and
+  // those it sent no record for (over the budget).
+  std::map<std::string, uint64_t> ViolationsByKindLocked(const Function& f);
+  uint64_t UnrecordedLocked(const Function& f);
   void EmitLocked(v1::EventKind kind, const Function& f, const std::string& container,
                   const std::string& what, const std::string& detail,
                   const v1::Violation* v = nullptr);

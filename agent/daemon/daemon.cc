@@ -365,6 +365,7 @@ int RunAgent(int argc, char** argv) {
   BpfKernelMaps kernel((*programs)->map_fds());
   eo.hash_seed = (*programs)->hash_seed();  // an adopted state keeps its seed
   if (!pin_dir.empty()) eo.kernel_state_path = state_dir + "/kernel-state.pb";
+  eo.violation_log_path = state_dir + "/violations.log";
   eo.limits.max_exec_rules = max_exec_rules;
   eo.limits.max_net_rules = max_net_rules;
   Engine engine(&kernel, &store, eo);

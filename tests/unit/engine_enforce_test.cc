@@ -903,7 +903,12 @@ TEST_F(EnforceTest, DroppedRecordsComeFromTheKernelCounters) {
   uint32_t b = Register(2, "sidecar");
   kernel_.State(a).viol_suppressed = 7;
   kernel_.State(b).viol_suppressed = 2;
-  EXPECT_EQ(engine_->ListViolations(nullptr, 100).dropped(), 9u);
+  uint32_t other = Register(3, "main", "other");
+  kernel_.State(other).viol_suppressed = 5;
+  EXPECT_EQ(engine_->ListViolations(nullptr, 100).dropped(), 14u);
+  // Asked for one function: its own.
+  v1::FunctionId fn = Fn("fn");
+  EXPECT_EQ(engine_->ListViolations(&fn, 100).dropped(), 9u);
 }
 
 TEST_F(EnforceTest, ListFunctionsCountsViolationsByKind) {
@@ -937,6 +942,70 @@ TEST_F(EnforceTest, ListFunctionsCountsViolationsByKind) {
   fns = engine_->ListFunctions();
   const v1::FunctionSummary& s2 = fns[0].function().name() == "fn" ? fns[0] : fns[1];
   EXPECT_EQ(s2.violations(), 27u);
+}
+
+// Issue 17: "functions" counted 9 violations while "violations" listed 1. The summary says
+// both, and why they can differ: what the kernel counted, what is recorded and listed, and what
+// the kernel counted without sending a record.
+TEST_F(EnforceTest, CountedRecordedAndUnrecordedViolationsAreEachReported) {
+  uint32_t slot = Register();
+  Register(2, "main", "other");
+  engine_->HandleEvent(ExecViolation(slot, "/usr/bin/wget"));
+  engine_->HandleEvent(ExecViolation(slot, "/usr/bin/nc"));
+  fg_fn_state& st = kernel_.State(slot);
+  st.viol[FG_VIOL_EXEC] = 9;  // 7 over the budget: counted, never sent
+  st.viol_suppressed = 7;
+  auto fn = engine_->GetFunction(Fn("fn"));
+  ASSERT_TRUE(fn.ok());
+  EXPECT_EQ(fn->violations(), 9u);
+  EXPECT_EQ(fn->violations_recorded(), 2u);
+  EXPECT_EQ(fn->violations_unrecorded(), 7u);
+  auto other = engine_->GetFunction(Fn("other"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->violations_recorded(), 0u);
+  v1::FunctionId id = Fn("fn");
+  v1::ListViolationsResponse r = engine_->ListViolations(&id, 1);
+  EXPECT_EQ(r.violations_size(), 1);
+  EXPECT_EQ(r.total(), 2u) << "how many there are beyond the page";
+  EXPECT_EQ(r.dropped(), 7u);
+}
+
+// Issue 17: violations vanished with an agent restart and ids started again at 1, so an id a
+// user had read could accept another violation.
+TEST_F(EnforceTest, ViolationsAndTheirIdsSurviveARestart) {
+  Engine::Options o = Options();
+  o.violation_log_path = dir_.path() + "/violations.log";
+  Start(o);
+  uint32_t slot = Register();
+  engine_->HandleEvent(ExecViolation(slot, "/usr/bin/wget"));  // 1
+  engine_->HandleEvent(ExecViolation(slot, "/usr/bin/nc"));    // 2
+  ASSERT_TRUE(engine_->AcceptViolation(Fn("fn"), 1).ok());
+  engine_->SaveDirty();
+
+  kernel_ = FakeKernelMaps();  // a restart without pinned maps: the kernel starts empty
+  Start(o);
+  std::vector<v1::Violation> v = Violations();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].id(), 1u);
+  EXPECT_EQ(v[0].attempted(), "/usr/bin/wget");
+  EXPECT_TRUE(v[0].accepted());
+  EXPECT_EQ(v[1].id(), 2u);
+  EXPECT_FALSE(v[1].accepted());
+  auto fn = engine_->GetFunction(Fn("fn"));
+  ASSERT_TRUE(fn.ok());
+  EXPECT_EQ(fn->violations_recorded(), 2u);
+  EXPECT_EQ(fn->violations(), 0u) << "the new kernel counted none yet";
+
+  // A new violation gets a new id; accepting the old one by its id takes what it named.
+  slot = Register();
+  engine_->HandleEvent(ExecViolation(slot, "/usr/bin/telnet"));
+  v = Violations();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[2].id(), 3u);
+  auto accepted = engine_->AcceptViolation(Fn("fn"), 2);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->violation().attempted(), "/usr/bin/nc");
+  EXPECT_TRUE(accepted->added());
 }
 
 // --- AcceptViolation ---------------------------------------------------------------------
