@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/abi_codec.h"
+#include "core/lifecycle.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 
@@ -75,23 +76,6 @@ Engine::Section* Engine::SectionForSlotLocked(uint32_t fn_id, Function** fn) {
   return &sit->second;
 }
 
-absl::StatusOr<CompiledPolicy> Engine::CompileSectionLocked(const v1::Profile& p,
-                                                            const std::string& container) {
-  if (container != kPodSection) {
-    v1::Profile copy = p;  // ContainerSection adds a missing section: keep p as it is
-    return CompilePolicy(ContainerSection(copy, container), opts_.hash_seed, opts_.limits);
-  }
-  v1::Profile all;
-  v1::ContainerProfile& u = ContainerSection(all, container);
-  for (const auto& c : p.containers()) {
-    for (const auto& x : c.syscalls()) AddSyscall(u, x);
-    for (const auto& x : c.execs()) AddExec(u, x);
-    for (const auto& x : c.egress()) AddNet(u.mutable_egress(), x);
-    for (const auto& x : c.listen()) AddNet(u.mutable_listen(), x);
-  }
-  return CompilePolicy(u, opts_.hash_seed, opts_.limits);
-}
-
 absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
                                                     const std::string& container, v1::Mode mode) {
   Function& f = functions_[fkey];
@@ -99,7 +83,7 @@ absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
   // syscall: its allow-list is compiled and written before any cgroup of it is tracked.
   std::optional<CompiledPolicy> policy;
   if (mode != v1::MODE_LEARN) {
-    auto c = CompileSectionLocked(f.profile, container);
+    auto c = CompileSection(f.profile, container, opts_.hash_seed, opts_.limits);
     if (!c.ok()) return c.status();
     policy = std::move(*c);
   }
@@ -606,27 +590,7 @@ size_t Engine::ReplicasLocked(const Function& f) {
 }
 
 v1::Lifecycle Engine::LifecycleLocked(const Function& f) {
-  v1::Lifecycle lc;
-  const v1::Profile& p = f.profile;
-  if (p.has_learning_started()) *lc.mutable_learning_started() = p.learning_started();
-  uint64_t execs = 0, connections = 0, requests = 0;
-  for (const auto& c : p.containers()) {
-    execs += c.counters().execs();
-    for (const auto& n : c.egress()) connections += n.seen().count();
-    for (const auto& n : c.ingress()) requests += n.seen().count();
-  }
-  lc.set_execs(execs);
-  lc.set_connections(connections);
-  lc.set_requests(requests);
-  lc.set_observations(execs + connections + requests);
-  absl::Duration since = absl::Now() - FromProtoTime(p.has_updated() ? p.updated() : p.created());
-  lc.set_seconds_since_new(
-      static_cast<uint64_t>(std::max<int64_t>(0, absl::ToInt64Seconds(since))));
-  lc.set_stable_window_seconds(static_cast<uint32_t>(absl::ToInt64Seconds(opts_.stable_window)));
-  lc.set_stable_min_observations(opts_.stable_min_observations);
-  lc.set_stable(p.mode() == v1::MODE_LEARN && since >= opts_.stable_window &&
-                lc.observations() >= opts_.stable_min_observations);
-  return lc;
+  return LifecycleOf(f.profile, {opts_.stable_window, opts_.stable_min_observations}, absl::Now());
 }
 
 v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
@@ -710,7 +674,7 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings
     // Every section compiles before anything touches the kernel.
     std::vector<std::pair<uint32_t, AllowList>> todo;
     for (const auto& [name, s] : f.sections) {
-      auto c = CompileSectionLocked(f.profile, s.container);
+      auto c = CompileSection(f.profile, s.container, opts_.hash_seed, opts_.limits);
       if (!c.ok()) {
         ++counters_.policy_errors;
         return c.status();
@@ -919,7 +883,7 @@ absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::PutProfileRe
     // Nothing changes; what the import would be refused for is said now.
     if (to_kernel && after.mode != v1::MODE_LEARN) {
       for (const auto& [name, s] : existing->sections) {
-        auto c = CompileSectionLocked(next, s.container);
+        auto c = CompileSection(next, s.container, opts_.hash_seed, opts_.limits);
         if (!c.ok()) return c.status();
       }
     }

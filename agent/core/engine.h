@@ -206,9 +206,6 @@ class Engine final : public CgroupRegistry, public ProfileHost {
                                                                       const std::string& container,
                                                                       uint64_t cgroup_id,
                                                                       const std::string& path);
-  // A section's allow-list; the pod-wide section's is the union of every section's.
-  absl::StatusOr<CompiledPolicy> CompileSectionLocked(const v1::Profile& p,
-                                                      const std::string& container);
   void SyncLocked();
   void SyncSectionStateLocked(Function& f, Section& s);
   // Compile and write the allow-lists of every slot of `f` for `mode`, then flip (see SetMode).

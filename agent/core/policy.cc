@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "core/abi_codec.h"
+#include "profile/names.h"
 #include "profile/path_rule.h"
+#include "profile/profile.h"
 #include "syscalls/syscall_table.h"
 
 namespace faasguard {
@@ -148,6 +150,26 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
         "container ", c.name(), ": ", out.net.size(), " network rules do not fit the kernel map (",
         limits.max_net_rules, " entries; raise --max-net-rules)"));
   return out;
+}
+
+absl::StatusOr<CompiledPolicy> CompileSection(const v1::Profile& p, absl::string_view container,
+                                              uint64_t hash_seed, const PolicyLimits& limits) {
+  if (container != kPodSection) {
+    if (const v1::ContainerProfile* c = FindContainer(p, container))
+      return CompilePolicy(*c, hash_seed, limits);
+    v1::ContainerProfile none;
+    none.set_name(std::string(container));
+    return CompilePolicy(none, hash_seed, limits);
+  }
+  v1::ContainerProfile all;
+  all.set_name(std::string(container));
+  for (const auto& c : p.containers()) {
+    for (const auto& x : c.syscalls()) AddSyscall(all, x);
+    for (const auto& x : c.execs()) AddExec(all, x);
+    for (const auto& x : c.egress()) AddNet(all.mutable_egress(), x);
+    for (const auto& x : c.listen()) AddNet(all.mutable_listen(), x);
+  }
+  return CompilePolicy(all, hash_seed, limits);
 }
 
 }  // namespace faasguard

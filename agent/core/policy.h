@@ -32,4 +32,10 @@ bool AlwaysAllowedSyscall(absl::string_view name);
 absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint64_t hash_seed,
                                              const PolicyLimits& limits = {});
 
+// The allow-list of one section of a profile (a container that has none yet allows only what
+// every function may). The pod-wide section's (kPodSection) is the union of every section's:
+// it covers a pod's containers before the agent can name them.
+absl::StatusOr<CompiledPolicy> CompileSection(const v1::Profile& p, absl::string_view container,
+                                              uint64_t hash_seed, const PolicyLimits& limits);
+
 }  // namespace faasguard

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "profile/address.h"
+#include "profile/names.h"
 #include "syscalls/syscall_table.h"
 
 namespace faasguard {
@@ -590,6 +591,40 @@ TEST(ParseAddressOrCidrTest, Errors) {
       EXPECT_THAT(std::string(a.status().message()), HasSubstr(bad)) << bad;
     }
   }
+}
+
+// --- Sections of a profile ----------------------------------------------------------------
+
+TEST(CompileSectionTest, EachContainerItsOwnThePodWideSectionTheUnion) {
+  v1::Profile p;
+  v1::ContainerProfile* main = p.add_containers();
+  *main = Section();
+  AddExecRule(*main, "/usr/bin/curl", "/bin/sh");
+  AddEgressRule(*main, v1::PROTOCOL_TCP, "10.0.0.1", 443);
+  v1::ContainerProfile* proxy = p.add_containers();
+  proxy->set_name("queue-proxy");
+  AddExecRule(*proxy, "/ko-app/queue", "/pause");
+  AddListenRule(*proxy, v1::PROTOCOL_TCP, 8012);
+
+  auto m = CompileSection(p, "main", kSeed, {});
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_EQ(m->exec.size(), 1u);
+  EXPECT_EQ(m->exec[0].bin_hash, PathHash("/usr/bin/curl", 0, kSeed));
+  auto pod = CompileSection(p, kPodSection, kSeed, {});
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  EXPECT_EQ(pod->exec.size(), 2u);
+  EXPECT_EQ(pod->net.size(), m->net.size() + 2) << "the egress rule and the listen rule (v4, v6)";
+  // A container the profile has never seen: only what every function may do.
+  auto none = CompileSection(p, "sidecar", kSeed, {});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->exec.empty());
+  EXPECT_TRUE(none->net.empty());
+  EXPECT_EQ(p.containers_size(), 2) << "the profile is left as it is";
+  // The limits hold for the union too.
+  PolicyLimits tight;
+  tight.max_exec_rules = 1;
+  EXPECT_EQ(CompileSection(p, kPodSection, kSeed, tight).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace
