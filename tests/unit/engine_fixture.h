@@ -156,9 +156,9 @@ inline bool SameCfg(const fg_fn_cfg& a, const fg_fn_cfg& b) {
   return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
-class EnforceTest : public ::testing::Test {
+class EngineFixture : public ::testing::Test {
  protected:
-  EnforceTest() : store_(dir_.path()) {}
+  EngineFixture() : store_(dir_.path()) {}
 
   void SetUp() override {
     SetLogLevel(LogLevel::kError);
@@ -209,12 +209,13 @@ class EnforceTest : public ::testing::Test {
     return engine_->SetMode(Fn(name), mode, action);
   }
 
-  v1::Profile Profile(const std::string& name = "fn") {
-    absl::StatusOr<v1::Profile> p = engine_->GetProfile(Fn(name));
+  v1::Profile Profile(const std::string& name = "fn", const std::string& ns = "ns") {
+    absl::StatusOr<v1::Profile> p = engine_->GetProfile(Fn(name, ns));
     EXPECT_TRUE(p.ok()) << p.status();
     return p.ok() ? *p : v1::Profile{};
   }
 
+  // Container `container` of ns/fn's profile.
   v1::ContainerProfile Section(const std::string& container = "main") {
     v1::Profile p = Profile();
     const v1::ContainerProfile* c = FindContainer(p, container);
@@ -241,5 +242,8 @@ class EnforceTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
   std::vector<v1::AgentEvent> events_;  // what the engine emitted since Start
 };
+
+// The monitor / enforce tests.
+class EnforceTest : public EngineFixture {};
 
 }  // namespace faasguard::engine_test

@@ -2,38 +2,10 @@
 // changes a function's mode, syscall action or absence setting unless the request asks; a dry
 // run changes nothing and says what would; every mode change, whatever asked for it, is a
 // lifecycle event naming its source.
-#include <cstring>
-#include <memory>
-#include <string>
-#include <vector>
+#include "unit/engine_fixture.h"
 
-#include "absl/strings/str_cat.h"
-#include "common/clock.h"
-#include "common/log.h"
-#include "core/engine.h"
-#include "fakes/fake_kernel_maps.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "profile/profile.h"
-#include "unit/temp_dir.h"
-
-namespace faasguard {
+namespace faasguard::engine_test {
 namespace {
-
-using fakes::FakeKernelMaps;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-
-constexpr uint64_t kSeed = 0x5eed;
-constexpr uint64_t kCgroup = 1001;
-
-v1::FunctionId Fn(const std::string& name) {
-  v1::FunctionId id;
-  id.set_namespace_("ns");
-  id.set_name(name);
-  return id;
-}
 
 // A document for ns/`name` with execs of `bins` (parent /bin/sh) in container main.
 v1::Profile Doc(const std::string& name, std::vector<std::string> bins,
@@ -64,52 +36,17 @@ std::vector<std::string> Paths(const v1::Profile& p) {
   return out;
 }
 
-class ImportTest : public ::testing::Test {
+class ImportTest : public EnforceTest {
  protected:
-  ImportTest() : store_(dir_.path()) {}
-
-  void SetUp() override {
-    SetLogLevel(LogLevel::kError);
-    ASSERT_TRUE(store_.Init().ok());
-    Start(Options());
-  }
-  void TearDown() override { SetLogLevel(LogLevel::kInfo); }
-
-  static Engine::Options Options() {
-    Engine::Options o;
-    o.max_slots = 8;
-    o.hash_seed = kSeed;
-    return o;
-  }
-  void Start(const Engine::Options& o) {
-    engine_ = std::make_unique<Engine>(&kernel_, &store_, o);
-    engine_->SetEventSink([this](v1::AgentEvent e) { events_.push_back(std::move(e)); });
-    engine_->LoadProfiles();
-  }
-
-  // ns/fn with one replica that ran /usr/bin/curl, in `mode`.
+  // ns/fn with one replica that ran /usr/bin/curl, in `mode`; nothing recorded yet.
   uint32_t Running(v1::Mode mode, v1::SyscallAction action = v1::SYSCALL_ACTION_KILL,
                    v1::AgentAbsence absent = v1::AGENT_ABSENCE_FAIL_CLOSED) {
-    auto r = engine_->RegisterCgroup(Fn("fn"), "main", kCgroup, "/sys/fs/cgroup/t");
-    EXPECT_TRUE(r.ok()) << r.status();
-    uint32_t slot = kernel_.tracked[kCgroup];
-    ExecEvent e;
-    e.hdr.type = FG_EV_EXEC;
-    e.hdr.fn_id = slot;
-    e.hdr.ts_ns = BootNsNow();
-    e.bin = {"/usr/bin/curl", 0, PathHash("/usr/bin/curl", 0, kSeed)};
-    e.parent = {"/bin/sh", 0, PathHash("/bin/sh", 0, kSeed)};
-    engine_->HandleEvent(e);
+    uint32_t slot = Register();
+    engine_->HandleEvent(MakeExec(slot, "/usr/bin/curl", "/bin/sh"));
     EXPECT_TRUE(engine_->SetMode(Fn("fn"), mode, action, absent).ok());
     events_.clear();
     kernel_.ops.clear();
     return slot;
-  }
-
-  v1::Profile Profile(const std::string& name = "fn") {
-    auto p = engine_->GetProfile(Fn(name));
-    EXPECT_TRUE(p.ok()) << p.status();
-    return p.ok() ? *p : v1::Profile{};
   }
 
   // The details of the lifecycle events `what`, in order.
@@ -119,12 +56,6 @@ class ImportTest : public ::testing::Test {
       if (e.kind() == v1::EVENT_KIND_LIFECYCLE && e.what() == what) out.push_back(e.detail());
     return out;
   }
-
-  TempDir dir_;
-  FakeKernelMaps kernel_;
-  ProfileStore store_;
-  std::unique_ptr<Engine> engine_;
-  std::vector<v1::AgentEvent> events_;
 };
 
 // The report of issue 17: "profile import --merge" of a document in learn mode switched an
@@ -319,4 +250,4 @@ TEST_F(ImportTest, AutoPromotionIsAModeChangeToo) {
 }
 
 }  // namespace
-}  // namespace faasguard
+}  // namespace faasguard::engine_test

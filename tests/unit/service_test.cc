@@ -6,42 +6,16 @@
 #include <optional>
 #include <string>
 
-#include "common/log.h"
-#include "core/engine.h"
 #include "core/event_hub.h"
-#include "fakes/fake_kernel_maps.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "profile/profile.h"
-#include "profile/store.h"
-#include "unit/temp_dir.h"
+#include "unit/engine_fixture.h"
 
-namespace faasguard {
+namespace faasguard::engine_test {
 namespace {
 
-using fakes::FakeKernelMaps;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-
-constexpr uint64_t kCgroup = 1001;
-
-v1::FunctionId Fn(const std::string& ns, const std::string& name) {
-  v1::FunctionId id;
-  id.set_namespace_(ns);
-  id.set_name(name);
-  return id;
-}
-
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public EngineFixture {
  protected:
-  ServiceTest() : store_(dir_.path()) {}
-
   void SetUp() override {
-    SetLogLevel(LogLevel::kError);
-    ASSERT_TRUE(store_.Init().ok());
-    Engine::Options o;
-    o.max_slots = 8;
-    engine_ = std::make_unique<Engine>(&kernel_, &store_, o);
+    EngineFixture::SetUp();
     engine_->SetEventSink([this](v1::AgentEvent e) { hub_.Publish(std::move(e)); });
     service_ = std::make_unique<AgentService>(
         engine_.get(), &hub_,
@@ -50,7 +24,6 @@ class ServiceTest : public ::testing::Test {
         },
         [] { return v1::GetStatusResponse(); });
   }
-  void TearDown() override { SetLogLevel(LogLevel::kInfo); }
 
   grpc::Status Register(const v1::FunctionId& id, const std::string& container) {
     v1::RegisterCgroupRequest req;
@@ -72,28 +45,18 @@ class ServiceTest : public ::testing::Test {
     return service_->SetMode(nullptr, &req, &resp);
   }
 
-  v1::Profile Profile() {
-    auto p = engine_->GetProfile(Fn("default", "fn"));
-    EXPECT_TRUE(p.ok()) << p.status();
-    return p.ok() ? *p : v1::Profile{};
-  }
-
-  TempDir dir_;
-  FakeKernelMaps kernel_;
-  ProfileStore store_;
   EventHub hub_;
-  std::unique_ptr<Engine> engine_;
   std::unique_ptr<AgentService> service_;
 };
 
 TEST_F(ServiceTest, RegisterChecksNamesAndFillsTheDefaults) {
   for (const auto& [id, container] :
-       std::vector<std::pair<v1::FunctionId, std::string>>{{Fn("ns", "Bad_Name"), "main"},
-                                                           {Fn("NS", "fn"), "main"},
-                                                           {Fn("ns", ""), "main"},
-                                                           {Fn("ns", "fn"), "Main"},
-                                                           {Fn("ns", "fn"), "a_b"},
-                                                           {Fn("ns", "fn"), "*"}}) {
+       std::vector<std::pair<v1::FunctionId, std::string>>{{Fn("Bad_Name"), "main"},
+                                                           {Fn("fn", "NS"), "main"},
+                                                           {Fn(""), "main"},
+                                                           {Fn("fn"), "Main"},
+                                                           {Fn("fn"), "a_b"},
+                                                           {Fn("fn"), "*"}}) {
     grpc::Status s = Register(id, container);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << id.ShortDebugString() << " " << container;
@@ -103,8 +66,8 @@ TEST_F(ServiceTest, RegisterChecksNamesAndFillsTheDefaults) {
   EXPECT_EQ(engine_->function_count(), 0u);
 
   // No namespace: "default"; no container: "main"; no platform: "local".
-  ASSERT_TRUE(Register(Fn("", "fn"), "").ok());
-  v1::Profile p = Profile();
+  ASSERT_TRUE(Register(Fn("fn", ""), "").ok());
+  v1::Profile p = Profile("fn", "default");
   EXPECT_EQ(p.function().platform(), "local");
   ASSERT_EQ(p.containers_size(), 1);
   EXPECT_EQ(p.containers(0).name(), "main");
@@ -112,26 +75,26 @@ TEST_F(ServiceTest, RegisterChecksNamesAndFillsTheDefaults) {
 
 TEST_F(ServiceTest, ReadsCheckTheFunctionName) {
   v1::GetProfileRequest gp;
-  *gp.mutable_function() = Fn("ns", "Bad_Name");
+  *gp.mutable_function() = Fn("Bad_Name");
   v1::GetProfileResponse gpr;
   grpc::Status s = service_->GetProfile(nullptr, &gp, &gpr);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("function name"));
-  *gp.mutable_function() = Fn("", "nope");
+  *gp.mutable_function() = Fn("nope", "");
   EXPECT_EQ(service_->GetProfile(nullptr, &gp, &gpr).error_code(), grpc::StatusCode::NOT_FOUND);
 
   v1::GetFunctionRequest gf;
-  *gf.mutable_function() = Fn("ns", "Bad_Name");
+  *gf.mutable_function() = Fn("Bad_Name");
   v1::FunctionSummary gfr;
   EXPECT_EQ(service_->GetFunction(nullptr, &gf, &gfr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   v1::DeleteProfileRequest dp;
-  *dp.mutable_function() = Fn("NS", "fn");
+  *dp.mutable_function() = Fn("fn", "NS");
   v1::DeleteProfileResponse dpr;
   EXPECT_EQ(service_->DeleteProfile(nullptr, &dp, &dpr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   v1::ListViolationsRequest lv;
-  *lv.mutable_function() = Fn("ns", "Bad_Name");
+  *lv.mutable_function() = Fn("Bad_Name");
   v1::ListViolationsResponse lvr;
   EXPECT_EQ(service_->ListViolations(nullptr, &lv, &lvr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
@@ -142,18 +105,18 @@ TEST_F(ServiceTest, ReadsCheckTheFunctionName) {
 }
 
 TEST_F(ServiceTest, SetModeRejectsBadRequests) {
-  ASSERT_TRUE(Register(Fn("default", "fn"), "main").ok());
-  EXPECT_EQ(SetMode(Fn("", "nope"), v1::MODE_ENFORCE).error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(SetMode(Fn("", "fn"), v1::MODE_UNSPECIFIED).error_code(),
+  ASSERT_TRUE(Register(Fn("fn", "default"), "main").ok());
+  EXPECT_EQ(SetMode(Fn("nope", ""), v1::MODE_ENFORCE).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(SetMode(Fn("fn", ""), v1::MODE_UNSPECIFIED).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(SetMode(Fn("", "fn"), 42).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(SetMode(Fn("", "fn"), v1::MODE_ENFORCE, 42).error_code(),
+  EXPECT_EQ(SetMode(Fn("fn", ""), 42).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(SetMode(Fn("fn", ""), v1::MODE_ENFORCE, 42).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(SetMode(Fn("", "fn"), v1::MODE_ENFORCE, std::nullopt, 9).error_code(),
+  EXPECT_EQ(SetMode(Fn("fn", ""), v1::MODE_ENFORCE, std::nullopt, 9).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(SetMode(Fn("", "Bad_Name"), v1::MODE_ENFORCE).error_code(),
+  EXPECT_EQ(SetMode(Fn("Bad_Name", ""), v1::MODE_ENFORCE).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Profile().mode(), v1::MODE_LEARN);
+  EXPECT_EQ(Profile("fn", "default").mode(), v1::MODE_LEARN);
   EXPECT_THAT(kernel_.policies, IsEmpty());
 
   v1::SetDefaultModeRequest dm;
@@ -164,22 +127,22 @@ TEST_F(ServiceTest, SetModeRejectsBadRequests) {
 
   // A good one goes through, with what it leaves unset kept.
   ASSERT_TRUE(
-      SetMode(Fn("", "fn"), v1::MODE_ENFORCE, v1::SYSCALL_ACTION_ALERT, v1::AGENT_ABSENCE_FAIL_OPEN)
+      SetMode(Fn("fn", ""), v1::MODE_ENFORCE, v1::SYSCALL_ACTION_ALERT, v1::AGENT_ABSENCE_FAIL_OPEN)
           .ok());
-  ASSERT_TRUE(SetMode(Fn("", "fn"), v1::MODE_MONITOR).ok());
-  EXPECT_EQ(Profile().mode(), v1::MODE_MONITOR);
-  EXPECT_EQ(Profile().syscall_action(), v1::SYSCALL_ACTION_ALERT);
-  EXPECT_EQ(Profile().when_agent_absent(), v1::AGENT_ABSENCE_FAIL_OPEN);
+  ASSERT_TRUE(SetMode(Fn("fn", ""), v1::MODE_MONITOR).ok());
+  EXPECT_EQ(Profile("fn", "default").mode(), v1::MODE_MONITOR);
+  EXPECT_EQ(Profile("fn", "default").syscall_action(), v1::SYSCALL_ACTION_ALERT);
+  EXPECT_EQ(Profile("fn", "default").when_agent_absent(), v1::AGENT_ABSENCE_FAIL_OPEN);
 }
 
 TEST_F(ServiceTest, AcceptRejectsBadRequests) {
   v1::AcceptViolationRequest req;
-  *req.mutable_function() = Fn("ns", "Bad_Name");
+  *req.mutable_function() = Fn("Bad_Name");
   req.set_id(1);
   v1::AcceptViolationResponse resp;
   EXPECT_EQ(service_->AcceptViolation(nullptr, &req, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  *req.mutable_function() = Fn("", "fn");
+  *req.mutable_function() = Fn("fn", "");
   req.set_id(0);
   EXPECT_EQ(service_->AcceptViolation(nullptr, &req, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
@@ -194,7 +157,7 @@ TEST_F(ServiceTest, ProfilesInRequestsAreChecked) {
   EXPECT_EQ(service_->PutProfile(nullptr, &put, &putr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT)
       << "no profile";
-  v1::Profile p = NewProfile(Fn("", "fn"), absl::Now());
+  v1::Profile p = NewProfile(Fn("fn", ""), absl::Now());
   v1::NetEntry* n = ContainerSection(p, "main").add_egress();
   n->set_protocol(v1::PROTOCOL_TCP);
   n->set_address("10.1.2.3");
@@ -214,11 +177,11 @@ TEST_F(ServiceTest, ProfilesInRequestsAreChecked) {
   EXPECT_EQ(engine_->function_count(), 0u);
   put.clear_mode();
   ASSERT_TRUE(service_->PutProfile(nullptr, &put, &putr).ok());
-  EXPECT_EQ(Profile().function().namespace_(), "default");
+  EXPECT_EQ(Profile("fn", "default").function().namespace_(), "default");
 
   // A diff against a profile that is not one is refused before the engine sees it.
   v1::DiffProfileRequest diff;
-  *diff.mutable_function() = Fn("", "fn");
+  *diff.mutable_function() = Fn("fn", "");
   n->set_port(70000);
   *diff.mutable_profile() = p;
   v1::DiffProfileResponse diffr;
@@ -230,4 +193,4 @@ TEST_F(ServiceTest, ProfilesInRequestsAreChecked) {
 }
 
 }  // namespace
-}  // namespace faasguard
+}  // namespace faasguard::engine_test
