@@ -1,23 +1,23 @@
-// The engine: functions, their containers' kernel slots and tracked cgroups, and their
-// profiles. It folds first-sighting events and the kernel-side sets (the source of truth)
-// into profiles, and persists them. Thread-safe: one mutex guards everything.
+// The engine: functions and their profiles, the front of everything the agent keeps. It folds
+// first-sighting events and the kernel-side sets (the source of truth) into profiles, switches
+// modes, records violations, and persists all of it. Thread-safe: one mutex guards everything.
+// The state it owns lives in parts with their own files and tests: the slot table (slots and
+// tracked cgroups), the mode switch (the generation flip), the folding of kernel counts, the
+// kernel-state record, the violation log; conversions to and from the kernel ABI are in
+// abi_codec.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
-#include <tuple>
-#include <unordered_map>
 #include <vector>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
@@ -128,7 +128,9 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   absl::StatusOr<v1::FunctionSummary> GetFunction(const v1::FunctionId& id) override;
   absl::StatusOr<v1::Profile> GetProfile(const v1::FunctionId& id) override;
 
-  // Import: replace (or merge into) a function's profile; creates the function if needed.
+  // Import: replace (or merge into) a function's profile; creates the function if needed. The
+  // mode, syscall action and when_agent_absent change only when the request asks (take_mode,
+  // mode); a dry run changes nothing. The response has the diff and the modes before and after.
   absl::StatusOr<v1::PutProfileResponse> PutProfile(const v1::PutProfileRequest& req,
                                                     ModeSource source) override;
   // Forget a function (its file too). FAILED_PRECONDITION while replicas are tracked.
@@ -149,10 +151,9 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   void SetEventSink(std::function<void(v1::AgentEvent)> sink);
   std::vector<FunctionMetrics> Metrics();
 
-  // Switch every container of a function to `mode`. Two phases: the new allow-lists are
-  // compiled and written as the slots' inactive generation, then each slot's config flips to
-  // it; any failure before the flip removes what was written and changes nothing.
-  // `absent`: enforce mode while no agent runs (fail closed / open); unset keeps the current.
+  // Switch every container of a function to a mode, all or nothing (ModeSwitch). What the
+  // request leaves unset (syscall action, when_agent_absent) stays. The change is logged and
+  // is a lifecycle event naming `source`.
   absl::StatusOr<v1::SetModeResponse> SetMode(const v1::FunctionId& id, const ModeRequest& req,
                                               ModeSource source) override;
   // The same, asked through the API.
@@ -161,7 +162,8 @@ class Engine final : public CgroupRegistry, public ProfileHost {
                                               std::optional<v1::AgentAbsence> absent = {}) {
     return SetMode(id, ModeRequest{mode, action, absent}, ModeSource::kApi);
   }
-  // Newest `limit` violations (of one function when `id` has a name), oldest first.
+  // Newest `limit` violations (of one function when `id` is given), oldest first, with how many
+  // there are and how many the kernel counted without a record.
   v1::ListViolationsResponse ListViolations(const v1::FunctionId* id, size_t limit);
   // Add what violation `vid` attempted to the profile, and to the allow-list in force.
   absl::StatusOr<v1::AcceptViolationResponse> AcceptViolation(const v1::FunctionId& id,
@@ -208,7 +210,8 @@ class Engine final : public CgroupRegistry, public ProfileHost {
                                                                       const std::string& path);
   void SyncLocked();
   void SyncSectionStateLocked(Function& f, Section& s);
-  // Compile and write the allow-lists of every slot of `f` for `mode`, then flip (see SetMode).
+  // Compile every slot's allow-list for `to` and switch (ModeSwitch); the profile takes `to`
+  // only on success. Returns the rules written.
   absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, const ModeSettings& to);
   // After a mode switch of `f` from `from`: the log line and the lifecycle event "mode".
   void AnnounceModeLocked(Function& f, v1::Mode from, ModeSource source, uint32_t rules);
