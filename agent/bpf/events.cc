@@ -121,14 +121,4 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
   }
 }
 
-uint64_t PathHash(absl::string_view path, uint32_t flags, uint64_t seed) {
-  uint64_t h = FG_FNV_OFFSET ^ seed;
-  for (unsigned char c : path) h = fg_hash_step(h, c);
-  if (flags) {
-    h = fg_hash_step(h, 0xff);
-    h = fg_hash_step(h, flags & 0xff);
-  }
-  return h;
-}
-
 }  // namespace faasguard

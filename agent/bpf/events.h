@@ -7,7 +7,6 @@
 #include <string>
 #include <variant>
 #include <vector>
-#include "absl/strings/string_view.h"
 
 #include "abi/fg_abi.h"
 #include "absl/status/statusor.h"
@@ -84,8 +83,5 @@ struct CgroupEvent {
 using Event = std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent>;
 
 absl::StatusOr<Event> DecodeEvent(const void* data, size_t size);
-
-// The path hash of fg_abi.h, computed in user space (for profile paths and tests).
-uint64_t PathHash(absl::string_view path, uint32_t flags, uint64_t seed);
 
 }  // namespace faasguard

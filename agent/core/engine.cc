@@ -1,94 +1,40 @@
 #include "core/engine.h"
 
-#include <arpa/inet.h>
-
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
-#include "common/files.h"
 #include "common/log.h"
+#include "core/abi_codec.h"
+#include "core/lifecycle.h"
 #include "profile/names.h"
-#include "profile/path_rule.h"
 #include "profile/profile.h"
-#include "syscalls/syscall_table.h"
 
 namespace faasguard {
-namespace {
 
-v1::Seen SeenFromKernel(uint64_t count, uint64_t first_ns, uint64_t last_ns) {
-  v1::Seen s;
-  s.set_count(count);
-  if (first_ns) *s.mutable_first_seen() = ToProtoTime(BootNsToTime(first_ns));
-  if (last_ns) *s.mutable_last_seen() = ToProtoTime(BootNsToTime(last_ns));
-  return s;
-}
-
-std::array<uint8_t, sizeof(fg_net_key)> NetKeyBytes(const fg_net_key& k) {
-  std::array<uint8_t, sizeof(fg_net_key)> b;
-  std::memcpy(b.data(), &k, sizeof k);
-  return b;
-}
-
-uint64_t Delta(uint64_t now, uint64_t base) { return now >= base ? now - base : now; }
-
-}  // namespace
-
-std::string ModeWord(v1::Mode m) {
-  switch (m) {
-    case v1::MODE_MONITOR:
-      return "monitor";
-    case v1::MODE_ENFORCE:
-      return "enforce";
-    default:
-      return "learn";
+absl::string_view ModeSourceWord(ModeSource s) {
+  switch (s) {
+    case ModeSource::kApi:
+      return "api";
+    case ModeSource::kImport:
+      return "import";
+    case ModeSource::kCluster:
+      return "cluster";
+    case ModeSource::kAutoPromote:
+      return "auto-promote";
+    case ModeSource::kRestore:
+      return "restore";
   }
-}
-
-void PathToProfile(const PathText& p, std::string* path, v1::PathKind* kind) {
-  if (p.flags & FG_PATH_F_DETACHED) {
-    *kind = v1::PATH_KIND_ANONYMOUS;
-    *path = EscapeRulePath(!p.path.empty() && p.path[0] == '/' ? p.path.substr(1) : p.path);
-    return;
-  }
-  *kind = (p.flags & FG_PATH_F_UNLINKED)    ? v1::PATH_KIND_DELETED
-          : (p.flags & FG_PATH_F_TRUNCATED) ? v1::PATH_KIND_TRUNCATED
-                                            : v1::PATH_KIND_FILE;
-  *path = EscapeRulePath(p.path);
-}
-
-std::optional<std::pair<std::string, v1::NetEntry>> NetKeyToEntry(const fg_net_key& k) {
-  v1::NetEntry e;
-  if (!v1::Protocol_IsValid(k.proto) || k.proto == 0) return std::nullopt;
-  e.set_protocol(static_cast<v1::Protocol>(k.proto));
-  e.set_port(k.port);
-  auto addr = [&] {
-    char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(k.family == 6 ? AF_INET6 : AF_INET, k.addr, buf, sizeof buf);
-    return std::string(buf);
-  };
-  switch (k.kind) {
-    case FG_NET_CONNECT:
-    case FG_NET_SEND:
-      e.set_address(addr());
-      return std::make_pair(std::string("egress"), e);
-    case FG_NET_BIND:
-      if (k.port == 0) return std::nullopt;  // ephemeral port: nothing to learn
-      [[fallthrough]];
-    case FG_NET_LISTEN:
-      return std::make_pair(std::string("listen"), e);
-    case FG_NET_ACCEPT:
-      e.set_address(addr());
-      return std::make_pair(std::string("ingress"), e);
-    default:
-      return std::nullopt;
-  }
+  return "";
 }
 
 Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
-    : kernel_(kernel), store_(store), opts_(opts), slots_(opts.max_slots) {}
+    : kernel_(kernel),
+      store_(store),
+      opts_(opts),
+      slots_(kernel, opts.max_slots),
+      violations_({opts.max_violations, opts.violation_log_path, store->quarantine_dir()}),
+      record_(opts.kernel_state_path) {}
 
 void Engine::LoadProfiles() {
   auto loaded = store_->LoadAll();
@@ -106,6 +52,12 @@ void Engine::LoadProfiles() {
            {"quarantined", static_cast<uint64_t>(loaded.quarantined.size())},
            {"unfinished_writes_removed", static_cast<uint64_t>(loaded.stale_temporaries)},
            {"dir", store_->profiles_dir()}});
+  ViolationLog::LoadResult v = violations_.Load();
+  if (!opts_.violation_log_path.empty())
+    LogInfo("violations loaded", {{"count", static_cast<uint64_t>(v.records)},
+                                  {"unreadable_lines", static_cast<uint64_t>(v.bad_lines)},
+                                  {"next_id", violations_.next_id()},
+                                  {"file", opts_.violation_log_path}});
 }
 
 Engine::Function* Engine::FindFunctionLocked(const v1::FunctionId& id) {
@@ -114,44 +66,14 @@ Engine::Function* Engine::FindFunctionLocked(const v1::FunctionId& id) {
 }
 
 Engine::Section* Engine::SectionForSlotLocked(uint32_t fn_id, Function** fn) {
-  if (fn_id >= slots_.size() || slots_[fn_id].function.empty()) return nullptr;
-  auto fit = functions_.find(slots_[fn_id].function);
+  const SlotTable::Slot* slot = slots_.Get(fn_id);
+  if (!slot || slot->function.empty()) return nullptr;
+  auto fit = functions_.find(slot->function);
   if (fit == functions_.end()) return nullptr;
-  auto sit = fit->second.sections.find(slots_[fn_id].container);
+  auto sit = fit->second.sections.find(slot->container);
   if (sit == fit->second.sections.end()) return nullptr;
   *fn = &fit->second;
   return &sit->second;
-}
-
-fg_fn_cfg Engine::ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const {
-  fg_fn_cfg cfg{};
-  v1::Mode m = f.profile.mode();
-  cfg.mode = m == v1::MODE_ENFORCE   ? FG_MODE_ENFORCE
-             : m == v1::MODE_MONITOR ? FG_MODE_MONITOR
-                                     : FG_MODE_LEARN;
-  cfg.sys_action =
-      f.profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? FG_SYS_ALERT : FG_SYS_KILL;
-  cfg.gen = gen & 1;
-  cfg.flags = flags;
-  if (f.profile.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN) cfg.flags |= FG_CFG_F_FAIL_OPEN;
-  return cfg;
-}
-
-absl::StatusOr<CompiledPolicy> Engine::CompileSectionLocked(const v1::Profile& p,
-                                                            const std::string& container) {
-  if (container != kPodSection) {
-    v1::Profile copy = p;  // ContainerSection adds a missing section: keep p as it is
-    return CompilePolicy(ContainerSection(copy, container), opts_.hash_seed, opts_.limits);
-  }
-  v1::Profile all;
-  v1::ContainerProfile& u = ContainerSection(all, container);
-  for (const auto& c : p.containers()) {
-    for (const auto& x : c.syscalls()) AddSyscall(u, x);
-    for (const auto& x : c.execs()) AddExec(u, x);
-    for (const auto& x : c.egress()) AddNet(u.mutable_egress(), x);
-    for (const auto& x : c.listen()) AddNet(u.mutable_listen(), x);
-  }
-  return CompilePolicy(u, opts_.hash_seed, opts_.limits);
 }
 
 absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
@@ -161,27 +83,11 @@ absl::StatusOr<uint32_t> Engine::AllocateSlotLocked(const std::string& fkey,
   // syscall: its allow-list is compiled and written before any cgroup of it is tracked.
   std::optional<CompiledPolicy> policy;
   if (mode != v1::MODE_LEARN) {
-    auto c = CompileSectionLocked(f.profile, container);
+    auto c = CompileSection(f.profile, container, opts_.hash_seed, opts_.limits);
     if (!c.ok()) return c.status();
     policy = std::move(*c);
   }
-  absl::Time rested = absl::Now() - absl::Seconds(10);
-  for (uint32_t i = 0; i < slots_.size(); ++i) {
-    // A freed slot rests a while: ring-buffer records of its last owner may still be queued.
-    if (!slots_[i].function.empty() || slots_[i].freed > rested) continue;
-    // A slot starts clean: whatever a previous owner left in the kernel is dropped.
-    if (absl::Status s = kernel_->ResetFn(i); !s.ok()) return s;
-    if (policy) {
-      if (absl::Status s = kernel_->WritePolicy(i, 0, *policy); !s.ok()) return s;
-    }
-    if (absl::Status s = kernel_->SetFnConfig(i, ConfigFor(f, 0, policy ? policy->cfg_flags : 0));
-        !s.ok())
-      return s;
-    slots_[i] = {fkey, container, policy ? policy->cfg_flags : uint8_t{0}};
-    return i;
-  }
-  return absl::ResourceExhaustedError(
-      absl::StrCat("all ", slots_.size(), " function slots are in use"));
+  return slots_.Allocate(fkey, container, policy ? &*policy : nullptr, ModeSettings::Of(f.profile));
 }
 
 absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::FunctionId& in_id,
@@ -192,13 +98,11 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   v1::FunctionId id = in_id;
   const std::string container = opts.pod_level ? std::string(kPodSection) : container_in;
   if (id.platform().empty()) id.set_platform(std::string(kPlatformLocal));
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
-  if (absl::Status s = ValidateContainerName(container); !s.ok()) return s;
   std::string fkey = FunctionKey(id);
 
   std::lock_guard<std::mutex> l(mu_);
-  if (auto it = cgroups_.find(cgroup_id); it != cgroups_.end()) {
-    const Slot& slot = slots_[it->second];
+  if (auto at = slots_.SlotOf(cgroup_id)) {
+    const SlotTable::Slot& slot = *slots_.Get(*at);
     if (slot.function == fkey && slot.container == container) {
       v1::RegisterCgroupResponse r;
       r.set_cgroup_id(cgroup_id);
@@ -232,18 +136,16 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
     sit = f.sections.emplace(container, std::move(s)).first;
   }
   uint32_t kflags = (opts.pod_level ? FG_CG_F_POD : 0) | (opts.pending ? FG_CG_F_PENDING : 0);
-  if (absl::Status s = kernel_->TrackCgroup(cgroup_id, sit->second.fn_id, kflags); !s.ok()) {
+  if (absl::Status s = slots_.Track(cgroup_id, sit->second.fn_id, path, kflags); !s.ok()) {
     // Leave nothing behind for a registration that did not happen.
     if (new_section) {
-      slots_[sit->second.fn_id] = Slot{};
+      slots_.Release(sit->second.fn_id);
       f.sections.erase(sit);
     }
     if (created) functions_.erase(fit);
     return s;
   }
   ContainerSection(f.profile, container);
-  sit->second.cgroups[cgroup_id] = path;
-  cgroups_[cgroup_id] = sit->second.fn_id;
   // A new slot is on disk before anyone relies on it: an agent killed right after still
   // knows, when it comes back, whose slot the kernel is enforcing.
   if (new_section) PersistKernelStateLocked();
@@ -273,14 +175,9 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
     sit = f.sections.emplace(container, std::move(s)).first;
     PersistKernelStateLocked();
   }
-  uint32_t from = cgroups_[cgroup_id];
   // Fold what the pod-wide slot learned so far; then the container's own slot takes over.
   SyncLocked();
-  if (absl::Status st = kernel_->RetargetCgroup(cgroup_id, sit->second.fn_id); !st.ok()) return st;
-  Function* pf = nullptr;
-  if (Section* ps = SectionForSlotLocked(from, &pf)) ps->cgroups.erase(cgroup_id);
-  sit->second.cgroups[cgroup_id] = path;
-  cgroups_[cgroup_id] = sit->second.fn_id;
+  if (absl::Status st = slots_.Retarget(cgroup_id, sit->second.fn_id, path); !st.ok()) return st;
   ContainerSection(f.profile, container);
   LogInfo("container identified", {{"function", fkey},
                                    {"container", container},
@@ -296,52 +193,42 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
 
 void Engine::AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
-  auto pit = cgroups_.find(parent_id);
-  if (pit == cgroups_.end()) return;
+  auto parent = slots_.SlotOf(parent_id);
+  if (!parent) return;
   // Already named: the tracker registered it through the CRI before this mkdir event was read.
   // The kernel covered it through its pod from its creation all the same.
-  auto it = cgroups_.find(cgroup_id);
-  bool named = it != cgroups_.end();
+  auto named = slots_.SlotOf(cgroup_id);
   Function* f = nullptr;
-  Section* s = SectionForSlotLocked(named ? it->second : pit->second, &f);
+  Section* s = SectionForSlotLocked(named ? *named : *parent, &f);
   if (!s) return;
-  if (!named) {
-    s->cgroups[cgroup_id] = path;
-    cgroups_[cgroup_id] = pit->second;
-  }
+  if (!named) slots_.Adopt(cgroup_id, *parent, path);
   LogInfo("cgroup covered through its pod", {{"function", FunctionKey(f->profile.function())},
                                              {"cgroup", path},
                                              {"cgroup_id", cgroup_id},
-                                             {"already_named", named}});
+                                             {"already_named", named.has_value()}});
 }
 
 std::optional<std::pair<v1::FunctionId, std::string>> Engine::CgroupOwner(uint64_t cgroup_id) {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = cgroups_.find(cgroup_id);
-  if (it == cgroups_.end()) return std::nullopt;
+  auto slot = slots_.SlotOf(cgroup_id);
+  if (!slot) return std::nullopt;
   Function* f = nullptr;
-  Section* s = SectionForSlotLocked(it->second, &f);
+  Section* s = SectionForSlotLocked(*slot, &f);
   if (!s) return std::nullopt;
   return std::make_pair(f->profile.function(), s->container);
 }
 
 absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reason) {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = cgroups_.find(cgroup_id);
-  if (it == cgroups_.end())
+  auto slot = slots_.SlotOf(cgroup_id);
+  if (!slot)
     return absl::NotFoundError(absl::StrCat("cgroup id ", cgroup_id, " is not registered"));
-  uint32_t slot = it->second;
   Function* f = nullptr;
-  Section* s = SectionForSlotLocked(slot, &f);
+  Section* s = SectionForSlotLocked(*slot, &f);
   // Fold what the kernel learned before the cgroup leaves: nothing learned is lost.
   SyncLocked();
-  absl::Status st = kernel_->UntrackCgroup(cgroup_id);
-  cgroups_.erase(it);
-  std::string path;
-  if (s) {
-    path = s->cgroups[cgroup_id];
-    s->cgroups.erase(cgroup_id);
-  }
+  const std::string path = slots_.PathOf(cgroup_id).value_or("");
+  absl::Status st = slots_.Untrack(cgroup_id);
   LogInfo(absl::StrCat("cgroup ", reason),
           {{"function", f ? FunctionKey(f->profile.function()) : ""},
            {"cgroup", path},
@@ -352,11 +239,7 @@ absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reas
 
 std::optional<uint64_t> Engine::CgroupIdForPath(const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
-  for (auto& [key, f] : functions_)
-    for (auto& [name, s] : f.sections)
-      for (auto& [id, p] : s.cgroups)
-        if (p == path) return id;
-  return std::nullopt;
+  return slots_.CgroupAt(path);
 }
 
 void Engine::NoteNew(Function& f, const Section& s, absl::string_view kind,
@@ -398,11 +281,7 @@ void Engine::SetEventSink(std::function<void(v1::AgentEvent)> sink) {
 }
 
 bool Engine::ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, absl::Time when) {
-  SyscallArch a = arch == FG_ARCH_COMPAT ? SyscallArch::kCompat : SyscallArch::kNative;
-  v1::SyscallEntry e;
-  e.set_name(SyscallName(a, nr));
-  e.set_arch(std::string(ArchName(a)));
-  e.set_nr(nr);
+  v1::SyscallEntry e = SyscallFromKernel(arch, nr);
   *e.mutable_first_seen() = ToProtoTime(when);
   if (!AddSyscall(ContainerSection(f.profile, s.container), e)) return false;
   NoteNew(f, s, "syscall", {{"name", e.name()}, {"arch", e.arch()}});
@@ -411,18 +290,7 @@ bool Engine::ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, a
 
 bool Engine::ApplyExec(Function& f, Section& s, const PathText& bin, const PathText& parent,
                        const std::string& script, const v1::Seen& seen, const ExecEvent* ev) {
-  v1::ExecEntry e;
-  v1::PathKind kind;
-  PathToProfile(bin, e.mutable_path(), &kind);
-  e.set_kind(kind);
-  PathToProfile(parent, e.mutable_parent(), &kind);
-  e.set_parent_kind(kind);
-  e.set_script(script);
-  *e.mutable_seen() = seen;
-  if (ev) {
-    e.add_uids(ev->uid);
-    for (const auto& a : ev->args) e.add_sample_args(a);
-  }
+  v1::ExecEntry e = ExecItem(bin, parent, script, seen, ev);
   if (!AddExec(ContainerSection(f.profile, s.container), e)) return false;
   NoteNew(f, s, "exec", {{"path", e.path()}, {"parent", e.parent()}});
   return true;
@@ -443,13 +311,6 @@ bool Engine::ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::
            {"address", e.address()},
            {"port", std::to_string(e.port())}});
   return true;
-}
-
-std::optional<PathText> Engine::ResolvePathLocked(uint64_t hash) {
-  if (auto it = paths_.find(hash); it != paths_.end()) return it->second;
-  auto p = kernel_->LookupPath(hash);
-  if (p) paths_[hash] = *p;
-  return p;
 }
 
 void Engine::HandleEvent(const Event& ev) {
@@ -477,10 +338,10 @@ void Engine::HandleEvent(const Event& ev) {
           ApplySyscall(*f, *s, e.arch, e.nr, when);
         } else if constexpr (std::is_same_v<T, ExecEvent>) {
           PathText bin{e.bin.path, e.bin.flags}, parent{e.parent.path, e.parent.flags};
-          paths_[e.bin.hash] = bin;
-          paths_[e.parent.hash] = parent;
+          paths_.Remember(e.bin.hash, bin);
+          paths_.Remember(e.parent.hash, parent);
           std::string script = (e.flags & FG_EXEC_F_SCRIPT) ? e.filename : "";
-          if (!script.empty()) paths_[e.script_hash] = PathText{script, 0};
+          if (!script.empty()) paths_.Remember(e.script_hash, PathText{script, 0});
           // Counts come from the kernel set; the event brings the item and its details.
           ApplyExec(*f, *s, bin, parent, script, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns), &e);
         } else if constexpr (std::is_same_v<T, NetEvent>) {
@@ -497,26 +358,15 @@ void Engine::SyncSectionStateLocked(Function& f, Section& s) {
     return;
   }
   absl::Time now = absl::Now();
-  for (uint32_t arch = 0; arch < 2; ++arch) {
-    const __u64* words = arch == FG_ARCH_COMPAT ? st->sys_compat : st->sys;
-    __u64* seen = arch == FG_ARCH_COMPAT ? s.sys_base.sys_compat : s.sys_base.sys;
-    for (uint32_t w = 0; w < FG_SYS_WORDS; ++w) {
-      // Only bits set since the last sync: an imported profile may have dropped older ones.
-      for (uint64_t bits = words[w] & ~seen[w]; bits; bits &= bits - 1) {
-        uint32_t nr = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
-        ApplySyscall(f, s, arch, nr, now);
-      }
-      seen[w] |= words[w];
-    }
-  }
+  for (auto [arch, nr] : FoldSyscalls(*st, s.folded)) ApplySyscall(f, s, arch, nr, now);
+  v1::Counters d = FoldCounters(*st, s.folded);
   auto* k = ContainerSection(f.profile, s.container).mutable_counters();
-  uint64_t d;
-  if ((d = Delta(st->execs, s.execs_base))) k->set_execs(k->execs() + d), f.dirty = true;
-  if ((d = Delta(st->forks, s.forks_base))) k->set_forks(k->forks() + d), f.dirty = true;
-  if ((d = Delta(st->exits, s.exits_base))) k->set_exits(k->exits() + d), f.dirty = true;
-  s.execs_base = st->execs;
-  s.forks_base = st->forks;
-  s.exits_base = st->exits;
+  if (d.execs() || d.forks() || d.exits()) {
+    k->set_execs(k->execs() + d.execs());
+    k->set_forks(k->forks() + d.forks());
+    k->set_exits(k->exits() + d.exits());
+    f.dirty = true;
+  }
   for (size_t k = 0; k < s.viol.size(); ++k) s.viol[k] = st->viol[k];
   s.viol_suppressed = st->viol_suppressed;
 }
@@ -530,22 +380,22 @@ void Engine::SyncLocked() {
     Function* f = nullptr;
     Section* s = SectionForSlotLocked(k.fn_id, &f);
     if (!s) return;
-    auto bkey = std::make_tuple(k.parent_hash, k.bin_hash, k.script_hash);
-    uint64_t& base = s->exec_base[bkey];
-    uint64_t delta = Delta(v.count, base);
-    if (delta == 0 && base != 0) return;
-    auto bin = ResolvePathLocked(k.bin_hash);
-    auto parent = ResolvePathLocked(k.parent_hash);
+    const ExecTuple t{k.parent_hash, k.bin_hash, k.script_hash};
+    uint64_t& base = s->folded.exec[t];
+    const CountFold c = FoldCount(v.count, base);
+    if (!c.due) return;
+    auto bin = paths_.Resolve(k.bin_hash);
+    auto parent = paths_.Resolve(k.parent_hash);
     std::optional<PathText> script;
-    if (k.script_hash) script = ResolvePathLocked(k.script_hash);
+    if (k.script_hash) script = paths_.Resolve(k.script_hash);
     if (!bin || !parent || (k.script_hash && !script)) {
-      if (unresolved_.insert(bkey).second) ++counters_.unresolved_paths;
+      if (paths_.NoteUnresolved(t)) ++counters_.unresolved_paths;
       return;
     }
     base = v.count;
     ApplyExec(*f, *s, *bin, *parent, script ? script->path : "",
-              SeenFromKernel(delta, v.first_ns, v.last_ns), nullptr);
-    if (delta) f->dirty = true;
+              SeenFromKernel(c.delta, v.first_ns, v.last_ns), nullptr);
+    if (c.delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read exec set", {{"error", st.ToString()}});
 
@@ -553,12 +403,12 @@ void Engine::SyncLocked() {
     Function* f = nullptr;
     Section* s = SectionForSlotLocked(k.fn_id, &f);
     if (!s) return;
-    uint64_t& base = s->net_base[NetKeyBytes(k)];
-    uint64_t delta = Delta(v.count, base);
-    if (delta == 0 && base != 0) return;
+    uint64_t& base = s->folded.net[NetKeyToBytes(k)];
+    const CountFold c = FoldCount(v.count, base);
+    if (!c.due) return;
     base = v.count;
-    ApplyNet(*f, *s, k, SeenFromKernel(delta, v.first_ns, v.last_ns));
-    if (delta) f->dirty = true;
+    ApplyNet(*f, *s, k, SeenFromKernel(c.delta, v.first_ns, v.last_ns));
+    if (c.delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read network set", {{"error", st.ToString()}});
 }
@@ -602,24 +452,9 @@ v1::KernelState Engine::SnapshotLocked() {
       ss->set_slot(s.fn_id);
       *ss->mutable_function() = f.profile.function();
       ss->set_container(s.container);
-      for (const auto& [id, path] : s.cgroups) (*ss->mutable_cgroups())[id] = path;
-      ss->set_execs_base(s.execs_base);
-      ss->set_forks_base(s.forks_base);
-      ss->set_exits_base(s.exits_base);
-      for (uint64_t w : s.sys_base.sys) ss->add_sys_base(w);
-      for (uint64_t w : s.sys_base.sys_compat) ss->add_sys_base(w);
-      for (const auto& [k, count] : s.exec_base) {
-        v1::ExecBase* e = ss->add_exec_base();
-        e->set_parent(std::get<0>(k));
-        e->set_bin(std::get<1>(k));
-        e->set_script(std::get<2>(k));
-        e->set_count(count);
-      }
-      for (const auto& [k, count] : s.net_base) {
-        v1::NetBase* n = ss->add_net_base();
-        n->set_key(std::string(k.begin(), k.end()));
-        n->set_count(count);
-      }
+      for (const auto& [id, path] : slots_.Get(s.fn_id)->cgroups)
+        (*ss->mutable_cgroups())[id] = path;
+      RecordFoldBase(s.folded, ss);
       for (uint64_t v : s.viol) ss->add_viol(v);
       ss->set_viol_suppressed(s.viol_suppressed);
     }
@@ -633,16 +468,11 @@ v1::KernelState Engine::KernelStateSnapshot() {
 }
 
 void Engine::PersistKernelStateLocked() {
-  if (opts_.kernel_state_path.empty()) return;
-  std::string bytes;
-  if (!SnapshotLocked().SerializeToString(&bytes)) return;
-  if (bytes == kernel_state_written_) return;
-  if (absl::Status st = WriteFileAtomic(opts_.kernel_state_path, bytes); !st.ok()) {
+  if (!record_.enabled()) return;
+  if (absl::Status st = record_.Write(SnapshotLocked()); !st.ok()) {
     ++counters_.save_errors;
     LogError("cannot save the kernel-state record", {{"error", st.ToString()}});
-    return;
   }
-  kernel_state_written_ = std::move(bytes);
 }
 
 Engine::RestoreReport Engine::RestoreKernelState(
@@ -653,8 +483,9 @@ Engine::RestoreReport Engine::RestoreKernelState(
   absl::Time now = absl::Now();
   for (const v1::SlotState& ss : state.slots()) {
     const uint32_t slot = ss.slot();
-    if (slot >= slots_.size() || !slots_[slot].function.empty() ||
-        !ValidateFunctionId(ss.function()).ok() || !ValidateContainerName(ss.container()).ok()) {
+    const SlotTable::Slot* free = slots_.Get(slot);
+    if (!free || !free->function.empty() || !ValidateFunctionId(ss.function()).ok() ||
+        !ValidateContainerName(ss.container()).ok()) {
       LogWarn("kernel-state record: slot skipped", {{"slot", slot}});
       continue;
     }
@@ -664,36 +495,19 @@ Engine::RestoreReport Engine::RestoreKernelState(
     if (!f.profile.has_function()) {
       // Its profile never reached the disk: start one in the mode the kernel is in.
       f.profile = NewProfile(ss.function(), now);
-      f.profile.set_mode(!cfg.ok()                      ? opts_.default_mode
-                         : cfg->mode == FG_MODE_ENFORCE ? v1::MODE_ENFORCE
-                         : cfg->mode == FG_MODE_MONITOR ? v1::MODE_MONITOR
-                                                        : v1::MODE_LEARN);
+      f.profile.set_mode(cfg.ok() ? ModeFromKernel(cfg->mode) : opts_.default_mode);
       f.dirty = true;
     }
     if (f.sections.count(ss.container())) continue;
     Section& s = f.sections[ss.container()];
     s.container = ss.container();
     s.fn_id = slot;
-    s.gen = cfg.ok() ? cfg->gen & 1 : 0;
-    s.execs_base = ss.execs_base();
-    s.forks_base = ss.forks_base();
-    s.exits_base = ss.exits_base();
-    for (int i = 0; i < ss.sys_base_size() && i < 2 * FG_SYS_WORDS; ++i)
-      (i < FG_SYS_WORDS ? s.sys_base.sys[i] : s.sys_base.sys_compat[i - FG_SYS_WORDS]) =
-          ss.sys_base(i);
-    for (const auto& e : ss.exec_base())
-      s.exec_base[std::make_tuple(e.parent(), e.bin(), e.script())] = e.count();
-    for (const auto& n : ss.net_base()) {
-      std::array<uint8_t, sizeof(fg_net_key)> k{};
-      if (n.key().size() != k.size()) continue;
-      std::memcpy(k.data(), n.key().data(), k.size());
-      s.net_base[k] = n.count();
-    }
+    s.folded = FoldBaseFromRecord(ss);
     for (int i = 0; i < ss.viol_size() && i < static_cast<int>(s.viol.size()); ++i)
       s.viol[i] = ss.viol(i);
     s.viol_suppressed = ss.viol_suppressed();
-    slots_[slot] = {fkey, ss.container(),
-                    static_cast<uint8_t>(cfg.ok() ? cfg->flags & ~FG_CFG_F_FAIL_OPEN : 0)};
+    slots_.Claim(slot, fkey, ss.container(), cfg.ok() ? cfg->gen : 0,
+                 static_cast<uint8_t>(cfg.ok() ? cfg->flags & ~FG_CFG_F_FAIL_OPEN : 0));
     ContainerSection(f.profile, ss.container());
     ++r.slots;
   }
@@ -708,34 +522,36 @@ Engine::RestoreReport Engine::RestoreKernelState(
       drop.push_back(id);
       return;
     }
-    s->cgroups[id] = *path;
-    cgroups_[id] = v.fn_id;
+    slots_.Adopt(id, v.fn_id, *path);
     ++r.cgroups;
   });
   if (!st.ok()) LogWarn("cannot read the tracked cgroups", {{"error", st.ToString()}});
   for (uint64_t id : drop) {
-    (void)kernel_->UntrackCgroup(id);
+    (void)slots_.DropKernelEntry(id);
     ++r.dropped;
   }
   // The kernel's config is what was in force; where it is not what the profile says (a crash
   // between the flip and the profile write), the profile wins.
   for (auto& [key, f] : functions_) {
-    bool differs = false;
+    std::optional<v1::Mode> in_force;  // the kernel's mode where it differs
     for (const auto& [name, s] : f.sections) {
       auto cfg = kernel_->ReadFnConfig(s.fn_id);
-      fg_fn_cfg want = ConfigFor(f, s.gen, slots_[s.fn_id].cfg_flags);
-      differs |= !cfg.ok() || cfg->mode != want.mode || cfg->sys_action != want.sys_action ||
-                 cfg->flags != want.flags;
+      const SlotTable::Slot& slot = *slots_.Get(s.fn_id);
+      fg_fn_cfg want = KernelConfig(ModeSettings::Of(f.profile), slot.gen, slot.cfg_flags);
+      if (!in_force && (!cfg.ok() || cfg->mode != want.mode || cfg->sys_action != want.sys_action ||
+                        cfg->flags != want.flags))
+        in_force = cfg.ok() ? ModeFromKernel(cfg->mode) : v1::MODE_UNSPECIFIED;
     }
-    if (!differs) continue;
-    auto applied = ApplyModeLocked(f, f.profile.mode(), f.profile.syscall_action());
+    if (!in_force) continue;
+    auto applied = ApplyModeLocked(f, ModeSettings::Of(f.profile));
     LogWarn("kernel config of a function differed from its profile: applied again",
             {{"function", key}, {"mode", ModeWord(f.profile.mode())}, {"ok", applied.ok()}});
+    if (applied.ok()) AnnounceModeLocked(f, *in_force, ModeSource::kRestore, *applied);
     ++r.modes_reapplied;
   }
   // What the kernel learned while no agent ran.
   SyncLocked();
-  kernel_state_written_.clear();
+  record_.Reset();
   PersistKernelStateLocked();
   return r;
 }
@@ -744,10 +560,8 @@ void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::s
   std::vector<uint64_t> gone;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (auto& [key, f] : functions_)
-      for (auto& [name, s] : f.sections)
-        for (auto& [id, path] : s.cgroups)
-          if (!exists(id, path)) gone.push_back(id);
+    for (const auto& [id, path] : slots_.Cgroups())
+      if (!exists(id, path)) gone.push_back(id);
   }
   for (uint64_t id : gone) {
     LogWarn("tracked cgroup vanished: untracking it", {{"cgroup_id", id}});
@@ -755,38 +569,36 @@ void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::s
   }
 }
 
+std::map<std::string, uint64_t> Engine::ViolationsByKindLocked(const Function& f) {
+  std::map<std::string, uint64_t> by_kind;
+  for (const auto& [name, s] : f.sections)
+    for (uint8_t k = FG_VIOL_SYSCALL; k <= FG_VIOL_LISTEN; ++k)
+      by_kind[ViolationKindWord(k)] += s.viol[k];
+  return by_kind;
+}
+
+uint64_t Engine::UnrecordedLocked(const Function& f) {
+  uint64_t n = 0;
+  for (const auto& [name, s] : f.sections) n += s.viol_suppressed;
+  return n;
+}
+
+size_t Engine::ReplicasLocked(const Function& f) {
+  size_t n = 0;
+  for (const auto& [name, s] : f.sections) n += slots_.Get(s.fn_id)->cgroups.size();
+  return n;
+}
+
 v1::Lifecycle Engine::LifecycleLocked(const Function& f) {
-  v1::Lifecycle lc;
-  const v1::Profile& p = f.profile;
-  if (p.has_learning_started()) *lc.mutable_learning_started() = p.learning_started();
-  uint64_t execs = 0, connections = 0, requests = 0;
-  for (const auto& c : p.containers()) {
-    execs += c.counters().execs();
-    for (const auto& n : c.egress()) connections += n.seen().count();
-    for (const auto& n : c.ingress()) requests += n.seen().count();
-  }
-  lc.set_execs(execs);
-  lc.set_connections(connections);
-  lc.set_requests(requests);
-  lc.set_observations(execs + connections + requests);
-  absl::Duration since = absl::Now() - FromProtoTime(p.has_updated() ? p.updated() : p.created());
-  lc.set_seconds_since_new(
-      static_cast<uint64_t>(std::max<int64_t>(0, absl::ToInt64Seconds(since))));
-  lc.set_stable_window_seconds(static_cast<uint32_t>(absl::ToInt64Seconds(opts_.stable_window)));
-  lc.set_stable_min_observations(opts_.stable_min_observations);
-  lc.set_stable(p.mode() == v1::MODE_LEARN && since >= opts_.stable_window &&
-                lc.observations() >= opts_.stable_min_observations);
-  return lc;
+  return LifecycleOf(f.profile, {opts_.stable_window, opts_.stable_min_observations}, absl::Now());
 }
 
 v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   v1::FunctionSummary s;
   *s.mutable_function() = f.profile.function();
   s.set_mode(f.profile.mode());
-  uint32_t replicas = 0;
   for (const auto& c : f.profile.containers()) s.add_containers(c.name());
-  for (const auto& [name, sec] : f.sections) replicas += sec.cgroups.size();
-  s.set_replicas(replicas);
+  s.set_replicas(static_cast<uint32_t>(ReplicasLocked(f)));
   ProfileCounts n = CountItems(f.profile);
   s.set_syscalls(n.syscalls);
   s.set_execs(n.execs);
@@ -796,23 +608,25 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
   s.set_syscall_action(f.profile.syscall_action());
   s.set_when_agent_absent(f.profile.when_agent_absent());
-  std::map<std::string, uint64_t> by_kind;
-  for (const auto& [name, sec] : f.sections) {
-    by_kind["syscall"] += sec.viol[FG_VIOL_SYSCALL];
-    by_kind["exec"] += sec.viol[FG_VIOL_EXEC];
-    by_kind["egress"] += sec.viol[FG_VIOL_CONNECT] + sec.viol[FG_VIOL_SEND];
-    by_kind["listen"] += sec.viol[FG_VIOL_BIND] + sec.viol[FG_VIOL_LISTEN];
-  }
   uint64_t total = 0;
-  for (const auto& [kind, count] : by_kind) {
+  for (const auto& [kind, count] : ViolationsByKindLocked(f)) {
     auto* c = s.add_violations_by_kind();
     c->set_name(kind);
     c->set_value(count);
     total += count;
   }
   s.set_violations(total);
+  s.set_violations_recorded(violations_.CountFor(FunctionKey(f.profile.function())));
+  s.set_violations_unrecorded(UnrecordedLocked(f));
   *s.mutable_lifecycle() = LifecycleLocked(f);
   return s;
+}
+
+std::vector<v1::FunctionId> Engine::FunctionIds() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<v1::FunctionId> out;
+  for (const auto& [key, f] : functions_) out.push_back(f.profile.function());
+  return out;
 }
 
 std::vector<v1::FunctionSummary> Engine::ListFunctions() {
@@ -824,7 +638,6 @@ std::vector<v1::FunctionSummary> Engine::ListFunctions() {
 }
 
 absl::StatusOr<v1::FunctionSummary> Engine::GetFunction(const v1::FunctionId& id) {
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   Function* f = FindFunctionLocked(id);
@@ -834,7 +647,6 @@ absl::StatusOr<v1::FunctionSummary> Engine::GetFunction(const v1::FunctionId& id
 }
 
 absl::StatusOr<v1::Profile> Engine::GetProfile(const v1::FunctionId& id) {
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   Function* f = FindFunctionLocked(id);
@@ -850,102 +662,57 @@ absl::StatusOr<v1::Profile> Engine::GetProfile(const v1::FunctionId& id) {
   return p;
 }
 
-absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, v1::Mode mode,
-                                                 v1::SyscallAction action) {
-  v1::Profile& p = f.profile;
-  const v1::Mode old_mode = p.mode();
-  const v1::SyscallAction old_action = p.syscall_action();
-  if (mode == v1::MODE_LEARN) {
-    // Flip every slot to learn; if one cannot be, put back those already flipped. Only then
-    // free the allow-lists (learn mode checks nothing).
-    p.set_mode(mode);
-    p.set_syscall_action(action);
-    if (old_mode != v1::MODE_LEARN) *p.mutable_learning_started() = ToProtoTime(absl::Now());
-    std::vector<Section*> flipped;
-    for (auto& [name, s] : f.sections) {
-      absl::Status st = kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen, 0));
-      if (!st.ok()) {
-        p.set_mode(old_mode);
-        p.set_syscall_action(old_action);
-        if (old_mode != v1::MODE_LEARN) p.clear_learning_started();
-        for (Section* o : flipped)
-          (void)kernel_->SetFnConfig(o->fn_id, ConfigFor(f, o->gen, slots_[o->fn_id].cfg_flags));
-        ++counters_.policy_errors;
-        return st;
-      }
-      flipped.push_back(&s);
-    }
-    for (Section* s : flipped) {
-      (void)kernel_->ClearPolicy(s->fn_id, s->gen);
-      slots_[s->fn_id].cfg_flags = 0;
-    }
-    f.dirty = true;
-    return 0u;
-  }
-  // Phase 1: compile every section; nothing touches the kernel until all compile.
-  std::vector<std::pair<Section*, CompiledPolicy>> todo;
+absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings& to) {
+  const ModeSettings from = ModeSettings::Of(f.profile);
+  absl::Status st;
   uint32_t rules = 0;
-  for (auto& [name, s] : f.sections) {
-    auto c = CompileSectionLocked(p, s.container);
-    if (!c.ok()) {
-      ++counters_.policy_errors;
-      return c.status();
-    }
-    rules += static_cast<uint32_t>(c->rules());
-    todo.emplace_back(&s, std::move(*c));
-  }
-  // Phase 2: write each slot's inactive generation; on failure remove them all again.
-  for (size_t i = 0; i < todo.size(); ++i) {
-    Section& s = *todo[i].first;
-    absl::Status st = kernel_->ClearPolicy(s.fn_id, s.gen ^ 1);
-    if (st.ok()) st = kernel_->WritePolicy(s.fn_id, s.gen ^ 1, todo[i].second);
-    if (!st.ok()) {
-      for (size_t j = 0; j < i; ++j)
-        (void)kernel_->ClearPolicy(todo[j].first->fn_id, todo[j].first->gen ^ 1);
-      ++counters_.policy_errors;
-      return st;
-    }
-  }
-  // Phase 3: flip each slot (one 8-byte map write each), then drop the old generations.
-  p.set_mode(mode);
-  p.set_syscall_action(action);
-  for (size_t i = 0; i < todo.size(); ++i) {
-    Section& s = *todo[i].first;
-    absl::Status st =
-        kernel_->SetFnConfig(s.fn_id, ConfigFor(f, s.gen ^ 1, todo[i].second.cfg_flags));
-    if (!st.ok()) {
-      // Put back the slots already flipped; the rest never moved.
-      p.set_mode(old_mode);
-      p.set_syscall_action(old_action);
-      for (size_t j = 0; j < i; ++j) {
-        Section& o = *todo[j].first;
-        (void)kernel_->SetFnConfig(o.fn_id, ConfigFor(f, o.gen, slots_[o.fn_id].cfg_flags));
+  if (to.mode == v1::MODE_LEARN) {
+    std::vector<uint32_t> slots;
+    for (const auto& [name, s] : f.sections) slots.push_back(s.fn_id);
+    st = mode_switch_.ToLearn(slots, from, to);
+  } else {
+    // Every section compiles before anything touches the kernel.
+    std::vector<std::pair<uint32_t, AllowList>> todo;
+    for (const auto& [name, s] : f.sections) {
+      auto c = CompileSection(f.profile, s.container, opts_.hash_seed, opts_.limits);
+      if (!c.ok()) {
+        ++counters_.policy_errors;
+        return c.status();
       }
-      for (auto& [sec, pol] : todo) (void)kernel_->ClearPolicy(sec->fn_id, sec->gen ^ 1);
-      ++counters_.policy_errors;
-      return st;
+      rules += static_cast<uint32_t>(c->rules());
+      todo.emplace_back(s.fn_id, std::move(*c));
     }
+    st = mode_switch_.ToAllowLists(todo, from, to);
+    if (st.ok()) ++counters_.policy_writes;
   }
-  for (auto& [sec, pol] : todo) {
-    (void)kernel_->ClearPolicy(sec->fn_id, sec->gen);
-    sec->gen ^= 1;
-    slots_[sec->fn_id].cfg_flags = pol.cfg_flags;
+  if (!st.ok()) {
+    ++counters_.policy_errors;
+    return st;
   }
-  ++counters_.policy_writes;
+  if (to.mode == v1::MODE_LEARN && from.mode != v1::MODE_LEARN)
+    *f.profile.mutable_learning_started() = ToProtoTime(absl::Now());
+  to.ApplyTo(f.profile);
   f.dirty = true;
   return rules;
 }
 
-absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1::Mode mode,
-                                                    std::optional<v1::SyscallAction> action,
-                                                    std::optional<v1::AgentAbsence> absent) {
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
-  if (mode == v1::MODE_UNSPECIFIED || !v1::Mode_IsValid(mode))
-    return absl::InvalidArgumentError("mode must be learn, monitor or enforce");
-  if (action && !v1::SyscallAction_IsValid(*action))
-    return absl::InvalidArgumentError("syscall action must be kill or alert");
-  if (absent && !v1::AgentAbsence_IsValid(*absent))
-    return absl::InvalidArgumentError("when the agent is absent: closed or open");
+void Engine::AnnounceModeLocked(Function& f, v1::Mode from, ModeSource source, uint32_t rules) {
+  const ModeSettings now = ModeSettings::Of(f.profile);
+  LogInfo("mode changed", {{"function", FunctionKey(f.profile.function())},
+                           {"from", ModeWord(from)},
+                           {"to", ModeWord(now.mode)},
+                           {"source", ModeSourceWord(source)},
+                           {"syscall_action", SyscallActionWord(now.syscall_action)},
+                           {"when_agent_absent", AgentAbsenceWord(now.when_agent_absent)},
+                           {"rules", rules}});
+  EmitLocked(
+      v1::EVENT_KIND_LIFECYCLE, f, "", "mode",
+      absl::StrCat(ModeWord(from), " -> ", ModeWord(now.mode), " (", ModeSourceWord(source), ")"));
+  f.announced_stable = false;
+}
+
+absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id,
+                                                    const ModeRequest& req, ModeSource source) {
   std::lock_guard<std::mutex> l(mu_);
   Function* f = FindFunctionLocked(id);
   if (!f)
@@ -954,83 +721,23 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id, v1
   r.set_previous(f->profile.mode());
   // Whatever was learned until now belongs in the profile the allow-list is compiled from.
   SyncLocked();
-  const v1::AgentAbsence old_absent = f->profile.when_agent_absent();
-  if (absent) f->profile.set_when_agent_absent(*absent);  // ConfigFor writes it with the flip
-  auto rules = ApplyModeLocked(*f, mode, action.value_or(f->profile.syscall_action()));
+  ModeSettings to = ModeSettings::Of(f->profile);
+  to.mode = req.mode;
+  if (req.syscall_action) to.syscall_action = *req.syscall_action;
+  if (req.when_agent_absent) to.when_agent_absent = *req.when_agent_absent;
+  auto rules = ApplyModeLocked(*f, to);
   if (!rules.ok()) {
-    f->profile.set_when_agent_absent(old_absent);
     LogError("mode change refused: nothing changed", {{"function", FunctionKey(id)},
-                                                      {"mode", ModeWord(mode)},
+                                                      {"mode", ModeWord(req.mode)},
+                                                      {"source", ModeSourceWord(source)},
                                                       {"error", rules.status().ToString()}});
     return rules.status();
   }
-  r.set_mode(mode);
+  r.set_mode(req.mode);
   r.set_rules(*rules);
-  LogInfo("mode changed",
-          {{"function", FunctionKey(id)},
-           {"from", ModeWord(r.previous())},
-           {"to", ModeWord(mode)},
-           {"syscall_action",
-            f->profile.syscall_action() == v1::SYSCALL_ACTION_ALERT ? "alert" : "kill"},
-           {"when_agent_absent", f->profile.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN
-                                     ? "fail-open"
-                                     : "fail-closed"},
-           {"rules", *rules}});
-  EmitLocked(v1::EVENT_KIND_LIFECYCLE, *f, "", "mode",
-             absl::StrCat(ModeWord(r.previous()), " -> ", ModeWord(mode)));
-  f->announced_stable = false;
+  AnnounceModeLocked(*f, r.previous(), source, *rules);
   return r;
 }
-
-namespace {
-
-const char* ViolationKindWord(uint8_t kind) {
-  switch (kind) {
-    case FG_VIOL_SYSCALL:
-      return "syscall";
-    case FG_VIOL_EXEC:
-      return "exec";
-    case FG_VIOL_CONNECT:
-    case FG_VIOL_SEND:
-      return "egress";
-    default:
-      return "listen";
-  }
-}
-
-const char* ActionWord(uint8_t action) {
-  switch (action) {
-    case FG_ACT_KILLED:
-      return "killed";
-    case FG_ACT_DENIED:
-      return "denied";
-    case FG_ACT_ALERT:
-      return "alert";
-    case FG_ACT_FAILED_OPEN:
-      return "failed-open";
-    default:
-      return "reported";
-  }
-}
-
-std::string ProtoWord(v1::Protocol p) {
-  switch (p) {
-    case v1::PROTOCOL_TCP:
-      return "tcp";
-    case v1::PROTOCOL_UDP:
-      return "udp";
-    case v1::PROTOCOL_ICMP:
-      return "icmp";
-    case v1::PROTOCOL_ICMPV6:
-      return "icmpv6";
-    case v1::PROTOCOL_SCTP:
-      return "sctp";
-    default:
-      return "ip";
-  }
-}
-
-}  // namespace
 
 void Engine::HandleViolationLocked(const ViolationEvent& e) {
   Function* f = nullptr;
@@ -1039,68 +746,10 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
     ++counters_.events_orphan;
     return;
   }
-  v1::Violation v;
-  v.set_id(next_violation_id_++);
-  *v.mutable_function() = f->profile.function();
-  v.set_container(s->container);
-  v.set_cgroup_id(e.hdr.cgroup_id);
-  v.set_pid(e.hdr.pid);
-  v.set_uid(e.uid);
-  v.set_comm(e.comm);
-  v1::PathKind kind;
-  PathToProfile({e.bin.path, e.bin.flags}, v.mutable_binary(), &kind);
-  v1::PathKind parent_kind;
-  PathToProfile({e.parent.path, e.parent.flags}, v.mutable_parent(), &parent_kind);
-  v.set_kind(ViolationKindWord(e.kind));
-  v.set_action(ActionWord(e.action));
-  v.set_mode(e.mode == FG_MODE_ENFORCE   ? v1::MODE_ENFORCE
-             : e.mode == FG_MODE_MONITOR ? v1::MODE_MONITOR
-                                         : v1::MODE_LEARN);
-  *v.mutable_time() = ToProtoTime(BootNsToTime(e.hdr.ts_ns));
-  switch (e.kind) {
-    case FG_VIOL_SYSCALL: {
-      SyscallArch a = e.arch == FG_ARCH_COMPAT ? SyscallArch::kCompat : SyscallArch::kNative;
-      std::string name = SyscallName(a, e.nr);
-      v.set_attempted(e.arch == FG_ARCH_COMPAT ? absl::StrCat(name, " (", ArchName(a), ")") : name);
-      if (e.nr < FG_SYS_MAX) {
-        auto* sc = v.mutable_syscall();
-        sc->set_name(name);
-        sc->set_arch(std::string(ArchName(a)));
-        sc->set_nr(e.nr);
-      }
-      break;
-    }
-    case FG_VIOL_EXEC: {
-      auto* x = v.mutable_exec();
-      x->set_path(v.binary());
-      x->set_kind(kind);
-      x->set_parent(v.parent());
-      x->set_parent_kind(parent_kind);
-      if (e.exec_flags & FG_EXEC_F_SCRIPT) x->set_script(e.script);
-      v.set_attempted(x->script().empty() ? x->path()
-                                          : absl::StrCat(x->path(), " (script ", x->script(), ")"));
-      break;
-    }
-    default: {
-      auto entry = NetKeyToEntry(e.net);
-      if (!entry) {
-        v.set_attempted(absl::StrCat("protocol ", e.net.proto, " port ", e.net.port));
-        break;
-      }
-      v1::NetEntry& n = entry->second;
-      if (entry->first == "egress") {
-        *v.mutable_egress() = n;
-        v.set_attempted(absl::StrCat(ProtoWord(n.protocol()), " ",
-                                     n.address().find(':') != std::string::npos
-                                         ? absl::StrCat("[", n.address(), "]")
-                                         : n.address(),
-                                     ":", n.port()));
-      } else {
-        *v.mutable_listen() = n;
-        v.set_attempted(absl::StrCat(ProtoWord(n.protocol()), " port ", n.port()));
-      }
-    }
-  }
+  v1::Violation record = ViolationFromKernel(e);
+  *record.mutable_function() = f->profile.function();
+  record.set_container(s->container);
+  const v1::Violation& v = violations_.Add(std::move(record));
   LogWarn("violation", {{"id", v.id()},
                         {"function", FunctionKey(v.function())},
                         {"container", v.container()},
@@ -1113,37 +762,30 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
                         {"action", v.action()},
                         {"mode", ModeWord(v.mode())}});
   EmitLocked(v1::EVENT_KIND_VIOLATION, *f, s->container, v.kind(), v.attempted(), &v);
-  violations_.push_back(std::move(v));
-  while (violations_.size() > opts_.max_violations) violations_.pop_front();
 }
 
 v1::ListViolationsResponse Engine::ListViolations(const v1::FunctionId* id, size_t limit) {
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   v1::ListViolationsResponse r;
-  std::vector<const v1::Violation*> picked;
-  for (auto it = violations_.rbegin(); it != violations_.rend() && picked.size() < limit; ++it) {
-    if (id && FunctionKey(it->function()) != FunctionKey(*id)) continue;
-    picked.push_back(&*it);
-  }
-  for (auto it = picked.rbegin(); it != picked.rend(); ++it) *r.add_violations() = **it;
+  uint64_t total = 0;
+  for (auto& v : violations_.Newest(id ? FunctionKey(*id) : "", limit, &total))
+    *r.add_violations() = std::move(v);
+  r.set_total(total);
   uint64_t dropped = 0;
-  for (auto& [key, f] : functions_)
-    for (auto& [name, s] : f.sections) dropped += s.viol_suppressed;
+  for (const auto& [key, f] : functions_)
+    if (!id || key == FunctionKey(*id)) dropped += UnrecordedLocked(f);
   r.set_dropped(dropped);
   return r;
 }
 
 absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::FunctionId& id,
                                                                     uint64_t vid) {
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
-  v1::Violation* v = nullptr;
-  for (auto& x : violations_)
-    if (x.id() == vid) v = &x;
+  const v1::Violation* v = violations_.Find(vid);
   if (!v)
-    return absl::NotFoundError(absl::StrCat("no violation ", vid, " (ids are kept for the newest ",
-                                            opts_.max_violations, " while the agent runs)"));
+    return absl::NotFoundError(
+        absl::StrCat("no violation ", vid, " (the newest ", opts_.max_violations, " are kept)"));
   if (FunctionKey(v->function()) != FunctionKey(id))
     return absl::InvalidArgumentError(absl::StrCat(
         "violation ", vid, " belongs to ", FunctionKey(v->function()), ", not ", FunctionKey(id)));
@@ -1153,48 +795,15 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
     return absl::FailedPreconditionError(
         absl::StrCat("violation ", vid, " (", v->attempted(), ") cannot become a profile rule"));
   v1::Profile before = f->profile;
-  v1::ContainerProfile& c = ContainerSection(f->profile, v->container());
-  v1::Seen seen;
-  seen.set_count(1);
-  *seen.mutable_first_seen() = v->time();
-  *seen.mutable_last_seen() = v->time();
-  bool added = false;
-  switch (v->item_case()) {
-    case v1::Violation::kExec: {
-      v1::ExecEntry e = v->exec();
-      *e.mutable_seen() = seen;
-      added = AddExec(c, e);
-      break;
-    }
-    case v1::Violation::kEgress: {
-      v1::NetEntry e = v->egress();
-      *e.mutable_seen() = seen;
-      added = AddNet(c.mutable_egress(), e);
-      break;
-    }
-    case v1::Violation::kListen: {
-      v1::NetEntry e = v->listen();
-      *e.mutable_seen() = seen;
-      added = AddNet(c.mutable_listen(), e);
-      break;
-    }
-    case v1::Violation::kSyscall: {
-      v1::SyscallEntry e = v->syscall();
-      *e.mutable_first_seen() = v->time();
-      added = AddSyscall(c, e);
-      break;
-    }
-    default:
-      break;
-  }
+  const bool added = AddViolationItem(ContainerSection(f->profile, v->container()), *v);
   if (added && f->profile.mode() != v1::MODE_LEARN) {
-    auto r = ApplyModeLocked(*f, f->profile.mode(), f->profile.syscall_action());
+    auto r = ApplyModeLocked(*f, ModeSettings::Of(f->profile));
     if (!r.ok()) {
       f->profile = std::move(before);  // the allow-list in force did not change either
       return r.status();
     }
   }
-  v->set_accepted(true);
+  violations_.MarkAccepted(vid);
   *f->profile.mutable_updated() = ToProtoTime(absl::Now());
   f->dirty = true;
   LogInfo("violation accepted into the profile", {{"id", vid},
@@ -1209,54 +818,97 @@ absl::StatusOr<v1::AcceptViolationResponse> Engine::AcceptViolation(const v1::Fu
   return r;
 }
 
-absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::Profile& in, bool merge) {
-  if (absl::Status st = ValidateProfile(in); !st.ok()) return st;
-  v1::Profile incoming = in;
+namespace {
+
+uint64_t ItemsOf(const google::protobuf::RepeatedPtrField<v1::ContainerProfile>& sections) {
+  v1::Profile p;
+  *p.mutable_containers() = sections;
+  return CountItems(p).total();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::PutProfileRequest& req,
+                                                          ModeSource source) {
+  v1::Profile incoming = req.profile();
   incoming.set_schema_version(kProfileSchemaVersion);
   if (incoming.function().platform().empty())
     incoming.mutable_function()->set_platform(std::string(kPlatformLocal));
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   const std::string key = FunctionKey(incoming.function());
-  auto [it, created] = functions_.try_emplace(key);
-  Function& f = it->second;
-  v1::PutProfileResponse r;
-  r.set_created(created);
-  absl::Time now = absl::Now();
-  if (created) {
-    if (incoming.mode() == v1::MODE_UNSPECIFIED) incoming.set_mode(opts_.default_mode);
-    if (!incoming.has_created()) *incoming.mutable_created() = ToProtoTime(now);
-    if (!incoming.has_updated()) *incoming.mutable_updated() = ToProtoTime(now);
-    if (incoming.mode() == v1::MODE_LEARN && !incoming.has_learning_started())
-      *incoming.mutable_learning_started() = ToProtoTime(now);
-    f.profile = std::move(incoming);
+  Function* existing = FindFunctionLocked(incoming.function());
+  const absl::Time now = absl::Now();
+
+  // The mode, syscall action and absence are the function's (a new one's: the agent's
+  // defaults) unless the request asks: take the document's, or set a mode.
+  const ModeSettings before =
+      existing ? ModeSettings::Of(existing->profile) : ModeSettings{opts_.default_mode};
+  ModeSettings after = before;
+  if (req.take_mode()) {
+    after = ModeSettings::Of(incoming);
+    if (incoming.mode() == v1::MODE_UNSPECIFIED) after.mode = before.mode;
+  }
+  if (req.mode() != v1::MODE_UNSPECIFIED) after.mode = req.mode();
+
+  v1::Profile next;
+  if (!existing) {
+    next = std::move(incoming);
+    if (!next.has_created()) *next.mutable_created() = ToProtoTime(now);
+    if (!next.has_updated()) *next.mutable_updated() = ToProtoTime(now);
+  } else if (req.merge()) {
+    next = existing->profile;
+    MergeProfile(next, incoming);
   } else {
-    v1::Profile before = f.profile;
-    v1::Profile next;
-    if (merge) {
-      next = f.profile;
-      MergeProfile(next, incoming);
-    } else {
-      next = incoming;
-      *next.mutable_created() = f.profile.created();
-      if (f.profile.has_learning_started())
-        *next.mutable_learning_started() = f.profile.learning_started();
-    }
-    v1::Mode mode = incoming.mode() == v1::MODE_UNSPECIFIED ? before.mode() : incoming.mode();
-    next.set_mode(before.mode());  // ApplyModeLocked moves it, all or nothing
-    *next.mutable_updated() = ToProtoTime(now);
-    f.profile = std::move(next);
-    if (!f.sections.empty() && (mode != v1::MODE_LEARN || before.mode() != v1::MODE_LEARN)) {
-      auto applied = ApplyModeLocked(f, mode, f.profile.syscall_action());
-      if (!applied.ok()) {
-        f.profile = std::move(before);
-        return applied.status();
+    next = std::move(incoming);
+    *next.mutable_created() = existing->profile.created();
+    next.clear_learning_started();
+    if (existing->profile.has_learning_started())
+      *next.mutable_learning_started() = existing->profile.learning_started();
+  }
+  if (existing) *next.mutable_updated() = ToProtoTime(now);
+  before.ApplyTo(next);  // ApplyModeLocked moves them, all or nothing
+
+  v1::PutProfileResponse r;
+  r.set_created(!existing);
+  r.set_previous_mode(existing ? before.mode : v1::MODE_UNSPECIFIED);
+  ProfileDiff d = DiffProfiles(existing ? existing->profile : v1::Profile(), next);
+  for (auto& c : d.added) *r.mutable_diff()->add_added() = std::move(c);
+  for (auto& c : d.removed) *r.mutable_diff()->add_removed() = std::move(c);
+  r.mutable_diff()->set_identical(d.identical());
+  // Running replicas get the new allow-list (monitor / enforce) or stop being checked.
+  const bool to_kernel = existing && !existing->sections.empty() &&
+                         (after.mode != v1::MODE_LEARN || before.mode != v1::MODE_LEARN);
+  if (req.dry_run()) {
+    // Nothing changes; what the import would be refused for is said now.
+    if (to_kernel && after.mode != v1::MODE_LEARN) {
+      for (const auto& [name, s] : existing->sections) {
+        auto c = CompileSection(next, s.container, opts_.hash_seed, opts_.limits);
+        if (!c.ok()) return c.status();
       }
-    } else {
-      f.profile.set_mode(mode);
-      if (mode == v1::MODE_LEARN && before.mode() != v1::MODE_LEARN)
-        *f.profile.mutable_learning_started() = ToProtoTime(now);
     }
+    r.set_items(static_cast<uint32_t>(CountItems(next).total()));
+    r.set_mode(after.mode);
+    r.set_dry_run(true);
+    return r;
+  }
+
+  Function& f = existing ? *existing : functions_[key];
+  v1::Profile old = std::move(f.profile);
+  f.profile = std::move(next);
+  uint32_t rules = 0;
+  if (to_kernel) {
+    auto applied = ApplyModeLocked(f, after);
+    if (!applied.ok()) {
+      f.profile = std::move(old);
+      return applied.status();
+    }
+    rules = *applied;
+  } else {
+    after.ApplyTo(f.profile);
+    if (after.mode == v1::MODE_LEARN &&
+        (existing ? before.mode != v1::MODE_LEARN : !f.profile.has_learning_started()))
+      *f.profile.mutable_learning_started() = ToProtoTime(now);
   }
   NormalizeProfile(f.profile);
   f.dirty = true;
@@ -1264,33 +916,31 @@ absl::StatusOr<v1::PutProfileResponse> Engine::PutProfile(const v1::Profile& in,
   r.set_items(static_cast<uint32_t>(CountItems(f.profile).total()));
   r.set_mode(f.profile.mode());
   LogInfo("profile imported", {{"function", key},
-                               {"created", created},
-                               {"merge", merge},
+                               {"created", !existing},
+                               {"merge", req.merge()},
                                {"items", r.items()},
+                               {"added", ItemsOf(r.diff().added())},
+                               {"removed", ItemsOf(r.diff().removed())},
                                {"mode", ModeWord(r.mode())}});
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "imported",
-             absl::StrCat(r.items(), " items", merge ? " (merged)" : ""));
+             absl::StrCat(r.items(), " items", req.merge() ? " (merged)" : "",
+                          existing ? "" : absl::StrCat(", new function in ", ModeWord(r.mode()))));
+  if (existing && !(after == before)) AnnounceModeLocked(f, before.mode, source, rules);
   return r;
 }
 
 absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
-  if (absl::Status st = ValidateFunctionId(id); !st.ok()) return st;
   std::lock_guard<std::mutex> l(mu_);
   auto it = functions_.find(FunctionKey(id));
   if (it == functions_.end())
     return absl::NotFoundError(absl::StrCat("no function ", FunctionKey(id), " on this node"));
   Function& f = it->second;
-  size_t replicas = 0;
-  for (const auto& [name, s] : f.sections) replicas += s.cgroups.size();
+  const size_t replicas = ReplicasLocked(f);
   if (replicas)
     return absl::FailedPreconditionError(absl::StrCat(
         "function ", FunctionKey(id), " has ", replicas, " tracked replicas: stop them first"));
   if (absl::Status st = store_->Remove(f.profile.function()); !st.ok()) return st;
-  for (auto& [name, s] : f.sections) {
-    (void)kernel_->ResetFn(s.fn_id);
-    slots_[s.fn_id] = Slot{};
-    slots_[s.fn_id].freed = absl::Now();
-  }
+  for (auto& [name, s] : f.sections) slots_.Free(s.fn_id);
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "deleted", "profile and kernel state dropped");
   LogInfo("function deleted", {{"function", FunctionKey(id)}});
   functions_.erase(it);
@@ -1300,8 +950,6 @@ absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
 
 absl::StatusOr<v1::DiffProfileResponse> Engine::DiffProfile(const v1::FunctionId& id,
                                                             const v1::Profile& other) {
-  if (absl::Status st = ValidateFunctionId(id); !st.ok()) return st;
-  if (absl::Status st = ValidateProfile(other); !st.ok()) return st;
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
   Function* f = FindFunctionLocked(id);
@@ -1343,11 +991,14 @@ void Engine::CheckLifecycle() {
     LogInfo("function stable", {{"function", key}, {"detail", detail}});
     EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "stable", detail);
     if (opts_.auto_promote == v1::MODE_UNSPECIFIED || f.sections.empty()) continue;
-    auto r = ApplyModeLocked(f, opts_.auto_promote, f.profile.syscall_action());
+    ModeSettings to = ModeSettings::Of(f.profile);
+    to.mode = opts_.auto_promote;
+    auto r = ApplyModeLocked(f, to);
     if (!r.ok()) {
       LogWarn("auto-promotion refused", {{"function", key}, {"error", r.status().ToString()}});
       continue;
     }
+    AnnounceModeLocked(f, v1::MODE_LEARN, ModeSource::kAutoPromote, *r);
     LogInfo("function promoted", {{"function", key}, {"mode", ModeWord(opts_.auto_promote)}});
     EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "promoted",
                absl::StrCat("learn -> ", ModeWord(opts_.auto_promote)));
@@ -1370,13 +1021,8 @@ std::vector<Engine::FunctionMetrics> Engine::Metrics() {
     m.mode = f.profile.mode();
     m.stable = LifecycleLocked(f).stable();
     m.new_behaviours = f.new_by_kind;
-    for (const auto& [name, s] : f.sections) {
-      m.replicas += static_cast<uint32_t>(s.cgroups.size());
-      m.violations["syscall"] += s.viol[FG_VIOL_SYSCALL];
-      m.violations["exec"] += s.viol[FG_VIOL_EXEC];
-      m.violations["egress"] += s.viol[FG_VIOL_CONNECT] + s.viol[FG_VIOL_SEND];
-      m.violations["listen"] += s.viol[FG_VIOL_BIND] + s.viol[FG_VIOL_LISTEN];
-    }
+    m.replicas = static_cast<uint32_t>(ReplicasLocked(f));
+    m.violations = ViolationsByKindLocked(f);
     out.push_back(std::move(m));
   }
   return out;
@@ -1394,7 +1040,7 @@ size_t Engine::function_count() {
 
 size_t Engine::tracked_cgroups() {
   std::lock_guard<std::mutex> l(mu_);
-  return cgroups_.size();
+  return slots_.tracked();
 }
 
 }  // namespace faasguard

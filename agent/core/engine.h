@@ -1,27 +1,35 @@
-// The engine: functions, their containers' kernel slots and tracked cgroups, and their
-// profiles. It folds first-sighting events and the kernel-side sets (the source of truth)
-// into profiles, and persists them. Thread-safe: one mutex guards everything.
+// The engine: functions and their profiles, the front of everything the agent keeps. It folds
+// first-sighting events and the kernel-side sets (the source of truth) into profiles, switches
+// modes, records violations, and persists all of it. Thread-safe: one mutex guards everything.
+// The state it owns lives in parts with their own files and tests: the slot table (slots and
+// tracked cgroups), the mode switch (the generation flip), the folding of kernel counts, the
+// kernel-state record, the violation log; conversions to and from the kernel ABI are in
+// abi_codec.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
-#include <tuple>
-#include <unordered_map>
 #include <vector>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bpf/events.h"
 #include "bpf/kernel_maps.h"
+#include "core/abi_codec.h"
+#include "core/cgroup_registry.h"
+#include "core/kernel_fold.h"
+#include "core/kernel_state.h"
+#include "core/mode_switch.h"
 #include "core/policy.h"
+#include "core/profile_host.h"
+#include "core/slot_table.h"
+#include "core/violation_log.h"
 #include "faasguard/v1/agent.pb.h"
 #include "faasguard/v1/profile.pb.h"
 #include "faasguard/v1/state.pb.h"
@@ -43,19 +51,15 @@ struct EngineCounters {
   uint64_t policy_errors = 0;
 };
 
-// How a cgroup is registered (Engine::RegisterCgroup).
-struct RegisterOptions {
-  bool pod_level = false;  // a pod's own cgroup: the kernel passes its slot to new children
-  bool pending = false;    // a container not started yet: unchecked until its first exec
-};
-
-class Engine {
+// The engine is the front: one lock, every operation, the public API. The node tracker and the
+// cluster sync see it through narrow interfaces (CgroupRegistry, ProfileHost).
+class Engine final : public CgroupRegistry, public ProfileHost {
  public:
   struct Options {
     uint32_t max_slots = FG_MAX_FUNCS;
     uint64_t hash_seed = 0;  // the seed the BPF programs hash paths with
     PolicyLimits limits;
-    size_t max_violations = 10000;           // kept in memory for ListViolations / AcceptViolation
+    size_t max_violations = 10000;           // kept for ListViolations / AcceptViolation
     v1::Mode default_mode = v1::MODE_LEARN;  // for functions seen for the first time
     absl::Duration stable_window = absl::Minutes(10);
     uint64_t stable_min_observations = 100;
@@ -63,6 +67,9 @@ class Engine {
     // Where the slot table and folded counts are kept for the next agent (with pinned maps);
     // "" = nowhere (the kernel state goes with this agent).
     std::string kernel_state_path;
+    // The violation log (<state-dir>/violations.log): records and ids outlive the agent.
+    // "" = in memory only.
+    std::string violation_log_path;
   };
 
   // What RestoreKernelState took over.
@@ -85,7 +92,7 @@ class Engine {
 
   Engine(KernelMaps* kernel, ProfileStore* store, Options opts);
 
-  // Read the stored profiles (corrupt files are quarantined by the store).
+  // Read the stored profiles (corrupt files are quarantined by the store) and violations.
   void LoadProfiles();
 
   // After a restart that adopted the pinned maps (after LoadProfiles): take the slots back
@@ -105,21 +112,27 @@ class Engine {
                                                             const std::string& container,
                                                             uint64_t cgroup_id,
                                                             const std::string& path,
-                                                            RegisterOptions opts = {});
+                                                            RegisterOptions opts = {}) override;
   // A cgroup the kernel added under a pod-level cgroup (FG_CG_F_INHERITED): remember it.
-  void AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const std::string& path);
+  void AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id,
+                            const std::string& path) override;
   // The function and container a tracked cgroup belongs to.
-  std::optional<std::pair<v1::FunctionId, std::string>> CgroupOwner(uint64_t cgroup_id);
-  absl::Status UnregisterCgroup(uint64_t cgroup_id, absl::string_view reason = "unregistered");
+  std::optional<std::pair<v1::FunctionId, std::string>> CgroupOwner(uint64_t cgroup_id) override;
+  absl::Status UnregisterCgroup(uint64_t cgroup_id,
+                                absl::string_view reason = "unregistered") override;
   // The cgroup id registered at `path`, if any (for clients that give only the path).
   std::optional<uint64_t> CgroupIdForPath(const std::string& path);
 
   std::vector<v1::FunctionSummary> ListFunctions();
-  absl::StatusOr<v1::FunctionSummary> GetFunction(const v1::FunctionId& id);
-  absl::StatusOr<v1::Profile> GetProfile(const v1::FunctionId& id);
+  std::vector<v1::FunctionId> FunctionIds() override;
+  absl::StatusOr<v1::FunctionSummary> GetFunction(const v1::FunctionId& id) override;
+  absl::StatusOr<v1::Profile> GetProfile(const v1::FunctionId& id) override;
 
-  // Import: replace (or merge into) a function's profile; creates the function if needed.
-  absl::StatusOr<v1::PutProfileResponse> PutProfile(const v1::Profile& p, bool merge);
+  // Import: replace (or merge into) a function's profile; creates the function if needed. The
+  // mode, syscall action and when_agent_absent change only when the request asks (take_mode,
+  // mode); a dry run changes nothing. The response has the diff and the modes before and after.
+  absl::StatusOr<v1::PutProfileResponse> PutProfile(const v1::PutProfileRequest& req,
+                                                    ModeSource source) override;
   // Forget a function (its file too). FAILED_PRECONDITION while replicas are tracked.
   absl::Status DeleteProfile(const v1::FunctionId& id);
   absl::StatusOr<v1::DiffProfileResponse> DiffProfile(const v1::FunctionId& id,
@@ -138,14 +151,19 @@ class Engine {
   void SetEventSink(std::function<void(v1::AgentEvent)> sink);
   std::vector<FunctionMetrics> Metrics();
 
-  // Switch every container of a function to `mode`. Two phases: the new allow-lists are
-  // compiled and written as the slots' inactive generation, then each slot's config flips to
-  // it; any failure before the flip removes what was written and changes nothing.
-  // `absent`: enforce mode while no agent runs (fail closed / open); unset keeps the current.
+  // Switch every container of a function to a mode, all or nothing (ModeSwitch). What the
+  // request leaves unset (syscall action, when_agent_absent) stays. The change is logged and
+  // is a lifecycle event naming `source`.
+  absl::StatusOr<v1::SetModeResponse> SetMode(const v1::FunctionId& id, const ModeRequest& req,
+                                              ModeSource source) override;
+  // The same, asked through the API.
   absl::StatusOr<v1::SetModeResponse> SetMode(const v1::FunctionId& id, v1::Mode mode,
                                               std::optional<v1::SyscallAction> action,
-                                              std::optional<v1::AgentAbsence> absent = {});
-  // Newest `limit` violations (of one function when `id` has a name), oldest first.
+                                              std::optional<v1::AgentAbsence> absent = {}) {
+    return SetMode(id, ModeRequest{mode, action, absent}, ModeSource::kApi);
+  }
+  // Newest `limit` violations (of one function when `id` is given), oldest first, with how many
+  // there are and how many the kernel counted without a record.
   v1::ListViolationsResponse ListViolations(const v1::FunctionId* id, size_t limit);
   // Add what violation `vid` attempted to the profile, and to the allow-list in force.
   absl::StatusOr<v1::AcceptViolationResponse> AcceptViolation(const v1::FunctionId& id,
@@ -169,15 +187,8 @@ class Engine {
  private:
   struct Section {
     std::string container;
-    uint32_t fn_id = 0;
-    std::map<uint64_t, std::string> cgroups;  // id -> path
-    // Kernel counts already folded into the profile (the kernel keeps running totals).
-    std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t>
-        exec_base;  // (parent, bin, script)
-    std::map<std::array<uint8_t, sizeof(fg_net_key)>, uint64_t> net_base;
-    uint64_t execs_base = 0, forks_base = 0, exits_base = 0;
-    fg_fn_state sys_base{};  // syscall bits already folded (an import may drop some)
-    uint8_t gen = 0;         // allow-list generation in force (monitor / enforce)
+    uint32_t fn_id = 0;  // its slot (SlotTable)
+    FoldBase folded;     // the kernel's running counts already in the profile
     std::array<uint64_t, FG_VIOL_KINDS> viol{};  // kernel violation counters, by kind
     uint64_t viol_suppressed = 0;
   };
@@ -188,12 +199,6 @@ class Engine {
     bool announced_stable = false;
     std::map<std::string, uint64_t> new_by_kind;  // new behaviours since the agent started
   };
-  struct Slot {
-    std::string function;  // key in functions_; "" when free
-    std::string container;
-    uint8_t cfg_flags = 0;                    // FG_CFG_F_* of the allow-list generation in force
-    absl::Time freed = absl::InfinitePast();  // a freed slot rests before reuse
-  };
 
   Function* FindFunctionLocked(const v1::FunctionId& id);
   Section* SectionForSlotLocked(uint32_t fn_id, Function** fn);
@@ -203,17 +208,21 @@ class Engine {
                                                                       const std::string& container,
                                                                       uint64_t cgroup_id,
                                                                       const std::string& path);
-  // A section's allow-list; the pod-wide section's is the union of every section's.
-  absl::StatusOr<CompiledPolicy> CompileSectionLocked(const v1::Profile& p,
-                                                      const std::string& container);
   void SyncLocked();
   void SyncSectionStateLocked(Function& f, Section& s);
-  fg_fn_cfg ConfigFor(const Function& f, uint8_t gen, uint8_t flags) const;
-  // Compile and write the allow-lists of every slot of `f` for `mode`, then flip (see SetMode).
-  absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, v1::Mode mode, v1::SyscallAction action);
+  // Compile every slot's allow-list for `to` and switch (ModeSwitch); the profile takes `to`
+  // only on success. Returns the rules written.
+  absl::StatusOr<uint32_t> ApplyModeLocked(Function& f, const ModeSettings& to);
+  // After a mode switch of `f` from `from`: the log line and the lifecycle event "mode".
+  void AnnounceModeLocked(Function& f, v1::Mode from, ModeSource source, uint32_t rules);
   void HandleViolationLocked(const ViolationEvent& e);
   v1::FunctionSummary SummaryLocked(const Function& f);
   v1::Lifecycle LifecycleLocked(const Function& f);
+  size_t ReplicasLocked(const Function& f);  // tracked cgroups of every container
+  // The kernel's violation counters of every container: by kind ("exec", "egress", ...), and
+  // those it sent no record for (over the budget).
+  std::map<std::string, uint64_t> ViolationsByKindLocked(const Function& f);
+  uint64_t UnrecordedLocked(const Function& f);
   void EmitLocked(v1::EventKind kind, const Function& f, const std::string& container,
                   const std::string& what, const std::string& detail,
                   const v1::Violation* v = nullptr);
@@ -225,7 +234,6 @@ class Engine {
   bool ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::Seen& seen);
   void NoteNew(Function& f, const Section& s, absl::string_view kind,
                std::initializer_list<std::pair<absl::string_view, std::string>> what);
-  std::optional<PathText> ResolvePathLocked(uint64_t hash);
   v1::KernelState SnapshotLocked();
   // Write the kernel-state record if it changed (errors are logged and counted).
   void PersistKernelStateLocked();
@@ -235,25 +243,13 @@ class Engine {
   ProfileStore* store_;
   Options opts_;
   std::map<std::string, Function> functions_;
-  std::vector<Slot> slots_;
-  std::unordered_map<uint64_t, uint32_t> cgroups_;                 // cgroup id -> slot
-  std::unordered_map<uint64_t, PathText> paths_;                   // path hash -> text
-  std::set<std::tuple<uint64_t, uint64_t, uint64_t>> unresolved_;  // exec tuples, text unknown
-  std::deque<v1::Violation> violations_;
-  uint64_t next_violation_id_ = 1;
+  SlotTable slots_;
+  ModeSwitch mode_switch_{kernel_, &slots_};
+  PathNames paths_{kernel_};
+  ViolationLog violations_;
   EngineCounters counters_;
   std::function<void(v1::AgentEvent)> sink_;
-  std::string kernel_state_written_;  // the record as last written
+  KernelStateRecord record_;
 };
-
-// Kernel path text and flags -> profile path and kind ("memfd:x" for anonymous files).
-void PathToProfile(const PathText& p, std::string* path, v1::PathKind* kind);
-
-// "learn", "monitor", "enforce".
-std::string ModeWord(v1::Mode m);
-
-// A kernel network key -> the profile entry it feeds and which list ("egress", "listen",
-// "ingress"), or nullopt for items the profile does not keep (a bind to port 0).
-std::optional<std::pair<std::string, v1::NetEntry>> NetKeyToEntry(const fg_net_key& k);
 
 }  // namespace faasguard

@@ -7,30 +7,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "bpf/events.h"
+#include "core/abi_codec.h"
+#include "profile/names.h"
 #include "profile/path_rule.h"
+#include "profile/profile.h"
 #include "syscalls/syscall_classes.h"
 #include "syscalls/syscall_table.h"
 
 namespace faasguard {
-
-uint32_t KernelPathFlags(v1::PathKind kind) {
-  switch (kind) {
-    case v1::PATH_KIND_DELETED:
-      return FG_PATH_F_UNLINKED;
-    case v1::PATH_KIND_ANONYMOUS:
-      return FG_PATH_F_UNLINKED | FG_PATH_F_DETACHED;
-    case v1::PATH_KIND_TRUNCATED:
-      return FG_PATH_F_TRUNCATED;
-    default:
-      return 0;
-  }
-}
-
-std::string KernelPathText(const std::string& path, v1::PathKind kind) {
-  if (kind == v1::PATH_KIND_ANONYMOUS && (path.empty() || path[0] != '/')) return "/" + path;
-  return path;
-}
 
 namespace {
 
@@ -150,6 +134,26 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
         "container ", c.name(), ": ", out.net.size(), " network rules do not fit the kernel map (",
         limits.max_net_rules, " entries; raise --max-net-rules)"));
   return out;
+}
+
+absl::StatusOr<CompiledPolicy> CompileSection(const v1::Profile& p, absl::string_view container,
+                                              uint64_t hash_seed, const PolicyLimits& limits) {
+  if (container != kPodSection) {
+    if (const v1::ContainerProfile* c = FindContainer(p, container))
+      return CompilePolicy(*c, hash_seed, limits);
+    v1::ContainerProfile none;
+    none.set_name(std::string(container));
+    return CompilePolicy(none, hash_seed, limits);
+  }
+  v1::ContainerProfile all;
+  all.set_name(std::string(container));
+  for (const auto& c : p.containers()) {
+    for (const auto& x : c.syscalls()) AddSyscall(all, x);
+    for (const auto& x : c.execs()) AddExec(all, x);
+    for (const auto& x : c.egress()) AddNet(all.mutable_egress(), x);
+    for (const auto& x : c.listen()) AddNet(all.mutable_listen(), x);
+  }
+  return CompilePolicy(all, hash_seed, limits);
 }
 
 }  // namespace faasguard

@@ -27,9 +27,10 @@ using CompiledPolicy = AllowList;  // bpf/kernel_maps.h
 absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint64_t hash_seed,
                                              const PolicyLimits& limits = {});
 
-// Kernel path flags for a profile path kind (the inverse of PathToProfile), and the text the
-// kernel hashes ("memfd:x" is "/memfd:x" there).
-uint32_t KernelPathFlags(v1::PathKind kind);
-std::string KernelPathText(const std::string& path, v1::PathKind kind);
+// The allow-list of one section of a profile (a container that has none yet allows only what
+// every function may). The pod-wide section's (kPodSection) is the union of every section's:
+// it covers a pod's containers before the agent can name them.
+absl::StatusOr<CompiledPolicy> CompileSection(const v1::Profile& p, absl::string_view container,
+                                              uint64_t hash_seed, const PolicyLimits& limits);
 
 }  // namespace faasguard

@@ -194,6 +194,7 @@ void Agent::StartEngine() {
   eo.stable_min_observations = config_.stable_min_observations;
   eo.hash_seed = programs_->hash_seed();  // an adopted state keeps its seed
   if (!config_.bpf_pin_dir.empty()) eo.kernel_state_path = config_.state_dir + "/kernel-state.pb";
+  eo.violation_log_path = config_.state_dir + "/violations.log";
   eo.limits.max_exec_rules = config_.max_exec_rules;
   eo.limits.max_net_rules = config_.max_net_rules;
   hub_ = std::make_unique<EventHub>(/*history=*/1000, config_.event_buffer);

@@ -85,8 +85,8 @@ SpecMerge MergeIntoSpec(const v1::Profile& remote, const v1::Profile& local) {
   return m;
 }
 
-ProfileSync::ProfileSync(Engine* engine, KubeClient* kube, Options opts)
-    : engine_(engine), kube_(kube), opts_(std::move(opts)) {}
+ProfileSync::ProfileSync(ProfileHost* host, KubeClient* kube, Options opts)
+    : host_(host), kube_(kube), opts_(std::move(opts)) {}
 
 ProfileSync::~ProfileSync() { Stop(); }
 
@@ -129,11 +129,11 @@ void ProfileSync::PublishLoop() {
 }
 
 void ProfileSync::PublishChanged() {
-  for (const v1::FunctionSummary& f : engine_->ListFunctions()) {
-    if (!Syncable(f.function())) continue;
-    auto p = engine_->GetProfile(f.function());
+  for (const v1::FunctionId& id : host_->FunctionIds()) {
+    if (!Syncable(id)) continue;
+    auto p = host_->GetProfile(id);
     if (!p.ok()) continue;  // forgotten meanwhile
-    std::string key = FunctionKey(f.function());
+    std::string key = FunctionKey(id);
     std::string stamp = absl::StrCat(ToJson(p->updated()), "/", p->mode());
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -141,7 +141,7 @@ void ProfileSync::PublishChanged() {
       auto it = published_.find(key);
       if (it != published_.end() && it->second == stamp) continue;
     }
-    absl::Status st = Publish(f.function());
+    absl::Status st = Publish(id);
     if (!st.ok()) {
       LogWarn("profile not published to the cluster",
               {{"function", key}, {"error", st.ToString()}});
@@ -156,7 +156,7 @@ absl::Status ProfileSync::Publish(const v1::FunctionId& id) {
   if (!Syncable(id))
     return absl::InvalidArgumentError(
         absl::StrCat(FunctionKey(id), " is a local function: it is not published"));
-  auto local = engine_->GetProfile(id);
+  auto local = host_->GetProfile(id);
   if (!local.ok()) return local.status();
   const std::string path = ResourcePath(id);
   std::string object;  // the resource as the server last answered it
@@ -236,7 +236,7 @@ absl::Status ProfileSync::Publish(const v1::FunctionId& id) {
 absl::Status ProfileSync::PublishStatus(const std::string& path, std::string object_json,
                                         const v1::Profile& local) {
   ProfileCounts n = CountItems(local);
-  auto summary = engine_->GetFunction(local.function());
+  auto summary = host_->GetFunction(local.function());
   for (int attempt = 0;; ++attempt) {
     if (attempt > opts_.conflict_retries)
       return Fail(absl::AbortedError(absl::StrCat(path, "/status: still conflicting")));
@@ -299,13 +299,16 @@ absl::Status ProfileSync::Take(const std::string& object_json) {
   if (!Syncable(id)) return absl::OkStatus();
   const std::string key = FunctionKey(id);
   bool changed = false;
-  auto local = engine_->GetProfile(id);
+  auto local = host_->GetProfile(id);
   if (!local.ok()) {
     if (!absl::IsNotFound(local.status())) return Fail(local.status());
     // Not on this node yet: its replicas start here with the cluster's profile and mode.
     v1::Profile p = *remote;
     for (auto& c : *p.mutable_containers()) c.clear_counters();
-    auto r = engine_->PutProfile(p, /*merge=*/false);
+    v1::PutProfileRequest req;
+    *req.mutable_profile() = std::move(p);
+    req.set_take_mode(true);
+    auto r = host_->PutProfile(req, ModeSource::kCluster);
     if (!r.ok()) return Fail(r.status());
     changed = true;
   } else {
@@ -319,7 +322,10 @@ absl::Status ProfileSync::Take(const std::string& object_json) {
       v1::Profile extra;
       *extra.mutable_function() = local->function();
       for (auto& c : d.added) *extra.add_containers() = std::move(c);
-      auto r = engine_->PutProfile(extra, /*merge=*/true);
+      v1::PutProfileRequest req;
+      *req.mutable_profile() = std::move(extra);
+      req.set_merge(true);
+      auto r = host_->PutProfile(req, ModeSource::kCluster);
       if (!r.ok()) return Fail(r.status());
       changed = true;
     }
@@ -334,8 +340,9 @@ absl::Status ProfileSync::Take(const std::string& object_json) {
     if (remote->mode() != v1::MODE_UNSPECIFIED && remote->mode() != last &&
         (remote->mode() != local->mode() || remote->syscall_action() != local->syscall_action() ||
          remote->when_agent_absent() != local->when_agent_absent())) {
-      auto r = engine_->SetMode(id, remote->mode(), remote->syscall_action(),
-                                remote->when_agent_absent());
+      auto r = host_->SetMode(
+          id, ModeRequest{remote->mode(), remote->syscall_action(), remote->when_agent_absent()},
+          ModeSource::kCluster);
       if (!r.ok()) return Fail(r.status());
       LogInfo("mode taken from the cluster",
               {{"function", key}, {"mode", v1::Mode_Name(remote->mode())}});

@@ -26,7 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "core/engine.h"
+#include "core/profile_host.h"
 #include "faasguard/v1/profile.pb.h"
 #include "k8s/kube_client.h"
 
@@ -65,7 +65,7 @@ class ProfileSync {
     std::string resource_version;  // of the last list / watch event
   };
 
-  ProfileSync(Engine* engine, KubeClient* kube, Options opts);
+  ProfileSync(ProfileHost* host, KubeClient* kube, Options opts);
   ~ProfileSync();
 
   void Start();  // the watch thread and the publish thread
@@ -91,7 +91,7 @@ class ProfileSync {
   absl::Status PublishStatus(const std::string& path, std::string object_json,
                              const v1::Profile& local);
 
-  Engine* engine_;
+  ProfileHost* host_;
   KubeClient* kube_;
   Options opts_;
 

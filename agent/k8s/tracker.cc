@@ -15,8 +15,8 @@
 
 namespace faasguard {
 
-NodeTracker::NodeTracker(Engine* engine, CriConnector connect, Options opts)
-    : engine_(engine), connect_(std::move(connect)), opts_(std::move(opts)) {}
+NodeTracker::NodeTracker(CgroupRegistry* registry, CriConnector connect, Options opts)
+    : registry_(registry), connect_(std::move(connect)), opts_(std::move(opts)) {}
 
 NodeTracker::~NodeTracker() { Stop(); }
 
@@ -100,7 +100,7 @@ void NodeTracker::DropLocked(uint64_t id) {
       by_container_.erase(it->second.container_id);
     cgroups_.erase(it);
   }
-  if (registered_.erase(id)) (void)engine_->UnregisterCgroup(id, "removed");
+  if (registered_.erase(id)) (void)registry_->UnregisterCgroup(id, "removed");
 }
 
 void NodeTracker::ScanCgroupsNow() {
@@ -177,8 +177,8 @@ void NodeTracker::ReconcileLocked() {
     if (pit != by_pod_.end() && !registered_.count(pit->second)) {
       RegisterOptions o;
       o.pod_level = true;
-      auto r = engine_->RegisterCgroup(**fn, std::string(kPodSection), pit->second,
-                                       cgroups_[pit->second].path, o);
+      auto r = registry_->RegisterCgroup(**fn, std::string(kPodSection), pit->second,
+                                         cgroups_[pit->second].path, o);
       if (r.ok())
         registered_.insert(pit->second);
       else
@@ -190,6 +190,12 @@ void NodeTracker::ReconcileLocked() {
   for (const CriContainer& c : *ctrs) {
     auto sit = by_sandbox.find(c.pod_sandbox_id);
     if (sit == by_sandbox.end() || c.state == CriContainer::State::kExited) continue;
+    // The engine takes valid names only: the runtime's container name becomes a section name.
+    if (absl::Status bad = ValidateLabel(c.name, "container name"); !bad.ok()) {
+      if (warned_.insert(c.id).second)
+        LogWarn("container not tracked: bad name", {{"id", c.id}, {"error", bad.ToString()}});
+      continue;
+    }
     auto cit = by_container_.find(c.id);
     if (cit == by_container_.end() && !rescanned) {
       // Created before we saw its directory (or we missed the event): look again, once.
@@ -200,15 +206,15 @@ void NodeTracker::ReconcileLocked() {
       cit = by_container_.find(c.id);
     }
     if (cit == by_container_.end()) continue;
-    auto owner = engine_->CgroupOwner(cit->second);
+    auto owner = registry_->CgroupOwner(cit->second);
     if (owner && owner->second == c.name) {
       registered_.insert(cit->second);
       continue;
     }
     RegisterOptions o;
     o.pending = c.state == CriContainer::State::kCreated;
-    auto r = engine_->RegisterCgroup(sit->second.first, c.name, cit->second,
-                                     cgroups_[cit->second].path, o);
+    auto r = registry_->RegisterCgroup(sit->second.first, c.name, cit->second,
+                                       cgroups_[cit->second].path, o);
     if (r.ok())
       registered_.insert(cit->second);
     else
@@ -220,9 +226,9 @@ void NodeTracker::ReconcileLocked() {
   for (const auto& sid : sandbox_ids) {
     auto cit = by_container_.find(sid);
     if (cit == by_container_.end()) continue;
-    auto owner = engine_->CgroupOwner(cit->second);
+    auto owner = registry_->CgroupOwner(cit->second);
     if (owner && owner->second == kPodSection)
-      (void)engine_->UnregisterCgroup(cit->second, "sandbox ignored");
+      (void)registry_->UnregisterCgroup(cit->second, "sandbox ignored");
   }
 }
 
@@ -244,7 +250,8 @@ void NodeTracker::Run() {
         if (!k) continue;
         IndexLocked(e.path, e.hdr.cgroup_id);
         if (e.inherited)
-          engine_->AdoptInheritedCgroup(e.hdr.cgroup_id, e.parent_id, opts_.cgroup2_mount + e.path);
+          registry_->AdoptInheritedCgroup(e.hdr.cgroup_id, e.parent_id,
+                                          opts_.cgroup2_mount + e.path);
         chase_until_ = absl::Now() + opts_.resolve_for;
         dirty_ = true;
       } else {

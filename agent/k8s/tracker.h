@@ -21,7 +21,7 @@
 
 #include "absl/time/time.h"
 #include "bpf/events.h"
-#include "core/engine.h"
+#include "core/cgroup_registry.h"
 #include "faasguard/v1/agent.pb.h"
 #include "k8s/cri_source.h"
 
@@ -37,7 +37,7 @@ class NodeTracker {
     absl::Duration resolve_for = absl::Seconds(10);  // chase a new kubepods cgroup this long
   };
 
-  NodeTracker(Engine* engine, CriConnector connect, Options opts);
+  NodeTracker(CgroupRegistry* registry, CriConnector connect, Options opts);
   ~NodeTracker();
 
   void Start();
@@ -67,7 +67,7 @@ class NodeTracker {
   void IndexLocked(const std::string& rel, uint64_t id);
   void DropLocked(uint64_t id);
 
-  Engine* engine_;
+  CgroupRegistry* registry_;
   CriConnector connect_;
   Options opts_;
 
@@ -92,7 +92,7 @@ class NodeTracker {
   std::map<std::string, uint64_t> by_container_;  // container id -> cgroup id
   std::map<std::string, uint64_t> by_pod_;        // pod uid -> pod-level cgroup id
   std::set<uint64_t> registered_;                 // cgroups this tracker registered
-  std::set<std::string> warned_;                  // pods already warned about (bad labels)
+  std::set<std::string> warned_;  // pod uids and container ids warned about (bad names)
 };
 
 }  // namespace faasguard

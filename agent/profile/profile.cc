@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <set>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -142,29 +144,26 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
 
 namespace {
 
+// The items of `from` whose identity `in` lacks, appended to `out` (in their order).
+template <typename Item, typename Key>
+void AddMissing(const google::protobuf::RepeatedPtrField<Item>& from,
+                const google::protobuf::RepeatedPtrField<Item>* in, Key key,
+                google::protobuf::RepeatedPtrField<Item>* out) {
+  std::set<decltype(key(std::declval<const Item&>()))> have;
+  if (in)
+    for (const auto& x : *in) have.insert(key(x));
+  for (const auto& x : from)
+    if (!have.count(key(x))) *out->Add() = x;
+}
+
 // Items of `a` that `b` lacks, as a container section (empty name when nothing).
 v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerProfile* b) {
   v1::ContainerProfile out;
-  auto has = [&](auto&& list, auto&& key, const auto& item) {
-    if (!b) return false;
-    for (const auto& x : list(*b))
-      if (key(x) == key(item)) return true;
-    return false;
-  };
-  for (const auto& s : a.syscalls())
-    if (!has([](const auto& c) { return c.syscalls(); },
-             [](const auto& x) { return SyscallKey(x); }, s))
-      *out.add_syscalls() = s;
-  for (const auto& x : a.execs())
-    if (!has([](const auto& c) { return c.execs(); }, [](const auto& e) { return ExecKey(e); }, x))
-      *out.add_execs() = x;
-  auto net = [](const auto& e) { return NetKey(e); };
-  for (const auto& n : a.egress())
-    if (!has([](const auto& c) { return c.egress(); }, net, n)) *out.add_egress() = n;
-  for (const auto& n : a.listen())
-    if (!has([](const auto& c) { return c.listen(); }, net, n)) *out.add_listen() = n;
-  for (const auto& n : a.ingress())
-    if (!has([](const auto& c) { return c.ingress(); }, net, n)) *out.add_ingress() = n;
+  AddMissing(a.syscalls(), b ? &b->syscalls() : nullptr, SyscallKey, out.mutable_syscalls());
+  AddMissing(a.execs(), b ? &b->execs() : nullptr, ExecKey, out.mutable_execs());
+  AddMissing(a.egress(), b ? &b->egress() : nullptr, NetKey, out.mutable_egress());
+  AddMissing(a.listen(), b ? &b->listen() : nullptr, NetKey, out.mutable_listen());
+  AddMissing(a.ingress(), b ? &b->ingress() : nullptr, NetKey, out.mutable_ingress());
   if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
       out.ingress_size())
     out.set_name(a.name());

@@ -20,19 +20,47 @@ void AgentService::Shutdown() {
   if (hub_) hub_->CloseAll();
 }
 
+namespace {
+
+// Every request is checked here, once: the engine takes valid names and values.
+
+grpc::Status Invalid(absl::string_view message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(message));
+}
+
+// The function a request names: namespace "default" when it gives none.
+absl::StatusOr<v1::FunctionId> RequestedFunction(const v1::FunctionId& in) {
+  v1::FunctionId id = in;
+  if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
+  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
+  return id;
+}
+
+// A profile a request carries (its namespace "default" when it gives none).
+absl::Status CheckProfile(v1::Profile& p) {
+  if (p.function().namespace_().empty())
+    p.mutable_function()->set_namespace_(std::string(kDefaultNamespace));
+  return ValidateProfile(p);
+}
+
+bool IsMode(int mode) { return v1::Mode_IsValid(mode) && mode != v1::MODE_UNSPECIFIED; }
+constexpr char kModeWanted[] = "mode must be MODE_LEARN, MODE_MONITOR or MODE_ENFORCE";
+
+}  // namespace
+
 grpc::Status AgentService::RegisterCgroup(grpc::ServerContext*,
                                           const v1::RegisterCgroupRequest* req,
                                           v1::RegisterCgroupResponse* resp) {
-  v1::FunctionId id = req->function();
-  if (id.platform().empty()) id.set_platform(std::string(kPlatformLocal));
-  if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  v1::FunctionId in = req->function();
+  if (in.platform().empty()) in.set_platform(std::string(kPlatformLocal));
+  auto id = RequestedFunction(in);
+  if (!id.ok()) return ToGrpcStatus(id.status());
   std::string container =
       req->container().empty() ? std::string(kDefaultContainer) : req->container();
   if (absl::Status s = ValidateLabel(container, "container name"); !s.ok()) return ToGrpcStatus(s);
   auto cg = resolver_(req->cgroup_path());
   if (!cg.ok()) return ToGrpcStatus(cg.status());
-  auto r = engine_->RegisterCgroup(id, container, cg->second, cg->first);
+  auto r = engine_->RegisterCgroup(*id, container, cg->second, cg->first);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = *r;
   return grpc::Status::OK;
@@ -44,8 +72,7 @@ grpc::Status AgentService::UnregisterCgroup(grpc::ServerContext*,
   uint64_t id = req->cgroup_id();
   if (id == 0) {
     if (req->cgroup_path().empty())
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "give cgroup_path or cgroup_id of the cgroup to unregister");
+      return Invalid("give cgroup_path or cgroup_id of the cgroup to unregister");
     auto cg = resolver_(req->cgroup_path());
     if (cg.ok()) {
       id = cg->second;
@@ -67,9 +94,9 @@ grpc::Status AgentService::ListFunctions(grpc::ServerContext*, const v1::ListFun
 
 grpc::Status AgentService::GetProfile(grpc::ServerContext*, const v1::GetProfileRequest* req,
                                       v1::GetProfileResponse* resp) {
-  v1::FunctionId id = req->function();
-  if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
-  auto p = engine_->GetProfile(id);
+  auto id = RequestedFunction(req->function());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  auto p = engine_->GetProfile(*id);
   if (!p.ok()) return ToGrpcStatus(p.status());
   *resp->mutable_profile() = std::move(*p);
   return grpc::Status::OK;
@@ -81,39 +108,24 @@ grpc::Status AgentService::GetStatus(grpc::ServerContext*, const v1::GetStatusRe
   return grpc::Status::OK;
 }
 
-namespace {
-
-v1::FunctionId WithDefaults(const v1::FunctionId& in) {
-  v1::FunctionId id = in;
-  if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
-  return id;
-}
-
-}  // namespace
-
 grpc::Status AgentService::SetMode(grpc::ServerContext*, const v1::SetModeRequest* req,
                                    v1::SetModeResponse* resp) {
-  v1::FunctionId id = WithDefaults(req->function());
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
-  if (!v1::Mode_IsValid(req->mode()) || req->mode() == v1::MODE_UNSPECIFIED)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "mode must be MODE_LEARN, MODE_MONITOR or MODE_ENFORCE");
-  std::optional<v1::SyscallAction> action;
+  auto id = RequestedFunction(req->function());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  if (!IsMode(req->mode())) return Invalid(kModeWanted);
+  ModeRequest mode{req->mode(), {}, {}};
   if (req->has_syscall_action()) {
     if (!v1::SyscallAction_IsValid(req->syscall_action()))
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "syscall_action must be SYSCALL_ACTION_KILL or SYSCALL_ACTION_ALERT");
-    action = req->syscall_action();
+      return Invalid("syscall_action must be SYSCALL_ACTION_KILL or SYSCALL_ACTION_ALERT");
+    mode.syscall_action = req->syscall_action();
   }
-  std::optional<v1::AgentAbsence> absent;
   if (req->has_when_agent_absent()) {
     if (!v1::AgentAbsence_IsValid(req->when_agent_absent()))
-      return grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
+      return Invalid(
           "when_agent_absent must be AGENT_ABSENCE_FAIL_CLOSED or AGENT_ABSENCE_FAIL_OPEN");
-    absent = req->when_agent_absent();
+    mode.when_agent_absent = req->when_agent_absent();
   }
-  auto r = engine_->SetMode(id, req->mode(), action, absent);
+  auto r = engine_->SetMode(*id, mode, ModeSource::kApi);
   if (!r.ok()) return ToGrpcStatus(r.status());
   engine_->SaveDirty();  // the mode survives a restart from now on
   *resp = *r;
@@ -124,26 +136,24 @@ grpc::Status AgentService::ListViolations(grpc::ServerContext*,
                                           const v1::ListViolationsRequest* req,
                                           v1::ListViolationsResponse* resp) {
   size_t limit = req->limit() == 0 ? 100 : req->limit();
-  if (limit > 10000)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit must be at most 10000");
-  v1::FunctionId id;
-  bool filter = !req->function().name().empty();
-  if (filter) {
-    id = WithDefaults(req->function());
-    if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  if (limit > 10000) return Invalid("limit must be at most 10000");
+  std::optional<v1::FunctionId> id;
+  if (!req->function().name().empty()) {
+    auto fn = RequestedFunction(req->function());
+    if (!fn.ok()) return ToGrpcStatus(fn.status());
+    id = *fn;
   }
-  *resp = engine_->ListViolations(filter ? &id : nullptr, limit);
+  *resp = engine_->ListViolations(id ? &*id : nullptr, limit);
   return grpc::Status::OK;
 }
 
 grpc::Status AgentService::AcceptViolation(grpc::ServerContext*,
                                            const v1::AcceptViolationRequest* req,
                                            v1::AcceptViolationResponse* resp) {
-  v1::FunctionId id = WithDefaults(req->function());
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
-  if (req->id() == 0)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give the violation id to accept");
-  auto r = engine_->AcceptViolation(id, req->id());
+  auto id = RequestedFunction(req->function());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  if (req->id() == 0) return Invalid("give the violation id to accept");
+  auto r = engine_->AcceptViolation(*id, req->id());
   if (!r.ok()) return ToGrpcStatus(r.status());
   engine_->SaveDirty();
   *resp = *r;
@@ -152,9 +162,9 @@ grpc::Status AgentService::AcceptViolation(grpc::ServerContext*,
 
 grpc::Status AgentService::GetFunction(grpc::ServerContext*, const v1::GetFunctionRequest* req,
                                        v1::FunctionSummary* resp) {
-  v1::FunctionId id = WithDefaults(req->function());
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
-  auto r = engine_->GetFunction(id);
+  auto id = RequestedFunction(req->function());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  auto r = engine_->GetFunction(*id);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = std::move(*r);
   return grpc::Status::OK;
@@ -162,35 +172,33 @@ grpc::Status AgentService::GetFunction(grpc::ServerContext*, const v1::GetFuncti
 
 grpc::Status AgentService::PutProfile(grpc::ServerContext*, const v1::PutProfileRequest* req,
                                       v1::PutProfileResponse* resp) {
-  if (!req->has_profile())
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give the profile to import");
-  v1::Profile p = req->profile();
-  if (p.function().namespace_().empty())
-    p.mutable_function()->set_namespace_(std::string(kDefaultNamespace));
-  if (absl::Status s = ValidateProfile(p); !s.ok()) return ToGrpcStatus(s);
-  auto r = engine_->PutProfile(p, req->merge());
+  if (!req->has_profile()) return Invalid("give the profile to import");
+  if (!v1::Mode_IsValid(req->mode()))
+    return Invalid("mode must be MODE_LEARN, MODE_MONITOR or MODE_ENFORCE, or unset");
+  v1::PutProfileRequest in = *req;
+  if (absl::Status s = CheckProfile(*in.mutable_profile()); !s.ok()) return ToGrpcStatus(s);
+  auto r = engine_->PutProfile(in, ModeSource::kImport);
   if (!r.ok()) return ToGrpcStatus(r.status());
-  engine_->SaveDirty();
+  if (!r->dry_run()) engine_->SaveDirty();
   *resp = *r;
   return grpc::Status::OK;
 }
 
 grpc::Status AgentService::DeleteProfile(grpc::ServerContext*, const v1::DeleteProfileRequest* req,
                                          v1::DeleteProfileResponse*) {
-  v1::FunctionId id = WithDefaults(req->function());
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
-  return ToGrpcStatus(engine_->DeleteProfile(id));
+  auto id = RequestedFunction(req->function());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  return ToGrpcStatus(engine_->DeleteProfile(*id));
 }
 
 grpc::Status AgentService::DiffProfile(grpc::ServerContext*, const v1::DiffProfileRequest* req,
                                        v1::DiffProfileResponse* resp) {
-  v1::FunctionId id = WithDefaults(req->function());
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
+  auto id = RequestedFunction(req->function());
+  if (!id.ok()) return ToGrpcStatus(id.status());
   v1::Profile other = req->profile();
-  if (!other.has_function()) *other.mutable_function() = id;
-  if (other.function().namespace_().empty())
-    other.mutable_function()->set_namespace_(std::string(kDefaultNamespace));
-  auto r = engine_->DiffProfile(id, other);
+  if (!other.has_function()) *other.mutable_function() = *id;
+  if (absl::Status s = CheckProfile(other); !s.ok()) return ToGrpcStatus(s);
+  auto r = engine_->DiffProfile(*id, other);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = std::move(*r);
   return grpc::Status::OK;
@@ -199,9 +207,7 @@ grpc::Status AgentService::DiffProfile(grpc::ServerContext*, const v1::DiffProfi
 grpc::Status AgentService::SetDefaultMode(grpc::ServerContext*,
                                           const v1::SetDefaultModeRequest* req,
                                           v1::SetDefaultModeResponse* resp) {
-  if (!v1::Mode_IsValid(req->mode()) || req->mode() == v1::MODE_UNSPECIFIED)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "mode must be MODE_LEARN, MODE_MONITOR or MODE_ENFORCE");
+  if (!IsMode(req->mode())) return Invalid(kModeWanted);
   resp->set_previous(engine_->SetDefaultMode(req->mode()));
   return grpc::Status::OK;
 }
@@ -212,18 +218,16 @@ grpc::Status AgentService::StreamEvents(grpc::ServerContext* ctx,
   if (!hub_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "events are not available");
   EventHub::Filter filter;
   if (!req->function().name().empty()) {
-    v1::FunctionId id = WithDefaults(req->function());
-    if (absl::Status s = ValidateFunctionId(id); !s.ok()) return ToGrpcStatus(s);
-    filter.function = FunctionKey(id);
+    auto id = RequestedFunction(req->function());
+    if (!id.ok()) return ToGrpcStatus(id.status());
+    filter.function = FunctionKey(*id);
   }
   for (int k : req->kinds()) {
     if (!v1::EventKind_IsValid(k) || k == v1::EVENT_KIND_UNSPECIFIED)
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("unknown event kind ", k));
+      return Invalid(absl::StrCat("unknown event kind ", k));
     filter.kinds.insert(k);
   }
-  if (req->replay() > 1000)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "replay must be at most 1000");
+  if (req->replay() > 1000) return Invalid("replay must be at most 1000");
   std::vector<v1::AgentEvent> replayed;
   auto sub = hub_->Subscribe(filter, req->replay(), &replayed);
   struct Unsubscribe {

@@ -1,4 +1,5 @@
-// The gRPC Agent service: validates every request, then calls the engine.
+// The gRPC Agent service: checks every request (the only place that does), then calls the
+// engine.
 #pragma once
 
 #include <atomic>

@@ -33,6 +33,7 @@
 #include "bpf/kernel_maps.h"
 #include "cgroup/cgroup.h"
 #include "common/files.h"
+#include "core/abi_codec.h"
 #include "fg_bpf.skel.h"
 #include "gtest/gtest.h"
 #include "support/root_harness.h"

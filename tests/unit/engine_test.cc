@@ -1,5 +1,6 @@
 // The engine over an in-memory kernel (tests/fakes/fake_kernel_maps.h) and a profile store
-// in a temporary directory.
+// in a temporary directory: registration, learning from events and from the kernel's sets,
+// saving. The constants and builders are the engine tests' (engine_fixture.h).
 #include "core/engine.h"
 
 #include <unistd.h>
@@ -18,11 +19,13 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "profile/names.h"
 #include "profile/profile.h"
 #include "syscalls/syscall_table.h"
+#include "unit/engine_fixture.h"
 #include "unit/temp_dir.h"
 
-namespace faasguard {
+namespace faasguard::engine_test {
 namespace {
 
 Engine::Options SlotOptions(uint32_t slots) {
@@ -31,84 +34,17 @@ Engine::Options SlotOptions(uint32_t slots) {
   return o;
 }
 
-using fakes::FakeKernelMaps;
-using fakes::MakeNetKey;
 using google::protobuf::util::MessageDifferencer;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
-constexpr uint32_t kSlots = 8;
-constexpr uint64_t kCgroup = 1001;
-constexpr uint64_t kSeed = 0x5eed;
-constexpr uint8_t kTcp = 6;
-constexpr uint8_t kUdp = 17;
-
-v1::FunctionId Fn(const std::string& ns, const std::string& name) {
-  v1::FunctionId id;
-  id.set_namespace_(ns);
-  id.set_name(name);
-  return id;
-}
-
-class EngineTest : public ::testing::Test {
+class EngineTest : public EngineFixture {
  protected:
-  EngineTest() : store_(dir_.path()) {}
-
-  void SetUp() override {
-    SetLogLevel(LogLevel::kError);
-    ASSERT_TRUE(store_.Init().ok());
-    engine_ = std::make_unique<Engine>(&kernel_, &store_, SlotOptions(kSlots));
-    engine_->LoadProfiles();
-  }
-  void TearDown() override { SetLogLevel(LogLevel::kInfo); }
-
-  // Registers kCgroup as ns/fn container "main" and returns its kernel slot.
-  uint32_t RegisterMain(uint64_t cgroup = kCgroup, const std::string& container = "main") {
-    auto r = engine_->RegisterCgroup(Fn("ns", "fn"), container, cgroup,
-                                     "/sys/fs/cgroup/test/" + std::to_string(cgroup));
-    EXPECT_TRUE(r.ok()) << r.status();
-    auto it = kernel_.tracked.find(cgroup);
-    EXPECT_NE(it, kernel_.tracked.end());
-    return it == kernel_.tracked.end() ? 0 : it->second;
-  }
-
-  v1::Profile Profile(const std::string& name = "fn") {
-    absl::StatusOr<v1::Profile> p = engine_->GetProfile(Fn("ns", name));
-    EXPECT_TRUE(p.ok()) << p.status();
-    return p.ok() ? *p : v1::Profile{};
-  }
-
-  v1::ContainerProfile Main(const std::string& container = "main") {
-    v1::Profile p = Profile();
-    const v1::ContainerProfile* c = FindContainer(p, container);
-    EXPECT_NE(c, nullptr) << container;
-    return c ? *c : v1::ContainerProfile{};
-  }
-
   // Puts a path into the fake kernel's path map and returns its hash.
   uint64_t KernelPath(const std::string& path, uint32_t flags = 0) {
     uint64_t h = PathHash(path, flags, kSeed);
     kernel_.SetPath(h, path, flags);
     return h;
   }
-
-  TempDir dir_;
-  FakeKernelMaps kernel_;
-  ProfileStore store_;
-  std::unique_ptr<Engine> engine_;
 };
-
-EventHeader Hdr(uint32_t fn_id, uint16_t type) {
-  EventHeader h;
-  h.type = type;
-  h.fn_id = fn_id;
-  h.ts_ns = BootNsNow();
-  h.cgroup_id = kCgroup;
-  h.pid = 10;
-  h.tid = 10;
-  return h;
-}
 
 ExecEvent MakeExec(uint32_t fn_id, const std::string& bin, uint32_t bin_flags,
                    const std::string& parent, uint32_t parent_flags = 0) {
@@ -124,7 +60,7 @@ ExecEvent MakeExec(uint32_t fn_id, const std::string& bin, uint32_t bin_flags,
 // --- Registration ------------------------------------------------------------------------
 
 TEST_F(EngineTest, RegisterCreatesFunctionSectionAndKernelSlot) {
-  auto r = engine_->RegisterCgroup(Fn("ns", "fn"), "main", kCgroup, "/sys/fs/cgroup/a");
+  auto r = engine_->RegisterCgroup(Fn("fn"), "main", kCgroup, "/sys/fs/cgroup/a");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->cgroup_id(), kCgroup);
   EXPECT_EQ(r->mode(), v1::MODE_LEARN);
@@ -152,8 +88,8 @@ TEST_F(EngineTest, RegisterCreatesFunctionSectionAndKernelSlot) {
 }
 
 TEST_F(EngineTest, RegisterTwiceIsIdempotent) {
-  uint32_t slot = RegisterMain();
-  auto again = engine_->RegisterCgroup(Fn("ns", "fn"), "main", kCgroup, "/sys/fs/cgroup/test");
+  uint32_t slot = Register();
+  auto again = engine_->RegisterCgroup(Fn("fn"), "main", kCgroup, "/sys/fs/cgroup/test");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->cgroup_id(), kCgroup);
   EXPECT_EQ(kernel_.tracked.size(), 1u);
@@ -164,9 +100,9 @@ TEST_F(EngineTest, RegisterTwiceIsIdempotent) {
 }
 
 TEST_F(EngineTest, ReplicasShareASlotContainersDoNot) {
-  uint32_t a = RegisterMain(1);
-  uint32_t b = RegisterMain(2);
-  uint32_t c = RegisterMain(3, "sidecar");
+  uint32_t a = Register(1);
+  uint32_t b = Register(2);
+  uint32_t c = Register(3, "sidecar");
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
   EXPECT_EQ(engine_->tracked_cgroups(), 3u);
@@ -177,13 +113,13 @@ TEST_F(EngineTest, ReplicasShareASlotContainersDoNot) {
 }
 
 TEST_F(EngineTest, RegisterForAnotherOwnerIsFailedPrecondition) {
-  RegisterMain();
-  auto other = engine_->RegisterCgroup(Fn("ns", "other"), "main", kCgroup, "/sys/fs/cgroup/x");
+  Register();
+  auto other = engine_->RegisterCgroup(Fn("other"), "main", kCgroup, "/sys/fs/cgroup/x");
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(other.status().message()), HasSubstr("ns/fn"));
 
-  auto container = engine_->RegisterCgroup(Fn("ns", "fn"), "sidecar", kCgroup, "/x");
+  auto container = engine_->RegisterCgroup(Fn("fn"), "sidecar", kCgroup, "/x");
   ASSERT_FALSE(container.ok());
   EXPECT_EQ(container.status().code(), absl::StatusCode::kFailedPrecondition);
 
@@ -191,29 +127,62 @@ TEST_F(EngineTest, RegisterForAnotherOwnerIsFailedPrecondition) {
   EXPECT_EQ(engine_->function_count(), 1u);
 }
 
-TEST_F(EngineTest, InvalidNamesAreInvalidArgument) {
-  struct Case {
-    v1::FunctionId id;
-    std::string container;
-  };
-  for (const Case& c : {Case{Fn("ns", "Bad_Name"), "main"}, Case{Fn("NS", "fn"), "main"},
-                        Case{Fn("", "fn"), "main"}, Case{Fn("ns", ""), "main"},
-                        Case{Fn("ns", "fn"), "Main"}, Case{Fn("ns", "fn"), ""}}) {
-    auto r = engine_->RegisterCgroup(c.id, c.container, kCgroup, "/x");
-    ASSERT_FALSE(r.ok()) << c.id.ShortDebugString() << " " << c.container;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  }
-  EXPECT_THAT(kernel_.tracked, IsEmpty());
-  EXPECT_THAT(kernel_.resets, IsEmpty());
-  EXPECT_EQ(engine_->function_count(), 0u);
+// --- Kubernetes pods: the pod-wide section ------------------------------------------------
+
+TEST_F(EngineTest, PodAndPendingCgroupsCarryTheirKernelFlags) {
+  RegisterOptions pod;
+  pod.pod_level = true;
+  auto r = engine_->RegisterCgroup(Fn("fn"), "ignored", 10, "/kubepods/pod1", pod);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(kernel_.tracked_flags[10], static_cast<uint32_t>(FG_CG_F_POD));
+  ASSERT_TRUE(engine_->CgroupOwner(10).has_value());
+  EXPECT_EQ(engine_->CgroupOwner(10)->second, kPodSection);
+  RegisterOptions pending;
+  pending.pending = true;
+  ASSERT_TRUE(engine_->RegisterCgroup(Fn("fn"), "main", 11, "/kubepods/pod1/c", pending).ok());
+  EXPECT_EQ(kernel_.tracked_flags[11], static_cast<uint32_t>(FG_CG_F_PENDING));
+  EXPECT_NE(kernel_.tracked[10], kernel_.tracked[11]) << "one slot per section";
+  EXPECT_THAT(Profile().containers(), ::testing::SizeIs(2));
+}
+
+TEST_F(EngineTest, InheritedCgroupMovesToItsContainerKeepingItsFlags) {
+  RegisterOptions pod;
+  pod.pod_level = true;
+  ASSERT_TRUE(engine_->RegisterCgroup(Fn("fn"), "", 10, "/kubepods/pod1", pod).ok());
+  const uint32_t pod_slot = kernel_.tracked[10];
+  // The kernel covered a new container cgroup through its pod at mkdir (cgroups.bpf.c).
+  kernel_.tracked[11] = pod_slot;
+  kernel_.tracked_flags[11] = FG_CG_F_INHERITED | FG_CG_F_PENDING;
+  engine_->AdoptInheritedCgroup(11, 10, "/kubepods/pod1/c1");
+  engine_->AdoptInheritedCgroup(12, 999, "/elsewhere");  // under nothing tracked: ignored
+  ASSERT_TRUE(engine_->CgroupOwner(11).has_value());
+  EXPECT_EQ(engine_->CgroupOwner(11)->second, kPodSection);
+  EXPECT_EQ(engine_->CgroupOwner(12), std::nullopt);
+  EXPECT_EQ(engine_->tracked_cgroups(), 2u);
+  // What the pod-wide slot learned before the container was named stays the function's.
+  kernel_.State(pod_slot).execs = 3;
+
+  // Named through the CRI: it moves to its container's own slot, its kernel flags kept.
+  auto r = engine_->RegisterCgroup(Fn("fn"), "user-container", 11, "/kubepods/pod1/c1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(engine_->CgroupOwner(11)->second, "user-container");
+  EXPECT_NE(kernel_.tracked[11], pod_slot);
+  EXPECT_EQ(kernel_.tracked_flags[11], static_cast<uint32_t>(FG_CG_F_INHERITED | FG_CG_F_PENDING));
+  EXPECT_EQ(engine_->tracked_cgroups(), 2u);
+  const v1::ContainerProfile* pod_section = FindContainer(Profile(), kPodSection);
+  ASSERT_NE(pod_section, nullptr);
+  EXPECT_EQ(pod_section->counters().execs(), 3u);
+  // A pod-level registration of it again does not move it back; another function cannot take it.
+  auto other = engine_->RegisterCgroup(Fn("other"), "main", 11, "/kubepods/pod1/c1");
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(EngineTest, SlotsRunOut) {
   for (uint32_t i = 0; i < kSlots; ++i) {
-    auto r = engine_->RegisterCgroup(Fn("ns", "fn-" + std::to_string(i)), "main", 100 + i, "/x");
+    auto r = engine_->RegisterCgroup(Fn("fn-" + std::to_string(i)), "main", 100 + i, "/x");
     ASSERT_TRUE(r.ok()) << i << ": " << r.status();
   }
-  auto r = engine_->RegisterCgroup(Fn("ns", "one-too-many"), "main", 999, "/x");
+  auto r = engine_->RegisterCgroup(Fn("one-too-many"), "main", 999, "/x");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(engine_->function_count(), kSlots);  // the refused function was not kept
@@ -222,7 +191,7 @@ TEST_F(EngineTest, SlotsRunOut) {
 
 TEST_F(EngineTest, TrackFailureIsReported) {
   kernel_.track_error = absl::ResourceExhaustedError("fg_tracked is full");
-  auto r = engine_->RegisterCgroup(Fn("ns", "fn"), "main", kCgroup, "/x");
+  auto r = engine_->RegisterCgroup(Fn("fn"), "main", kCgroup, "/x");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(engine_->tracked_cgroups(), 0u);
@@ -233,21 +202,21 @@ TEST_F(EngineTest, ASlotIsResetBeforeUse) {
   // Left over by a previous agent in the slot the engine will pick.
   kernel_.State(0).sys[0] = 1;  // read
   kernel_.SetExec(0, KernelPath("/bin/sh"), KernelPath("/bin/stale"), 3);
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   ASSERT_EQ(slot, 0u);
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   EXPECT_THAT(c.syscalls(), IsEmpty());
   EXPECT_THAT(c.execs(), IsEmpty());
 }
 
 TEST_F(EngineTest, ModeOfAStoredProfileGoesToTheKernel) {
-  v1::Profile p = NewProfile(Fn("ns", "fn"), absl::Now());
+  v1::Profile p = NewProfile(Fn("fn"), absl::Now());
   p.set_mode(v1::MODE_MONITOR);
   ASSERT_TRUE(store_.Save(p).ok());
   Engine e(&kernel_, &store_, SlotOptions(kSlots));
   e.LoadProfiles();
   EXPECT_EQ(e.function_count(), 1u);
-  auto r = e.RegisterCgroup(Fn("ns", "fn"), "main", kCgroup, "/x");
+  auto r = e.RegisterCgroup(Fn("fn"), "main", kCgroup, "/x");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->mode(), v1::MODE_MONITOR);
   EXPECT_EQ(kernel_.fn_cfg[kernel_.tracked[kCgroup]].mode, static_cast<uint32_t>(FG_MODE_MONITOR));
@@ -255,7 +224,7 @@ TEST_F(EngineTest, ModeOfAStoredProfileGoesToTheKernel) {
 
 TEST_F(EngineTest, CountsAccumulateAcrossAgentRestarts) {
   // What an earlier agent learned and stored...
-  v1::Profile p = NewProfile(Fn("ns", "fn"), absl::Now());
+  v1::Profile p = NewProfile(Fn("fn"), absl::Now());
   v1::ContainerProfile& c = ContainerSection(p, "main");
   v1::ExecEntry x;
   x.set_path("/usr/bin/curl");
@@ -276,7 +245,7 @@ TEST_F(EngineTest, CountsAccumulateAcrossAgentRestarts) {
   // ...and a new agent whose kernel starts from zero.
   Engine e(&kernel_, &store_, SlotOptions(kSlots));
   e.LoadProfiles();
-  auto r = e.RegisterCgroup(Fn("ns", "fn"), "main", kCgroup, "/x");
+  auto r = e.RegisterCgroup(Fn("fn"), "main", kCgroup, "/x");
   ASSERT_TRUE(r.ok()) << r.status();
   uint32_t slot = kernel_.tracked[kCgroup];
   kernel_.SetExec(slot, KernelPath("/bin/sh"), KernelPath("/usr/bin/curl"), 3);
@@ -287,7 +256,7 @@ TEST_F(EngineTest, CountsAccumulateAcrossAgentRestarts) {
   e.SyncFromKernel();
   e.SyncFromKernel();
 
-  absl::StatusOr<v1::Profile> got = e.GetProfile(Fn("ns", "fn"));
+  absl::StatusOr<v1::Profile> got = e.GetProfile(Fn("fn"));
   ASSERT_TRUE(got.ok()) << got.status();
   const v1::ContainerProfile* m = FindContainer(*got, "main");
   ASSERT_NE(m, nullptr);
@@ -308,7 +277,7 @@ TEST_F(EngineTest, UnregisterUnknownIsNotFound) {
 }
 
 TEST_F(EngineTest, UnregisterUntracksAndKeepsWhatWasLearned) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   // Learned by the kernel, the event lost: the unregister must still fold it in.
   kernel_.SetNet(MakeNetKey(slot, FG_NET_CONNECT, kTcp, "10.0.0.1", 443), 1);
   ASSERT_TRUE(engine_->UnregisterCgroup(kCgroup).ok());
@@ -317,39 +286,36 @@ TEST_F(EngineTest, UnregisterUntracksAndKeepsWhatWasLearned) {
   EXPECT_EQ(engine_->CgroupIdForPath("/sys/fs/cgroup/test/1001"), std::nullopt);
   EXPECT_EQ(engine_->UnregisterCgroup(kCgroup).code(), absl::StatusCode::kNotFound);
   ASSERT_EQ(engine_->function_count(), 1u);  // the function and its profile stay
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.egress_size(), 1);
   EXPECT_EQ(c.egress(0).address(), "10.0.0.1");
 }
 
 TEST_F(EngineTest, GetProfileOfUnknownFunctionIsNotFound) {
-  absl::StatusOr<v1::Profile> p = engine_->GetProfile(Fn("ns", "nope"));
+  absl::StatusOr<v1::Profile> p = engine_->GetProfile(Fn("nope"));
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("ns/nope"));
 
-  RegisterMain();
-  p = engine_->GetProfile(Fn("ns", "nope"));
+  Register();
+  p = engine_->GetProfile(Fn("nope"));
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("ns/nope"));
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("ns/fn"));  // what is known
-
-  EXPECT_EQ(engine_->GetProfile(Fn("ns", "Bad_Name")).status().code(),
-            absl::StatusCode::kInvalidArgument);
 }
 
 // --- Events ------------------------------------------------------------------------------
 
 TEST_F(EngineTest, SyscallEvents) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   SyscallEvent e{Hdr(slot, FG_EV_SYSCALL), 257, FG_ARCH_NATIVE};
   engine_->HandleEvent(e);
   engine_->HandleEvent(e);  // a repeat learns nothing
   SyscallEvent compat{Hdr(slot, FG_EV_SYSCALL), 11, FG_ARCH_COMPAT};
   engine_->HandleEvent(compat);
 
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.syscalls_size(), 2);
   // Normalized: ordered by (arch, name).
   const v1::SyscallEntry& n = c.syscalls(0).nr() == 257 ? c.syscalls(0) : c.syscalls(1);
@@ -373,12 +339,12 @@ TEST_F(EngineTest, SyscallEvents) {
 }
 
 TEST_F(EngineTest, ExecEvent) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   ExecEvent e = MakeExec(slot, "/usr/bin/curl", 0, "/bin/sh");
   e.args = {"curl", "-s", "https://example.com"};
   engine_->HandleEvent(e);
 
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.execs_size(), 1);
   const v1::ExecEntry& x = c.execs(0);
   EXPECT_EQ(x.path(), "/usr/bin/curl");
@@ -393,25 +359,25 @@ TEST_F(EngineTest, ExecEvent) {
 }
 
 TEST_F(EngineTest, ExecEventOfAScript) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   ExecEvent e = MakeExec(slot, "/usr/bin/bash", 0, "/usr/bin/python3");
   e.flags = FG_EXEC_F_SCRIPT;
   e.filename = "./entrypoint.sh";
   engine_->HandleEvent(e);
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.execs_size(), 1);
   EXPECT_EQ(c.execs(0).script(), "./entrypoint.sh");
 }
 
 TEST_F(EngineTest, ExecEventPathKinds) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   engine_->HandleEvent(
       MakeExec(slot, "/memfd:payload", FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED, "/bin/sh"));
   engine_->HandleEvent(MakeExec(slot, "/tmp/dropper", FG_PATH_F_UNLINKED, "/bin/sh"));
   engine_->HandleEvent(
       MakeExec(slot, "/very/long/pa", FG_PATH_F_TRUNCATED, "/tmp/gone", FG_PATH_F_UNLINKED));
 
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.execs_size(), 3);
   std::map<std::string, v1::ExecEntry> by_path;
   for (const auto& x : c.execs()) by_path[x.path()] = x;
@@ -425,25 +391,8 @@ TEST_F(EngineTest, ExecEventPathKinds) {
   EXPECT_EQ(by_path["/very/long/pa"].parent_kind(), v1::PATH_KIND_DELETED);
 }
 
-TEST(PathToProfileTest, Kinds) {
-  std::string path;
-  v1::PathKind kind;
-  PathToProfile({"/memfd:x", FG_PATH_F_DETACHED}, &path, &kind);
-  EXPECT_EQ(path, "memfd:x");
-  EXPECT_EQ(kind, v1::PATH_KIND_ANONYMOUS);
-  PathToProfile({"anon_inode:[x]", FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED}, &path, &kind);
-  EXPECT_EQ(path, "anon_inode:[x]");
-  EXPECT_EQ(kind, v1::PATH_KIND_ANONYMOUS);
-  PathToProfile({"/usr/bin/x", FG_PATH_F_UNLINKED}, &path, &kind);
-  EXPECT_EQ(path, "/usr/bin/x");
-  EXPECT_EQ(kind, v1::PATH_KIND_DELETED);
-  PathToProfile({"/usr/bin/x", 0}, &path, &kind);
-  EXPECT_EQ(path, "/usr/bin/x");
-  EXPECT_EQ(kind, v1::PATH_KIND_FILE);
-}
-
 TEST_F(EngineTest, NetEvents) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   auto net = [&](uint8_t kind, uint8_t proto, const std::string& addr, uint16_t port) {
     NetEvent e;
     e.hdr = Hdr(slot, FG_EV_NET);
@@ -457,7 +406,7 @@ TEST_F(EngineTest, NetEvents) {
   net(FG_NET_BIND, kUdp, "", 0);  // ephemeral: not kept
   net(FG_NET_ACCEPT, kTcp, "10.1.2.3", 8080);
 
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.egress_size(), 2);
   EXPECT_EQ(c.egress(0).protocol(), v1::PROTOCOL_TCP);
   EXPECT_EQ(c.egress(0).address(), "93.184.216.34");
@@ -477,7 +426,7 @@ TEST_F(EngineTest, NetEvents) {
 }
 
 TEST_F(EngineTest, EventsForAnUnownedSlotAreOrphans) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   uint32_t unowned = slot + 1;
   engine_->HandleEvent(SyscallEvent{Hdr(unowned, FG_EV_SYSCALL), 0, FG_ARCH_NATIVE});
   engine_->HandleEvent(MakeExec(unowned, "/bin/ls", 0, "/bin/sh"));
@@ -490,7 +439,7 @@ TEST_F(EngineTest, EventsForAnUnownedSlotAreOrphans) {
   EngineCounters k = engine_->counters();
   EXPECT_EQ(k.events_orphan, 4u);
   EXPECT_EQ(k.new_items, 0u);
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   EXPECT_THAT(c.syscalls(), IsEmpty());
   EXPECT_THAT(c.execs(), IsEmpty());
   EXPECT_THAT(c.egress(), IsEmpty());
@@ -499,7 +448,7 @@ TEST_F(EngineTest, EventsForAnUnownedSlotAreOrphans) {
 // --- Kernel sync -------------------------------------------------------------------------
 
 TEST_F(EngineTest, SyncLearnsExecsOnlyInTheKernel) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   uint64_t sh = KernelPath("/bin/sh");
   uint64_t curl = KernelPath("/usr/bin/curl");
   uint64_t anon = KernelPath("/memfd:x", FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED);
@@ -508,7 +457,7 @@ TEST_F(EngineTest, SyncLearnsExecsOnlyInTheKernel) {
   kernel_.SetExec(slot, sh, anon, 1, t0, t0);
   engine_->SyncFromKernel();
 
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.execs_size(), 2);
   std::map<std::string, v1::ExecEntry> by_path;
   for (const auto& x : c.execs()) by_path[x.path()] = x;
@@ -522,7 +471,7 @@ TEST_F(EngineTest, SyncLearnsExecsOnlyInTheKernel) {
 }
 
 TEST_F(EngineTest, SyncDoesNotDoubleCount) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   uint64_t sh = KernelPath("/bin/sh");
   uint64_t curl = KernelPath("/usr/bin/curl");
   fg_net_key key = MakeNetKey(slot, FG_NET_CONNECT, kTcp, "10.0.0.1", 443);
@@ -535,7 +484,7 @@ TEST_F(EngineTest, SyncDoesNotDoubleCount) {
   engine_->SyncFromKernel();
   engine_->SyncFromKernel();  // nothing changed: nothing added
   {
-    v1::ContainerProfile c = Main();  // GetProfile syncs too
+    v1::ContainerProfile c = Section();  // GetProfile syncs too
     ASSERT_EQ(c.execs_size(), 1);
     EXPECT_EQ(c.execs(0).seen().count(), 5u);
     ASSERT_EQ(c.egress_size(), 1);
@@ -552,7 +501,7 @@ TEST_F(EngineTest, SyncDoesNotDoubleCount) {
   kernel_.State(slot).exits = 8;
   engine_->SyncFromKernel();
   engine_->SyncFromKernel();
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.execs_size(), 1);
   EXPECT_EQ(c.execs(0).seen().count(), 7u);
   ASSERT_EQ(c.egress_size(), 1);
@@ -563,7 +512,7 @@ TEST_F(EngineTest, SyncDoesNotDoubleCount) {
 }
 
 TEST_F(EngineTest, EventThenKernelCountsAreNotDoubled) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   ExecEvent e = MakeExec(slot, "/usr/bin/curl", 0, "/bin/sh");
   engine_->HandleEvent(e);
   NetEvent n;
@@ -579,7 +528,7 @@ TEST_F(EngineTest, EventThenKernelCountsAreNotDoubled) {
   kernel_.SetNet(n.key, 5);
   engine_->SyncFromKernel();
 
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.execs_size(), 1);
   EXPECT_EQ(c.execs(0).seen().count(), 5u);
   EXPECT_THAT(c.execs(0).uids(), ElementsAre(1000u));  // the event's details stay
@@ -590,24 +539,24 @@ TEST_F(EngineTest, EventThenKernelCountsAreNotDoubled) {
 }
 
 TEST_F(EngineTest, SyncCountsUnresolvedPaths) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   uint64_t sh = KernelPath("/bin/sh");
   kernel_.SetExec(slot, sh, 0xabcdef, 2);  // the kernel could not store that path
   engine_->SyncFromKernel();
   EXPECT_EQ(engine_->counters().unresolved_paths, 1u);
-  EXPECT_THAT(Main().execs(), IsEmpty());
+  EXPECT_THAT(Section().execs(), IsEmpty());
 
   // Once the path is known, the item is learned with the kernel's full count.
   kernel_.SetPath(0xabcdef, "/usr/bin/late");
   engine_->SyncFromKernel();
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.execs_size(), 1);
   EXPECT_EQ(c.execs(0).path(), "/usr/bin/late");
   EXPECT_EQ(c.execs(0).seen().count(), 2u);
 }
 
 TEST_F(EngineTest, SyncLearnsNetItemsOfEachKind) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   kernel_.SetNet(MakeNetKey(slot, FG_NET_CONNECT, kTcp, "93.184.216.34", 443), 1);
   kernel_.SetNet(MakeNetKey(slot, FG_NET_SEND, kUdp, "8.8.8.8", 53), 2);
   kernel_.SetNet(MakeNetKey(slot, FG_NET_CONNECT, kTcp, "::1", 5432), 1);
@@ -619,7 +568,7 @@ TEST_F(EngineTest, SyncLearnsNetItemsOfEachKind) {
   kernel_.SetNet(MakeNetKey(slot + 1, FG_NET_CONNECT, kTcp, "6.6.6.6", 66), 1);
   engine_->SyncFromKernel();
 
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   ASSERT_EQ(c.egress_size(), 3) << c.ShortDebugString();
   std::map<std::string, v1::NetEntry> egress;
   for (const auto& e : c.egress()) egress[e.address()] = e;
@@ -645,7 +594,7 @@ TEST_F(EngineTest, SyncLearnsNetItemsOfEachKind) {
 }
 
 TEST_F(EngineTest, SyncLearnsSyscallsFromTheFunctionState) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   fg_fn_state& st = kernel_.State(slot);
   st.sys[0] = (1ull << 0) | (1ull << 59);  // read, execve on x86_64
   st.sys[257 / 64] |= 1ull << (257 % 64);
@@ -654,7 +603,7 @@ TEST_F(EngineTest, SyncLearnsSyscallsFromTheFunctionState) {
   engine_->SyncFromKernel();
   engine_->SyncFromKernel();
 
-  v1::ContainerProfile c = Main();
+  v1::ContainerProfile c = Section();
   std::set<std::pair<std::string, uint32_t>> got;
   for (const auto& s : c.syscalls()) {
     got.insert({s.arch(), s.nr()});
@@ -674,7 +623,7 @@ TEST_F(EngineTest, SyncLearnsSyscallsFromTheFunctionState) {
 // --- Persistence and cgroup housekeeping ---------------------------------------------------
 
 TEST_F(EngineTest, SaveDirtyWritesWhatTheStoreLoads) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   engine_->HandleEvent(SyscallEvent{Hdr(slot, FG_EV_SYSCALL), 1, FG_ARCH_NATIVE});
   engine_->HandleEvent(MakeExec(slot, "/usr/bin/curl", 0, "/bin/sh"));
   kernel_.SetNet(MakeNetKey(slot, FG_NET_LISTEN, kTcp, "", 8080), 1);
@@ -694,13 +643,13 @@ TEST_F(EngineTest, SaveDirtyWritesWhatTheStoreLoads) {
   FakeKernelMaps kernel2;
   Engine e2(&kernel2, &store_, SlotOptions(kSlots));
   e2.LoadProfiles();
-  absl::StatusOr<v1::Profile> p = e2.GetProfile(Fn("ns", "fn"));
+  absl::StatusOr<v1::Profile> p = e2.GetProfile(Fn("fn"));
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_TRUE(MessageDifferencer::Equals(expected, *p));
 }
 
 TEST_F(EngineTest, SaveErrorsAreCountedAndRetried) {
-  RegisterMain();
+  Register();
   // The profiles directory is replaced by a file: saving cannot work.
   ASSERT_EQ(::rename(store_.profiles_dir().c_str(), dir_.Sub("moved").c_str()), 0);
   ASSERT_TRUE(WriteFileAtomic(store_.profiles_dir(), "x").ok());
@@ -715,9 +664,9 @@ TEST_F(EngineTest, SaveErrorsAreCountedAndRetried) {
 }
 
 TEST_F(EngineTest, DropVanishedCgroupsUntracksThemOnly) {
-  RegisterMain(1);
-  RegisterMain(2);
-  RegisterMain(3, "sidecar");
+  Register(1);
+  Register(2);
+  Register(3, "sidecar");
   std::vector<uint64_t> asked;
   engine_->DropVanishedCgroups([&](uint64_t id, const std::string& path) {
     asked.push_back(id);
@@ -739,8 +688,8 @@ TEST_F(EngineTest, DropVanishedCgroupsUntracksThemOnly) {
 // The daemon's handling of an rmdir event: UnregisterCgroup(id, "removed") for every removed
 // cgroup of the node, tracked or not.
 TEST_F(EngineTest, RemovedCgroupIsUntrackedAndOthersAreIgnored) {
-  uint32_t slot = RegisterMain(1);
-  RegisterMain(2);
+  uint32_t slot = Register(1);
+  Register(2);
   engine_->HandleEvent(SyscallEvent{Hdr(slot, FG_EV_SYSCALL), 0, FG_ARCH_NATIVE});
   EXPECT_TRUE(engine_->UnregisterCgroup(1, "removed").ok());
   EXPECT_EQ(kernel_.tracked.count(1), 0u);
@@ -757,13 +706,13 @@ TEST_F(EngineTest, RemovedCgroupIsUntrackedAndOthersAreIgnored) {
 }
 
 TEST_F(EngineTest, ListFunctionsCountsItems) {
-  uint32_t slot = RegisterMain();
+  uint32_t slot = Register();
   engine_->HandleEvent(SyscallEvent{Hdr(slot, FG_EV_SYSCALL), 0, FG_ARCH_NATIVE});
   engine_->HandleEvent(MakeExec(slot, "/bin/ls", 0, "/bin/sh"));
   kernel_.SetNet(MakeNetKey(slot, FG_NET_CONNECT, kTcp, "10.0.0.1", 80), 1);
   kernel_.SetNet(MakeNetKey(slot, FG_NET_LISTEN, kTcp, "", 80), 1);
   kernel_.SetNet(MakeNetKey(slot, FG_NET_ACCEPT, kTcp, "10.0.0.2", 80), 1);
-  auto r = engine_->RegisterCgroup(Fn("other", "fn"), "main", 2002, "/y");
+  auto r = engine_->RegisterCgroup(Fn("fn", "other"), "main", 2002, "/y");
   ASSERT_TRUE(r.ok());
 
   std::vector<v1::FunctionSummary> fns = engine_->ListFunctions();
@@ -781,4 +730,4 @@ TEST_F(EngineTest, ListFunctionsCountsItems) {
 }
 
 }  // namespace
-}  // namespace faasguard
+}  // namespace faasguard::engine_test

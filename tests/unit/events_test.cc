@@ -422,34 +422,5 @@ TEST(DecodeEventTest, ViolationOfTheWrongSize) {
   EXPECT_THAT(ErrorOf(DecodeViolation(*e)), HasSubstr("exec event of"));
 }
 
-// --- PathHash ----------------------------------------------------------------------------
-
-TEST(PathHashTest, EmptyPathIsTheOffsetBasis) {
-  EXPECT_EQ(PathHash("", 0, 0), FG_FNV_OFFSET);
-  EXPECT_EQ(PathHash("", 0, 0x1234), FG_FNV_OFFSET ^ 0x1234);
-}
-
-TEST(PathHashTest, IsFnv1a64) {
-  // Published FNV-1a 64 test vectors.
-  EXPECT_EQ(PathHash("a", 0, 0), 0xaf63dc4c8601ec8cULL);
-  EXPECT_EQ(PathHash("foobar", 0, 0), 0x85944171f73967e8ULL);
-}
-
-TEST(PathHashTest, FlagsChangeTheHash) {
-  const uint64_t plain = PathHash("/bin/sh", 0, 7);
-  EXPECT_NE(plain, PathHash("/bin/sh", FG_PATH_F_UNLINKED, 7));
-  EXPECT_NE(plain, PathHash("/bin/sh", FG_PATH_F_DETACHED, 7));
-  EXPECT_NE(PathHash("/bin/sh", FG_PATH_F_UNLINKED, 7), PathHash("/bin/sh", FG_PATH_F_DETACHED, 7));
-  EXPECT_NE(PathHash("", FG_PATH_F_DETACHED, 0), FG_FNV_OFFSET);
-  // Deterministic.
-  EXPECT_EQ(plain, PathHash("/bin/sh", 0, 7));
-}
-
-TEST(PathHashTest, SeedsGiveDifferentHashes) {
-  EXPECT_NE(PathHash("/bin/sh", 0, 1), PathHash("/bin/sh", 0, 2));
-  EXPECT_NE(PathHash("/bin/sh", 0, 0), PathHash("/bin/sh", 0, 0xdeadbeefcafef00dULL));
-  EXPECT_NE(PathHash("/bin/sh", 0, 1), PathHash("/bin/bash", 0, 1));
-}
-
 }  // namespace
 }  // namespace faasguard

@@ -1,6 +1,6 @@
 // Kubernetes attribution without a cluster: kubelet cgroup layouts, pod labels -> functions,
-// and the node tracker over a fake CRI, a fake kernel and a directory tree shaped like
-// /sys/fs/cgroup.
+// and the node tracker over a fake CRI, a fake registry (the engine's side,
+// tests/fakes/fake_cgroup_registry.h) and a directory tree shaped like /sys/fs/cgroup.
 #include <sys/stat.h>
 
 #include <condition_variable>
@@ -10,15 +10,13 @@
 #include <vector>
 
 #include "cgroup/cgroup.h"
-#include "core/engine.h"
-#include "fakes/fake_kernel_maps.h"
+#include "fakes/fake_cgroup_registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "k8s/cgroup_layout.h"
 #include "k8s/identity.h"
 #include "k8s/tracker.h"
 #include "profile/names.h"
-#include "profile/store.h"
 #include "unit/temp_dir.h"
 
 namespace faasguard {
@@ -205,13 +203,10 @@ class FakeCri : public CriSource {
 class TrackerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::make_unique<ProfileStore>(state_.path());
-    ASSERT_TRUE(store_->Init().ok());
-    engine_ = std::make_unique<Engine>(&kernel_, store_.get(), Engine::Options());
     NodeTracker::Options o;
     o.cgroup2_mount = root_.path();
     tracker_ = std::make_unique<NodeTracker>(
-        engine_.get(),
+        &registry_,
         [this]() -> absl::StatusOr<std::unique_ptr<CriSource>> {
           if (!connect_error_.ok()) return connect_error_;
           auto c = std::make_unique<ForwardingCri>(&cri_);
@@ -262,10 +257,8 @@ class TrackerTest : public ::testing::Test {
                        {kCid2, "sandbox1", "queue-proxy", CriContainer::State::kCreated}};
   }
 
-  TempDir state_, root_;
-  fakes::FakeKernelMaps kernel_;
-  std::unique_ptr<ProfileStore> store_;
-  std::unique_ptr<Engine> engine_;
+  TempDir root_;
+  fakes::FakeCgroupRegistry registry_;
   std::unique_ptr<NodeTracker> tracker_;
   FakeCri cri_;
   absl::Status connect_error_;
@@ -281,21 +274,24 @@ TEST_F(TrackerTest, RegistersPodThenContainersUnderTheirSections) {
   tracker_->ScanCgroupsNow();
   tracker_->ReconcileNow();
 
-  ASSERT_TRUE(kernel_.tracked.count(pod));
-  EXPECT_EQ(kernel_.tracked_flags[pod], static_cast<uint32_t>(FG_CG_F_POD));
-  EXPECT_FALSE(kernel_.tracked.count(other)) << "pods that are not functions are not tracked";
-  auto u = engine_->CgroupOwner(user);
+  auto p = registry_.Get(pod);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_TRUE(p->opts.pod_level);
+  EXPECT_EQ(p->container, kPodSection);
+  EXPECT_EQ(p->path, root_.path() + PodDir());
+  EXPECT_FALSE(registry_.Has(other)) << "pods that are not functions are not tracked";
+  auto u = registry_.Get(user);
   ASSERT_TRUE(u.has_value());
-  EXPECT_EQ(FunctionKey(u->first), "default/hello");
-  EXPECT_EQ(u->first.platform(), "knative");
-  EXPECT_EQ(u->second, "user-container");
-  EXPECT_EQ(kernel_.tracked_flags[user], 0u);
-  auto q = engine_->CgroupOwner(proxy);
+  EXPECT_EQ(FunctionKey(u->function), "default/hello");
+  EXPECT_EQ(u->function.platform(), "knative");
+  EXPECT_EQ(u->container, "user-container");
+  EXPECT_FALSE(u->opts.pod_level);
+  EXPECT_FALSE(u->opts.pending);
+  auto q = registry_.Get(proxy);
   ASSERT_TRUE(q.has_value());
-  EXPECT_EQ(q->second, "queue-proxy");
-  EXPECT_EQ(kernel_.tracked_flags[proxy], static_cast<uint32_t>(FG_CG_F_PENDING))
+  EXPECT_EQ(q->container, "queue-proxy");
+  EXPECT_TRUE(q->opts.pending)
       << "a created, not started container is unchecked until its first exec";
-  EXPECT_NE(kernel_.tracked[user], kernel_.tracked[proxy]) << "one slot per container section";
   auto st = tracker_->Status();
   EXPECT_TRUE(st.connected());
   EXPECT_EQ(st.function_pods(), 1u);
@@ -309,22 +305,30 @@ TEST_F(TrackerTest, InheritedCgroupMovesToItsContainerSection) {
   cri_.containers.clear();
   tracker_->ScanCgroupsNow();
   tracker_->ReconcileNow();
-  ASSERT_TRUE(kernel_.tracked.count(pod));
-  uint32_t pod_slot = kernel_.tracked[pod];
+  ASSERT_TRUE(registry_.Has(pod));
   // The kernel covered a new container through its pod (cgroups.bpf.c), then told us.
   uint64_t user = MakeDir(PodDir() + "/" + kCid);
-  kernel_.tracked[user] = pod_slot;
-  kernel_.tracked_flags[user] = FG_CG_F_INHERITED | FG_CG_F_PENDING;
-  engine_->AdoptInheritedCgroup(user, pod, root_.path() + PodDir() + "/" + kCid);
-  ASSERT_TRUE(engine_->CgroupOwner(user).has_value());
-  EXPECT_EQ(engine_->CgroupOwner(user)->second, kPodSection);
-  // The CRI names it: it moves to user-container, keeping its kernel flags.
+  CgroupEvent mkdir;
+  mkdir.hdr.cgroup_id = user;
+  mkdir.parent_id = pod;
+  mkdir.op = FG_CGROUP_MKDIR;
+  mkdir.inherited = true;
+  mkdir.path = PodDir() + "/" + kCid;
+  tracker_->Start();
+  tracker_->OnCgroupEvent(mkdir);
+  for (int i = 0; i < 100 && !registry_.Has(user); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  tracker_->Stop();
+  auto adopted = registry_.Get(user);
+  ASSERT_TRUE(adopted.has_value()) << "the tracker passes the kernel's inheritance on";
+  EXPECT_TRUE(adopted->inherited);
+  EXPECT_EQ(adopted->container, kPodSection);
+  EXPECT_EQ(adopted->path, root_.path() + PodDir() + "/" + kCid);
+  // The CRI names it: it is registered under user-container (the engine moves it there,
+  // keeping its kernel flags: EngineTest.InheritedCgroupMovesToItsContainerKeepingItsFlags).
   KnativePod();
   tracker_->ReconcileNow();
-  EXPECT_EQ(engine_->CgroupOwner(user)->second, "user-container");
-  EXPECT_NE(kernel_.tracked[user], pod_slot);
-  EXPECT_EQ(kernel_.tracked_flags[user],
-            static_cast<uint32_t>(FG_CG_F_INHERITED | FG_CG_F_PENDING));
+  EXPECT_EQ(registry_.CgroupOwner(user)->second, "user-container");
 }
 
 TEST_F(TrackerTest, CriDownTracksNothingAndSaysSo) {
@@ -333,14 +337,14 @@ TEST_F(TrackerTest, CriDownTracksNothingAndSaysSo) {
   connect_error_ = absl::NotFoundError("no CRI socket found (tried /x.sock)");
   tracker_->ScanCgroupsNow();
   tracker_->ReconcileNow();
-  EXPECT_TRUE(kernel_.tracked.empty());
+  EXPECT_EQ(registry_.size(), 0u);
   auto st = tracker_->Status();
   EXPECT_FALSE(st.connected());
   EXPECT_THAT(st.last_error(), ::testing::HasSubstr("no CRI socket"));
   // It comes back: the next attempt connects and registers.
   connect_error_ = absl::OkStatus();
   tracker_->ReconcileNow();
-  EXPECT_EQ(kernel_.tracked.size(), 2u);
+  EXPECT_EQ(registry_.size(), 2u);
   EXPECT_TRUE(tracker_->Status().connected());
 }
 
@@ -355,7 +359,7 @@ TEST_F(TrackerTest, FailingListReconnectsLater) {
   cri_.error = absl::OkStatus();
   tracker_->ReconcileNow();
   EXPECT_TRUE(tracker_->Status().connected());
-  EXPECT_EQ(kernel_.tracked.size(), 1u);
+  EXPECT_EQ(registry_.size(), 1u);
 }
 
 TEST_F(TrackerTest, BadLabelsAndVanishedContainersAreSkipped) {
@@ -372,8 +376,26 @@ TEST_F(TrackerTest, BadLabelsAndVanishedContainersAreSkipped) {
                      {std::string(64, 'e'), "s", "gone", CriContainer::State::kRunning}};
   tracker_->ScanCgroupsNow();
   tracker_->ReconcileNow();
-  EXPECT_TRUE(kernel_.tracked.empty());
+  EXPECT_EQ(registry_.size(), 0u);
   EXPECT_EQ(tracker_->Status().function_pods(), 0u);
+}
+
+// The runtime's container name becomes a profile section: one that is not a DNS label is
+// refused here, where it comes in (the engine takes valid names only).
+TEST_F(TrackerTest, AContainerWithABadNameIsNotRegistered) {
+  uint64_t pod = MakeDir(PodDir());
+  uint64_t user = MakeDir(PodDir() + "/" + kCid);
+  uint64_t bad = MakeDir(PodDir() + "/" + kCid2);
+  KnativePod();
+  cri_.containers = {{kCid, "sandbox1", "user-container", CriContainer::State::kRunning},
+                     {kCid2, "sandbox1", "Side_Car", CriContainer::State::kRunning}};
+  tracker_->ScanCgroupsNow();
+  tracker_->ReconcileNow();
+  EXPECT_TRUE(registry_.Has(pod));
+  EXPECT_TRUE(registry_.Has(user)) << "the pod's other containers are tracked";
+  EXPECT_FALSE(registry_.Has(bad));
+  tracker_->ReconcileNow();  // and again on the next pass, without a second warning
+  EXPECT_FALSE(registry_.Has(bad));
 }
 
 TEST_F(TrackerTest, RmdirUnregistersAndKeepsTheLearning) {
@@ -383,7 +405,7 @@ TEST_F(TrackerTest, RmdirUnregistersAndKeepsTheLearning) {
   cri_.containers.resize(1);
   tracker_->ScanCgroupsNow();
   tracker_->ReconcileNow();
-  ASSERT_TRUE(kernel_.tracked.count(user));
+  ASSERT_TRUE(registry_.Has(user));
   // The container goes: the runtime forgets it and removes its cgroup.
   cri_.containers.clear();
   std::filesystem::remove(root_.path() + PodDir() + "/" + kCid);
@@ -393,14 +415,14 @@ TEST_F(TrackerTest, RmdirUnregistersAndKeepsTheLearning) {
   e.path = PodDir() + "/" + kCid;
   tracker_->Start();
   tracker_->OnCgroupEvent(e);
-  for (int i = 0; i < 100 && kernel_.tracked.count(user); ++i)
+  for (int i = 0; i < 100 && registry_.Has(user); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   tracker_->Stop();
-  EXPECT_FALSE(kernel_.tracked.count(user));
-  v1::FunctionId id;
-  id.set_namespace_("default");
-  id.set_name("hello");
-  EXPECT_TRUE(engine_->GetProfile(id).ok()) << "the function and its profile stay";
+  EXPECT_FALSE(registry_.Has(user));
+  EXPECT_THAT(registry_.unregistered(),
+              ::testing::ElementsAre(std::make_pair(user, std::string("removed"))))
+      << "unregistered, not forgotten: the engine keeps what it learned "
+         "(EngineTest.UnregisterUntracksAndKeepsWhatWasLearned)";
 }
 
 TEST_F(TrackerTest, RuntimeEventsTriggerAReconcileAtOnce) {
@@ -411,7 +433,7 @@ TEST_F(TrackerTest, RuntimeEventsTriggerAReconcileAtOnce) {
   o.resolve_for = absl::ZeroDuration();
   cri_.stream = true;
   NodeTracker t(
-      engine_.get(),
+      &registry_,
       [this]() -> absl::StatusOr<std::unique_ptr<CriSource>> {
         return std::unique_ptr<CriSource>(new ForwardingCri(&cri_));
       },
@@ -424,10 +446,10 @@ TEST_F(TrackerTest, RuntimeEventsTriggerAReconcileAtOnce) {
   cri_.containers.resize(1);
   t.ScanCgroupsNow();
   cri_.Emit(kCid);
-  for (int i = 0; i < 100 && !kernel_.tracked.count(user); ++i)
+  for (int i = 0; i < 100 && !registry_.Has(user); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_TRUE(kernel_.tracked.count(pod));
-  EXPECT_TRUE(kernel_.tracked.count(user));
+  EXPECT_TRUE(registry_.Has(pod));
+  EXPECT_TRUE(registry_.Has(user));
   EXPECT_TRUE(t.Status().event_stream());
   t.Stop();
 }

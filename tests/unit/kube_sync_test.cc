@@ -1,6 +1,7 @@
 // Profiles across nodes: the API-server client and the FunctionProfile sync, against the
 // recorded API-server responses of tests/data/kube served over real HTTPS on loopback
-// (tests/support/fake_apiserver.h). Two engines stand for two nodes.
+// (tests/support/fake_apiserver.h). Two profile hosts (tests/fakes/fake_profile_host.h) stand
+// for the engines of two nodes.
 #include <memory>
 #include <string>
 #include <thread>
@@ -9,8 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/log.h"
-#include "core/engine.h"
-#include "fakes/fake_kernel_maps.h"
+#include "fakes/fake_profile_host.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -18,14 +18,13 @@
 #include "k8s/profile_sync.h"
 #include "profile/convert.h"
 #include "profile/profile.h"
-#include "profile/store.h"
 #include "support/fake_apiserver.h"
 #include "unit/temp_dir.h"
 
 namespace faasguard {
 namespace {
 
-using fakes::FakeKernelMaps;
+using fakes::FakeProfileHost;
 using testing::FakeApiServer;
 
 constexpr char kToken[] = "test-token-abc";
@@ -89,28 +88,23 @@ v1::Profile Spec(const std::string& object_json) {
 
 size_t Items(const v1::Profile& p) { return CountItems(p).total(); }
 
-// One node: an engine over an in-memory kernel and a store, and its sync.
+// One node: its profiles and its sync.
 struct Node {
-  Node(const std::string& name, KubeClient* kube) : store(dir.path()) {
-    EXPECT_TRUE(store.Init().ok());
-    engine = std::make_unique<Engine>(&kernel, &store, Engine::Options{});
+  Node(const std::string& name, KubeClient* kube) {
     ProfileSync::Options o;
     o.node = name;
     o.interval = absl::Milliseconds(100);
     o.retry = absl::Milliseconds(50);
     o.watch_timeout_s = 5;
     o.agent_version = "test";
-    sync = std::make_unique<ProfileSync>(engine.get(), kube, o);
+    sync = std::make_unique<ProfileSync>(&host, kube, o);
   }
   v1::Profile Profile(const std::string& name) {
-    auto p = engine->GetProfile(Fn(name));
+    auto p = host.GetProfile(Fn(name));
     EXPECT_TRUE(p.ok()) << p.status();
     return p.ok() ? *p : v1::Profile{};
   }
-  TempDir dir;
-  FakeKernelMaps kernel;
-  ProfileStore store;
-  std::unique_ptr<Engine> engine;
+  FakeProfileHost host;
   std::unique_ptr<ProfileSync> sync;
 };
 
@@ -138,7 +132,7 @@ class KubeSyncTest : public ::testing::Test {
 
 TEST_F(KubeSyncTest, PublishCreatesTheResourceWithItsStatusLine) {
   Node a("node-a", kube_.get());
-  ASSERT_TRUE(a.engine->PutProfile(Learned("cart", {"read", "write"}, {5432}), false).ok());
+  a.host.Put(Learned("cart", {"read", "write"}, {5432}));
   ASSERT_TRUE(a.sync->Publish(Fn("cart")).ok()) << a.sync->stats().last_error;
 
   std::string obj = api_->Get("shop/cart");
@@ -159,8 +153,8 @@ TEST_F(KubeSyncTest, PublishCreatesTheResourceWithItsStatusLine) {
 
 TEST_F(KubeSyncTest, TwoNodesEndWithTheUnionEvenWhenTheirWritesCross) {
   Node a("node-a", kube_.get()), b("node-b", kube_.get());
-  ASSERT_TRUE(a.engine->PutProfile(Learned("cart", {"read"}, {5432}), false).ok());
-  ASSERT_TRUE(b.engine->PutProfile(Learned("cart", {"write"}, {6379}), false).ok());
+  a.host.Put(Learned("cart", {"read"}, {5432}));
+  b.host.Put(Learned("cart", {"write"}, {6379}));
   ASSERT_TRUE(a.sync->Publish(Fn("cart")).ok());
 
   // Between node b's read and its write, a third node adds an item: b's write carries a stale
@@ -194,7 +188,7 @@ TEST_F(KubeSyncTest, TwoNodesEndWithTheUnionEvenWhenTheirWritesCross) {
 
 TEST_F(KubeSyncTest, ACreateRaceEndsInAMerge) {
   Node a("node-a", kube_.get());
-  ASSERT_TRUE(a.engine->PutProfile(Learned("cart", {"read"}, {}), false).ok());
+  a.host.Put(Learned("cart", {"read"}, {}));
   // Another node creates the resource after our GET said 404: our POST gets AlreadyExists.
   bool once = false;
   api_->OnPost([&](const std::string& key) {
@@ -210,7 +204,7 @@ TEST_F(KubeSyncTest, ACreateRaceEndsInAMerge) {
 
 TEST_F(KubeSyncTest, WatchBringsRemoteItemsAndTheClustersModeToANode) {
   Node a("node-a", kube_.get());
-  ASSERT_TRUE(a.engine->PutProfile(Learned("cart", {"read"}, {}), false).ok());
+  a.host.Put(Learned("cart", {"read"}, {}));
   // The cluster already knows "cart" with more, and "search", which this node never ran.
   api_->Put("shop/cart", ResourceJson(Learned("cart", {"read", "write"}, {443})));
   api_->Put("shop/search", ResourceJson(Learned("search", {"openat"}, {}, v1::MODE_ENFORCE)));
@@ -232,6 +226,12 @@ TEST_F(KubeSyncTest, WatchBringsRemoteItemsAndTheClustersModeToANode) {
   EXPECT_EQ(a.Profile("cart").mode(), v1::MODE_ENFORCE) << "modes flow from the cluster";
   EXPECT_EQ(a.Profile("search").mode(), v1::MODE_ENFORCE);
   EXPECT_EQ(Items(a.Profile("search")), 1u);
+  // The one mode change on this node is cart's, named as the cluster's (search was created in
+  // the cluster's mode: no change).
+  auto changes = a.host.mode_changes();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].first, "shop/cart");
+  EXPECT_EQ(changes[0].second, ModeSource::kCluster);
   EXPECT_GT(api_->requests("WATCH"), 0);
   EXPECT_FALSE(a.sync->stats().resource_version.empty());
 }
@@ -241,9 +241,10 @@ TEST_F(KubeSyncTest, ALocalModeChangeStaysUntilTheClusterChangesItsOwn) {
   api_->Put("shop/cart", ResourceJson(Learned("cart", {"read"}, {})));
   ASSERT_TRUE(a.sync->Take(api_->Get("shop/cart")).ok());
   EXPECT_EQ(a.Profile("cart").mode(), v1::MODE_LEARN);
-  ASSERT_TRUE(a.engine->SetMode(Fn("cart"), v1::MODE_MONITOR, std::nullopt).ok());
+  ASSERT_TRUE(a.host.SetMode(Fn("cart"), {v1::MODE_MONITOR, {}, {}}, ModeSource::kApi).ok());
   ASSERT_TRUE(a.sync->Take(api_->Get("shop/cart")).ok());
   EXPECT_EQ(a.Profile("cart").mode(), v1::MODE_MONITOR) << "same cluster mode: local one kept";
+  EXPECT_EQ(a.host.mode_changes().size(), 1u) << "only the local change";
 }
 
 TEST_F(KubeSyncTest, GoneMeansListAgain) {
@@ -262,7 +263,7 @@ TEST_F(KubeSyncTest, LocalFunctionsStayOnTheirNode) {
   Node a("node-a", kube_.get());
   v1::Profile p = Learned("tool", {"read"}, {});
   p.mutable_function()->set_platform("local");
-  ASSERT_TRUE(a.engine->PutProfile(p, false).ok());
+  a.host.Put(p);
   a.sync->PublishChanged();
   EXPECT_EQ(api_->requests("GET"), 0);
   EXPECT_TRUE(api_->Get("shop/tool").empty());
@@ -270,19 +271,19 @@ TEST_F(KubeSyncTest, LocalFunctionsStayOnTheirNode) {
 
 TEST_F(KubeSyncTest, PublishChangedWritesOnlyWhatChanged) {
   Node a("node-a", kube_.get());
-  ASSERT_TRUE(a.engine->PutProfile(Learned("cart", {"read"}, {}), false).ok());
+  a.host.Put(Learned("cart", {"read"}, {}));
   a.sync->PublishChanged();
   int gets = api_->requests("GET");
   a.sync->PublishChanged();
   EXPECT_EQ(api_->requests("GET"), gets) << "unchanged profile: no request";
-  ASSERT_TRUE(a.engine->PutProfile(Learned("cart", {"write"}, {}), true).ok());
+  a.host.Put(Learned("cart", {"write"}, {}), /*merge=*/true);
   a.sync->PublishChanged();
   EXPECT_EQ(Items(Spec(api_->Get("shop/cart"))), 2u);
 }
 
 TEST_F(KubeSyncTest, ErrorsAreClearAndNothingIsLost) {
   Node a("node-a", kube_.get());
-  ASSERT_TRUE(a.engine->PutProfile(Learned("cart", {"read"}, {}), false).ok());
+  a.host.Put(Learned("cart", {"read"}, {}));
 
   // A wrong token: the recorded 401, named.
   TempDir d;
@@ -290,7 +291,7 @@ TEST_F(KubeSyncTest, ErrorsAreClearAndNothingIsLost) {
   ASSERT_TRUE(WriteFileAtomic(bad, "wrong\n").ok());
   auto k = Client(bad, api_->ca_file());
   Node b("node-b", k.get());
-  ASSERT_TRUE(b.engine->PutProfile(Learned("cart", {"read"}, {}), false).ok());
+  b.host.Put(Learned("cart", {"read"}, {}));
   absl::Status st = b.sync->Publish(Fn("cart"));
   EXPECT_FALSE(st.ok());
   EXPECT_TRUE(absl::StrContains(st.message(), "HTTP 401: Unauthorized")) << st;
@@ -330,8 +331,8 @@ TEST_F(KubeSyncTest, ErrorsAreClearAndNothingIsLost) {
 
 TEST_F(KubeSyncTest, TheThreadsConvergeTwoNodesAndStopPromptly) {
   Node a("node-a", kube_.get()), b("node-b", kube_.get());
-  ASSERT_TRUE(a.engine->PutProfile(Learned("cart", {"read"}, {80}), false).ok());
-  ASSERT_TRUE(b.engine->PutProfile(Learned("cart", {"write"}, {}), false).ok());
+  a.host.Put(Learned("cart", {"read"}, {80}));
+  b.host.Put(Learned("cart", {"write"}, {}));
   a.sync->Start();
   b.sync->Start();
   bool converged = false;

@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "bpf/events.h"
+#include "core/abi_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "profile/address.h"
+#include "profile/names.h"
 #include "syscalls/syscall_table.h"
 
 namespace faasguard {
@@ -239,19 +240,6 @@ TEST(CompilePolicyTest, ExecHashesDependOnTheSeed) {
   EXPECT_EQ(a->exec[0].bin_hash, PathHash("/usr/bin/curl", 0, 1));
   EXPECT_EQ(b->exec[0].bin_hash, PathHash("/usr/bin/curl", 0, 2));
   EXPECT_NE(a->exec[0].bin_hash, b->exec[0].bin_hash);
-}
-
-TEST(CompilePolicyTest, KernelPathFlagsAndText) {
-  EXPECT_EQ(KernelPathFlags(v1::PATH_KIND_FILE), 0u);
-  EXPECT_EQ(KernelPathFlags(v1::PATH_KIND_DELETED), static_cast<uint32_t>(FG_PATH_F_UNLINKED));
-  EXPECT_EQ(KernelPathFlags(v1::PATH_KIND_ANONYMOUS),
-            static_cast<uint32_t>(FG_PATH_F_UNLINKED | FG_PATH_F_DETACHED));
-  EXPECT_EQ(KernelPathFlags(v1::PATH_KIND_TRUNCATED), static_cast<uint32_t>(FG_PATH_F_TRUNCATED));
-
-  EXPECT_EQ(KernelPathText("memfd:x", v1::PATH_KIND_ANONYMOUS), "/memfd:x");
-  EXPECT_EQ(KernelPathText("/memfd:x", v1::PATH_KIND_ANONYMOUS), "/memfd:x");
-  EXPECT_EQ(KernelPathText("/tmp/gone", v1::PATH_KIND_DELETED), "/tmp/gone");
-  EXPECT_EQ(KernelPathText("/usr/bin/x", v1::PATH_KIND_FILE), "/usr/bin/x");
 }
 
 TEST(CompilePolicyTest, DeletedAndAnonymousPathsHashWithTheKernelFlags) {
@@ -603,6 +591,40 @@ TEST(ParseAddressOrCidrTest, Errors) {
       EXPECT_THAT(std::string(a.status().message()), HasSubstr(bad)) << bad;
     }
   }
+}
+
+// --- Sections of a profile ----------------------------------------------------------------
+
+TEST(CompileSectionTest, EachContainerItsOwnThePodWideSectionTheUnion) {
+  v1::Profile p;
+  v1::ContainerProfile* main = p.add_containers();
+  *main = Section();
+  AddExecRule(*main, "/usr/bin/curl", "/bin/sh");
+  AddEgressRule(*main, v1::PROTOCOL_TCP, "10.0.0.1", 443);
+  v1::ContainerProfile* proxy = p.add_containers();
+  proxy->set_name("queue-proxy");
+  AddExecRule(*proxy, "/ko-app/queue", "/pause");
+  AddListenRule(*proxy, v1::PROTOCOL_TCP, 8012);
+
+  auto m = CompileSection(p, "main", kSeed, {});
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_EQ(m->exec.size(), 1u);
+  EXPECT_EQ(m->exec[0].bin_hash, PathHash("/usr/bin/curl", 0, kSeed));
+  auto pod = CompileSection(p, kPodSection, kSeed, {});
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  EXPECT_EQ(pod->exec.size(), 2u);
+  EXPECT_EQ(pod->net.size(), m->net.size() + 2) << "the egress rule and the listen rule (v4, v6)";
+  // A container the profile has never seen: only what every function may do.
+  auto none = CompileSection(p, "sidecar", kSeed, {});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->exec.empty());
+  EXPECT_TRUE(none->net.empty());
+  EXPECT_EQ(p.containers_size(), 2) << "the profile is left as it is";
+  // The limits hold for the union too.
+  PolicyLimits tight;
+  tight.max_exec_rules = 1;
+  EXPECT_EQ(CompileSection(p, kPodSection, kSeed, tight).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace
