@@ -6,26 +6,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "core/abi_codec.h"
 #include "google/protobuf/struct.pb.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 
 namespace faasguard {
 
-std::string ModeName(v1::Mode m) {
-  switch (m) {
-    case v1::MODE_MONITOR:
-      return "monitor";
-    case v1::MODE_ENFORCE:
-      return "enforce";
-    default:
-      return "learn";
-  }
-}
+std::string ModeName(v1::Mode m) { return ModeWord(m); }
 
 absl::StatusOr<v1::Mode> ParseModeName(absl::string_view name) {
-  for (v1::Mode m : {v1::MODE_LEARN, v1::MODE_MONITOR, v1::MODE_ENFORCE})
-    if (name == ModeName(m)) return m;
+  if (auto m = ParseModeWord(name)) return *m;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown mode \"", name, "\" (learn, monitor or enforce)"));
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/abi_codec.h"
 #include "core/event_hub.h"
 #include "daemon/status_report.h"
 #include "rpc/call_counter.h"
@@ -19,10 +20,6 @@ std::pair<std::string, std::string> SplitFunction(std::string_view key) {
   auto slash = key.find('/');
   if (slash == std::string_view::npos) return {"", std::string(key)};
   return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
-}
-
-const char* ModeName(v1::Mode m) {
-  return m == v1::MODE_ENFORCE ? "enforce" : m == v1::MODE_MONITOR ? "monitor" : "learn";
 }
 
 void KernelMetrics(PromWriter& w, KernelMaps& kernel) {
@@ -61,8 +58,8 @@ void EngineMetrics(PromWriter& w, Engine& engine) {
   w.Family("faasguard_functions", "gauge", "Functions on this node, by mode.");
   for (v1::Mode mode : {v1::MODE_LEARN, v1::MODE_MONITOR, v1::MODE_ENFORCE}) {
     int n = 0;
-    for (const auto& f : fns) n += ModeName(f.mode) == std::string_view(ModeName(mode));
-    w.Sample("faasguard_functions", n, {{"mode", ModeName(mode)}});
+    for (const auto& f : fns) n += ModeWord(f.mode) == std::string_view(ModeWord(mode));
+    w.Sample("faasguard_functions", n, {{"mode", ModeWord(mode)}});
   }
   // Per function, labelled namespace and function: a value, or counts by kind.
   auto per_function = [&](const char* name, const char* help, auto value) {

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "core/abi_codec.h"
 #include "rpc/metrics.h"
 
 namespace faasguard {
@@ -47,15 +48,9 @@ bool ParseDuration(const std::string& v, absl::Duration* out) {
 }
 
 bool ParseMode(const std::string& v, v1::Mode* out) {
-  if (v == "learn")
-    *out = v1::MODE_LEARN;
-  else if (v == "monitor")
-    *out = v1::MODE_MONITOR;
-  else if (v == "enforce")
-    *out = v1::MODE_ENFORCE;
-  else
-    return false;
-  return true;
+  auto m = ParseModeWord(v);
+  if (m) *out = *m;
+  return m.has_value();
 }
 
 absl::Status ParseLogs(const ParsedArgs& a, AgentConfig* c) {

@@ -2,6 +2,7 @@
 
 #include <sys/utsname.h>
 
+#include "core/abi_codec.h"
 #include "profile/profile.h"
 
 namespace faasguard {
@@ -45,9 +46,7 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
   }
   r.set_cgroup2_mount(s.cgroup2_mount);
   r.set_state_dir(s.state_dir);
-  r.set_auto_promote(s.auto_promote == v1::MODE_ENFORCE   ? "enforce"
-                     : s.auto_promote == v1::MODE_MONITOR ? "monitor"
-                                                          : "");
+  r.set_auto_promote(s.auto_promote == v1::MODE_UNSPECIFIED ? "" : ModeWord(s.auto_promote));
   r.set_metrics_addr(s.metrics_addr);
   r.set_fail_open_after_seconds(s.fail_open_after_seconds);
   if (s.kubernetes) *r.mutable_kubernetes() = s.kubernetes();
