@@ -299,6 +299,13 @@ std::string RenderFunction(const v1::FunctionSummary& f, absl::Time now) {
       if (c.value()) parts.push_back(absl::StrCat(c.name(), " ", c.value()));
     absl::StrAppend(&o, " (", absl::StrJoin(parts, ", "), ")");
   }
+  // What the kernel counted and what `violations` can list are different numbers: say both.
+  if (f.violations() || f.violations_recorded()) {
+    absl::StrAppend(&o, "; ", f.violations_recorded(), " recorded (faasguardctl violations)");
+    if (f.violations_unrecorded())
+      absl::StrAppend(&o, ", ", f.violations_unrecorded(),
+                      " only counted (over the budget of records)");
+  }
   absl::StrAppend(&o, "\n");
   return o;
 }

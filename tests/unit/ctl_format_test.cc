@@ -217,7 +217,11 @@ TEST(FormatTest, FunctionDetailSaysWhetherItIsStable) {
   v1::Counter* c = f.add_violations_by_kind();
   c->set_name("exec");
   c->set_value(3);
-  EXPECT_THAT(RenderFunction(f, kNow), HasSubstr("Violations:  3 (exec 3)"));
+  f.set_violations_recorded(1);
+  f.set_violations_unrecorded(2);
+  EXPECT_THAT(RenderFunction(f, kNow),
+              HasSubstr("Violations:  3 (exec 3); 1 recorded (faasguardctl violations), 2 only "
+                        "counted (over the budget of records)"));
 }
 
 TEST(FormatTest, StatusNamesTheMetricsAddressOrOff) {
