@@ -172,8 +172,25 @@ const char* ViolationKindWord(uint8_t kind) {
     case FG_VIOL_CONNECT:
     case FG_VIOL_SEND:
       return "egress";
-    default:
+    case FG_VIOL_BIND:
+    case FG_VIOL_LISTEN:
       return "listen";
+    case FG_VIOL_IOURING:
+      return "io_uring";
+    case FG_VIOL_DNS_QUERY:
+      return "dns";
+    case FG_VIOL_UNIX:
+      return "unix";
+    case FG_VIOL_SOCKET:
+      return "socket";
+    case FG_VIOL_SOCKOPT:
+      return "sockopt";
+    case FG_VIOL_INBOUND:
+      return "inbound";
+    case FG_VIOL_FILE:
+      return "file";
+    default:
+      return "other";
   }
 }
 

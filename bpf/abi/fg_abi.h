@@ -34,8 +34,8 @@
 #define FG_NAME_MAX 256          /* longest single path component (NAME_MAX + 1) */
 #define FG_ARGS_MAX 256          /* bytes of argv kept from a first sighting */
 #define FG_FILENAME_MAX 256      /* bytes of the name passed to exec (scripts, fexecve) */
-#define FG_STATS_MAX 16
-#define FG_VIOL_KINDS 8          /* enum fg_viol_kind values, counted per function */
+#define FG_STATS_MAX 32
+#define FG_VIOL_KINDS 16         /* enum fg_viol_kind values, counted per function */
 #define FG_VIOL_BUDGET 64        /* violation records per function per second; the rest are counted */
 
 /*
@@ -104,6 +104,12 @@ enum fg_viol_kind {
 	FG_VIOL_BIND = 5,    /* listen: bind to a port */
 	FG_VIOL_LISTEN = 6,  /* listen: TCP listen on a port */
 	FG_VIOL_IOURING = 7, /* an io_uring operation the function never submitted (reported) */
+	FG_VIOL_DNS_QUERY = 8, /* a DNS query for a name outside the profile */
+	FG_VIOL_UNIX = 9,      /* a Unix socket peer outside the profile */
+	FG_VIOL_SOCKET = 10,   /* a socket of a kind (family, type, protocol) never created */
+	FG_VIOL_SOCKOPT = 11,  /* a socket option that reroutes traffic */
+	FG_VIOL_INBOUND = 12,  /* an inbound peer of a class, or a receiving port, never seen */
+	FG_VIOL_FILE = 13,     /* a file opened outside the profile */
 };
 
 /* What was done about it. */

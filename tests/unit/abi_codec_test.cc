@@ -185,6 +185,10 @@ TEST(ViolationWordsTest, KindsAndActions) {
   EXPECT_STREQ(ViolationKindWord(FG_VIOL_SEND), "egress");
   EXPECT_STREQ(ViolationKindWord(FG_VIOL_BIND), "listen");
   EXPECT_STREQ(ViolationKindWord(FG_VIOL_LISTEN), "listen");
+  EXPECT_STREQ(ViolationKindWord(FG_VIOL_IOURING), "io_uring");
+  EXPECT_STREQ(ViolationKindWord(FG_VIOL_DNS_QUERY), "dns");
+  EXPECT_STREQ(ViolationKindWord(FG_VIOL_FILE), "file");
+  EXPECT_STREQ(ViolationKindWord(200), "other");
   EXPECT_STREQ(ViolationActionWord(FG_ACT_KILLED), "killed");
   EXPECT_STREQ(ViolationActionWord(FG_ACT_DENIED), "denied");
   EXPECT_STREQ(ViolationActionWord(FG_ACT_ALERT), "alert");
