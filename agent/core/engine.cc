@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "core/abi_codec.h"
 #include "core/lifecycle.h"
 #include "profile/names.h"
@@ -177,7 +178,7 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::MoveFromPodSectionLocked(
   }
   // Fold what the pod-wide slot learned so far; then the container's own slot takes over.
   SyncLocked();
-  if (absl::Status st = slots_.Retarget(cgroup_id, sit->second.fn_id, path); !st.ok()) return st;
+  FG_RETURN_IF_ERROR(slots_.Retarget(cgroup_id, sit->second.fn_id, path));
   ContainerSection(f.profile, container);
   LogInfo("container identified", {{"function", fkey},
                                    {"container", container},
@@ -939,7 +940,7 @@ absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
   if (replicas)
     return absl::FailedPreconditionError(absl::StrCat(
         "function ", FunctionKey(id), " has ", replicas, " tracked replicas: stop them first"));
-  if (absl::Status st = store_->Remove(f.profile.function()); !st.ok()) return st;
+  FG_RETURN_IF_ERROR(store_->Remove(f.profile.function()));
   for (auto& [name, s] : f.sections) slots_.Free(s.fn_id);
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "deleted", "profile and kernel state dropped");
   LogInfo("function deleted", {{"function", FunctionKey(id)}});

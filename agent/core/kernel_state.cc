@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/files.h"
+#include "common/status.h"
 
 namespace faasguard {
 
@@ -11,7 +12,7 @@ absl::Status KernelStateRecord::Write(const v1::KernelState& st) {
   std::string bytes;
   if (!st.SerializeToString(&bytes)) return absl::InternalError("kernel-state record: serialize");
   if (bytes == written_) return absl::OkStatus();
-  if (absl::Status s = WriteFileAtomic(path_, bytes); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(WriteFileAtomic(path_, bytes));
   written_ = std::move(bytes);
   return absl::OkStatus();
 }

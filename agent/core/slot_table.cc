@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status.h"
 
 namespace faasguard {
 
@@ -15,13 +16,12 @@ absl::StatusOr<uint32_t> SlotTable::Allocate(const std::string& function,
   for (uint32_t i = 0; i < slots_.size(); ++i) {
     if (!slots_[i].function.empty() || slots_[i].freed > rested) continue;
     // Whatever a previous owner left in the kernel is dropped.
-    if (absl::Status s = kernel_->ResetFn(i); !s.ok()) return s;
+    FG_RETURN_IF_ERROR(kernel_->ResetFn(i));
     if (policy) {
-      if (absl::Status s = kernel_->WritePolicy(i, 0, *policy); !s.ok()) return s;
+      FG_RETURN_IF_ERROR(kernel_->WritePolicy(i, 0, *policy));
     }
     const uint8_t flags = policy ? policy->cfg_flags : uint8_t{0};
-    if (absl::Status s = kernel_->SetFnConfig(i, KernelConfig(settings, 0, flags)); !s.ok())
-      return s;
+    FG_RETURN_IF_ERROR(kernel_->SetFnConfig(i, KernelConfig(settings, 0, flags)));
     slots_[i] = Slot{function, container, 0, flags, absl::InfinitePast(), {}};
     return i;
   }
@@ -59,14 +59,14 @@ void SlotTable::SetGeneration(uint32_t slot, uint8_t gen, uint8_t cfg_flags) {
 absl::Status SlotTable::Track(uint64_t cgroup_id, uint32_t slot, const std::string& path,
                               uint32_t kflags) {
   if (slot >= slots_.size()) return absl::OutOfRangeError(absl::StrCat("no slot ", slot));
-  if (absl::Status s = kernel_->TrackCgroup(cgroup_id, slot, kflags); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(kernel_->TrackCgroup(cgroup_id, slot, kflags));
   Adopt(cgroup_id, slot, path);
   return absl::OkStatus();
 }
 
 absl::Status SlotTable::Retarget(uint64_t cgroup_id, uint32_t slot, const std::string& path) {
   if (slot >= slots_.size()) return absl::OutOfRangeError(absl::StrCat("no slot ", slot));
-  if (absl::Status s = kernel_->RetargetCgroup(cgroup_id, slot); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(kernel_->RetargetCgroup(cgroup_id, slot));
   Adopt(cgroup_id, slot, path);
   return absl::OkStatus();
 }

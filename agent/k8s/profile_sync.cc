@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -229,7 +230,7 @@ absl::Status ProfileSync::Publish(const v1::FunctionId& id) {
     break;
   }
   // What the cluster has that this node lacks comes back through the watch; take it now too.
-  if (absl::Status st = Take(object); !st.ok()) return st;
+  FG_RETURN_IF_ERROR(Take(object));
   return PublishStatus(path, object, *local);
 }
 

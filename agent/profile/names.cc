@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/status.h"
 
 namespace faasguard {
 namespace {
@@ -48,10 +49,10 @@ absl::Status ValidateContainerName(absl::string_view name) {
 }
 
 absl::Status ValidateFunctionId(const v1::FunctionId& id) {
-  if (absl::Status s = ValidateLabel(id.namespace_(), "namespace"); !s.ok()) return s;
-  if (absl::Status s = ValidateSubdomain(id.name(), "function name"); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(ValidateLabel(id.namespace_(), "namespace"));
+  FG_RETURN_IF_ERROR(ValidateSubdomain(id.name(), "function name"));
   if (!id.platform().empty()) {
-    if (absl::Status s = ValidateLabel(id.platform(), "platform"); !s.ok()) return s;
+    FG_RETURN_IF_ERROR(ValidateLabel(id.platform(), "platform"));
   }
   return absl::OkStatus();
 }
@@ -67,7 +68,7 @@ absl::StatusOr<v1::FunctionId> ParseFunctionRef(absl::string_view ref) {
     id.set_namespace_(std::string(ref.substr(0, slash)));
     id.set_name(std::string(ref.substr(slash + 1)));
   }
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(ValidateFunctionId(id));
   return id;
 }
 

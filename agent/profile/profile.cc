@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "profile/address.h"
@@ -233,7 +234,7 @@ absl::Status ValidateNetList(const NetList& l, absl::string_view where) {
           absl::StrCat(where, ": unknown protocol ", static_cast<int>(n.protocol())));
     if (n.port() > 65535)
       return absl::InvalidArgumentError(absl::StrCat(where, ": port ", n.port(), " > 65535"));
-    if (absl::Status s = ValidateAddress(n.address(), where); !s.ok()) return s;
+    FG_RETURN_IF_ERROR(ValidateAddress(n.address(), where));
   }
   return absl::OkStatus();
 }
@@ -245,7 +246,7 @@ absl::Status ValidateProfile(const v1::Profile& p) {
     return absl::InvalidArgumentError(absl::StrCat("profile schema version ", p.schema_version(),
                                                    " is newer than this agent understands (",
                                                    kProfileSchemaVersion, ")"));
-  if (absl::Status s = ValidateFunctionId(p.function()); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(ValidateFunctionId(p.function()));
   if (!v1::Mode_IsValid(p.mode()))
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(p.mode())));
   if (!v1::SyscallAction_IsValid(p.syscall_action()))
@@ -257,7 +258,7 @@ absl::Status ValidateProfile(const v1::Profile& p) {
   if (p.containers_size() > static_cast<int>(kMaxContainers))
     return absl::InvalidArgumentError("too many containers in profile");
   for (const auto& c : p.containers()) {
-    if (absl::Status s = ValidateContainerName(c.name()); !s.ok()) return s;
+    FG_RETURN_IF_ERROR(ValidateContainerName(c.name()));
     std::string where = absl::StrCat("container ", c.name());
     if (c.syscalls_size() > static_cast<int>(kMaxItemsPerList) ||
         c.execs_size() > static_cast<int>(kMaxItemsPerList))
@@ -294,8 +295,7 @@ absl::Status ValidateProfile(const v1::Profile& p) {
     }
     for (auto [list, name] : {std::pair{&c.egress(), "egress"}, std::pair{&c.listen(), "listen"},
                               std::pair{&c.ingress(), "ingress"}}) {
-      if (absl::Status s = ValidateNetList(*list, absl::StrCat(where, " ", name)); !s.ok())
-        return s;
+      FG_RETURN_IF_ERROR(ValidateNetList(*list, absl::StrCat(where, " ", name)));
     }
   }
   return absl::OkStatus();
@@ -319,7 +319,7 @@ absl::StatusOr<v1::Profile> ProfileFromJson(absl::string_view json) {
   auto st = google::protobuf::util::JsonStringToMessage(std::string(json), &p, o);
   if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("profile JSON: ", st.ToString()));
   if (p.schema_version() == 0) p.set_schema_version(kProfileSchemaVersion);
-  if (absl::Status s = ValidateProfile(p); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(ValidateProfile(p));
   return p;
 }
 

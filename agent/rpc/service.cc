@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 
@@ -32,7 +33,7 @@ grpc::Status Invalid(absl::string_view message) {
 absl::StatusOr<v1::FunctionId> RequestedFunction(const v1::FunctionId& in) {
   v1::FunctionId id = in;
   if (id.namespace_().empty()) id.set_namespace_(std::string(kDefaultNamespace));
-  if (absl::Status s = ValidateFunctionId(id); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(ValidateFunctionId(id));
   return id;
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status.h"
 #include "syscalls/syscall_classes.h"
 #include "syscalls/syscall_table.h"
 
@@ -92,35 +93,27 @@ absl::Status AddRules(scmp_filter_ctx ctx, uint32_t arch, const std::set<std::st
   const uint32_t sens = ScmpAction(p.sensitive);
   for (const auto& n : allowed) {
     if (Special(n)) continue;
-    if (absl::Status s = add(n, SCMP_ACT_ALLOW); !s.ok()) return s;
+    FG_RETURN_IF_ERROR(add(n, SCMP_ACT_ALLOW));
   }
-  for (const auto& n : SensitiveRefused(allowed))
-    if (absl::Status s = add(n, sens); !s.ok()) return s;
+  for (const auto& n : SensitiveRefused(allowed)) FG_RETURN_IF_ERROR(add(n, sens));
   // clone: namespace flags are the sensitive part.
   if (CloneAllowed(allowed)) {
-    if (absl::Status s =
-            add("clone", SCMP_ACT_ALLOW, {SCMP_A0(SCMP_CMP_MASKED_EQ, kCloneNsMask, 0)});
-        !s.ok())
-      return s;
-    if (absl::Status s = add("clone3", SCMP_ACT_ERRNO(ENOSYS)); !s.ok()) return s;
+    FG_RETURN_IF_ERROR(
+        add("clone", SCMP_ACT_ALLOW, {SCMP_A0(SCMP_CMP_MASKED_EQ, kCloneNsMask, 0)}));
+    FG_RETURN_IF_ERROR(add("clone3", SCMP_ACT_ERRNO(ENOSYS)));
   }
   if (sens != ScmpAction(p.unlearned)) {
     for (uint64_t f : kCloneNsFlags)
-      if (absl::Status s = add("clone", sens, {SCMP_A0(SCMP_CMP_MASKED_EQ, f, f)}); !s.ok())
-        return s;
+      FG_RETURN_IF_ERROR(add("clone", sens, {SCMP_A0(SCMP_CMP_MASKED_EQ, f, f)}));
   }
   // personality: asking for the current persona changes nothing.
   if (allowed.count("personality")) {
-    if (absl::Status s = add("personality", SCMP_ACT_ALLOW); !s.ok()) return s;
+    FG_RETURN_IF_ERROR(add("personality", SCMP_ACT_ALLOW));
   } else {
-    if (absl::Status s =
-            add("personality", SCMP_ACT_ALLOW, {SCMP_A0(SCMP_CMP_EQ, kPersonalityQuery)});
-        !s.ok())
-      return s;
+    FG_RETURN_IF_ERROR(
+        add("personality", SCMP_ACT_ALLOW, {SCMP_A0(SCMP_CMP_EQ, kPersonalityQuery)}));
     if (sens != ScmpAction(p.unlearned)) {
-      if (absl::Status s = add("personality", sens, {SCMP_A0(SCMP_CMP_NE, kPersonalityQuery)});
-          !s.ok())
-        return s;
+      FG_RETURN_IF_ERROR(add("personality", sens, {SCMP_A0(SCMP_CMP_NE, kPersonalityQuery)}));
     }
   }
   return absl::OkStatus();
@@ -139,9 +132,8 @@ absl::StatusOr<Ctx> NewCtx(const SeccompPolicy& p, uint32_t arch, bool nnp) {
     if (rc != 0) return absl::InternalError(absl::StrCat("seccomp ", what, ": ", strerror(-rc)));
     return absl::OkStatus();
   };
-  if (absl::Status s = attr(SCMP_FLTATR_CTL_NNP, nnp ? 1 : 0, "no_new_privs"); !s.ok()) return s;
-  if (absl::Status s = attr(SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS, "bad arch"); !s.ok())
-    return s;
+  FG_RETURN_IF_ERROR(attr(SCMP_FLTATR_CTL_NNP, nnp ? 1 : 0, "no_new_privs"));
+  FG_RETURN_IF_ERROR(attr(SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS, "bad arch"));
   if (arch != SCMP_ARCH_NATIVE && arch != seccomp_arch_native()) {
     int rc = seccomp_arch_add(ctx.get(), arch);
     if (rc == 0) rc = seccomp_arch_remove(ctx.get(), SCMP_ARCH_NATIVE);
@@ -280,11 +272,11 @@ absl::Status InstallSeccompFilter(const SeccompPolicy& p) {
   const bool nnp = !HasCapSysAdmin();
   auto ctx = NewCtx(p, SCMP_ARCH_NATIVE, nnp);
   if (!ctx.ok()) return ctx.status();
-  if (absl::Status s = AddRules(ctx->get(), seccomp_arch_native(), p.native, p); !s.ok()) return s;
+  FG_RETURN_IF_ERROR(AddRules(ctx->get(), seccomp_arch_native(), p.native, p));
   if (!p.compat.empty() && CompatArch() != 0) {
     auto compat = NewCtx(p, CompatArch(), nnp);
     if (!compat.ok()) return compat.status();
-    if (absl::Status s = AddRules(compat->get(), CompatArch(), p.compat, p); !s.ok()) return s;
+    FG_RETURN_IF_ERROR(AddRules(compat->get(), CompatArch(), p.compat, p));
     int rc = seccomp_merge(ctx->get(), compat->release());
     if (rc != 0) return absl::InternalError(absl::StrCat("seccomp merge: ", strerror(-rc)));
   }
