@@ -86,3 +86,18 @@ struct fg_viol_req {
  * kinds than exec, the offending process's binary and parent are resolved here. Global:
  * verified once. Defined in path.bpf.c. */
 int fg_report_violation(struct fg_viol_req *r);
+
+/* A violation by the current task seen by a tracepoint (a syscall, an io_uring opcode, a process
+ * its seccomp filter killed): what its report holds, action "reported" until decided. */
+static __always_inline void fg_task_viol(struct fg_viol_req *r, const struct fg_fn_cfg *cfg,
+					 __u32 fn_id, __u8 kind, __u32 nr, __u32 arch)
+{
+	r->cgid = bpf_get_current_cgroup_id();
+	r->fn_id = fn_id;
+	r->kind = kind;
+	r->action = FG_ACT_REPORTED;
+	r->mode = cfg->mode;
+	r->slot = FG_SCRATCH_TP;
+	r->nr = nr;
+	r->arch = arch;
+}

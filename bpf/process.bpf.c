@@ -66,14 +66,10 @@ static __always_inline void fg_seccomp_kill(struct task_struct *task, __u32 fn_i
 	if (nr < 0 || fg_sys_allowed(fn_id, cfg->gen, arch, nr))
 		return;
 	fg_stat_inc(FG_STAT_SECCOMP_KILL);
-	struct fg_viol_req r = {.cgid = bpf_get_current_cgroup_id(),
-				.fn_id = fn_id,
-				.kind = FG_VIOL_SYSCALL,
-				.action = FG_ACT_KILLED,
-				.mode = cfg->mode,
-				.slot = FG_SCRATCH_TP,
-				.nr = (__u32)nr,
-				.arch = arch};
+	struct fg_viol_req r = {};
+
+	fg_task_viol(&r, cfg, fn_id, FG_VIOL_SYSCALL, (__u32)nr, arch);
+	r.action = FG_ACT_KILLED;
 
 	fg_report_violation(&r);
 }

@@ -74,14 +74,9 @@ static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 f
 {
 	if (fg_sys_allowed(fn_id, cfg->gen, arch, id))
 		return 0;
-	struct fg_viol_req r = {.cgid = bpf_get_current_cgroup_id(),
-				.fn_id = fn_id,
-				.kind = FG_VIOL_SYSCALL,
-				.action = FG_ACT_REPORTED,
-				.mode = cfg->mode,
-				.slot = FG_SCRATCH_TP,
-				.nr = (__u32)id,
-				.arch = arch};
+	struct fg_viol_req r = {};
+
+	fg_task_viol(&r, cfg, fn_id, FG_VIOL_SYSCALL, (__u32)id, arch);
 
 	if (fg_blocks(cfg, &r.action)) {
 		__u32 idx = fn_id * 2 + (cfg->gen & 1);
@@ -243,14 +238,9 @@ int fg_uring_submit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (a && (a->uring_ops[(op >> 6) & 3] & bit))
 		return 0;
-	struct fg_viol_req r = {.cgid = bpf_get_current_cgroup_id(),
-				.fn_id = fn_id,
-				.kind = FG_VIOL_IOURING,
-				.action = FG_ACT_REPORTED,
-				.mode = cfg->mode,
-				.slot = FG_SCRATCH_TP,
-				.nr = op,
-				.arch = FG_ARCH_URING};
+	struct fg_viol_req r = {};
+
+	fg_task_viol(&r, cfg, fn_id, FG_VIOL_IOURING, op, FG_ARCH_URING);
 
 	if (fg_blocks(cfg, &r.action))
 		r.action = FG_ACT_ALERT; /* nothing can refuse it here: docs/security.md */
