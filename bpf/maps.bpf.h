@@ -154,6 +154,7 @@ struct fg_scratch {
 	char parent[2 * FG_PATH_MAX];
 	char script[2 * FG_FILENAME_MAX]; /* the name given to exec, for scripts */
 	struct fg_path_val pv;        /* staging value for fg_paths */
+	char item[FG_PATH_MAX];       /* a violation's item text (fg_viol_req.item_len bytes) */
 	__u64 walk[4];                /* struct fg_walk_state of the walk in progress */
 };
 

@@ -174,6 +174,19 @@ __noinline int fg_report_violation(struct fg_viol_req *r)
 
 		e->filename_len = n > 0 ? n - 1 : 0;
 	}
+	e->item_hash = r->item_hash;
+	e->item_flags = r->item_flags;
+	e->item_len = 0;
+	e->pad4 = 0;
+	e->item[0] = 0;
+	__u32 len = r->item_len;
+
+	if (len > FG_PATH_MAX - 1)
+		len = FG_PATH_MAX - 1;
+	if (len && !bpf_probe_read_kernel(e->item, len & (FG_PATH_MAX - 1), s->item)) {
+		e->item_len = len;
+		e->item[len & (FG_PATH_MAX - 1)] = 0;
+	}
 	bpf_ringbuf_submit(e, 0);
 	fg_stat_inc(FG_STAT_EVENTS);
 	return 0;

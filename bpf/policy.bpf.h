@@ -80,6 +80,10 @@ struct fg_viol_req {
 	struct fg_net_key net;
 	struct fg_path bin;    /* FG_VIOL_EXEC: the attempted binary, already in s->bin */
 	struct fg_path parent; /* FG_VIOL_EXEC: its parent, already in s->parent */
+	__u64 item_hash;       /* kinds with an item in text: already in s->item, item_len bytes */
+	__u32 item_flags;
+	__u16 item_len;
+	__u16 pad2;
 };
 
 /* Count the violation (always) and send a record (within the function's budget). For other

@@ -77,7 +77,7 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
         return absl::InvalidArgumentError(absl::StrCat("violation event of ", h.size, " bytes"));
       auto e = std::make_unique<fg_violation_event>();
       std::memcpy(e.get(), data, sizeof *e);
-      if (e->kind < FG_VIOL_SYSCALL || e->kind > FG_VIOL_LISTEN || e->action < FG_ACT_REPORTED ||
+      if (e->kind < FG_VIOL_SYSCALL || e->kind >= FG_VIOL_KINDS || e->action < FG_ACT_REPORTED ||
           e->action > FG_ACT_FAILED_OPEN || e->mode > FG_MODE_ENFORCE)
         return absl::InvalidArgumentError(absl::StrCat("violation event kind ", e->kind, " action ",
                                                        e->action, " mode ", e->mode));
@@ -98,6 +98,9 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       v.exec_flags = e->exec_flags;
       v.script = Field(e->filename, sizeof e->filename, e->filename_len);
       v.comm = Field(e->comm, sizeof e->comm, sizeof e->comm);
+      v.item = Field(e->item, sizeof e->item, e->item_len);
+      v.item_hash = e->item_hash;
+      v.item_flags = e->item_flags;
       return Event(std::move(v));
     }
     case FG_EV_CGROUP: {

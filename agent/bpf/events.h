@@ -68,6 +68,10 @@ struct ViolationEvent {
   std::string script;  // the name given to exec, for a "#!" script
   uint32_t exec_flags = 0;
   std::string comm;
+  // Kinds with an item in text (a DNS name, a Unix socket path, a file path).
+  std::string item;
+  uint64_t item_hash = 0;
+  uint32_t item_flags = 0;
 };
 
 // A cgroup v2 directory came (mkdir) or went (rmdir).

@@ -393,6 +393,13 @@ struct fg_violation_event {
 	char bin[FG_PATH_MAX];
 	char parent[FG_PATH_MAX];
 	char filename[FG_FILENAME_MAX];
+	/* The item of kinds that name one in text (a DNS name, a Unix socket path, a file path),
+	 * with its hash and flags (kind-specific: FG_PATH_F_*, access bits, socket type). */
+	__u64 item_hash;
+	__u32 item_flags;
+	__u16 item_len;
+	__u16 pad4;
+	char item[FG_PATH_MAX];
 };
 
 FG_STATIC_ASSERT(sizeof(struct fg_event_hdr) == 32, "fg_event_hdr layout");
@@ -419,5 +426,6 @@ FG_STATIC_ASSERT(sizeof(struct fg_net_event) == 64, "fg_net_event layout");
 FG_STATIC_ASSERT(sizeof(struct fg_cgroup_event) == 32 + 8 + 16 + FG_CGROUP_PATH_MAX,
 		 "fg_cgroup_event layout");
 FG_STATIC_ASSERT(sizeof(struct fg_violation_event) ==
-			 32 + 4 + 4 * 5 + 32 + 24 + 12 + 4 + 16 + 2 * FG_PATH_MAX + FG_FILENAME_MAX,
+			 32 + 4 + 4 * 5 + 32 + 24 + 12 + 4 + 16 + 2 * FG_PATH_MAX + FG_FILENAME_MAX +
+				 16 + FG_PATH_MAX,
 		 "fg_violation_event layout");

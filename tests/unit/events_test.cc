@@ -382,12 +382,35 @@ TEST(DecodeEventTest, ViolationFieldsWithoutNulAreBounded) {
   EXPECT_EQ(v.script, std::string(v.script.size(), 'f'));
 }
 
+TEST(DecodeEventTest, ViolationItemIsBoundedByItsLengthAndBuffer) {
+  auto e = ViolationRecord(FG_VIOL_FILE, FG_ACT_KILLED, FG_MODE_ENFORCE);
+  std::memcpy(e->item, "/var/run/secrets/token", 22);
+  e->item_len = 22;
+  e->item_hash = 77;
+  e->item_flags = 3;
+  auto ev = DecodeViolation(*e);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  const auto& v = std::get<ViolationEvent>(*ev);
+  EXPECT_EQ(v.item, "/var/run/secrets/token");
+  EXPECT_EQ(v.item_hash, 77u);
+  EXPECT_EQ(v.item_flags, 3u);
+  // A length past the buffer and no NUL: cut at the buffer.
+  std::memset(e->item, 'x', sizeof e->item);
+  e->item_len = 0xffff;
+  ev = DecodeViolation(*e);
+  ASSERT_TRUE(ev.ok());
+  EXPECT_LE(std::get<ViolationEvent>(*ev).item.size(), sizeof e->item);
+}
+
 TEST(DecodeEventTest, ViolationWithBadKindActionOrMode) {
-  for (uint8_t kind : {0, FG_VIOL_LISTEN + 1, 255}) {
+  for (uint8_t kind : {0, FG_VIOL_KINDS, 255}) {
     auto e = ViolationRecord(kind, FG_ACT_DENIED, FG_MODE_ENFORCE);
     EXPECT_THAT(ErrorOf(DecodeViolation(*e)), HasSubstr("violation event kind"))
         << static_cast<int>(kind);
   }
+  // Every kind the ABI names decodes, the ones past listen included (io_uring, DNS, ...).
+  for (uint8_t kind : {FG_VIOL_IOURING, FG_VIOL_DNS_QUERY, FG_VIOL_FILE})
+    EXPECT_TRUE(DecodeViolation(*ViolationRecord(kind, FG_ACT_DENIED, FG_MODE_ENFORCE)).ok());
   // The last action is FG_ACT_FAILED_OPEN (enforce mode, fail-open function, no agent).
   EXPECT_TRUE(
       DecodeViolation(*ViolationRecord(FG_VIOL_EXEC, FG_ACT_FAILED_OPEN, FG_MODE_ENFORCE)).ok());
