@@ -31,15 +31,16 @@ int BPF_PROG(fg_lsm_exec, struct linux_binprm *bprm, struct file *file, int ret)
 	__u32 fn_id = t->fn_id;
 	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
 	struct fg_scratch *s = fg_scratch_get(FG_SCRATCH_LSM);
+	struct fg_name_scratch *ns = fg_name_slot(FG_NAME_LSM);
 
 	if (!cfg || !s || cfg->mode != FG_MODE_ENFORCE)
 		return 0;
 	struct fg_exec_tuple x = {};
 	__u8 action;
 
-	fg_exec_resolve(s, bprm, file, &x);
+	fg_exec_resolve(s, ns, bprm, file, &x);
 	if (fg_exec_verdict(s, cfg, fn_id, &x, &action) != FG_EXEC_BLOCK)
 		return 0; /* allowed, or failing open: the exec tracepoint reports it */
-	fg_report_exec(cgid, fn_id, cfg, FG_SCRATCH_LSM, FG_ACT_DENIED, &x);
+	fg_report_exec(cgid, fn_id, cfg, FG_SCRATCH_LSM, ns, FG_ACT_DENIED, &x);
 	return -FG_EPERM;
 }

@@ -164,3 +164,51 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fg_scratch);
 } fg_scratch SEC(".maps") __weak;
+
+/* --- Sockets: Unix peers, socket kinds and options, inbound (sock.bpf.c, fg_sock.h) --- */
+
+/* Learned socket items per function (struct fg_sock_key, gen 0) -> struct fg_seen_val. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_sock_key);
+	__type(value, struct fg_seen_val);
+} fg_socks SEC(".maps") __weak;
+
+/* Allowed socket items, per function and generation (struct fg_sock_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_sock_key);
+	__type(value, __u8);
+} fg_sock_allow SEC(".maps") __weak;
+
+/* The cluster's CIDRs (--cluster-cidr): an inbound peer inside one is of class "cluster". */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fg_cidr_key);
+	__type(value, __u8);
+} fg_cluster SEC(".maps") __weak;
+
+/* Per-CPU scratch space to resolve a name (a "#!" script's, a Unix socket's) to an absolute
+ * path against the working directory. Slots FG_NAME_TP and FG_NAME_LSM as in fg_scratch;
+ * the cgroup hooks, which can be preempted, claim one of the others (busy) for one run. */
+struct fg_name_scratch {
+	char cwd[2 * FG_PATH_MAX];  /* the working directory, walked backwards */
+	char out[2 * FG_PATH_MAX];  /* the resolved name, from out[0] */
+	char name[FG_PATH_MAX];     /* the name as given */
+	__u64 walk[4];              /* struct fg_walk_state of the walk in progress */
+	__u32 at, ups, step, pad2;  /* loop state of the resolution (name.bpf.c) */
+	struct fg_path_val pv;      /* staging value for fg_paths */
+	__u32 busy;                 /* claimed by a cgroup hook's run */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 6); /* FG_NAME_TP, FG_NAME_LSM, then 4 for the cgroup hooks */
+	__type(key, __u32);
+	__type(value, struct fg_name_scratch);
+} fg_name_scr SEC(".maps") __weak;

@@ -58,6 +58,28 @@ __noinline int fg_hash_script(struct fg_scratch *s, __u32 len, struct fg_path *o
 	return 0;
 }
 
+/* A script rule learned before scripts were resolved (a relative name): matched by the name as
+ * given, looked up only where the section has such rules (fg_sock.h). */
+static __always_inline int fg_exec_by_name(const struct fg_exec_check *c)
+{
+	struct fg_exec_rule_key k = {
+		.fn_id = c->fn_id,
+		.gen = c->gen & 1,
+		.kind = FG_EXEC_RULE_SCRIPT_NAME,
+	};
+
+	if (!bpf_map_lookup_elem(&fg_exec_allow, &k))
+		return 0;
+	k.parent_hash = c->parent_hash;
+	k.bin_hash = c->bin.hash;
+	k.script_hash = c->name_hash;
+	if (bpf_map_lookup_elem(&fg_exec_allow, &k))
+		return 1;
+	k.kind = FG_EXEC_RULE_SCRIPT_NAME | FG_EXEC_RULE_ANY_PARENT;
+	k.parent_hash = 0;
+	return bpf_map_lookup_elem(&fg_exec_allow, &k) != 0;
+}
+
 __noinline int fg_exec_allowed(struct fg_scratch *s, struct fg_exec_check *c)
 {
 	if (!s || !c)
@@ -75,6 +97,8 @@ __noinline int fg_exec_allowed(struct fg_scratch *s, struct fg_exec_check *c)
 	k.kind = FG_EXEC_RULE_ANY_PARENT;
 	k.parent_hash = 0;
 	if (bpf_map_lookup_elem(&fg_exec_allow, &k))
+		return 1;
+	if (c->name_hash && fg_exec_by_name(c))
 		return 1;
 	/* "path*" rules: the hash of every prefix of a plain path, computed as we go. */
 	if (!(c->cfg_flags & FG_CFG_F_EXEC_PREFIX) || c->bin.flags)
@@ -133,8 +157,9 @@ __noinline int fg_report_violation(struct fg_viol_req *r)
 		return 0;
 	struct fg_path bin = r->bin, par = r->parent;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	const int no_task = r->req_flags & FG_VREQ_NO_TASK;
 
-	if (r->kind != FG_VIOL_EXEC) {
+	if (r->kind != FG_VIOL_EXEC && !no_task) {
 		fg_resolve_path(s, 0, (__u64)BPF_CORE_READ(task, mm, exe_file), 0, &bin);
 		fg_resolve_path(s, 1, (__u64)BPF_CORE_READ(task, real_parent, mm, exe_file), 0, &par);
 	}
@@ -145,12 +170,16 @@ __noinline int fg_report_violation(struct fg_viol_req *r)
 		return 0;
 	}
 	fg_fill_hdr(&e->hdr, FG_EV_VIOLATION, sizeof(*e), fn_id, r->cgid);
+	if (no_task) {
+		e->hdr.pid = 0;
+		e->hdr.tid = 0;
+	}
 	e->kind = r->kind;
 	e->action = r->action;
 	e->mode = r->mode;
 	e->pad = 0;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = no_task ? 0 : (__u32)bpf_get_current_uid_gid();
+	e->ppid = no_task ? 0 : BPF_CORE_READ(task, real_parent, tgid);
 	e->nr = r->nr;
 	e->arch = r->arch;
 	e->pad2 = 0;
@@ -164,9 +193,17 @@ __noinline int fg_report_violation(struct fg_viol_req *r)
 	e->parent_flags = par.flags;
 	e->pad3 = 0;
 	e->exec_flags = r->exec_flags;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	fg_path_copy(e->bin, s->bin, &bin);
-	fg_path_copy(e->parent, s->parent, &par);
+	if (no_task) {
+		e->comm[0] = 0;
+		e->bin[0] = 0;
+		e->parent[0] = 0;
+		e->bin_len = 0;
+		e->parent_len = 0;
+	} else {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		fg_path_copy(e->bin, s->bin, &bin);
+		fg_path_copy(e->parent, s->parent, &par);
+	}
 	e->filename_len = 0;
 	e->filename[0] = 0;
 	if (r->exec_flags & FG_EXEC_F_SCRIPT) {

@@ -84,11 +84,11 @@ static __always_inline int fg_walk_step(char *buf, volatile struct fg_walk_state
 	return 0;
 }
 
-static __always_inline void fg_path_walk(char *buf, volatile struct fg_walk_state *w,
-					 struct file *file, struct fg_path *out)
+/* The walk from a dentry on a mount (a file's f_path, a task's working directory). */
+static __always_inline void fg_path_walk_at(char *buf, volatile struct fg_walk_state *w,
+					    struct dentry *dentry, struct vfsmount *vfsmnt,
+					    struct fg_path *out)
 {
-	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
 	int i, done = 0;
 
 	buf[FG_PATH_MAX - 1] = 0;
@@ -122,6 +122,13 @@ static __always_inline void fg_path_walk(char *buf, volatile struct fg_walk_stat
 		fg_stat_inc(FG_STAT_PATH_TRUNC);
 	if (flags & FG_PATH_F_READ_ERR)
 		fg_stat_inc(FG_STAT_READ_FAIL);
+}
+
+static __always_inline void fg_path_walk(char *buf, volatile struct fg_walk_state *w,
+					 struct file *file, struct fg_path *out)
+{
+	fg_path_walk_at(buf, w, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
+			out);
 }
 
 /* Hash of the walked path (see fg_abi.h for the definition user space mirrors). */

@@ -57,6 +57,7 @@ struct fg_exec_check {
 	__u16 pad;
 	__u64 parent_hash;
 	__u64 script_hash;
+	__u64 name_hash; /* a script's name as given (FG_EXEC_RULE_SCRIPT_NAME) */
 	struct fg_path bin;
 };
 
@@ -75,7 +76,7 @@ struct fg_viol_req {
 	__u32 nr;
 	__u32 arch;
 	__u32 exec_flags;
-	__u32 pad;
+	__u32 req_flags; /* FG_VREQ_* */
 	__u64 script_hash;
 	struct fg_net_key net;
 	struct fg_path bin;    /* FG_VIOL_EXEC: the attempted binary, already in s->bin */
@@ -85,6 +86,9 @@ struct fg_viol_req {
 	__u16 item_len;
 	__u16 pad2;
 };
+
+/* fg_viol_req.req_flags */
+#define FG_VREQ_NO_TASK 0x1 /* seen on a packet (softirq): no process to name */
 
 /* Count the violation (always) and send a record (within the function's budget). For other
  * kinds than exec, the offending process's binary and parent are resolved here. Global:

@@ -75,3 +75,26 @@ int BPF_PROG(fg_probe_task_mark, struct cgroup *dst, const char *path, struct ta
 	bpf_iter_task_destroy(&it);
 	return 0;
 }
+
+/* The Unix socket hooks (6.7+) and what they read the address with. */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+SEC("?cgroup/connect_unix")
+int fg_probe_unix_hooks(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock_addr_kern *sa = bpf_cast_to_kern_ctx(ctx);
+
+	return sa->uaddrlen > 0;
+}
+
+/* cgroup_skb reading a socket's cgroup through the kernel's sk_buff (the ingress hook's fast
+ * path, sock.bpf.c): bpf_cast_to_kern_ctx (6.2+) and loads through BTF pointers. */
+SEC("?cgroup_skb/ingress")
+int fg_probe_skb_btf(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	struct sock *sk = kskb->sk;
+	struct cgroup *cg = sk ? sk->sk_cgrp_data.cgroup : 0;
+
+	return !cg || !cg->bpf_cgrp_storage || cg->kn->id;
+}

@@ -92,8 +92,8 @@ int fg_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u64 cgid,
-					 const struct fg_exec_tuple *x)
+static __always_inline void fg_emit_exec(struct fg_scratch *s, struct fg_name_scratch *ns,
+					 __u32 fn_id, __u64 cgid, const struct fg_exec_tuple *x)
 {
 	struct fg_exec_event *e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
 
@@ -131,8 +131,10 @@ static __always_inline void fg_emit_exec(struct fg_scratch *s, __u32 fn_id, __u6
 	e->args[alen & (FG_ARGS_MAX - 1)] = 0;
 	e->args_len = alen;
 
-	/* The name given to exec: a script's path, or /dev/fd/N for fexecve. */
-	long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), s->script);
+	/* A script's absolute path (cut at FG_FILENAME_MAX - 1 bytes: fg_paths has all of it),
+	 * else the name given to exec (/dev/fd/N for fexecve). */
+	const char *name = (x->flags & FG_EXEC_F_SCRIPT) && ns ? ns->out : s->script;
+	long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), name);
 
 	e->filename_len = n > 0 ? n - 1 : 0;
 	e->flags = x->flags;
@@ -160,12 +162,13 @@ static __always_inline int fg_on_exec(struct fg_cgroup_val *t, __u64 cgid,
 	struct fg_fn_state *st = bpf_map_lookup_elem(&fg_fn_state, &fn_id);
 	const struct fg_fn_cfg *cfg = fg_cfg_of(fn_id);
 	struct fg_scratch *s = fg_scratch_get(FG_SCRATCH_TP);
+	struct fg_name_scratch *ns = fg_name_slot(FG_NAME_TP);
 
 	if (!st || !cfg || !s)
 		return 0;
 	struct fg_exec_tuple x = {};
 
-	fg_exec_resolve(s, bprm, BPF_CORE_READ(bprm, file), &x);
+	fg_exec_resolve(s, ns, bprm, BPF_CORE_READ(bprm, file), &x);
 
 	/*
 	 * A new container is pending until its entrypoint runs. The runtime may exec itself in
@@ -191,9 +194,9 @@ static __always_inline int fg_on_exec(struct fg_cgroup_val *t, __u64 cgid,
 			return 0;
 		fg_remember_path(s, s->bin, &x.bin);
 		fg_remember_path(s, s->parent, &x.parent);
-		if (x.flags)
-			fg_remember_path(s, s->script, &x.script);
-		fg_emit_exec(s, fn_id, cgid, &x);
+		if (x.flags && ns)
+			fg_remember_name(ns, &x.script);
+		fg_emit_exec(s, ns, fn_id, cgid, &x);
 		return 0;
 	}
 
@@ -207,7 +210,7 @@ static __always_inline int fg_on_exec(struct fg_cgroup_val *t, __u64 cgid,
 		bpf_send_signal(FG_SIGKILL);
 		action = FG_ACT_KILLED;
 	}
-	fg_report_exec(cgid, fn_id, cfg, FG_SCRATCH_TP, action, &x);
+	fg_report_exec(cgid, fn_id, cfg, FG_SCRATCH_TP, ns, action, &x);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  * enforce mode an opcode it never submitted is reported (nothing can refuse it here).
  */
 #include "policy.bpf.h"
+#include "sock.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -125,6 +126,7 @@ static __always_inline void fg_cache_fill(struct fg_cpu_cache *c, __u64 gen, __u
 		c->sys[i] = sys[i];
 		c->sys_compat[i] = compat[i];
 	}
+	fg_sock_uncache(c->sys);
 	c->entry_gen = gen;
 }
 
@@ -173,6 +175,7 @@ static __always_inline int fg_on_sys_enter(struct bpf_raw_tracepoint_args *ctx,
 		fg_learn_syscall(fn_id, id, arch);
 	else
 		fg_check_syscall(cfg, fn_id, id, arch);
+	fg_sock_syscall(ctx, id, arch, fn_id, cfg);
 	if (c)
 		fg_cache_fill(c, gen, serial, fn_id, cfg);
 	return 0;

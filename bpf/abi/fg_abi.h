@@ -168,7 +168,8 @@ enum fg_stat {
 	FG_STAT_HELPER_ERR = 6,      /* any other helper error */
 	FG_STAT_MARK_FAIL = 7,       /* a task in a tracked cgroup could not be marked (fg_task_mark) */
 	FG_STAT_SECCOMP_KILL = 8,    /* a tracked process died of SIGSYS (its seccomp filter killed it) */
-	FG_STAT_COUNT_ = 9,
+	FG_STAT_SCRATCH_BUSY = 9,    /* a socket hook found every name scratch slot of its CPU taken */
+	FG_STAT_COUNT_ = 10,
 };
 
 /* Header of every ring-buffer record. */
@@ -429,3 +430,5 @@ FG_STATIC_ASSERT(sizeof(struct fg_violation_event) ==
 			 32 + 4 + 4 * 5 + 32 + 24 + 12 + 4 + 16 + 2 * FG_PATH_MAX + FG_FILENAME_MAX +
 				 16 + FG_PATH_MAX,
 		 "fg_violation_event layout");
+
+#include "fg_sock.h" /* Unix peers, socket kinds and options, inbound (sock.bpf.c) */
