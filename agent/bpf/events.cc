@@ -98,7 +98,11 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       v.exec_flags = e->exec_flags;
       v.script = Field(e->filename, sizeof e->filename, e->filename_len);
       v.comm = Field(e->comm, sizeof e->comm, sizeof e->comm);
-      v.item = Field(e->item, sizeof e->item, e->item_len);
+      // An abstract Unix name may hold NULs: the kernel's length, bounded by the buffer.
+      if (e->kind == FG_VIOL_UNIX && ((e->item_flags >> 16) & FG_PATH_F_ABSTRACT))
+        v.item.assign(e->item, e->item_len < sizeof e->item ? e->item_len : sizeof e->item - 1);
+      else
+        v.item = Field(e->item, sizeof e->item, e->item_len);
       v.item_hash = e->item_hash;
       v.item_flags = e->item_flags;
       return Event(std::move(v));
@@ -118,6 +122,23 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       c.inherited = e.inherited != 0;
       c.path = Field(e.path, sizeof e.path, e.path_len);
       return Event(std::move(c));
+    }
+    case FG_EV_SOCK: {
+      if (h.size != sizeof(fg_sock_event))
+        return absl::InvalidArgumentError(absl::StrCat("socket event of ", h.size, " bytes"));
+      auto e = std::make_unique<fg_sock_event>();
+      std::memcpy(e.get(), data, sizeof *e);
+      if (e->key.kind < FG_SOCK_UNIX || e->key.kind > FG_SOCK_INBOUND)
+        return absl::InvalidArgumentError(absl::StrCat("socket event kind ", e->key.kind));
+      SockEvent x;
+      x.hdr = Header(h);
+      x.key = e->key;
+      // Abstract names may hold NULs: their length is the kernel's, bounded by the buffer.
+      size_t len = e->name_len < sizeof e->name ? e->name_len : sizeof e->name - 1;
+      x.name = (e->name_flags & FG_PATH_F_ABSTRACT) ? std::string(e->name, len)
+                                                      : Field(e->name, sizeof e->name, len);
+      x.name_flags = e->name_flags;
+      return Event(std::move(x));
     }
     default:
       return absl::InvalidArgumentError(absl::StrCat("unknown event type ", h.type));

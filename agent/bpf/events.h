@@ -74,6 +74,15 @@ struct ViolationEvent {
   uint32_t item_flags = 0;
 };
 
+// A socket item's first sighting (bpf/abi/fg_sock.h): a Unix peer with its name, a socket
+// kind, a socket option, something received.
+struct SockEvent {
+  EventHeader hdr;
+  fg_sock_key key{};
+  std::string name;         // FG_SOCK_UNIX: the peer's name (a path, or an abstract name's bytes)
+  uint32_t name_flags = 0;  // FG_PATH_F_*
+};
+
 // A cgroup v2 directory came (mkdir) or went (rmdir).
 struct CgroupEvent {
   EventHeader hdr;  // hdr.cgroup_id: the cgroup's id
@@ -84,7 +93,8 @@ struct CgroupEvent {
   std::string path;        // relative to the cgroup v2 root
 };
 
-using Event = std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent>;
+using Event =
+    std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent, SockEvent>;
 
 absl::StatusOr<Event> DecodeEvent(const void* data, size_t size);
 

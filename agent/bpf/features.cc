@@ -15,6 +15,10 @@
 namespace faasguard {
 namespace {
 
+// enum bpf_attach_type values of kernel 6.7, which the system's UAPI headers may predate.
+constexpr int kCgroupUnixConnect = 49;
+constexpr int kCgroupUnixSendmsg = 50;
+
 // Load one probe program; returns "" on success, else the error.
 std::string TryLoad(const std::string& btf_path, const char* prog_name) {
   LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -30,6 +34,7 @@ std::string TryLoad(const std::string& btf_path, const char* prog_name) {
                           std::strcmp(prog_name, "fg_probe_cgrp_storage") == 0);
   bpf_map__set_autocreate(skel->maps.fg_probe_tmark,
                           std::strcmp(prog_name, "fg_probe_task_mark") == 0);
+  SetProgramTypesLibbpfLacks(skel->obj);
   int err = fg_probe__load(skel);
   fg_probe__destroy(skel);
   if (err) return std::strerror(-err);
@@ -37,6 +42,20 @@ std::string TryLoad(const std::string& btf_path, const char* prog_name) {
 }
 
 }  // namespace
+
+void SetProgramTypesLibbpfLacks(bpf_object* obj) {
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    absl::string_view sec = bpf_program__section_name(prog);
+    absl::ConsumePrefix(&sec, "?");
+    int attach = sec == "cgroup/connect_unix"   ? kCgroupUnixConnect
+                 : sec == "cgroup/sendmsg_unix" ? kCgroupUnixSendmsg
+                                                : -1;
+    if (attach < 0 || bpf_program__type(prog) != BPF_PROG_TYPE_UNSPEC) continue;
+    bpf_program__set_type(prog, BPF_PROG_TYPE_CGROUP_SOCK_ADDR);
+    bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(attach));
+  }
+}
 
 KernelFeatures ProbeKernelFeatures(const std::string& btf_path) {
   KernelFeatures f;
@@ -58,6 +77,8 @@ KernelFeatures ProbeKernelFeatures(const std::string& btf_path) {
       {"tp_btf", "fg_probe_tp_btf", &f.tp_btf},
       {"cgroup_storage", "fg_probe_cgrp_storage", &f.cgroup_storage},
       {"task_mark", "fg_probe_task_mark", &f.task_mark},
+      {"unix_hooks", "fg_probe_unix_hooks", &f.unix_hooks},
+      {"skb_btf", "fg_probe_skb_btf", &f.skb_btf},
   };
   libbpf_print_fn_t old = libbpf_set_print(nullptr);  // expected failures stay quiet
   for (const Probe& p : probes) {

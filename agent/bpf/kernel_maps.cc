@@ -192,6 +192,9 @@ absl::Status BpfKernelMaps::ResetFn(uint32_t fn_id) {
       fds_.execs, "fg_execs", [&](const fg_exec_key& k) { return k.fn_id == fn_id; }));
   FG_RETURN_IF_ERROR(DeleteWhere<fg_net_key>(
       fds_.net, "fg_net", [&](const fg_net_key& k) { return k.fn_id == fn_id; }));
+  if (fds_.socks >= 0)
+    FG_RETURN_IF_ERROR(DeleteWhere<fg_sock_key>(
+        fds_.socks, "fg_socks", [&](const fg_sock_key& k) { return k.fn_id == fn_id; }));
   FG_RETURN_IF_ERROR(ClearPolicy(fn_id, 0));
   FG_RETURN_IF_ERROR(ClearPolicy(fn_id, 1));
   return InvalidateCpuCaches();
@@ -223,6 +226,14 @@ absl::Status BpfKernelMaps::WritePolicy(uint32_t fn_id, uint8_t gen, const Allow
     if (bpf_map_update_elem(fds_.net_allow, &k, &v, BPF_ANY) != 0)
       return fail(errno, "fg_net_allow");
   }
+  if (!a.sock.empty() && fds_.sock_allow < 0) return fail(ENOENT, "fg_sock_allow");
+  for (fg_sock_key k : a.sock) {
+    k.fn_id = fn_id;
+    k.gen = gen & 1;
+    uint8_t v = 1;
+    if (bpf_map_update_elem(fds_.sock_allow, &k, &v, BPF_ANY) != 0)
+      return fail(errno, "fg_sock_allow");
+  }
   return absl::OkStatus();
 }
 
@@ -234,9 +245,13 @@ absl::Status BpfKernelMaps::ClearPolicy(uint32_t fn_id, uint8_t gen) {
   FG_RETURN_IF_ERROR(DeleteWhere<fg_exec_rule_key>(
       fds_.exec_allow, "fg_exec_allow",
       [&](const fg_exec_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); }));
-  return DeleteWhere<fg_net_rule_key>(
+  FG_RETURN_IF_ERROR(DeleteWhere<fg_net_rule_key>(
       fds_.net_allow, "fg_net_allow",
-      [&](const fg_net_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); });
+      [&](const fg_net_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); }));
+  if (fds_.sock_allow < 0) return absl::OkStatus();
+  return DeleteWhere<fg_sock_key>(fds_.sock_allow, "fg_sock_allow", [&](const fg_sock_key& k) {
+    return k.fn_id == fn_id && k.gen == (gen & 1);
+  });
 }
 
 absl::StatusOr<fg_fn_state> BpfKernelMaps::ReadFnState(uint32_t fn_id) {
@@ -268,10 +283,18 @@ absl::Status BpfKernelMaps::ForEachNet(
   return ForEach<fg_net_key, fg_seen_val>(fds_.net, "fg_net", fn);
 }
 
+absl::Status BpfKernelMaps::ForEachSock(
+    const std::function<void(const fg_sock_key&, const fg_seen_val&)>& fn) {
+  if (fds_.socks < 0) return absl::OkStatus();
+  return ForEach<fg_sock_key, fg_seen_val>(fds_.socks, "fg_socks", fn);
+}
+
 std::optional<PathText> BpfKernelMaps::LookupPath(uint64_t hash) {
   auto v = std::make_unique<fg_path_val>();
   if (bpf_map_lookup_elem(fds_.paths, &hash, v.get()) != 0) return std::nullopt;
   size_t len = v->len < FG_PATH_MAX ? v->len : FG_PATH_MAX - 1;
+  // An abstract Unix name may hold NULs: all of its length.
+  if (v->flags & FG_PATH_F_ABSTRACT) return PathText{std::string(v->path, len), v->flags};
   return PathText{std::string(v->path, strnlen(v->path, len)), v->flags};
 }
 
@@ -318,7 +341,9 @@ uint64_t CountKeys(int fd, uint32_t key_size) {
 
 std::vector<MapUsage> BpfKernelMaps::Usage() {
   std::vector<MapUsage> out;
-  for (int fd : {fds_.tracked, fds_.execs, fds_.net, fds_.paths, fds_.exec_allow, fds_.net_allow}) {
+  for (int fd : {fds_.tracked, fds_.execs, fds_.net, fds_.paths, fds_.exec_allow, fds_.net_allow,
+                 fds_.socks, fds_.sock_allow}) {
+    if (fd < 0) continue;
     bpf_map_info info{};
     __u32 len = sizeof info;
     if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;

@@ -25,8 +25,9 @@ struct AllowList {
   fg_sys_allow sys{};
   std::vector<fg_exec_rule_key> exec;
   std::vector<fg_net_rule_key> net;
-  uint8_t cfg_flags = 0;  // FG_CFG_F_*
-  size_t rules() const { return exec.size() + net.size() + 1; }
+  std::vector<fg_sock_key> sock;  // Unix peers, socket kinds and options, inbound (fg_sock.h)
+  uint8_t cfg_flags = 0;          // FG_CFG_F_*
+  size_t rules() const { return exec.size() + net.size() + sock.size() + 1; }
 };
 
 // How full a kernel map is.
@@ -67,6 +68,11 @@ class KernelMaps {
   virtual absl::Status ForEachNet(
       const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) = 0;
   virtual std::optional<PathText> LookupPath(uint64_t hash) = 0;
+  // The learned socket items (fg_socks). A kernel without them has none.
+  virtual absl::Status ForEachSock(
+      const std::function<void(const fg_sock_key&, const fg_seen_val&)>& /*fn*/) {
+    return absl::OkStatus();
+  }
 
   // Sum over CPUs of each enum fg_stat counter.
   virtual absl::StatusOr<std::vector<uint64_t>> ReadStats() = 0;
@@ -94,6 +100,9 @@ class BpfKernelMaps : public KernelMaps {
     // fg_mark_tasks, the task iterator that marks the tasks of tracked cgroups (-1: the kernel
     // has no task mark, fg_task_mark_on).
     int mark_iter = -1;
+    // fg_socks and fg_sock_allow: socket items learned and allowed (fg_sock.h).
+    int socks = -1;
+    int sock_allow = -1;
   };
   explicit BpfKernelMaps(Fds fds);
 
@@ -113,6 +122,8 @@ class BpfKernelMaps : public KernelMaps {
   absl::Status ForEachNet(
       const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) override;
   std::optional<PathText> LookupPath(uint64_t hash) override;
+  absl::Status ForEachSock(
+      const std::function<void(const fg_sock_key&, const fg_seen_val&)>& fn) override;
   absl::StatusOr<std::vector<uint64_t>> ReadStats() override;
   size_t TrackedCount() override;
   std::vector<MapUsage> Usage() override;

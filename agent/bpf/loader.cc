@@ -70,7 +70,8 @@ bool Exists(const std::string& path) {
 // Maps that outlive the agent: all but libbpf's internal ones (.rodata, part of each program)
 // and the per-CPU scratch space (nothing in it lasts beyond one program run).
 bool Pinnable(const bpf_map* m) {
-  return !bpf_map__is_internal(m) && std::strcmp(bpf_map__name(m), "fg_scratch") != 0;
+  return !bpf_map__is_internal(m) && std::strcmp(bpf_map__name(m), "fg_scratch") != 0 &&
+         std::strcmp(bpf_map__name(m), "fg_name_scr") != 0;
 }
 
 absl::Status MakeDir(const std::string& dir) {
@@ -114,12 +115,15 @@ uint64_t MonotonicNs() {
 void InstallLibbpfLogger() { libbpf_set_print(LibbpfPrint); }
 
 absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::LoadAndAttach(const LoaderOptions& o) {
-  if (!o.features.lsm && !o.features.fentry && !o.features.task_mark) return Load(o, false);
+  if (!o.features.lsm && !o.features.fentry && !o.features.task_mark && !o.features.unix_hooks)
+    return Load(o, false);
   // The optional programs passed a load probe; should they still fail here (a verifier
   // difference, an LSM hook this kernel lacks), run without them rather than not at all.
   auto p = Load(o, true);
   if (p.ok()) return p;
-  LogWarn("optional programs failed to load: running without BPF-LSM / fentry / the task mark",
+  LogWarn(
+      "optional programs failed to load: running without BPF-LSM / fentry / the task mark / "
+      "the Unix socket hooks",
           {{"error", p.status().ToString()}});
   return Load(o, false);
 }
@@ -146,6 +150,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
   if (!o.btf_path.empty()) opts.btf_custom_path = o.btf_path.c_str();
   p->skel_.reset(fg_bpf__open_opts(&opts));
   if (!p->skel_) return ErrnoStatus(errno, "open BPF object fg_bpf");
+  SetProgramTypesLibbpfLacks(p->skel_->obj);
 
   struct {
     bpf_map* map;
@@ -158,6 +163,8 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
       {p->skel_->maps.fg_paths, o.max_paths},
       {p->skel_->maps.fg_exec_allow, o.max_exec_rules},
       {p->skel_->maps.fg_net_allow, o.max_net_rules},
+      {p->skel_->maps.fg_socks, o.max_net},             // socket items share the network sizes
+      {p->skel_->maps.fg_sock_allow, o.max_net_rules},
   };
   for (const auto& s : sizes) {
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(s.map, s.entries),
@@ -196,6 +203,14 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
   bool mkdir_btf = o.features.tp_btf && o.features.cgroup_storage;
   bpf_program__set_autoload(p->skel_->progs.fg_cgroup_mkdir_btf, mkdir_btf);
   bpf_program__set_autoload(p->skel_->progs.fg_cgroup_mkdir, !mkdir_btf);
+
+  // Unix socket peers (6.7+), and the ingress hook's variant (sock.bpf.c).
+  p->unix_on_ = optional && o.features.unix_hooks;
+  for (bpf_program* u : {p->skel_->progs.fg_connect_unix, p->skel_->progs.fg_sendmsg_unix})
+    bpf_program__set_autoload(u, p->unix_on_);
+  bool ingress_storage = o.features.skb_btf && o.features.cgroup_storage;
+  bpf_program__set_autoload(p->skel_->progs.fg_ingress, ingress_storage);
+  bpf_program__set_autoload(p->skel_->progs.fg_ingress_id, !ingress_storage);
 
   p->cg_local_on_ = o.features.cgroup_storage;
   if (p->adopted_) FG_RETURN_IF_ERROR(p->ReusePinnedMaps());
@@ -385,7 +400,8 @@ absl::StatusOr<bool> BpfPrograms::AdoptLink(bpf_program* prog, const std::string
 
 absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
   auto [type, target] = SplitSection(bpf_program__section_name(prog));
-  if (type == "cgroup") target = absl::StrCat(target, " @ ", cgroup2_mount_);
+  const bool cgroup_hook = type == "cgroup" || type == "cgroup_skb";
+  if (cgroup_hook) target = absl::StrCat(target, " @ ", cgroup2_mount_);
   const bool is_sys_enter = prog == sys_enter();
   std::string how, pin;
   if (!pin_dir_.empty()) {
@@ -413,8 +429,8 @@ absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
   }
   // A cgroup program is attached once, at the v2 root: that covers every present and future
   // cgroup.
-  LinkPtr link(type == "cgroup" ? bpf_program__attach_cgroup(prog, cgroup_fd_.get())
-                                : bpf_program__attach(prog),
+  LinkPtr link(cgroup_hook ? bpf_program__attach_cgroup(prog, cgroup_fd_.get())
+                           : bpf_program__attach(prog),
                LinkDeleter{.keep_attached = !pin_dir_.empty()});
   if (!link) {
     return ErrnoStatus(errno, absl::StrCat("attach program ", bpf_program__name(prog), " (",
@@ -532,7 +548,28 @@ BpfKernelMaps::Fds BpfPrograms::map_fds() const {
           cg_local_on_ ? bpf_map__fd(skel_->maps.fg_cg_local) : -1,
           cgroup_fd_.get(),
           bpf_map__fd(skel_->maps.fg_cpu_cache),
-          task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1};
+          task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1,
+          bpf_map__fd(skel_->maps.fg_socks),
+          bpf_map__fd(skel_->maps.fg_sock_allow)};
+}
+
+absl::Status BpfPrograms::SetClusterCidrs(const std::vector<fg_cidr_key>& cidrs) {
+  int fd = bpf_map__fd(skel_->maps.fg_cluster);
+  std::vector<fg_cidr_key> old;
+  fg_cidr_key key{}, next{};
+  const fg_cidr_key* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    old.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (const auto& k : old) (void)bpf_map_delete_elem(fd, &k);
+  for (const auto& k : cidrs) {
+    uint8_t one = 1;
+    if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0)
+      return ErrnoStatus(errno, "write map fg_cluster (at most 64 cluster CIDRs)");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace faasguard

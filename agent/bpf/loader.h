@@ -60,6 +60,11 @@ class BpfPrograms {
   bool cgroup_storage_active() const { return cg_local_on_; }
   // Whether sys_enter passes unmarked tasks after one load (fg_task_mark, taskmark.bpf.c).
   bool task_mark_active() const { return task_mark_on_; }
+  // Whether the Unix socket hooks (cgroup/connect_unix, sendmsg_unix: 6.7+) are attached.
+  bool unix_active() const { return unix_on_; }
+  // The cluster's CIDRs (fg_cluster, keys complete): an inbound peer inside one is of class
+  // "cluster". Replaces what was there.
+  absl::Status SetClusterCidrs(const std::vector<fg_cidr_key>& cidrs);
   int ringbuf_fd() const;
   BpfKernelMaps::Fds map_fds() const;
   uint64_t hash_seed() const { return seed_; }
@@ -133,6 +138,7 @@ class BpfPrograms {
   bool lsm_active_ = false;
   bool cg_local_on_ = false;
   bool task_mark_on_ = false;
+  bool unix_on_ = false;
   uint64_t mark_failures_seen_ = 0;
 };
 

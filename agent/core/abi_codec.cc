@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "core/sock_codec.h"
 #include "profile/path_rule.h"
 #include "profile/profile.h"
 #include "syscalls/syscall_table.h"
@@ -258,11 +259,18 @@ v1::Violation ViolationFromKernel(const ViolationEvent& e) {
       x->set_kind(kind);
       x->set_parent(v.parent());
       x->set_parent_kind(parent_kind);
-      if (e.exec_flags & FG_EXEC_F_SCRIPT) x->set_script(e.script);
+      // A script: its absolute path is the item (the name given is in e.script).
+      if (e.exec_flags & FG_EXEC_F_SCRIPT) x->set_script(e.item.empty() ? e.script : e.item);
       v.set_attempted(x->script().empty() ? x->path()
                                           : absl::StrCat(x->path(), " (script ", x->script(), ")"));
       break;
     }
+    case FG_VIOL_UNIX:
+    case FG_VIOL_SOCKET:
+    case FG_VIOL_SOCKOPT:
+    case FG_VIOL_INBOUND:
+      SockViolationFromKernel(e, &v);
+      break;
     default: {
       auto entry = NetKeyToEntry(e.net);
       if (!entry) {

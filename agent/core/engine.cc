@@ -314,6 +314,37 @@ bool Engine::ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::
   return true;
 }
 
+bool Engine::ApplySock(Function& f, Section& s, const fg_sock_key& key, const PathText& name,
+                       const v1::Seen& seen) {
+  auto entry = SockKeyToEntry(key, name.path, name.flags);
+  if (!entry) return false;
+  SetSockEntrySeen(*entry, seen);
+  if (!AddSockEntry(ContainerSection(f.profile, s.container), *entry)) return false;
+  NoteNew(f, s, SockEntryKind(*entry), {{"item", SockEntryWords(*entry)}});
+  return true;
+}
+
+void Engine::SyncSocksLocked() {
+  absl::Status st = kernel_->ForEachSock([&](const fg_sock_key& k, const fg_seen_val& v) {
+    Function* f = nullptr;
+    Section* s = SectionForSlotLocked(k.fn_id, &f);
+    if (!s) return;
+    uint64_t& base = s->folded.sock[SockKeyToBytes(k)];
+    const CountFold c = FoldCount(v.count, base);
+    if (!c.due) return;
+    PathText name;
+    if (k.kind == FG_SOCK_UNIX) {
+      auto text = paths_.Resolve(k.hash);
+      if (!text) return;  // fg_paths was full: the name comes with no later sync either
+      name = *text;
+    }
+    base = v.count;
+    ApplySock(*f, *s, k, name, SeenFromKernel(c.delta, v.first_ns, v.last_ns));
+    if (c.delta) f->dirty = true;
+  });
+  if (!st.ok()) LogWarn("cannot read socket set", {{"error", st.ToString()}});
+}
+
 void Engine::HandleEvent(const Event& ev) {
   std::lock_guard<std::mutex> l(mu_);
   std::visit(
@@ -342,11 +373,21 @@ void Engine::HandleEvent(const Event& ev) {
           paths_.Remember(e.bin.hash, bin);
           paths_.Remember(e.parent.hash, parent);
           std::string script = (e.flags & FG_EXEC_F_SCRIPT) ? e.filename : "";
-          if (!script.empty()) paths_.Remember(e.script_hash, PathText{script, 0});
+          if (script.size() >= FG_FILENAME_MAX - 1) {
+            // cut to the record's field: the kernel kept all of it in fg_paths
+            auto full = paths_.Resolve(e.script_hash);
+            if (full) script = full->path;
+          } else if (!script.empty()) {
+            paths_.Remember(e.script_hash, PathText{script, 0});
+          }
           // Counts come from the kernel set; the event brings the item and its details.
           ApplyExec(*f, *s, bin, parent, script, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns), &e);
         } else if constexpr (std::is_same_v<T, NetEvent>) {
           ApplyNet(*f, *s, e.key, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns));
+        } else if constexpr (std::is_same_v<T, SockEvent>) {
+          PathText name{e.name, e.name_flags};
+          if (e.key.kind == FG_SOCK_UNIX) paths_.Remember(e.key.hash, name);
+          ApplySock(*f, *s, e.key, name, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns));
         }
       },
       ev);
@@ -412,6 +453,7 @@ void Engine::SyncLocked() {
     if (c.delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read network set", {{"error", st.ToString()}});
+  SyncSocksLocked();
 }
 
 void Engine::SyncFromKernel() {

@@ -29,6 +29,7 @@
 #include "core/policy.h"
 #include "core/profile_host.h"
 #include "core/slot_table.h"
+#include "core/sock_codec.h"
 #include "core/violation_log.h"
 #include "faasguard/v1/agent.pb.h"
 #include "faasguard/v1/profile.pb.h"
@@ -232,6 +233,11 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   bool ApplyExec(Function& f, Section& s, const PathText& bin, const PathText& parent,
                  const std::string& script, const v1::Seen& seen, const ExecEvent* ev);
   bool ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::Seen& seen);
+  // A socket item (a Unix peer named by `name`, a kind, an option, a class of inbound peers).
+  bool ApplySock(Function& f, Section& s, const fg_sock_key& key, const PathText& name,
+                 const v1::Seen& seen);
+  // Fold fg_socks into the profiles (SyncLocked).
+  void SyncSocksLocked();
   void NoteNew(Function& f, const Section& s, absl::string_view kind,
                std::initializer_list<std::pair<absl::string_view, std::string>> what);
   v1::KernelState SnapshotLocked();

@@ -12,6 +12,12 @@ NetKeyBytes NetKeyToBytes(const fg_net_key& k) {
   return b;
 }
 
+SockKeyBytes SockKeyToBytes(const fg_sock_key& k) {
+  SockKeyBytes b;
+  std::memcpy(b.data(), &k, sizeof k);
+  return b;
+}
+
 uint64_t Delta(uint64_t now, uint64_t base) { return now >= base ? now - base : now; }
 
 CountFold FoldCount(uint64_t count, uint64_t base) {

@@ -25,13 +25,16 @@ namespace faasguard {
 
 using ExecTuple = std::tuple<uint64_t, uint64_t, uint64_t>;  // (parent, bin, script) hashes
 using NetKeyBytes = std::array<uint8_t, sizeof(fg_net_key)>;
+using SockKeyBytes = std::array<uint8_t, sizeof(fg_sock_key)>;
 
 NetKeyBytes NetKeyToBytes(const fg_net_key& k);
+SockKeyBytes SockKeyToBytes(const fg_sock_key& k);
 
 // How much of one slot's running kernel totals is already in the profile.
 struct FoldBase {
   std::map<ExecTuple, uint64_t> exec;
   std::map<NetKeyBytes, uint64_t> net;
+  std::map<SockKeyBytes, uint64_t> sock;
   uint64_t execs = 0, forks = 0, exits = 0;
   fg_fn_state sys{};  // syscall bits already folded (an import may have dropped some since)
 };

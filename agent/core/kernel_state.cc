@@ -35,6 +35,11 @@ void RecordFoldBase(const FoldBase& base, v1::SlotState* ss) {
     n->set_key(std::string(k.begin(), k.end()));
     n->set_count(count);
   }
+  for (const auto& [k, count] : base.sock) {
+    v1::NetBase* n = ss->add_sock_base();
+    n->set_key(std::string(k.begin(), k.end()));
+    n->set_count(count);
+  }
 }
 
 FoldBase FoldBaseFromRecord(const v1::SlotState& ss) {
@@ -51,6 +56,12 @@ FoldBase FoldBaseFromRecord(const v1::SlotState& ss) {
     if (n.key().size() != k.size()) continue;
     std::memcpy(k.data(), n.key().data(), k.size());
     b.net[k] = n.count();
+  }
+  for (const auto& n : ss.sock_base()) {
+    SockKeyBytes k{};
+    if (n.key().size() != k.size()) continue;
+    std::memcpy(k.data(), n.key().data(), k.size());
+    b.sock[k] = n.count();
   }
   return b;
 }

@@ -11,6 +11,7 @@
 #include "profile/names.h"
 #include "profile/path_rule.h"
 #include "profile/profile.h"
+#include "profile/socket_items.h"
 #include "syscalls/syscall_classes.h"
 #include "syscalls/syscall_table.h"
 
@@ -43,6 +44,7 @@ absl::Status CompileSyscalls(const v1::ContainerProfile& c, CompiledPolicy& out)
 }
 
 absl::Status CompileExecs(const v1::ContainerProfile& c, uint64_t seed, CompiledPolicy& out) {
+  bool by_name = false;  // relative script names (profiles learned before they were resolved)
   for (const auto& x : c.execs()) {
     fg_exec_rule_key k{};
     if (x.path().empty()) return absl::InvalidArgumentError("exec rule with an empty path");
@@ -62,6 +64,7 @@ absl::Status CompileExecs(const v1::ContainerProfile& c, uint64_t seed, Compiled
     } else {
       k.bin_hash = PathHash(KernelPathText(rule->text, x.kind()), KernelPathFlags(x.kind()), seed);
       if (!x.script().empty()) k.script_hash = PathHash(x.script(), 0, seed);
+      if (RelativeScript(x)) k.kind |= FG_EXEC_RULE_SCRIPT_NAME;
     }
     if (x.parent() == "*") {
       k.kind |= FG_EXEC_RULE_ANY_PARENT;
@@ -74,6 +77,13 @@ absl::Status CompileExecs(const v1::ContainerProfile& c, uint64_t seed, Compiled
                                KernelPathFlags(x.parent_kind()), seed);
     }
     out.exec.push_back(k);
+    if (k.kind & FG_EXEC_RULE_SCRIPT_NAME) by_name = true;
+  }
+  if (by_name) {
+    // The mark that makes the kernel look scripts up by the name given as well (fg_sock.h).
+    fg_exec_rule_key mark{};
+    mark.kind = FG_EXEC_RULE_SCRIPT_NAME;
+    out.exec.push_back(mark);
   }
   return absl::OkStatus();
 }
@@ -114,6 +124,85 @@ absl::Status CompileNet(const google::protobuf::RepeatedPtrField<v1::NetEntry>& 
   return absl::OkStatus();
 }
 
+// Unix peers, socket kinds, socket options and inbound classes -> fg_sock_allow keys.
+absl::Status CompileSockets(const v1::ContainerProfile& c, uint64_t seed, CompiledPolicy& out) {
+  bool prefix_rules = false;
+  for (const auto& u : c.unix_peers()) {
+    auto r = ParseUnixName(u.path());
+    if (!r.ok()) return absl::InvalidArgumentError(absl::StrCat("unix rule: ", r.status().message()));
+    fg_sock_key k{};
+    k.kind = FG_SOCK_UNIX;
+    if (!u.type().empty()) {
+      auto type = ParseSocketType(u.type());
+      if (!type)
+        return absl::InvalidArgumentError(absl::StrCat("unix rule \"", u.path(), "\": type \"",
+                                                       u.type(), "\""));
+      k.type = static_cast<__u16>(*type);
+    }
+    if (r->abstract) k.flags |= FG_SOCK_F_ABSTRACT;
+    if (r->prefix) {
+      k.flags |= FG_SOCK_F_PREFIX;
+      k.port = static_cast<__u16>(r->name.size());
+      k.hash = PathHash(r->name, 0, seed);
+      prefix_rules = true;
+    } else {
+      k.hash = PathHash(r->name, r->abstract ? FG_PATH_F_ABSTRACT : 0, seed);
+    }
+    out.sock.push_back(k);
+  }
+  if (prefix_rules) {
+    fg_sock_key mark{};
+    mark.kind = FG_SOCK_UNIX;
+    mark.flags = FG_SOCK_F_PREFIX;
+    out.sock.push_back(mark);
+  }
+  for (const auto& x : c.sockets()) {
+    auto family = ParseFamily(x.family());
+    auto type = ParseSocketType(x.type());
+    if (!family || !type || x.protocol() > 0xffff)
+      return absl::InvalidArgumentError(absl::StrCat("socket rule \"", x.family(), "/", x.type(),
+                                                     "/", x.protocol(), "\" does not parse"));
+    fg_sock_key k{};
+    k.kind = FG_SOCK_KIND;
+    k.family = static_cast<__u16>(*family);
+    k.type = static_cast<__u16>(*type);
+    k.proto = static_cast<__u16>(x.protocol());
+    out.sock.push_back(k);
+  }
+  for (const auto& o : c.socket_options()) {
+    auto id = ParseSockopt(o.option());
+    if (!id)
+      return absl::InvalidArgumentError(absl::StrCat("unknown socket option \"", o.option(), "\""));
+    fg_sock_key k{};
+    k.kind = FG_SOCK_OPT;
+    k.proto = static_cast<__u16>(id->level);
+    k.port = static_cast<__u16>(id->optname);
+    out.sock.push_back(k);
+  }
+  for (const auto& n : c.inbound()) {
+    if (n.protocol() != v1::PROTOCOL_TCP && n.protocol() != v1::PROTOCOL_UDP)
+      return absl::InvalidArgumentError("inbound rule: protocol tcp or udp");
+    if (n.port() > 65535 || !v1::PeerClass_IsValid(n.peer()))
+      return absl::InvalidArgumentError(absl::StrCat("inbound rule: port ", n.port(), " class ",
+                                                     static_cast<int>(n.peer())));
+    fg_sock_key k{};
+    k.kind = FG_SOCK_INBOUND;
+    k.proto = static_cast<__u16>(n.protocol());
+    k.port = static_cast<__u16>(n.port());
+    k.cls = static_cast<__u8>(n.peer());  // PEER_CLASS_* are FG_PEER_* (fg_sock.h)
+    out.sock.push_back(k);
+  }
+  if (c.inbound_size() > 0) {
+    // The mark: this section's peer classes are enforced (a section without inbound rules, as
+    // one learned before them, has its receiving ports enforced only).
+    fg_sock_key mark{};
+    mark.kind = FG_SOCK_INBOUND;
+    mark.port = FG_SOCK_INBOUND_MARK_PORT;
+    out.sock.push_back(mark);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint64_t seed,
@@ -123,12 +212,17 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
   if (st.ok()) st = CompileExecs(c, seed, out);
   if (st.ok()) st = CompileNet(c.egress(), FG_RULE_EGRESS, out);
   if (st.ok()) st = CompileNet(c.listen(), FG_RULE_LISTEN, out);
+  if (st.ok()) st = CompileSockets(c, seed, out);
   if (!st.ok())
     return absl::InvalidArgumentError(absl::StrCat("container ", c.name(), ": ", st.message()));
   if (out.exec.size() > limits.max_exec_rules)
     return absl::ResourceExhaustedError(absl::StrCat(
         "container ", c.name(), ": ", out.exec.size(), " exec rules do not fit the kernel map (",
         limits.max_exec_rules, " entries; raise --max-exec-rules)"));
+  if (out.sock.size() > limits.max_net_rules)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "container ", c.name(), ": ", out.sock.size(), " socket rules do not fit the kernel map (",
+        limits.max_net_rules, " entries; raise --max-net-rules)"));
   if (out.net.size() > limits.max_net_rules)
     return absl::ResourceExhaustedError(absl::StrCat(
         "container ", c.name(), ": ", out.net.size(), " network rules do not fit the kernel map (",
@@ -152,6 +246,10 @@ absl::StatusOr<CompiledPolicy> CompileSection(const v1::Profile& p, absl::string
     for (const auto& x : c.execs()) AddExec(all, x);
     for (const auto& x : c.egress()) AddNet(all.mutable_egress(), x);
     for (const auto& x : c.listen()) AddNet(all.mutable_listen(), x);
+    for (const auto& x : c.unix_peers()) AddUnix(all, x);
+    for (const auto& x : c.sockets()) AddSocket(all, x);
+    for (const auto& x : c.inbound()) AddInbound(all, x);
+    for (const auto& x : c.socket_options()) AddSockopt(all, x);
   }
   return CompilePolicy(all, hash_seed, limits);
 }

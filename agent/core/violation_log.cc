@@ -247,6 +247,33 @@ bool AddViolationItem(v1::ContainerProfile& c, const v1::Violation& v) {
       *e.mutable_first_seen() = v.time();
       return AddSyscall(c, e);
     }
+    case v1::Violation::kUnixPeer: {
+      v1::UnixEntry e = v.unix_peer();
+      *e.mutable_seen() = seen;
+      return AddUnix(c, e);
+    }
+    case v1::Violation::kSocket: {
+      v1::SocketEntry e = v.socket();
+      *e.mutable_seen() = seen;
+      return AddSocket(c, e);
+    }
+    case v1::Violation::kSocketOption: {
+      v1::SockoptEntry e = v.socket_option();
+      *e.mutable_seen() = seen;
+      return AddSockopt(c, e);
+    }
+    case v1::Violation::kInbound: {
+      // What was received: its port becomes a receiving port too (a listener's port is in the
+      // listen list already, unless the socket listened where the function never did).
+      v1::InboundEntry e = v.inbound();
+      *e.mutable_seen() = seen;
+      v1::NetEntry port;
+      port.set_protocol(e.protocol());
+      port.set_port(e.port());
+      *port.mutable_seen() = seen;
+      const bool new_port = AddNet(c.mutable_listen(), port);
+      return AddInbound(c, e) || new_port;
+    }
     default:
       return false;
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "core/abi_codec.h"
+#include "core/sock_codec.h"
 #include "google/protobuf/struct.pb.h"
 #include "profile/names.h"
 #include "profile/profile.h"
@@ -106,6 +107,15 @@ std::string HostPort(const std::string& addr, uint32_t port) {
 
 }  // namespace
 
+// The socket items of a section, one line each: "<indent><kind> <words><suffix>".
+template <typename Line>
+void ForEachSocketItem(const v1::ContainerProfile& c, Line line) {
+  for (const auto& x : c.unix_peers()) line("unix   ", SockEntry(x), x.seen().count());
+  for (const auto& x : c.sockets()) line("socket ", SockEntry(x), x.seen().count());
+  for (const auto& x : c.inbound()) line("inbound", SockEntry(x), x.seen().count());
+  for (const auto& x : c.socket_options()) line("sockopt", SockEntry(x), x.seen().count());
+}
+
 std::string RenderProfile(const v1::Profile& p) {
   std::string o;
   absl::StrAppend(
@@ -143,7 +153,8 @@ std::string RenderProfile(const v1::Profile& p) {
                         x.parent().empty() ? "(kernel)" : x.parent(), KindSuffix(x.parent_kind()),
                         "  x", x.seen().count());
         if (x.uids_size()) absl::StrAppend(&o, "  uid ", absl::StrJoin(x.uids(), ","));
-        if (!x.script().empty()) absl::StrAppend(&o, "  script ", x.script());
+        if (!x.script().empty())
+          absl::StrAppend(&o, "  script ", x.script(), RelativeScript(x) ? " (by name)" : "");
         if (x.sample_args_size())
           absl::StrAppend(&o, "  args: ", absl::StrJoin(x.sample_args(), " ").substr(0, 80));
         absl::StrAppend(&o, "\n");
@@ -166,6 +177,14 @@ std::string RenderProfile(const v1::Profile& p) {
       for (const auto& n : c.ingress())
         absl::StrAppend(&o, "    ", Proto(n.protocol()), " from ", n.address(), " to port ",
                         n.port(), "  x", n.seen().count(), "\n");
+    }
+    const int socket_items =
+        c.unix_peers_size() + c.sockets_size() + c.inbound_size() + c.socket_options_size();
+    if (socket_items) {
+      absl::StrAppend(&o, "  Sockets (", socket_items, "):\n");
+      ForEachSocketItem(c, [&](const char* kind, const SockEntry& e, uint64_t count) {
+        absl::StrAppend(&o, "    ", kind, " ", SockEntryWords(e), "  x", count, "\n");
+      });
     }
     absl::StrAppend(&o, "  Counters: execs ", c.counters().execs(), ", forks ",
                     c.counters().forks(), ", exits ", c.counters().exits(), "\n");
@@ -328,6 +347,9 @@ void RenderItems(const v1::ContainerProfile& c, const char* sign, std::string* o
   for (const auto& n : c.ingress())
     absl::StrAppend(o, "  ", sign, " ingress ", Proto(n.protocol()), " from ", n.address(),
                     " to port ", n.port(), "\n");
+  ForEachSocketItem(c, [&](const char* kind, const SockEntry& e, uint64_t) {
+    absl::StrAppend(o, "  ", sign, " ", kind, " ", SockEntryWords(e), "\n");
+  });
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <cstdlib>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "core/abi_codec.h"
 #include "rpc/metrics.h"
@@ -115,6 +117,14 @@ absl::Status ParseKubernetes(const ParsedArgs& a, AgentConfig* c) {
     c->kube_sync = AgentConfig::KubeSync::kOff;
   else
     return Invalid("kube-sync", "auto, on or off");
+  for (absl::string_view cidr : absl::StrSplit(Value(a, "cluster-cidr"), ',', absl::SkipEmpty())) {
+    auto parsed = ParseAddressOrCidr(absl::StripAsciiWhitespace(cidr));
+    if (!parsed.ok())
+      return Invalid("cluster-cidr", absl::StrCat("CIDRs separated by commas (",
+                                                  parsed.status().message(), ")"));
+    c->cluster_cidrs.push_back(*parsed);
+  }
+  if (c->cluster_cidrs.size() > 64) return Invalid("cluster-cidr", "at most 64 CIDRs");
   c->kube_api = Value(a, "kube-api");
   c->kube_token_file = Value(a, "kube-token-file");
   c->kube_ca_file = Value(a, "kube-ca-file");
@@ -179,6 +189,8 @@ const std::vector<FlagDef>& AgentFlags() {
       {"kube-ca-file", 0, true, "FILE", "CA of the API server's certificate",
        "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"},
       {"kube-sync-interval", 0, true, "SECONDS", "how often changed profiles are published", "10"},
+      {"cluster-cidr", 0, true, "CIDR,...",
+       "the cluster's pod and service CIDRs: inbound peers there are of class \"cluster\"", ""},
       {"bpf-pin-dir", 0, true, "DIR|off",
        "pin programs and maps here (bpf filesystem): enforcement outlives the agent, and the "
        "next agent takes over; off: everything goes with the agent",

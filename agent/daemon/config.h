@@ -12,6 +12,7 @@
 #include "common/args.h"
 #include "common/log.h"
 #include "faasguard/v1/profile.pb.h"
+#include "profile/address.h"
 
 namespace faasguard {
 
@@ -56,6 +57,8 @@ struct AgentConfig {
   std::string kube_token_file;
   std::string kube_ca_file;
   absl::Duration kube_sync_interval;
+  // The cluster's pod and service CIDRs: inbound peers there are of class "cluster".
+  std::vector<ParsedAddress> cluster_cidrs;
 
   // The kernel side.
   std::string bpf_pin_dir;  // "": nothing pinned

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <random>
 
@@ -183,7 +184,15 @@ absl::Status Agent::LoadPrograms() {
     LogInfo("program attached",
             {{"name", p.name}, {"type", p.type}, {"target", p.target}, {"link", p.link}});
   kernel_ = std::make_unique<BpfKernelMaps>(programs_->map_fds());
-  return absl::OkStatus();
+  std::vector<fg_cidr_key> cidrs;
+  for (const auto& c : config_.cluster_cidrs) {
+    fg_cidr_key k{};
+    k.prefixlen = FG_CIDR_FIXED_BITS + c.prefix;
+    k.family = c.family;
+    std::memcpy(k.addr, c.addr, sizeof k.addr);
+    cidrs.push_back(k);
+  }
+  return Annotated("cannot write the cluster CIDRs", programs_->SetClusterCidrs(cidrs));
 }
 
 void Agent::StartEngine() {

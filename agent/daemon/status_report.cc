@@ -31,6 +31,10 @@ KernelStatInfo KernelStat(int stat) {
     case FG_STAT_SECCOMP_KILL:
       return {"kernel_seccomp_kills",
               "Processes of functions their seccomp filter killed (reported as violations)."};
+    case FG_STAT_SCRATCH_BUSY:
+      return {"kernel_scratch_busy",
+              "Unix socket checks that found no free scratch space (learn: skipped; enforce: "
+              "refused)."};
     default:
       return {"kernel_unknown", "A kernel counter this agent does not know."};
   }

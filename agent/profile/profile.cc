@@ -7,13 +7,16 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/status.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "profile/address.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
+#include "profile/socket_items.h"
 #include "syscalls/syscall_table.h"
 
 namespace faasguard {
@@ -34,6 +37,32 @@ auto ExecKey(const v1::ExecEntry& e) {
 }
 auto NetKey(const v1::NetEntry& e) {
   return std::make_tuple(static_cast<int>(e.protocol()), e.address(), e.port());
+}
+auto UnixKey(const v1::UnixEntry& e) { return std::tie(e.path(), e.type()); }
+auto SocketKey(const v1::SocketEntry& e) {
+  return std::make_tuple(e.family(), e.type(), e.protocol());
+}
+auto InboundKey(const v1::InboundEntry& e) {
+  return std::make_tuple(static_cast<int>(e.protocol()), e.port(), static_cast<int>(e.peer()));
+}
+auto SockoptKey(const v1::SockoptEntry& e) { return e.option(); }
+
+// Add an item with a Seen to a list unless an item of the same identity is there.
+template <typename Item, typename Key>
+bool AddSeenItem(google::protobuf::RepeatedPtrField<Item>* list, const Item& e, Key key) {
+  for (auto& x : *list) {
+    if (key(x) == key(e)) {
+      MergeSeen(*x.mutable_seen(), e.seen());
+      return false;
+    }
+  }
+  *list->Add() = e;
+  return true;
+}
+
+template <typename Item, typename Key>
+void SortBy(google::protobuf::RepeatedPtrField<Item>* list, Key key) {
+  std::sort(list->begin(), list->end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
 }
 
 bool Before(const Timestamp& a, const Timestamp& b) {
@@ -124,6 +153,19 @@ bool AddNet(NetList* list, const v1::NetEntry& e) {
   return true;
 }
 
+bool AddUnix(v1::ContainerProfile& c, const v1::UnixEntry& e) {
+  return AddSeenItem(c.mutable_unix_peers(), e, UnixKey);
+}
+bool AddSocket(v1::ContainerProfile& c, const v1::SocketEntry& e) {
+  return AddSeenItem(c.mutable_sockets(), e, SocketKey);
+}
+bool AddInbound(v1::ContainerProfile& c, const v1::InboundEntry& e) {
+  return AddSeenItem(c.mutable_inbound(), e, InboundKey);
+}
+bool AddSockopt(v1::ContainerProfile& c, const v1::SockoptEntry& e) {
+  return AddSeenItem(c.mutable_socket_options(), e, SockoptKey);
+}
+
 size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
   size_t added = 0;
   for (const auto& fc : from.containers()) {
@@ -133,6 +175,10 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
     for (const auto& n : fc.egress()) added += AddNet(c.mutable_egress(), n);
     for (const auto& n : fc.listen()) added += AddNet(c.mutable_listen(), n);
     for (const auto& n : fc.ingress()) added += AddNet(c.mutable_ingress(), n);
+    for (const auto& x : fc.unix_peers()) added += AddUnix(c, x);
+    for (const auto& x : fc.sockets()) added += AddSocket(c, x);
+    for (const auto& x : fc.inbound()) added += AddInbound(c, x);
+    for (const auto& x : fc.socket_options()) added += AddSockopt(c, x);
     auto* k = c.mutable_counters();
     k->set_execs(k->execs() + fc.counters().execs());
     k->set_forks(k->forks() + fc.counters().forks());
@@ -165,8 +211,14 @@ v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerP
   AddMissing(a.egress(), b ? &b->egress() : nullptr, NetKey, out.mutable_egress());
   AddMissing(a.listen(), b ? &b->listen() : nullptr, NetKey, out.mutable_listen());
   AddMissing(a.ingress(), b ? &b->ingress() : nullptr, NetKey, out.mutable_ingress());
+  AddMissing(a.unix_peers(), b ? &b->unix_peers() : nullptr, UnixKey, out.mutable_unix_peers());
+  AddMissing(a.sockets(), b ? &b->sockets() : nullptr, SocketKey, out.mutable_sockets());
+  AddMissing(a.inbound(), b ? &b->inbound() : nullptr, InboundKey, out.mutable_inbound());
+  AddMissing(a.socket_options(), b ? &b->socket_options() : nullptr, SockoptKey,
+             out.mutable_socket_options());
   if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
-      out.ingress_size())
+      out.ingress_size() + out.unix_peers_size() + out.sockets_size() + out.inbound_size() +
+      out.socket_options_size())
     out.set_name(a.name());
   return out;
 }
@@ -186,6 +238,39 @@ ProfileDiff DiffProfiles(const v1::Profile& base, const v1::Profile& other) {
   return d;
 }
 
+bool RelativeScript(const v1::ExecEntry& e) {
+  return !e.script().empty() && e.script()[0] != '/';
+}
+
+namespace {
+
+// The name a relative script was given, without its leading "./": what an absolute script path
+// ends with once the function learned it again.
+absl::string_view RelativeTail(absl::string_view script) {
+  while (absl::ConsumePrefix(&script, "./")) {
+  }
+  return script;
+}
+
+void DropSupersededScripts(v1::ContainerProfile& c) {
+  auto superseded = [&](const v1::ExecEntry& old) {
+    if (!RelativeScript(old)) return false;
+    const std::string tail = absl::StrCat("/", RelativeTail(old.script()));
+    for (const auto& x : c.execs()) {
+      if (RelativeScript(x) || x.script().empty() || x.path() != old.path() ||
+          x.parent() != old.parent() || x.kind() != old.kind() ||
+          x.parent_kind() != old.parent_kind())
+        continue;
+      if (absl::EndsWith(x.script(), tail)) return true;
+    }
+    return false;
+  };
+  auto* x = c.mutable_execs();
+  x->erase(std::remove_if(x->begin(), x->end(), superseded), x->end());
+}
+
+}  // namespace
+
 void NormalizeProfile(v1::Profile& p) {
   auto* cs = p.mutable_containers();
   std::sort(cs->begin(), cs->end(),
@@ -200,6 +285,11 @@ void NormalizeProfile(v1::Profile& p) {
     for (auto* l : {c.mutable_egress(), c.mutable_listen(), c.mutable_ingress()})
       std::sort(l->begin(), l->end(),
                 [](const auto& a, const auto& b) { return NetKey(a) < NetKey(b); });
+    DropSupersededScripts(c);
+    SortBy(c.mutable_unix_peers(), UnixKey);
+    SortBy(c.mutable_sockets(), SocketKey);
+    SortBy(c.mutable_inbound(), InboundKey);
+    SortBy(c.mutable_socket_options(), SockoptKey);
   }
 }
 
@@ -211,6 +301,8 @@ ProfileCounts CountItems(const v1::Profile& p) {
     n.egress += c.egress_size();
     n.listen += c.listen_size();
     n.ingress += c.ingress_size();
+    n.sockets += c.unix_peers_size() + c.sockets_size() + c.inbound_size() +
+                 c.socket_options_size();
   }
   return n;
 }
@@ -235,6 +327,44 @@ absl::Status ValidateNetList(const NetList& l, absl::string_view where) {
     if (n.port() > 65535)
       return absl::InvalidArgumentError(absl::StrCat(where, ": port ", n.port(), " > 65535"));
     FG_RETURN_IF_ERROR(ValidateAddress(n.address(), where));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSocketItems(const v1::ContainerProfile& c, absl::string_view where) {
+  if (c.unix_peers_size() > static_cast<int>(kMaxItemsPerList) ||
+      c.sockets_size() > static_cast<int>(kMaxItemsPerList) ||
+      c.inbound_size() > static_cast<int>(kMaxItemsPerList) ||
+      c.socket_options_size() > static_cast<int>(kMaxItemsPerList))
+    return absl::InvalidArgumentError(absl::StrCat(where, ": too many entries"));
+  for (const auto& u : c.unix_peers()) {
+    auto r = ParseUnixName(u.path());
+    if (!r.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", r.status().message()));
+    if (!u.type().empty() && !ParseSocketType(u.type()))
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": Unix socket type \"", u.type().substr(0, 32), "\""));
+  }
+  for (const auto& k : c.sockets()) {
+    if (!ParseFamily(k.family()) || !ParseSocketType(k.type()) || k.protocol() > 0xffff)
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": socket kind \"", k.family().substr(0, 32), "/",
+                       k.type().substr(0, 32), "/", k.protocol(), "\""));
+  }
+  for (const auto& n : c.inbound()) {
+    if (n.protocol() != v1::PROTOCOL_TCP && n.protocol() != v1::PROTOCOL_UDP)
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": inbound protocol ", static_cast<int>(n.protocol()),
+                       " (tcp or udp)"));
+    if (n.port() > 65535)
+      return absl::InvalidArgumentError(absl::StrCat(where, ": inbound port ", n.port()));
+    if (!v1::PeerClass_IsValid(n.peer()))
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": unknown peer class ", static_cast<int>(n.peer())));
+  }
+  for (const auto& o : c.socket_options()) {
+    if (!ParseSockopt(o.option()))
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": unknown socket option \"", o.option().substr(0, 32), "\""));
   }
   return absl::OkStatus();
 }
@@ -297,6 +427,7 @@ absl::Status ValidateProfile(const v1::Profile& p) {
                               std::pair{&c.ingress(), "ingress"}}) {
       FG_RETURN_IF_ERROR(ValidateNetList(*list, absl::StrCat(where, " ", name)));
     }
+    FG_RETURN_IF_ERROR(ValidateSocketItems(c, where));
   }
   return absl::OkStatus();
 }

@@ -34,6 +34,12 @@ bool AddSyscall(v1::ContainerProfile& c, const v1::SyscallEntry& e);
 bool AddExec(v1::ContainerProfile& c, const v1::ExecEntry& e);
 bool AddNet(NetList* list, const v1::NetEntry& e);
 
+// Socket items (profile/socket_items.h for their words).
+bool AddUnix(v1::ContainerProfile& c, const v1::UnixEntry& e);
+bool AddSocket(v1::ContainerProfile& c, const v1::SocketEntry& e);
+bool AddInbound(v1::ContainerProfile& c, const v1::InboundEntry& e);
+bool AddSockopt(v1::ContainerProfile& c, const v1::SockoptEntry& e);
+
 void MergeSeen(v1::Seen& into, const v1::Seen& from);
 
 // Merge every item of `from` into `into` (same function). Returns how many items were new.
@@ -48,8 +54,15 @@ struct ProfileDiff {
 };
 ProfileDiff DiffProfiles(const v1::Profile& base, const v1::Profile& other);
 
-// Sort containers and items so equal profiles print identically.
+// Sort containers and items so equal profiles print identically. A "#!" script entry whose
+// script is a relative name (learned before scripts were resolved to absolute paths) is dropped
+// once the same (binary, parent) has an entry for a script at an absolute path ending in that
+// name: the function learned where it is.
 void NormalizeProfile(v1::Profile& p);
+
+// Whether an exec entry's script is a name given relative to a working directory (profiles
+// learned before scripts were resolved): matched by that name in any directory.
+bool RelativeScript(const v1::ExecEntry& e);
 
 struct ProfileCounts {
   size_t syscalls = 0;
@@ -57,7 +70,8 @@ struct ProfileCounts {
   size_t egress = 0;
   size_t listen = 0;
   size_t ingress = 0;
-  size_t total() const { return syscalls + execs + egress + listen + ingress; }
+  size_t sockets = 0;  // Unix peers, socket kinds, inbound classes, socket options
+  size_t total() const { return syscalls + execs + egress + listen + ingress + sockets; }
 };
 ProfileCounts CountItems(const v1::Profile& p);
 

@@ -74,6 +74,7 @@ class FakeKernelMaps : public KernelMaps {
     fn_cfg.erase(fn_id);
     std::erase_if(execs, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
     std::erase_if(net, [&](const auto& e) { return e.second.first.fn_id == fn_id; });
+    std::erase_if(socks, [&](const auto& e) { return e.second.first.fn_id == fn_id; });
     policies.erase({fn_id, 0});
     policies.erase({fn_id, 1});
     return absl::OkStatus();
@@ -142,6 +143,12 @@ class FakeKernelMaps : public KernelMaps {
     return absl::OkStatus();
   }
 
+  absl::Status ForEachSock(
+      const std::function<void(const fg_sock_key&, const fg_seen_val&)>& fn) override {
+    for (const auto& [bytes, kv] : socks) fn(kv.first, kv.second);
+    return absl::OkStatus();
+  }
+
   std::optional<PathText> LookupPath(uint64_t hash) override {
     ++path_lookups;
     auto it = paths.find(hash);
@@ -173,6 +180,13 @@ class FakeKernelMaps : public KernelMaps {
     net[b] = {key, fg_seen_val{count, first_ns, last_ns}};
   }
 
+  void SetSock(const fg_sock_key& key, uint64_t count, uint64_t first_ns = 0,
+               uint64_t last_ns = 0) {
+    SockKeyBytes b;
+    std::memcpy(b.data(), &key, sizeof key);
+    socks[b] = {key, fg_seen_val{count, first_ns, last_ns}};
+  }
+
   void SetPath(uint64_t hash, std::string path, uint32_t flags = 0) {
     paths[hash] = PathText{std::move(path), flags};
   }
@@ -186,6 +200,8 @@ class FakeKernelMaps : public KernelMaps {
   std::map<uint32_t, fg_fn_state> fn_state;
   std::map<ExecKey, fg_seen_val> execs;
   std::map<NetKeyBytes, std::pair<fg_net_key, fg_seen_val>> net;
+  using SockKeyBytes = std::array<uint8_t, sizeof(fg_sock_key)>;
+  std::map<SockKeyBytes, std::pair<fg_sock_key, fg_seen_val>> socks;
   std::map<uint64_t, PathText> paths;
   std::vector<uint64_t> stats;
   std::map<std::pair<uint32_t, uint8_t>, AllowList> policies;  // (fn_id, gen) -> allow-list
