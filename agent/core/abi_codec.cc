@@ -28,7 +28,31 @@ std::optional<v1::Mode> ParseModeWord(absl::string_view word) {
 }
 
 std::string SyscallActionWord(v1::SyscallAction a) {
-  return a == v1::SYSCALL_ACTION_ALERT ? "alert" : "kill";
+  switch (a) {
+    case v1::SYSCALL_ACTION_ALERT:
+      return "alert";
+    case v1::SYSCALL_ACTION_KILL:
+      return "kill";
+    case v1::SYSCALL_ACTION_ERRNO:
+      return "errno";
+    default:
+      return "default";
+  }
+}
+
+std::optional<v1::SyscallAction> ParseSyscallActionWord(absl::string_view word) {
+  for (v1::SyscallAction a : {v1::SYSCALL_ACTION_DEFAULT, v1::SYSCALL_ACTION_ALERT,
+                              v1::SYSCALL_ACTION_KILL, v1::SYSCALL_ACTION_ERRNO})
+    if (word == SyscallActionWord(a)) return a;
+  return std::nullopt;
+}
+
+v1::SyscallAction EffectiveUnlearnedAction(v1::SyscallAction a) {
+  return a == v1::SYSCALL_ACTION_DEFAULT ? v1::SYSCALL_ACTION_ERRNO : a;
+}
+
+v1::SyscallAction EffectiveSensitiveAction(v1::SyscallAction a) {
+  return a == v1::SYSCALL_ACTION_DEFAULT ? v1::SYSCALL_ACTION_KILL : a;
 }
 
 std::string AgentAbsenceWord(v1::AgentAbsence a) {
@@ -37,13 +61,14 @@ std::string AgentAbsenceWord(v1::AgentAbsence a) {
 
 ModeSettings ModeSettings::Of(const v1::Profile& p) {
   return {p.mode() == v1::MODE_UNSPECIFIED ? v1::MODE_LEARN : p.mode(), p.syscall_action(),
-          p.when_agent_absent()};
+          p.when_agent_absent(), p.sensitive_syscall_action()};
 }
 
 void ModeSettings::ApplyTo(v1::Profile& p) const {
   p.set_mode(mode);
   p.set_syscall_action(syscall_action);
   p.set_when_agent_absent(when_agent_absent);
+  p.set_sensitive_syscall_action(sensitive_syscall_action);
 }
 
 v1::Mode ModeFromKernel(uint32_t fg_mode) {
@@ -71,7 +96,11 @@ uint8_t ModeToKernel(v1::Mode m) {
 fg_fn_cfg KernelConfig(const ModeSettings& settings, uint8_t gen, uint8_t flags) {
   fg_fn_cfg cfg{};
   cfg.mode = ModeToKernel(settings.mode);
-  cfg.sys_action = settings.syscall_action == v1::SYSCALL_ACTION_ALERT ? FG_SYS_ALERT : FG_SYS_KILL;
+  // Where only sys_enter acts, the syscall already ran: "errno" cannot refuse it, it is
+  // reported; the sensitive class is in the allow-list's kill set (core/policy.cc).
+  cfg.sys_action = EffectiveUnlearnedAction(settings.syscall_action) == v1::SYSCALL_ACTION_KILL
+                       ? FG_SYS_KILL
+                       : FG_SYS_ALERT;
   cfg.gen = gen & 1;
   cfg.flags = flags;
   if (settings.when_agent_absent == v1::AGENT_ABSENCE_FAIL_OPEN) cfg.flags |= FG_CFG_F_FAIL_OPEN;

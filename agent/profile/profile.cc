@@ -249,9 +249,11 @@ absl::Status ValidateProfile(const v1::Profile& p) {
   FG_RETURN_IF_ERROR(ValidateFunctionId(p.function()));
   if (!v1::Mode_IsValid(p.mode()))
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(p.mode())));
-  if (!v1::SyscallAction_IsValid(p.syscall_action()))
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown syscall action ", static_cast<int>(p.syscall_action())));
+  if (!v1::SyscallAction_IsValid(p.syscall_action()) ||
+      !v1::SyscallAction_IsValid(p.sensitive_syscall_action()))
+    return absl::InvalidArgumentError(absl::StrCat("unknown syscall action ",
+                                                   static_cast<int>(p.syscall_action()), " / ",
+                                                   static_cast<int>(p.sensitive_syscall_action())));
   if (!v1::AgentAbsence_IsValid(p.when_agent_absent()))
     return absl::InvalidArgumentError(
         absl::StrCat("unknown whenAgentAbsent value ", static_cast<int>(p.when_agent_absent())));
@@ -318,9 +320,22 @@ absl::StatusOr<v1::Profile> ProfileFromJson(absl::string_view json) {
   o.ignore_unknown_fields = false;
   auto st = google::protobuf::util::JsonStringToMessage(std::string(json), &p, o);
   if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("profile JSON: ", st.ToString()));
-  if (p.schema_version() == 0) p.set_schema_version(kProfileSchemaVersion);
+  MigrateProfile(&p);
   FG_RETURN_IF_ERROR(ValidateProfile(p));
   return p;
+}
+
+void MigrateProfile(v1::Profile* p) {
+  if (p->schema_version() == 0) p->set_schema_version(1);
+  if (p->schema_version() == 1) {
+    if (p->syscall_action() == v1::SYSCALL_ACTION_ALERT) {
+      p->set_sensitive_syscall_action(v1::SYSCALL_ACTION_ALERT);
+    } else {
+      p->set_syscall_action(v1::SYSCALL_ACTION_DEFAULT);
+      p->set_sensitive_syscall_action(v1::SYSCALL_ACTION_DEFAULT);
+    }
+    p->set_schema_version(2);
+  }
 }
 
 }  // namespace faasguard

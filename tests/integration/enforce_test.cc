@@ -150,8 +150,10 @@ class EnforceTest : public ::testing::Test {
     ::close(fd);
   }
 
-  void Mode(v1::Mode m, std::optional<v1::SyscallAction> action = std::nullopt) {
-    auto r = core_->engine->SetMode(Fn(name_), m, action);
+  void Mode(v1::Mode m, std::optional<v1::SyscallAction> action = std::nullopt,
+            std::optional<v1::SyscallAction> sensitive = std::nullopt) {
+    auto r =
+        core_->engine->SetMode(Fn(name_), ModeRequest{m, action, {}, sensitive}, ModeSource::kApi);
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
@@ -341,6 +343,9 @@ TEST_F(EnforceTest, ListenOnAnUnlearnedEphemeralPortKillsTheProcess) {
   EXPECT_TRUE(found);
 }
 
+// Where only sys_enter acts (no seccomp filter on these processes): under the defaults an
+// unlearned sensitive syscall kills, a harmless one is only reported and the process goes on;
+// "kill" kills for the harmless one too, "alert" for both reports only.
 TEST_F(EnforceTest, UnexpectedSyscallKillsUnderKillAndIsReportedUnderAlert) {
   Mode(v1::MODE_ENFORCE);
   for (const char* sys : {"ptrace", "unshare"}) {
@@ -348,13 +353,23 @@ TEST_F(EnforceTest, UnexpectedSyscallKillsUnderKillAndIsReportedUnderAlert) {
     EXPECT_EQ(r.status, 128 + 9) << sys << ": " << r.out;
     EXPECT_THAT(r.out, Not(HasSubstr("survived"))) << sys;
   }
+  auto harmless = Run({"syscalls", "getrusage"});
+  EXPECT_EQ(harmless.status, 0) << harmless.out;
+  EXPECT_THAT(harmless.out, HasSubstr("survived"));
   auto vs = Violations();
   const v1::Violation* p = Find(vs, "syscall", "ptrace");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->action(), "killed");
   ASSERT_NE(Find(vs, "syscall", "unshare"), nullptr);
+  const v1::Violation* g = Find(vs, "syscall", "getrusage");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->action(), "alert");
 
-  Mode(v1::MODE_ENFORCE, v1::SYSCALL_ACTION_ALERT);
+  Mode(v1::MODE_ENFORCE, v1::SYSCALL_ACTION_KILL);
+  auto killed = Run({"syscalls", "getrusage"});
+  EXPECT_EQ(killed.status, 128 + 9) << killed.out;
+
+  Mode(v1::MODE_ENFORCE, v1::SYSCALL_ACTION_ALERT, v1::SYSCALL_ACTION_ALERT);
   auto r = Run({"syscalls", "ptrace"});
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("survived"));

@@ -18,6 +18,7 @@
 //   try-bind PORT            bind a TCP socket to 127.0.0.1:PORT
 //   try-listen0              bind to port 0 and listen
 //   ptrace | unshare         PTRACE_TRACEME / unshare(CLONE_NEWUTS), then print "survived"
+//   getrusage                getrusage(RUSAGE_SELF) (harmless, rarely learned), "survived"
 //   thread-wait PATH         a second thread waits for PATH to exist (10 ms polls), then makes
 //                            unshare(CLONE_NEWUTS) and prints "survived"; the main thread prints
 //                            "waiting" once the thread runs, and joins it
@@ -416,6 +417,12 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     } else if (step == "unshare") {
       unshare(CLONE_NEWUTS);
+      std::printf("survived\n");
+      std::fflush(stdout);
+    } else if (step == "getrusage") {
+      // A harmless syscall a function rarely makes (an error path, a metrics library).
+      rusage ru{};
+      getrusage(RUSAGE_SELF, &ru);
       std::printf("survived\n");
       std::fflush(stdout);
     } else if (step == "thread-wait") {
