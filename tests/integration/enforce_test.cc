@@ -379,6 +379,33 @@ TEST_F(EnforceTest, UnexpectedSyscallKillsUnderKillAndIsReportedUnderAlert) {
   EXPECT_TRUE(alert);
 }
 
+// The signal calls are sensitive when they reach another process only: a runtime signalling
+// its own threads (Go's preemption, abort()) is never killed for it; signalling another
+// process is (where only sys_enter acts the signal was sent: the seccomp filter refuses it).
+TEST_F(EnforceTest, SignallingItselfIsHarmlessSignallingAnotherProcessKills) {
+  Mode(v1::MODE_ENFORCE);
+  auto self = Run({"signal-self"});
+  EXPECT_EQ(self.status, 0) << self.out;
+  EXPECT_THAT(self.out, HasSubstr("survived"));
+  pid_t other = fork();
+  if (other == 0) {
+    pause();
+    _exit(0);
+  }
+  auto r = Run({"signal-other", std::to_string(other)});
+  EXPECT_EQ(r.status, 128 + 9) << r.out;
+  EXPECT_THAT(r.out, Not(HasSubstr("survived")));
+  ::kill(other, SIGKILL);
+  ::waitpid(other, nullptr, 0);
+  // Reported all the same: the ones that stayed home as alerts, the other one as killed.
+  std::set<std::string> seen;
+  for (const auto& v : Violations())
+    if (v.kind() == "syscall") seen.insert(v.attempted() + " " + v.action());
+  EXPECT_TRUE(seen.count("tgkill alert")) << ::testing::PrintToString(seen);
+  EXPECT_TRUE(seen.count("kill alert")) << ::testing::PrintToString(seen);
+  EXPECT_TRUE(seen.count("kill killed")) << ::testing::PrintToString(seen);
+}
+
 TEST_F(EnforceTest, MonitorModeReportsWithoutBlocking) {
   Mode(v1::MODE_MONITOR);
   const std::string pwned = tmp_.path() + "/monitored";

@@ -19,6 +19,8 @@
 //   try-listen0              bind to port 0 and listen
 //   ptrace | unshare         PTRACE_TRACEME / unshare(CLONE_NEWUTS), then print "survived"
 //   getrusage                getrusage(RUSAGE_SELF) (harmless, rarely learned), "survived"
+//   signal-self              tgkill(self, SIGURG) and kill(self, 0), then "survived"
+//   signal-other PID         kill(PID, SIGCONT), then "survived"
 //   thread-wait PATH         a second thread waits for PATH to exist (10 ms polls), then makes
 //                            unshare(CLONE_NEWUTS) and prints "survived"; the main thread prints
 //                            "waiting" once the thread runs, and joins it
@@ -32,6 +34,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -417,6 +420,16 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     } else if (step == "unshare") {
       unshare(CLONE_NEWUTS);
+      std::printf("survived\n");
+      std::fflush(stdout);
+    } else if (step == "signal-self") {
+      // What runtimes do: Go preempts its own threads with tgkill(SIGURG), abort() raises.
+      syscall(SYS_tgkill, getpid(), static_cast<pid_t>(syscall(SYS_gettid)), SIGURG);
+      kill(getpid(), 0);
+      std::printf("survived\n");
+      std::fflush(stdout);
+    } else if (step == "signal-other") {
+      kill(static_cast<pid_t>(std::atoi(arg())), SIGCONT);
       std::printf("survived\n");
       std::fflush(stdout);
     } else if (step == "getrusage") {
