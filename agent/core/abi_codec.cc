@@ -192,6 +192,82 @@ v1::SyscallEntry SyscallFromKernel(uint32_t arch, uint32_t nr) {
   return e;
 }
 
+std::string IoUringOpName(uint32_t opcode) {
+  // include/uapi/linux/io_uring.h, enum io_uring_op (6.18).
+  static constexpr const char* kNames[] = {"nop",
+                                           "readv",
+                                           "writev",
+                                           "fsync",
+                                           "read_fixed",
+                                           "write_fixed",
+                                           "poll_add",
+                                           "poll_remove",
+                                           "sync_file_range",
+                                           "sendmsg",
+                                           "recvmsg",
+                                           "timeout",
+                                           "timeout_remove",
+                                           "accept",
+                                           "async_cancel",
+                                           "link_timeout",
+                                           "connect",
+                                           "fallocate",
+                                           "openat",
+                                           "close",
+                                           "files_update",
+                                           "statx",
+                                           "read",
+                                           "write",
+                                           "fadvise",
+                                           "madvise",
+                                           "send",
+                                           "recv",
+                                           "openat2",
+                                           "epoll_ctl",
+                                           "splice",
+                                           "provide_buffers",
+                                           "remove_buffers",
+                                           "tee",
+                                           "shutdown",
+                                           "renameat",
+                                           "unlinkat",
+                                           "mkdirat",
+                                           "symlinkat",
+                                           "linkat",
+                                           "msg_ring",
+                                           "fsetxattr",
+                                           "setxattr",
+                                           "fgetxattr",
+                                           "getxattr",
+                                           "socket",
+                                           "uring_cmd",
+                                           "send_zc",
+                                           "sendmsg_zc",
+                                           "read_multishot",
+                                           "waitid",
+                                           "futex_wait",
+                                           "futex_wake",
+                                           "futex_waitv",
+                                           "fixed_fd_install",
+                                           "ftruncate",
+                                           "bind",
+                                           "listen",
+                                           "recv_zc",
+                                           "epoll_wait",
+                                           "readv_fixed",
+                                           "writev_fixed",
+                                           "pipe"};
+  if (opcode < sizeof kNames / sizeof kNames[0]) return kNames[opcode];
+  return absl::StrCat("op_", opcode);
+}
+
+v1::IoUringOp IoUringFromKernel(uint32_t opcode) {
+  v1::IoUringOp op;
+  op.set_opcode(opcode);
+  op.set_name(IoUringOpName(opcode));
+  return op;
+}
+
 const char* ViolationKindWord(uint8_t kind) {
   switch (kind) {
     case FG_VIOL_SYSCALL:
@@ -279,6 +355,12 @@ v1::Violation ViolationFromKernel(const ViolationEvent& e) {
       v.set_attempted(e.arch == FG_ARCH_COMPAT ? absl::StrCat(sc.name(), " (", sc.arch(), ")")
                                                : sc.name());
       if (e.nr < FG_SYS_MAX) *v.mutable_syscall() = std::move(sc);
+      break;
+    }
+    case FG_VIOL_IOURING: {
+      v1::IoUringOp op = IoUringFromKernel(e.nr);
+      v.set_attempted(absl::StrCat("io_uring ", op.name()));
+      if (e.nr < 256) *v.mutable_io_uring() = std::move(op);
       break;
     }
     case FG_VIOL_EXEC: {

@@ -79,6 +79,10 @@ v1::SyscallEntry SyscallFromKernel(uint32_t arch, uint32_t nr);
 // --- Violations --------------------------------------------------------------------------
 
 // enum fg_viol_kind -> "syscall", "exec", "egress", "listen".
+// An io_uring opcode's name ("openat"; "op_<n>" past the table) and its profile item.
+std::string IoUringOpName(uint32_t opcode);
+v1::IoUringOp IoUringFromKernel(uint32_t opcode);
+
 const char* ViolationKindWord(uint8_t kind);
 // enum fg_viol_action -> "killed", "denied", "alert", "reported", "failed-open".
 const char* ViolationActionWord(uint8_t action);

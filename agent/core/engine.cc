@@ -282,6 +282,13 @@ void Engine::SetEventSink(std::function<void(v1::AgentEvent)> sink) {
 }
 
 bool Engine::ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, absl::Time when) {
+  if (arch == FG_ARCH_URING) {  // an io_uring operation, reported like a syscall
+    v1::IoUringOp op = IoUringFromKernel(nr);
+    *op.mutable_first_seen() = ToProtoTime(when);
+    if (!AddIoUring(ContainerSection(f.profile, s.container), op)) return false;
+    NoteNew(f, s, "io_uring", {{"op", op.name()}});
+    return true;
+  }
   v1::SyscallEntry e = SyscallFromKernel(arch, nr);
   *e.mutable_first_seen() = ToProtoTime(when);
   if (!AddSyscall(ContainerSection(f.profile, s.container), e)) return false;

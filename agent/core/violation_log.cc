@@ -247,6 +247,11 @@ bool AddViolationItem(v1::ContainerProfile& c, const v1::Violation& v) {
       *e.mutable_first_seen() = v.time();
       return AddSyscall(c, e);
     }
+    case v1::Violation::kIoUring: {
+      v1::IoUringOp e = v.io_uring();
+      *e.mutable_first_seen() = v.time();
+      return AddIoUring(c, e);
+    }
     default:
       return false;
   }

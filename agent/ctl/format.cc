@@ -142,6 +142,11 @@ std::string RenderProfile(const v1::Profile& p) {
       }
       absl::StrAppend(&o, line, "\n");
     }
+    if (c.io_uring_size()) {
+      std::vector<std::string> ops;
+      for (const auto& op : c.io_uring()) ops.push_back(op.name());
+      absl::StrAppend(&o, "  io_uring (", ops.size(), "): ", absl::StrJoin(ops, " "), "\n");
+    }
     if (c.execs_size()) {
       absl::StrAppend(&o, "  Executed (", c.execs_size(), "):\n");
       for (const auto& x : c.execs()) {
@@ -334,6 +339,7 @@ void RenderItems(const v1::ContainerProfile& c, const char* sign, std::string* o
   for (const auto& n : c.ingress())
     absl::StrAppend(o, "  ", sign, " ingress ", Proto(n.protocol()), " from ", n.address(),
                     " to port ", n.port(), "\n");
+  for (const auto& op : c.io_uring()) absl::StrAppend(o, "  ", sign, " io_uring ", op.name(), "\n");
 }
 
 }  // namespace

@@ -98,6 +98,18 @@ bool AddSyscall(v1::ContainerProfile& c, const v1::SyscallEntry& e) {
   return true;
 }
 
+bool AddIoUring(v1::ContainerProfile& c, const v1::IoUringOp& e) {
+  for (auto& o : *c.mutable_io_uring()) {
+    if (o.opcode() == e.opcode()) {
+      if (e.has_first_seen() && (!o.has_first_seen() || Before(e.first_seen(), o.first_seen())))
+        *o.mutable_first_seen() = e.first_seen();
+      return false;
+    }
+  }
+  *c.add_io_uring() = e;
+  return true;
+}
+
 bool AddExec(v1::ContainerProfile& c, const v1::ExecEntry& e) {
   for (auto& x : *c.mutable_execs()) {
     if (ExecKey(x) != ExecKey(e)) continue;
@@ -133,6 +145,7 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
     for (const auto& n : fc.egress()) added += AddNet(c.mutable_egress(), n);
     for (const auto& n : fc.listen()) added += AddNet(c.mutable_listen(), n);
     for (const auto& n : fc.ingress()) added += AddNet(c.mutable_ingress(), n);
+    for (const auto& o : fc.io_uring()) added += AddIoUring(c, o);
     auto* k = c.mutable_counters();
     k->set_execs(k->execs() + fc.counters().execs());
     k->set_forks(k->forks() + fc.counters().forks());
@@ -165,8 +178,11 @@ v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerP
   AddMissing(a.egress(), b ? &b->egress() : nullptr, NetKey, out.mutable_egress());
   AddMissing(a.listen(), b ? &b->listen() : nullptr, NetKey, out.mutable_listen());
   AddMissing(a.ingress(), b ? &b->ingress() : nullptr, NetKey, out.mutable_ingress());
+  AddMissing(
+      a.io_uring(), b ? &b->io_uring() : nullptr, [](const v1::IoUringOp& o) { return o.opcode(); },
+      out.mutable_io_uring());
   if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
-      out.ingress_size())
+      out.ingress_size() + out.io_uring_size())
     out.set_name(a.name());
   return out;
 }
@@ -200,6 +216,9 @@ void NormalizeProfile(v1::Profile& p) {
     for (auto* l : {c.mutable_egress(), c.mutable_listen(), c.mutable_ingress()})
       std::sort(l->begin(), l->end(),
                 [](const auto& a, const auto& b) { return NetKey(a) < NetKey(b); });
+    auto* u = c.mutable_io_uring();
+    std::sort(u->begin(), u->end(),
+              [](const auto& a, const auto& b) { return a.opcode() < b.opcode(); });
   }
 }
 

@@ -33,6 +33,7 @@ const v1::ContainerProfile* FindContainer(const v1::Profile& p, absl::string_vie
 // Add one learned item to a section. Each returns true when the item was new; a known item
 // has its Seen merged (counts add up, first/last widen).
 bool AddSyscall(v1::ContainerProfile& c, const v1::SyscallEntry& e);
+bool AddIoUring(v1::ContainerProfile& c, const v1::IoUringOp& e);
 bool AddExec(v1::ContainerProfile& c, const v1::ExecEntry& e);
 bool AddNet(NetList* list, const v1::NetEntry& e);
 

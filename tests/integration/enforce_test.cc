@@ -406,6 +406,35 @@ TEST_F(EnforceTest, SignallingItselfIsHarmlessSignallingAnotherProcessKills) {
   EXPECT_TRUE(seen.count("kill killed")) << ::testing::PrintToString(seen);
 }
 
+// io_uring: the operations a function submits are learned; in enforce an operation it never
+// submitted is reported (nothing can refuse it there: docs/security.md), and accepting the
+// violation adds the operation.
+TEST_F(EnforceTest, IoUringOperationsAreLearnedAndAnUnlearnedOneIsReported) {
+  auto p = core_->engine->GetProfile(Fn(name_));
+  ASSERT_TRUE(p.ok());
+  std::set<std::string> ops;
+  for (const auto& c : p->containers())
+    for (const auto& op : c.io_uring()) ops.insert(op.name());
+  EXPECT_TRUE(ops.count("connect")) << ::testing::PrintToString(ops);
+  EXPECT_FALSE(ops.count("nop"));
+
+  Mode(v1::MODE_ENFORCE);
+  auto r = Run({"uring-nop"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("uring-nop: 0"));
+  auto vs = Violations();
+  const v1::Violation* v = Find(vs, "io_uring", "io_uring nop");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->action(), "alert");
+  ASSERT_TRUE(core_->engine->AcceptViolation(Fn(name_), v->id()).ok());
+  p = core_->engine->GetProfile(Fn(name_));
+  ASSERT_TRUE(p.ok());
+  bool nop = false;
+  for (const auto& c : p->containers())
+    for (const auto& op : c.io_uring()) nop |= op.name() == "nop";
+  EXPECT_TRUE(nop);
+}
+
 TEST_F(EnforceTest, MonitorModeReportsWithoutBlocking) {
   Mode(v1::MODE_MONITOR);
   const std::string pwned = tmp_.path() + "/monitored";
