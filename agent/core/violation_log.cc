@@ -274,6 +274,11 @@ bool AddViolationItem(v1::ContainerProfile& c, const v1::Violation& v) {
       const bool new_port = AddNet(c.mutable_listen(), port);
       return AddInbound(c, e) || new_port;
     }
+    case v1::Violation::kIoUring: {
+      v1::IoUringOp e = v.io_uring();
+      *e.mutable_first_seen() = v.time();
+      return AddIoUring(c, e);
+    }
     default:
       return false;
   }

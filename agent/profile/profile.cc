@@ -127,6 +127,18 @@ bool AddSyscall(v1::ContainerProfile& c, const v1::SyscallEntry& e) {
   return true;
 }
 
+bool AddIoUring(v1::ContainerProfile& c, const v1::IoUringOp& e) {
+  for (auto& o : *c.mutable_io_uring()) {
+    if (o.opcode() == e.opcode()) {
+      if (e.has_first_seen() && (!o.has_first_seen() || Before(e.first_seen(), o.first_seen())))
+        *o.mutable_first_seen() = e.first_seen();
+      return false;
+    }
+  }
+  *c.add_io_uring() = e;
+  return true;
+}
+
 bool AddExec(v1::ContainerProfile& c, const v1::ExecEntry& e) {
   for (auto& x : *c.mutable_execs()) {
     if (ExecKey(x) != ExecKey(e)) continue;
@@ -179,6 +191,7 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
     for (const auto& x : fc.sockets()) added += AddSocket(c, x);
     for (const auto& x : fc.inbound()) added += AddInbound(c, x);
     for (const auto& x : fc.socket_options()) added += AddSockopt(c, x);
+    for (const auto& o : fc.io_uring()) added += AddIoUring(c, o);
     auto* k = c.mutable_counters();
     k->set_execs(k->execs() + fc.counters().execs());
     k->set_forks(k->forks() + fc.counters().forks());
@@ -216,9 +229,12 @@ v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerP
   AddMissing(a.inbound(), b ? &b->inbound() : nullptr, InboundKey, out.mutable_inbound());
   AddMissing(a.socket_options(), b ? &b->socket_options() : nullptr, SockoptKey,
              out.mutable_socket_options());
+  AddMissing(
+      a.io_uring(), b ? &b->io_uring() : nullptr, [](const v1::IoUringOp& o) { return o.opcode(); },
+      out.mutable_io_uring());
   if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
-      out.ingress_size() + out.unix_peers_size() + out.sockets_size() + out.inbound_size() +
-      out.socket_options_size())
+      out.ingress_size() + out.io_uring_size() + out.unix_peers_size() + out.sockets_size() +
+      out.inbound_size() + out.socket_options_size())
     out.set_name(a.name());
   return out;
 }
@@ -290,6 +306,9 @@ void NormalizeProfile(v1::Profile& p) {
     SortBy(c.mutable_sockets(), SocketKey);
     SortBy(c.mutable_inbound(), InboundKey);
     SortBy(c.mutable_socket_options(), SockoptKey);
+    auto* u = c.mutable_io_uring();
+    std::sort(u->begin(), u->end(),
+              [](const auto& a, const auto& b) { return a.opcode() < b.opcode(); });
   }
 }
 
@@ -379,9 +398,11 @@ absl::Status ValidateProfile(const v1::Profile& p) {
   FG_RETURN_IF_ERROR(ValidateFunctionId(p.function()));
   if (!v1::Mode_IsValid(p.mode()))
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(p.mode())));
-  if (!v1::SyscallAction_IsValid(p.syscall_action()))
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown syscall action ", static_cast<int>(p.syscall_action())));
+  if (!v1::SyscallAction_IsValid(p.syscall_action()) ||
+      !v1::SyscallAction_IsValid(p.sensitive_syscall_action()))
+    return absl::InvalidArgumentError(absl::StrCat("unknown syscall action ",
+                                                   static_cast<int>(p.syscall_action()), " / ",
+                                                   static_cast<int>(p.sensitive_syscall_action())));
   if (!v1::AgentAbsence_IsValid(p.when_agent_absent()))
     return absl::InvalidArgumentError(
         absl::StrCat("unknown whenAgentAbsent value ", static_cast<int>(p.when_agent_absent())));
@@ -449,9 +470,22 @@ absl::StatusOr<v1::Profile> ProfileFromJson(absl::string_view json) {
   o.ignore_unknown_fields = false;
   auto st = google::protobuf::util::JsonStringToMessage(std::string(json), &p, o);
   if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("profile JSON: ", st.ToString()));
-  if (p.schema_version() == 0) p.set_schema_version(kProfileSchemaVersion);
+  MigrateProfile(&p);
   FG_RETURN_IF_ERROR(ValidateProfile(p));
   return p;
+}
+
+void MigrateProfile(v1::Profile* p) {
+  if (p->schema_version() == 0) p->set_schema_version(1);
+  if (p->schema_version() == 1) {
+    if (p->syscall_action() == v1::SYSCALL_ACTION_ALERT) {
+      p->set_sensitive_syscall_action(v1::SYSCALL_ACTION_ALERT);
+    } else {
+      p->set_syscall_action(v1::SYSCALL_ACTION_DEFAULT);
+      p->set_sensitive_syscall_action(v1::SYSCALL_ACTION_DEFAULT);
+    }
+    p->set_schema_version(2);
+  }
 }
 
 }  // namespace faasguard
