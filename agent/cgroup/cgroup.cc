@@ -138,6 +138,48 @@ absl::Status MoveToCgroup(const std::string& dir, pid_t pid) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Whether cgroup.events says "populated 1" (tasks in it or below); false when it is gone.
+bool Populated(const std::string& dir) {
+  auto ev = ReadFile(dir + "/cgroup.events");
+  if (!ev.ok()) return false;
+  for (absl::string_view line : absl::StrSplit(*ev, '\n'))
+    if (line == "populated 1") return true;
+  return false;
+}
+
+// SIGKILL to every pid listed in dir's cgroup.procs and its descendants'.
+void KillListed(const std::string& dir, int depth) {
+  auto procs = ReadFile(dir + "/cgroup.procs");
+  if (procs.ok()) {
+    for (absl::string_view p : absl::StrSplit(*procs, '\n', absl::SkipEmpty())) {
+      int pid;
+      if (absl::SimpleAtoi(p, &pid) && pid > 0) ::kill(pid, SIGKILL);
+    }
+  }
+  if (depth > 16) return;
+  auto subs = ListDir(dir, DirEntries::kDirectories);
+  if (subs.ok())
+    for (const auto& s : *subs) KillListed(dir + "/" + s, depth + 1);
+}
+
+}  // namespace
+
+absl::Status EmptyCgroup(const std::string& dir, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (!Populated(dir)) return absl::OkStatus();
+  UniqueFd kill(::open((dir + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
+  const bool killed = kill.valid() && ::write(kill.get(), "1", 1) == 1;
+  for (;;) {
+    if (!killed) KillListed(dir, 0);  // a fork racing the kill is caught on the next round
+    if (!Populated(dir)) return absl::OkStatus();
+    if (std::chrono::steady_clock::now() > deadline)
+      return absl::DeadlineExceededError(absl::StrCat("cgroup ", dir, " still has tasks"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(killed ? 1 : 10));
+  }
+}
+
 absl::Status RemoveCgroup(const std::string& dir, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   bool killed = false;

@@ -40,6 +40,12 @@ absl::Status CreateCgroup(const std::string& dir);
 // each listed pid on kernels without it); gives up after `timeout_ms`.
 absl::Status RemoveCgroup(const std::string& dir, int timeout_ms = 5000);
 
+// Kill every task left in cgroup `dir` and its descendants (cgroup.kill, 5.14+; before it,
+// SIGKILL to each pid listed, again until none is left) and wait until the kernel says the
+// cgroup is unpopulated (cgroup.events). A cgroup that is gone is empty. DEADLINE_EXCEEDED
+// after `timeout_ms`.
+absl::Status EmptyCgroup(const std::string& dir, int timeout_ms = 5000);
+
 // Move process `pid` (0: the caller) into cgroup `dir`.
 absl::Status MoveToCgroup(const std::string& dir, pid_t pid);
 

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 import unittest
 
 from harness import AGENT, CTL, AgentTestCase, free_port, wait_for  # noqa: F401
@@ -70,6 +71,28 @@ class E2E(AgentTestCase):
         mount = json.loads(a.ctl("status", "-o", "json").stdout)["cgroup2Mount"]
         leftovers = [d for d in os.listdir(os.path.join(mount, "faasguard"))
                      if d.startswith("default_exiter-")]
+        self.assertEqual(leftovers, [])
+
+    def test_run_kills_what_the_command_leaves(self):
+        # A double fork + setsid leaves a daemon that outlives the command: shown untracked
+        # first, then under faasguardctl run it is killed before its cgroup is unregistered.
+        a = self.agent().start()
+        tmp = self.tmp
+        daemon = ("( setsid sh -c 'sleep 1; echo alive > {}' </dev/null >/dev/null 2>&1 & ); "
+                  "exit 0")
+        plain = os.path.join(tmp, "plain")
+        subprocess.run(["/bin/sh", "-c", daemon.format(plain)], check=True, timeout=10)
+        wait_for(lambda: os.path.exists(plain), what="the untracked daemon ran", timeout=5)
+        tracked = os.path.join(tmp, "tracked")
+        r = a.ctl("run", "--function", "leftover", "--", "/bin/sh", "-c", daemon.format(tracked),
+                  check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("warning", r.stderr)
+        time.sleep(2)
+        self.assertFalse(os.path.exists(tracked), "the daemon outlived faasguardctl run")
+        mount = json.loads(a.ctl("status", "-o", "json").stdout)["cgroup2Mount"]
+        leftovers = [d for d in os.listdir(os.path.join(mount, "faasguard"))
+                     if d.startswith("default_leftover-")]
         self.assertEqual(leftovers, [])
 
     def test_a_command_that_cannot_run_leaves_nothing_behind(self):

@@ -1,4 +1,5 @@
-// run: a command in a fresh cgroup, registered before its first instruction, removed after.
+// run: a command in a fresh cgroup, registered before its first instruction; when it ends,
+// whatever it left in the cgroup is killed, then the cgroup is unregistered and removed.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -221,7 +222,12 @@ int Run(Invocation& in) {
               result);
     }
   }
-  Unregister(in, dir, resp.cgroup_id());
+  // What the command left in its cgroup (a daemon it double-forked, a process it forgot) is
+  // killed while the cgroup is still tracked: nothing of it runs untracked for an instant.
+  if (absl::Status es = EmptyCgroup(dir); !es.ok())
+    in.err << "faasguardctl: warning: " << es.message() << " (left tracked)\n";
+  else
+    Unregister(in, dir, resp.cgroup_id());
   if (absl::Status rs = RemoveCgroup(dir); !rs.ok())
     in.err << "faasguardctl: warning: " << rs.message() << "\n";
   if (never_ran && creates) Forget(in, *id);
