@@ -138,7 +138,7 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       // Abstract names may hold NULs: their length is the kernel's, bounded by the buffer.
       size_t len = e->name_len < sizeof e->name ? e->name_len : sizeof e->name - 1;
       x.name = (e->name_flags & FG_PATH_F_ABSTRACT) ? std::string(e->name, len)
-                                                      : Field(e->name, sizeof e->name, len);
+                                                    : Field(e->name, sizeof e->name, len);
       x.name_flags = e->name_flags;
       return Event(std::move(x));
     }

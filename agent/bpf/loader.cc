@@ -124,7 +124,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::LoadAndAttach(const Lo
   LogWarn(
       "optional programs failed to load: running without BPF-LSM / fentry / the task mark / "
       "the Unix socket hooks",
-          {{"error", p.status().ToString()}});
+      {{"error", p.status().ToString()}});
   return Load(o, false);
 }
 
@@ -163,7 +163,7 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
       {p->skel_->maps.fg_paths, o.max_paths},
       {p->skel_->maps.fg_exec_allow, o.max_exec_rules},
       {p->skel_->maps.fg_net_allow, o.max_net_rules},
-      {p->skel_->maps.fg_socks, o.max_net},             // socket items share the network sizes
+      {p->skel_->maps.fg_socks, o.max_net},  // socket items share the network sizes
       {p->skel_->maps.fg_sock_allow, o.max_net_rules},
   };
   for (const auto& s : sizes) {
@@ -429,9 +429,9 @@ absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
   }
   // A cgroup program is attached once, at the v2 root: that covers every present and future
   // cgroup.
-  LinkPtr link(cgroup_hook ? bpf_program__attach_cgroup(prog, cgroup_fd_.get())
-                           : bpf_program__attach(prog),
-               LinkDeleter{.keep_attached = !pin_dir_.empty()});
+  LinkPtr link(
+      cgroup_hook ? bpf_program__attach_cgroup(prog, cgroup_fd_.get()) : bpf_program__attach(prog),
+      LinkDeleter{.keep_attached = !pin_dir_.empty()});
   if (!link) {
     return ErrnoStatus(errno, absl::StrCat("attach program ", bpf_program__name(prog), " (",
                                            bpf_program__section_name(prog), ")"));

@@ -129,14 +129,15 @@ absl::Status CompileSockets(const v1::ContainerProfile& c, uint64_t seed, Compil
   bool prefix_rules = false;
   for (const auto& u : c.unix_peers()) {
     auto r = ParseUnixName(u.path());
-    if (!r.ok()) return absl::InvalidArgumentError(absl::StrCat("unix rule: ", r.status().message()));
+    if (!r.ok())
+      return absl::InvalidArgumentError(absl::StrCat("unix rule: ", r.status().message()));
     fg_sock_key k{};
     k.kind = FG_SOCK_UNIX;
     if (!u.type().empty()) {
       auto type = ParseSocketType(u.type());
       if (!type)
-        return absl::InvalidArgumentError(absl::StrCat("unix rule \"", u.path(), "\": type \"",
-                                                       u.type(), "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("unix rule \"", u.path(), "\": type \"", u.type(), "\""));
       k.type = static_cast<__u16>(*type);
     }
     if (r->abstract) k.flags |= FG_SOCK_F_ABSTRACT;
@@ -183,8 +184,8 @@ absl::Status CompileSockets(const v1::ContainerProfile& c, uint64_t seed, Compil
     if (n.protocol() != v1::PROTOCOL_TCP && n.protocol() != v1::PROTOCOL_UDP)
       return absl::InvalidArgumentError("inbound rule: protocol tcp or udp");
     if (n.port() > 65535 || !v1::PeerClass_IsValid(n.peer()))
-      return absl::InvalidArgumentError(absl::StrCat("inbound rule: port ", n.port(), " class ",
-                                                     static_cast<int>(n.peer())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("inbound rule: port ", n.port(), " class ", static_cast<int>(n.peer())));
     fg_sock_key k{};
     k.kind = FG_SOCK_INBOUND;
     k.proto = static_cast<__u16>(n.protocol());

@@ -3,9 +3,9 @@
 #include <arpa/inet.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/abi_codec.h"
 #include "profile/path_rule.h"
 #include "profile/profile.h"
-#include "core/abi_codec.h"
 #include "profile/socket_items.h"
 
 namespace faasguard {
@@ -33,8 +33,8 @@ std::optional<SockEntry> SockKeyToEntry(const fg_sock_key& k, absl::string_view 
   switch (k.kind) {
     case FG_SOCK_UNIX: {
       v1::UnixEntry u;
-      u.set_path(UnixNameToProfile(name, (name_flags & FG_PATH_F_ABSTRACT) ||
-                                             (k.flags & FG_SOCK_F_ABSTRACT)));
+      u.set_path(UnixNameToProfile(
+          name, (name_flags & FG_PATH_F_ABSTRACT) || (k.flags & FG_SOCK_F_ABSTRACT)));
       u.set_type(SocketTypeWord(k.type));
       return u;
     }
@@ -132,11 +132,11 @@ void SockViolationFromKernel(const ViolationEvent& e, v1::Violation* v) {
         // a datagram to a port the kernel picked, from a sender that is no destination
         auto entry = NetKeyToEntry(e.net);
         if (!entry) break;
-        v->set_attempted(absl::StrCat(
-            "udp reply from ",
-            e.net.family == 6 ? absl::StrCat("[", entry->second.address(), "]")
-                              : entry->second.address(),
-            ":", e.net.port, " to port ", e.item_hash, " (not a destination)"));
+        v->set_attempted(
+            absl::StrCat("udp reply from ",
+                         e.net.family == 6 ? absl::StrCat("[", entry->second.address(), "]")
+                                           : entry->second.address(),
+                         ":", e.net.port, " to port ", e.item_hash, " (not a destination)"));
         *v->mutable_egress() = std::move(entry->second);
         return;
       }

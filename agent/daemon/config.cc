@@ -2,8 +2,8 @@
 
 #include <cstdlib>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
@@ -120,8 +120,8 @@ absl::Status ParseKubernetes(const ParsedArgs& a, AgentConfig* c) {
   for (absl::string_view cidr : absl::StrSplit(Value(a, "cluster-cidr"), ',', absl::SkipEmpty())) {
     auto parsed = ParseAddressOrCidr(absl::StripAsciiWhitespace(cidr));
     if (!parsed.ok())
-      return Invalid("cluster-cidr", absl::StrCat("CIDRs separated by commas (",
-                                                  parsed.status().message(), ")"));
+      return Invalid("cluster-cidr",
+                     absl::StrCat("CIDRs separated by commas (", parsed.status().message(), ")"));
     c->cluster_cidrs.push_back(*parsed);
   }
   if (c->cluster_cidrs.size() > 64) return Invalid("cluster-cidr", "at most 64 CIDRs");

@@ -62,7 +62,8 @@ bool AddSeenItem(google::protobuf::RepeatedPtrField<Item>* list, const Item& e, 
 
 template <typename Item, typename Key>
 void SortBy(google::protobuf::RepeatedPtrField<Item>* list, Key key) {
-  std::sort(list->begin(), list->end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  std::sort(list->begin(), list->end(),
+            [&](const auto& a, const auto& b) { return key(a) < key(b); });
 }
 
 bool Before(const Timestamp& a, const Timestamp& b) {
@@ -254,9 +255,7 @@ ProfileDiff DiffProfiles(const v1::Profile& base, const v1::Profile& other) {
   return d;
 }
 
-bool RelativeScript(const v1::ExecEntry& e) {
-  return !e.script().empty() && e.script()[0] != '/';
-}
+bool RelativeScript(const v1::ExecEntry& e) { return !e.script().empty() && e.script()[0] != '/'; }
 
 namespace {
 
@@ -320,8 +319,8 @@ ProfileCounts CountItems(const v1::Profile& p) {
     n.egress += c.egress_size();
     n.listen += c.listen_size();
     n.ingress += c.ingress_size();
-    n.sockets += c.unix_peers_size() + c.sockets_size() + c.inbound_size() +
-                 c.socket_options_size();
+    n.sockets +=
+        c.unix_peers_size() + c.sockets_size() + c.inbound_size() + c.socket_options_size();
   }
   return n;
 }
@@ -371,9 +370,8 @@ absl::Status ValidateSocketItems(const v1::ContainerProfile& c, absl::string_vie
   }
   for (const auto& n : c.inbound()) {
     if (n.protocol() != v1::PROTOCOL_TCP && n.protocol() != v1::PROTOCOL_UDP)
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": inbound protocol ", static_cast<int>(n.protocol()),
-                       " (tcp or udp)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": inbound protocol ", static_cast<int>(n.protocol()), " (tcp or udp)"));
     if (n.port() > 65535)
       return absl::InvalidArgumentError(absl::StrCat(where, ": inbound port ", n.port()));
     if (!v1::PeerClass_IsValid(n.peer()))

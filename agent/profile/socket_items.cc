@@ -21,9 +21,9 @@ constexpr std::pair<uint32_t, const char*> kTypes[] = {
 };
 
 constexpr std::pair<uint32_t, const char*> kFamilies[] = {
-    {1, "unix"},       {2, "inet"}, {10, "inet6"}, {15, "key"},  {16, "netlink"},
-    {17, "packet"},    {29, "can"}, {30, "tipc"},  {31, "bluetooth"}, {38, "alg"},
-    {40, "vsock"},     {44, "xdp"}, {45, "mctp"},
+    {1, "unix"},    {2, "inet"}, {10, "inet6"}, {15, "key"},       {16, "netlink"},
+    {17, "packet"}, {29, "can"}, {30, "tipc"},  {31, "bluetooth"}, {38, "alg"},
+    {40, "vsock"},  {44, "xdp"}, {45, "mctp"},
 };
 
 struct Sockopt {
@@ -32,8 +32,8 @@ struct Sockopt {
 };
 // Keep in step with fg_rerouting (bpf/sock.bpf.c).
 constexpr Sockopt kSockopts[] = {
-    {0, 3, "IP_HDRINCL"},       {0, 4, "IP_OPTIONS"},         {0, 19, "IP_TRANSPARENT"},
-    {41, 5, "IPV6_2292RTHDR"},  {41, 36, "IPV6_HDRINCL"},     {41, 57, "IPV6_RTHDR"},
+    {0, 3, "IP_HDRINCL"},         {0, 4, "IP_OPTIONS"},       {0, 19, "IP_TRANSPARENT"},
+    {41, 5, "IPV6_2292RTHDR"},    {41, 36, "IPV6_HDRINCL"},   {41, 57, "IPV6_RTHDR"},
     {41, 75, "IPV6_TRANSPARENT"}, {1, 25, "SO_BINDTODEVICE"}, {1, 36, "SO_MARK"},
     {1, 62, "SO_BINDTOIFINDEX"},
 };

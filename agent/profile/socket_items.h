@@ -19,7 +19,7 @@ namespace faasguard {
 std::string UnixNameToProfile(absl::string_view name, bool abstract);
 
 struct UnixRule {
-  std::string name;     // the bytes the kernel hashes (without the abstract '@')
+  std::string name;  // the bytes the kernel hashes (without the abstract '@')
   bool abstract = false;
   bool prefix = false;  // written with a trailing unescaped '*'
 };

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -170,10 +170,10 @@ class SocketsTest : public ::testing::Test {
 
   // The benign counterparts, in the cgroup `cg`: a learning run (or their check in enforce).
   std::string Benign(const std::string& cg) {
-    auto r = testing::RunCapture(
-        cg, {kWorkload, "unix", learned_stream_, "unix-dgram", learned_dgram_, "unix",
-             learned_abstract_, "socket", "2", "1", "0", "socket", "2", "2", "0", "chdir",
-             tmp_.path() + "/a", "try-exec", "./tool.sh"});
+    auto r =
+        testing::RunCapture(cg, {kWorkload, "unix", learned_stream_, "unix-dgram", learned_dgram_,
+                                 "unix", learned_abstract_, "socket", "2", "1", "0", "socket", "2",
+                                 "2", "0", "chdir", tmp_.path() + "/a", "try-exec", "./tool.sh"});
     EXPECT_EQ(r.status, 0) << r.out;
     return r.out;
   }
@@ -201,11 +201,28 @@ class SocketsTest : public ::testing::Test {
   // The attacks, each printing its outcome.
   std::string Attacks(const std::string& cg) {
     PingGroups ping;
-    auto r = testing::RunCapture(
-        cg, {kWorkload, "unix", other_stream_, "unix-dgram", other_dgram_, "unix",
-             other_abstract_, "ping", "socket", "2", "3", "1", "socket", "17", "3", "768",
-             "srcroute", std::to_string(udp_port_), "chdir", tmp_.path() + "/b", "try-exec",
-             "./tool.sh"});
+    auto r = testing::RunCapture(cg, {kWorkload,
+                                      "unix",
+                                      other_stream_,
+                                      "unix-dgram",
+                                      other_dgram_,
+                                      "unix",
+                                      other_abstract_,
+                                      "ping",
+                                      "socket",
+                                      "2",
+                                      "3",
+                                      "1",
+                                      "socket",
+                                      "17",
+                                      "3",
+                                      "768",
+                                      "srcroute",
+                                      std::to_string(udp_port_),
+                                      "chdir",
+                                      tmp_.path() + "/b",
+                                      "try-exec",
+                                      "./tool.sh"});
     EXPECT_EQ(r.status, 0) << r.out;
     return r.out;
   }
@@ -214,8 +231,7 @@ class SocketsTest : public ::testing::Test {
   // anyone. "accept: ..." and "recv: ..." say whether they got through.
   std::string Inbound(const std::string& cg, bool expect_through) {
     int out = -1;
-    pid_t pid =
-        testing::Spawn(cg, {kWorkload, "listen0-fork", "2", "udp-recv", "0", "2"}, &out);
+    pid_t pid = testing::Spawn(cg, {kWorkload, "listen0-fork", "2", "udp-recv", "0", "2"}, &out);
     std::string first = Line(out);
     int port = 0;
     EXPECT_EQ(std::sscanf(first.c_str(), "listen0-fork %d", &port), 1) << first;
@@ -255,8 +271,7 @@ class SocketsTest : public ::testing::Test {
                    const std::string& part, const std::string& action) {
     int n = 0;
     for (const auto& v : vs)
-      if (v.kind() == kind && v.attempted().find(part) != std::string::npos &&
-          v.action() == action)
+      if (v.kind() == kind && v.attempted().find(part) != std::string::npos && v.action() == action)
         ++n;
     return n;
   }
@@ -315,7 +330,8 @@ TEST_F(SocketsTest, LearnedAsTheFunctionUsesThem) {
   EXPECT_TRUE(tcp && udp) << c.DebugString();
   bool served = false, received = false;
   for (const auto& in : c.inbound()) {
-    served |= in.protocol() == v1::PROTOCOL_TCP && in.port() == static_cast<uint32_t>(serve_port_) &&
+    served |= in.protocol() == v1::PROTOCOL_TCP &&
+              in.port() == static_cast<uint32_t>(serve_port_) &&
               in.peer() == v1::PEER_CLASS_LOOPBACK;
     received |= in.protocol() == v1::PROTOCOL_UDP &&
                 in.port() == static_cast<uint32_t>(udp_port_) &&
@@ -417,12 +433,12 @@ TEST_F(SocketsTest, InboundPeersAreEnforcedByClass) {
   const std::string veth = absl::StrCat("fgv", ::getpid() % 100000);
   auto sh = [](const std::string& c) { return std::system(c.c_str()); };
   ASSERT_EQ(sh("ip netns add " + ns), 0);
-  ASSERT_EQ(sh(absl::StrCat("ip link add ", veth, "a type veth peer name ", veth, "b netns ", ns,
-                            " && ip addr add 10.213.0.1/24 dev ", veth, "a && ip link set ", veth,
-                            "a up && ip -n ", ns, " addr add 10.213.0.2/24 dev ", veth,
-                            "b && ip -n ", ns, " link set ", veth, "b up && ip -n ", ns,
-                            " link set lo up")),
-            0);
+  ASSERT_EQ(
+      sh(absl::StrCat("ip link add ", veth, "a type veth peer name ", veth, "b netns ", ns,
+                      " && ip addr add 10.213.0.1/24 dev ", veth, "a && ip link set ", veth,
+                      "a up && ip -n ", ns, " addr add 10.213.0.2/24 dev ", veth, "b && ip -n ", ns,
+                      " link set ", veth, "b up && ip -n ", ns, " link set lo up")),
+      0);
   Learn();
   Mode(v1::MODE_ENFORCE);
   int out = -1;

@@ -132,6 +132,17 @@ const std::vector<FlagCase>& FlagCases() {
        {"--cri-resync", "3"},
        [](const A& c) { EXPECT_EQ(c.cri_resync, absl::Seconds(3)); }},
       {"node-name", {"--node-name", "n1"}, [](const A& c) { EXPECT_EQ(c.node_name, "n1"); }},
+      {"cluster-cidr",
+       {"--cluster-cidr", "10.244.0.0/16, fd00::/64"},
+       [](const A& c) {
+         ASSERT_EQ(c.cluster_cidrs.size(), 2u);
+         EXPECT_EQ(c.cluster_cidrs[0].family, 4);
+         EXPECT_EQ(c.cluster_cidrs[0].prefix, 16u);
+         EXPECT_EQ(c.cluster_cidrs[0].addr[0], 10);
+         EXPECT_EQ(c.cluster_cidrs[0].addr[1], 244);
+         EXPECT_EQ(c.cluster_cidrs[1].family, 6);
+         EXPECT_EQ(c.cluster_cidrs[1].prefix, 64u);
+       }},
       {"kube-sync",
        {"--kube-sync", "on"},
        [](const A& c) { EXPECT_EQ(c.kube_sync, AgentConfig::KubeSync::kOn); }},
@@ -377,6 +388,20 @@ TEST(AgentFlagsDocTest, ApiMdListsEveryFlagAndNoOther) {
   }
   for (const auto& [name, row] : docs)
     ADD_FAILURE() << "docs/api.md documents --" << name << ", which the agent does not have";
+}
+
+}  // namespace
+}  // namespace faasguard
+
+namespace faasguard {
+namespace {
+
+TEST(AgentConfigTest, BadClusterCidrIsRefusedNamingTheFlag) {
+  absl::StatusOr<AgentConfig> r = ParseAgentConfig({"--cluster-cidr", "10.244.0.0/16,pods"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("--cluster-cidr"));
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("CIDRs separated by commas"));
 }
 
 }  // namespace

@@ -268,16 +268,36 @@ TEST(CompilePolicyTest, DeletedAndAnonymousPathsHashWithTheKernelFlags) {
   for (const auto& k : p.exec) EXPECT_EQ(k.kind, 0) << k.bin_hash;
 }
 
-TEST(CompilePolicyTest, ScriptRuleHashesTheScriptName) {
+// A script is learned by its resolved absolute path, and its rule matches only that path.
+TEST(CompilePolicyTest, ScriptRuleHashesTheScriptPath) {
   v1::ContainerProfile c = Section();
   v1::ExecEntry* x = AddExecRule(c, "/usr/bin/python3", "/bin/sh");
-  x->set_script("./app.py");
+  x->set_script("/srv/app/app.py");
   CompiledPolicy p = MustCompile(c);
   ASSERT_THAT(p.exec, SizeIs(1));
   EXPECT_EQ(p.exec[0].bin_hash, PathHash("/usr/bin/python3", 0, kSeed));
   EXPECT_EQ(p.exec[0].parent_hash, PathHash("/bin/sh", 0, kSeed));
-  EXPECT_EQ(p.exec[0].script_hash, PathHash("./app.py", 0, kSeed));
+  EXPECT_EQ(p.exec[0].script_hash, PathHash("/srv/app/app.py", 0, kSeed));
   EXPECT_EQ(p.exec[0].kind, 0);
+}
+
+// A relative name (a profile learned before scripts were resolved) matches the name as given
+// to exec, and only that: its rule is of kind FG_EXEC_RULE_SCRIPT_NAME, and a mark with every
+// hash 0 tells the kernel to look such rules up.
+TEST(CompilePolicyTest, RelativeScriptRuleHashesTheNameAndIsMarked) {
+  v1::ContainerProfile c = Section();
+  v1::ExecEntry* x = AddExecRule(c, "/usr/bin/python3", "/bin/sh");
+  x->set_script("./app.py");
+  CompiledPolicy p = MustCompile(c);
+  ASSERT_THAT(p.exec, SizeIs(2));
+  EXPECT_EQ(p.exec[0].bin_hash, PathHash("/usr/bin/python3", 0, kSeed));
+  EXPECT_EQ(p.exec[0].parent_hash, PathHash("/bin/sh", 0, kSeed));
+  EXPECT_EQ(p.exec[0].script_hash, PathHash("./app.py", 0, kSeed));
+  EXPECT_EQ(p.exec[0].kind, FG_EXEC_RULE_SCRIPT_NAME);
+  EXPECT_EQ(p.exec[1].kind, FG_EXEC_RULE_SCRIPT_NAME);
+  EXPECT_EQ(p.exec[1].bin_hash, 0u);
+  EXPECT_EQ(p.exec[1].parent_hash, 0u);
+  EXPECT_EQ(p.exec[1].script_hash, 0u);
 }
 
 TEST(CompilePolicyTest, TrailingStarIsAPrefixRule) {
