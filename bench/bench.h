@@ -15,6 +15,7 @@ const std::vector<FlagDef>& BenchFlags();
 int RunSyscallSession(const ParsedArgs& a);  // syscalls: the stdin-driven syscall loops
 int RunExecStorm(const ParsedArgs& a);       // exec-storm
 int RunConnectStorm(const ParsedArgs& a);    // connect-storm
+int RunUnixStorm(const ParsedArgs& a);       // unix-storm
 int RunRegister(const ParsedArgs& a);        // register: N cgroups as N functions
 int RunUnregister(const ParsedArgs& a);      // unregister: undo register
 int RunColdStart(const ParsedArgs& a);       // cold-start: mkdir -> first syscall attributed

@@ -602,7 +602,8 @@ class Bench:
         self.session = None
         self.trained = False
         self.mounted_tracefs = False
-        self.samples = {"syscalls": [], "exec": [], "connect": [], "http": [], "http_prog": [],
+        self.samples = {"syscalls": [], "exec": [], "connect": [], "unix": [], "http": [],
+                        "http_prog": [],
                         "idle": [], "cold": [], "bpftrace_proof": [], "prog_time": []}
 
     # -- helpers ------------------------------------------------------------------------------
@@ -623,6 +624,9 @@ class Bench:
             cmd = ["taskset", "-c", CPU_MEASURED if self.args.exec_workers == 1 else
                    f"{CPU_OTHER},{CPU_MEASURED}", self.bench_bin, "exec-storm", "--cgroup",
                    cgroup, "--seconds", str(secs), "--workers", str(self.args.exec_workers)]
+        elif kind == "unix":
+            cmd = ["taskset", "-c", CPU_MEASURED, self.bench_bin, "unix-storm", "--cgroup",
+                   cgroup, "--seconds", str(secs), "--server-cpu", CPU_OTHER]
         else:
             cmd = ["taskset", "-c", CPU_MEASURED, self.bench_bin, "connect-storm", "--cgroup",
                    cgroup, "--seconds", str(secs), "--port", str(CONNECT_PORT),
@@ -760,7 +764,7 @@ class Bench:
     # Phase 2: the workloads (storms, the sample function over HTTP, footprint, cold starts).
 
     def work_noagent(self, r):
-        for kind in ("exec", "connect"):
+        for kind in ("exec", "connect", "unix"):
             s = self.quiet.measure(lambda: self.storm(kind, self.home))
             s.update(round=r, config="none")
             self.samples[kind].append(s)
@@ -923,7 +927,7 @@ class Bench:
             for _ in range(2):
                 for op in SYS_OPS:
                     self.session.measure("train", op, 2000, 2, self.fn_cgroup("sys", mode))
-            for kind, key in (("exec", "exec"), ("connect", "conn")):
+            for kind, key in (("exec", "exec"), ("connect", "conn"), ("unix", "conn")):
                 secs = self.P["storm_seconds"]
                 self.P["storm_seconds"] = ts
                 try:
@@ -957,7 +961,7 @@ class Bench:
                 "register_others_s": rnd(self.reg_s, 3),
                 "agent_start_s": rnd(self.agent.start_s, 3)})
 
-            for kind, key in (("exec", "exec"), ("connect", "conn")):
+            for kind, key in (("exec", "exec"), ("connect", "conn"), ("unix", "conn")):
                 for cfg in rotate(configs, r):
                     cg = self.home if cfg == "untracked" else self.fn_cgroup(key, cfg)
                     fn = f"bench-{key}-{cfg}-0"
@@ -1170,6 +1174,7 @@ def analyse(b, footprint, started, duration):
     ex["workers"] = b.args.exec_workers
     res["exec_storm"] = ex
     res["connect_storm"] = storm_section("connect", "connects/s")
+    res["unix_storm"] = storm_section("unix", "Unix connects + datagrams/s")
 
     # 4. HTTP
     http = {"endpoints": {}, "wrk": "wrk -t1 -c8 --latency", "seconds": P["http_seconds"],
@@ -1483,7 +1488,8 @@ def summary_md(res):
                  f"of the measuring cgroup (>= {p['getppid_made_at_least']} made); attached in "
                  f"{p['start_s']} s.")
     L.append("")
-    for key, title in (("exec_storm", "2. exec storm"), ("connect_storm", "3. connect storm")):
+    for key, title in (("exec_storm", "2. exec storm"), ("connect_storm", "3. connect storm"),
+                       ("unix_storm", "3b. Unix socket storm")):
         s = res[key]
         L.append(f"## {title}\n")
         extra = " | execs | counted by the kernel | lost | failed" if key == "exec_storm" else ""

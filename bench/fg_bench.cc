@@ -83,6 +83,7 @@ void Usage(std::ostream& os) {
         "                             quit\n"
         "  exec-storm --cgroup DIR [--seconds S] [--workers N] [--binary PATH]\n"
         "  connect-storm --cgroup DIR [--seconds S] [--port P] [--server-cpu C]\n"
+        "  unix-storm --cgroup DIR [--seconds S] [--server-cpu C]\n"
         "  register --cgroup-parent DIR --prefix NAME --count N [--socket S]\n"
         "  unregister --cgroup-parent DIR --prefix NAME --count N [--socket S]\n"
         "  cold-start --cgroup-parent DIR --prefix NAME --samples N [--socket S]\n\n"
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
   if (cmd == "syscalls") return RunSyscallSession(a);
   if (cmd == "exec-storm") return RunExecStorm(a);
   if (cmd == "connect-storm") return RunConnectStorm(a);
+  if (cmd == "unix-storm") return RunUnixStorm(a);
   if (cmd == "register") return RunRegister(a);
   if (cmd == "unregister") return RunUnregister(a);
   if (cmd == "cold-start") return RunColdStart(a);

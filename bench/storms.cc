@@ -2,15 +2,18 @@
 // (loopback TCP connects), each run inside the cgroup of the configuration measured.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -165,6 +168,75 @@ int RunConnectStorm(const ParsedArgs& a) {
   ::kill(server, SIGKILL);
   int st;
   ::waitpid(server, &st, 0);
+  std::cout << "{\"connects\":" << ok << ",\"failed\":" << failed << ",\"seconds\":" << elapsed
+            << ",\"per_second\":" << static_cast<double>(ok) / elapsed << "}" << std::endl;
+  return 0;
+}
+
+// The Unix socket storm: stream connects to an abstract name (the untracked server accepts and
+// closes), then one datagram to another: every new Unix-socket hook (sock.bpf.c) on each.
+int RunUnixStorm(const ParsedArgs& a) {
+  double seconds = NumFlag(a, "seconds", 2);
+  int server_cpu = static_cast<int>(NumFlag(a, "server-cpu", -1));
+  auto name = [](const char* n, sockaddr_un* u) {
+    *u = {};
+    u->sun_family = AF_UNIX;
+    std::memcpy(u->sun_path + 1, n, std::strlen(n));  // abstract: a leading NUL
+    return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + std::strlen(n));
+  };
+  sockaddr_un st{}, dg{};
+  socklen_t st_len = name("fg-bench-unix-stream", &st);
+  socklen_t dg_len = name("fg-bench-unix-dgram", &dg);
+  int ls = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int ds = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (ls < 0 || ds < 0 || ::bind(ls, reinterpret_cast<sockaddr*>(&st), st_len) != 0 ||
+      ::listen(ls, 4096) != 0 || ::bind(ds, reinterpret_cast<sockaddr*>(&dg), dg_len) != 0) {
+    std::cerr << "fg-bench unix-storm: bind: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  pid_t server = ::fork();
+  if (server == 0) {
+    if (server_cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(server_cpu, &set);
+      ::sched_setaffinity(0, sizeof set, &set);
+    }
+    char buf[8];
+    for (;;) {
+      pollfd p[2] = {{ls, POLLIN, 0}, {ds, POLLIN, 0}};
+      if (::poll(p, 2, -1) <= 0) continue;
+      if (p[0].revents & POLLIN) {
+        int c = ::accept4(ls, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) ::close(c);
+      }
+      if (p[1].revents & POLLIN) (void)::recv(ds, buf, sizeof buf, MSG_DONTWAIT);
+    }
+  }
+  ::close(ls);
+  ::close(ds);
+  if (server < 0 || !EnterFlagCgroup(a, "unix-storm")) {
+    if (server > 0) ::kill(server, SIGKILL);
+    return 1;
+  }
+  uint64_t ok = 0, failed = 0;
+  double t0 = NowNs();
+  double deadline = t0 + seconds * 1e9;
+  while (NowNs() < deadline) {
+    int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int d = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s >= 0 && d >= 0 && ::connect(s, reinterpret_cast<sockaddr*>(&st), st_len) == 0 &&
+        ::sendto(d, "x", 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&dg), dg_len) >= 0)
+      ++ok;
+    else
+      ++failed;
+    if (s >= 0) ::close(s);
+    if (d >= 0) ::close(d);
+  }
+  double elapsed = (NowNs() - t0) / 1e9;
+  ::kill(server, SIGKILL);
+  int status;
+  ::waitpid(server, &status, 0);
   std::cout << "{\"connects\":" << ok << ",\"failed\":" << failed << ",\"seconds\":" << elapsed
             << ",\"per_second\":" << static_cast<double>(ok) / elapsed << "}" << std::endl;
   return 0;
