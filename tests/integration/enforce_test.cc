@@ -71,8 +71,7 @@ std::string ReadUntil(int fd, const std::string& marker) {
 }
 
 // A function that learned: its own start, /bin/true run by it (through execve and execveat),
-// IPv6 TCP and UDP sockets (created, never used: a kind of socket is learned too), one TCP
-// destination (also through io_uring), one UDP destination, one listening port, a
+// one TCP destination (also through io_uring), one UDP destination, one listening port, a
 // memfd, and the syscalls all that takes. Syscalls are enforced too: what a test tries must
 // fail for the reason it tests, not for a syscall it never learned.
 class EnforceTest : public ::testing::Test {
@@ -100,7 +99,6 @@ class EnforceTest : public ::testing::Test {
     pid_t pid = testing::Spawn(cg_->path(),
                                {kWorkload,
                                 "syscalls",
-                                "inet6-sockets",  // socket kinds: what the IPv6 tries need
                                 "exec",
                                 "/bin/true",
                                 "tcp4",

@@ -7,7 +7,6 @@
 //   mapped PORT              connect an AF_INET6 socket to ::ffff:127.0.0.1
 //   udp4 PORT | udp6 PORT    one unconnected sendto
 //   serve PORT               listen on 127.0.0.1:PORT, print "listening", accept one peer
-//   inet6-sockets            create (and close) an IPv6 TCP and an IPv6 UDP socket
 // Steps that may be refused (enforce mode) print one line with the outcome and go on:
 //   try-exec PATH ARG        fork + execv(PATH, {PATH, ARG})      -> "exec PATH: exit N|signal N"
 //   try-execveat PATH ARG    fork + execveat(open(PATH, O_PATH), "", AT_EMPTY_PATH)
@@ -15,7 +14,6 @@
 //   try-self                 fork + execv("/proc/self/exe")
 //   memfd                    create and fill a memfd, without executing it
 //   try-tcp4|try-tcp6|try-mapped|try-udp4|try-udp6 PORT          -> "tcp4 PORT: ok|errno"
-//                            ("tcp4 PORT: socket errno" when socket(2) itself is refused)
 //   try-uring-tcp4 PORT      connect through io_uring (IORING_OP_CONNECT)
 //   uring-nop                an IORING_OP_NOP through io_uring, then "uring-nop: RES"
 //   try-bind PORT            bind a TCP socket to 127.0.0.1:PORT
@@ -203,11 +201,7 @@ void TryMemfd(const char* path, const char* arg) {
 
 void TryNet(const std::string& what, int family, int type, const char* ip, int port) {
   int fd = socket(family, type, 0);
-  if (fd < 0) {  // a socket kind the function never created (cgroup/sock_create)
-    std::printf("%s %d: socket %s\n", what.c_str(), port, strerrorname_np(errno));
-    std::fflush(stdout);
-    return;
-  }
+  if (fd < 0) Die("socket");
   socklen_t len;
   sockaddr_storage ss = Addr(family, ip, port, &len);
   int r = type == SOCK_STREAM
@@ -369,12 +363,6 @@ int main(int argc, char** argv) {
       sysinfo(&si);
       struct tms t;
       times(&t);
-    } else if (step == "inet6-sockets") {
-      for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
-        int fd = socket(AF_INET6, type, 0);
-        if (fd < 0) Die("socket(AF_INET6)");
-        close(fd);
-      }
     } else if (step == "exec") {
       RunExec(arg());
     } else if (step == "execs") {
