@@ -5,7 +5,8 @@
  *  - cgroup/connect_unix, cgroup/sendmsg_unix (6.7+, optional): the Unix socket peers a function
  *    connects or sends to, by name (a path made absolute, or an abstract name) and type;
  *  - cgroup/sock_create: the kinds (family, type, protocol) of the IPv4/IPv6 sockets it creates,
- *    which is where ping, raw sockets and any other protocol are refused before they exist;
+ *    which is where ping, raw sockets and any protocol but TCP and UDP (whose destinations
+ *    the connect/sendmsg/bind hooks decide) are refused before they exist;
  *  - cgroup/setsockopt: options that reroute what it sends (source routes, header inclusion,
  *    transparent proxying, binding to a device, routing marks);
  *  - cgroup_skb/ingress: what its sockets receive, before it is queued: a TCP listener's
@@ -26,6 +27,8 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 #define FG_TCP_LISTEN 10
 #define FG_IPPROTO_TCP 6
 #define FG_IPPROTO_UDP 17
+#define FG_SOCK_STREAM 1
+#define FG_SOCK_DGRAM 2
 #define FG_ETH_P_IP 0x0800
 #define FG_ETH_P_IPV6 0x86DD
 #define FG_LOOPBACK_IFINDEX 1
@@ -221,6 +224,12 @@ int fg_sock_create(struct bpf_sock *ctx)
 		fg_sock_learn(cgid, &k);
 		return 1;
 	}
+	/* A TCP stream or UDP datagram socket, of either family, is decided where it goes (the
+	 * connect, sendmsg, bind and ingress hooks), which names the destination: refusing the
+	 * socket itself would only hide it. */
+	if ((k.type == FG_SOCK_STREAM && k.proto == FG_IPPROTO_TCP) ||
+	    (k.type == FG_SOCK_DGRAM && k.proto == FG_IPPROTO_UDP))
+		return 1;
 	k.gen = cfg->gen & 1;
 	if (fg_sock_allowed(&k))
 		return 1;

@@ -87,6 +87,8 @@ static __always_inline void fg_sock_syscall(struct bpf_raw_tracepoint_args *ctx,
 
 	if (family == FG_AF_INET || family == FG_AF_INET6)
 		return; /* cgroup/sock_create, before the socket exists */
+	if (family == 0)
+		return; /* AF_UNSPEC (or registers that could not be read): socket(2) fails */
 	struct fg_sock_key k = {.fn_id = fn_id,
 				.kind = FG_SOCK_KIND,
 				.family = (__u16)family,
