@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status.h"
+#include "profile/socket_items.h"
 #include "syscalls/syscall_classes.h"
 #include "syscalls/syscall_table.h"
 
@@ -64,6 +66,11 @@ std::vector<std::string> SensitiveRefused(const std::set<std::string>& allowed) 
   return out;
 }
 
+// Whether socket(2) is allowed by its family only (the section learned socket kinds).
+bool SocketByFamily(const std::set<std::string>& allowed, const SeccompPolicy& p) {
+  return !p.socket_families.empty() && allowed.count("socket");
+}
+
 bool CloneAllowed(const std::set<std::string>& allowed) {
   return allowed.count("clone") || allowed.count("clone3");
 }
@@ -91,10 +98,14 @@ absl::Status AddRules(scmp_filter_ctx ctx, uint32_t arch, const std::set<std::st
     return absl::OkStatus();
   };
   const uint32_t sens = ScmpAction(p.sensitive);
+  const bool by_family = SocketByFamily(allowed, p) && arch == seccomp_arch_native();
   for (const auto& n : allowed) {
-    if (Special(n)) continue;
+    if (Special(n) || (by_family && n == "socket")) continue;
     FG_RETURN_IF_ERROR(add(n, SCMP_ACT_ALLOW));
   }
+  if (by_family)
+    for (uint32_t f : p.socket_families)
+      FG_RETURN_IF_ERROR(add("socket", SCMP_ACT_ALLOW, {SCMP_A0(SCMP_CMP_EQ, f)}));
   for (const auto& n : SensitiveRefused(allowed)) FG_RETURN_IF_ERROR(add(n, sens));
   // clone: namespace flags are the sensitive part.
   if (CloneAllowed(allowed)) {
@@ -203,6 +214,11 @@ SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unl
     for (absl::string_view n : AlwaysAllowedSyscalls()) p.compat.emplace(n);
     p.compat.insert("execve");
   }
+  if (c.sockets_size() > 0) {
+    p.socket_families = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK};
+    for (const auto& k : c.sockets())
+      if (auto f = ParseFamily(k.family())) p.socket_families.insert(*f);
+  }
   return p;
 }
 
@@ -239,10 +255,15 @@ absl::StatusOr<std::string> OciSeccompProfile(const SeccompPolicy& p) {
     return absl::StrCat(", \"args\": [{\"index\": 0, \"value\": ", value, ", \"valueTwo\": ", two,
                         ", \"op\": \"", op, "\"}]");
   };
+  const bool by_family = SocketByFamily(p.native, p);
   std::vector<std::string> plain;
   for (const auto& n : allowed)
-    if (!Special(n) && n.rfind("syscall_", 0) != 0) plain.push_back(n);
+    if (!Special(n) && n.rfind("syscall_", 0) != 0 && !(by_family && n == "socket"))
+      plain.push_back(n);
   rule(plain, "SCMP_ACT_ALLOW");
+  if (by_family)
+    for (uint32_t f : p.socket_families)
+      rule({"socket"}, "SCMP_ACT_ALLOW", arg(f, 0, "SCMP_CMP_EQ"));
   const bool sens_differs = p.sensitive != p.unlearned;
   const char* sens = OciAction(p.sensitive);
   const std::string sens_errno = p.sensitive == SeccompVerdict::kErrno ? ", \"errnoRet\": 1" : "";

@@ -25,13 +25,19 @@ struct SeccompPolicy {
   std::set<std::string> compat;  // allowed, the ia32 compat architecture (x86_64 only)
   SeccompVerdict unlearned = SeccompVerdict::kErrno;  // any other syscall
   SeccompVerdict sensitive = SeccompVerdict::kKill;   // the sensitive class, when not allowed
+  // Not empty: socket(2) (native) is allowed only for these address families (its first
+  // argument); another family takes `unlearned`. Empty: socket(2) as any syscall.
+  std::set<uint32_t> socket_families;
 };
 
 // The policy of a profile section: its syscalls, plus the always-allowed class and execve
 // (the runtime execs the function's entrypoint under the filter; which programs may run is the
 // exec allow-list's business). A function that learned clone3 may use clone: the filter
 // answers clone3 with ENOSYS so that the C library falls back to clone, whose namespace flags
-// a filter can see (a pointer argument it cannot).
+// a filter can see (a pointer argument it cannot). A section that learned socket kinds
+// (sockets[]) allows socket(2) for their families, and for IPv4, IPv6 (cgroup/sock_create
+// decides those), Unix and netlink (the C library's own): a packet socket it never created is
+// refused before it exists, where the kernel's socket hooks do not reach.
 SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unlearned,
                                SeccompVerdict sensitive);
 
