@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -425,9 +427,10 @@ TEST_F(SocketsTest, MonitorReportsEachAttackAndRefusesNothing) {
   EXPECT_GE(Count(vs, "inbound", "udp", "reported"), 1);
 }
 
-// Inbound peers are enforced by class: a connection from another network namespace (class
-// "outside", or "cluster" inside --cluster-cidr) to a port learned from loopback is refused,
-// while loopback still gets through.
+// Inbound peers are enforced by class: to a port learned from loopback, a connection from
+// another network namespace over a veth ("outside"; "cluster" once its CIDR is the cluster's)
+// and one to the function's own non-loopback address ("namespace") are refused, while
+// loopback still gets through; each violation names its class.
 TEST_F(SocketsTest, InboundPeersAreEnforcedByClass) {
   const std::string ns = absl::StrCat("fgsock", ::getpid());
   const std::string veth = absl::StrCat("fgv", ::getpid() % 100000);
@@ -439,33 +442,62 @@ TEST_F(SocketsTest, InboundPeersAreEnforcedByClass) {
                       "a up && ip -n ", ns, " addr add 10.213.0.2/24 dev ", veth, "b && ip -n ", ns,
                       " link set ", veth, "b up && ip -n ", ns, " link set lo up")),
       0);
+  // From the other namespace: fork, join it, connect; true when accepted.
+  auto from_other = [&] {
+    pid_t c = ::fork();
+    if (c == 0) {
+      int nsfd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY);
+      if (nsfd < 0 || ::setns(nsfd, CLONE_NEWNET) != 0) ::_exit(2);
+      ::_exit(ConnectFrom("10.213.0.1", serve_port_, 1500) ? 0 : 1);
+    }
+    int st = 0;
+    ::waitpid(c, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 2) << "setns " << st;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+  };
+  // Untracked, every class gets through.
+  {
+    TestCgroup free("sockets-class-untracked");
+    int out = -1;
+    pid_t pid = testing::Spawn(
+        free.path(), {kWorkload, "serve", "0.0.0.0", std::to_string(serve_port_), "2"}, &out);
+    Line(out);
+    EXPECT_TRUE(from_other()) << "outside, untracked";
+    EXPECT_TRUE(ConnectFrom("10.213.0.1", serve_port_)) << "namespace, untracked";
+    Rest(out);
+    ::close(out);
+    testing::Wait(pid);
+  }
   Learn();
   Mode(v1::MODE_ENFORCE);
   int out = -1;
   pid_t pid = testing::Spawn(
-      cg_.path(), {kWorkload, "serve", "0.0.0.0", std::to_string(serve_port_), "1"}, &out);
+      cg_.path(), {kWorkload, "serve", "0.0.0.0", std::to_string(serve_port_), "30"}, &out);
   std::string o = Line(out);
   EXPECT_TRUE(ConnectFrom("127.0.0.1", serve_port_)) << "loopback, learned";
-  // From the other namespace: fork, join it, connect.
-  pid_t c = ::fork();
-  if (c == 0) {
-    int nsfd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY);
-    if (nsfd < 0 || ::setns(nsfd, CLONE_NEWNET) != 0) ::_exit(2);
-    ::_exit(ConnectFrom("10.213.0.1", serve_port_, 1500) ? 0 : 1);
-  }
-  int st = 0;
-  ::waitpid(c, &st, 0);
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << "outside: refused (" << st << ")";
+  EXPECT_FALSE(from_other()) << "outside: refused";
+  EXPECT_FALSE(ConnectFrom("10.213.0.1", serve_port_)) << "namespace: refused";
+  fg_cidr_key cluster{};
+  cluster.prefixlen = FG_CIDR_FIXED_BITS + 24;
+  cluster.family = 4;
+  cluster.addr[0] = 10;
+  cluster.addr[1] = 213;
+  ASSERT_TRUE(core_->programs->SetClusterCidrs({cluster}).ok());
+  EXPECT_FALSE(from_other()) << "cluster: refused (never learned)";
+  EXPECT_TRUE(ConnectFrom("127.0.0.1", serve_port_)) << "loopback, still";
+  ::kill(pid, SIGKILL);
   o += "\n" + Rest(out);
   ::close(out);
   testing::Wait(pid);
   sh("ip link del " + veth + "a 2>/dev/null; ip netns del " + ns);
-  auto vs = Violations();
-  bool outside = false;
-  for (const auto& v : vs)
-    outside |= v.kind() == "inbound" && v.action() == "denied" &&
-               v.inbound().peer() == v1::PEER_CLASS_OUTSIDE;
-  EXPECT_TRUE(outside) << o;
+  std::set<v1::PeerClass> refused;
+  for (const auto& v : Violations())
+    if (v.kind() == "inbound" && v.action() == "denied") refused.insert(v.inbound().peer());
+  EXPECT_TRUE(refused.count(v1::PEER_CLASS_OUTSIDE)) << o;
+  EXPECT_TRUE(refused.count(v1::PEER_CLASS_NAMESPACE)) << o;
+  EXPECT_TRUE(refused.count(v1::PEER_CLASS_CLUSTER)) << o;
+  EXPECT_FALSE(refused.count(v1::PEER_CLASS_LOOPBACK)) << o;
+  EXPECT_THAT(o, HasSubstr("accept: ok"));
 }
 
 // faasguardctl run's end: a daemon the command double-forked is killed while its cgroup is
