@@ -226,7 +226,7 @@ int RunUnixStorm(const ParsedArgs& a) {
     int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int d = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s >= 0 && d >= 0 && ::connect(s, reinterpret_cast<sockaddr*>(&st), st_len) == 0 &&
-        ::sendto(d, "x", 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&dg), dg_len) >= 0)
+        ::sendto(d, "x", 1, 0, reinterpret_cast<sockaddr*>(&dg), dg_len) >= 0)
       ++ok;
     else
       ++failed;
