@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "core/abi_codec.h"
+#include "cgroup/cgroup.h"
 #include "core/lifecycle.h"
 #include "profile/names.h"
 #include "profile/profile.h"
@@ -36,7 +37,14 @@ Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
       opts_(opts),
       slots_(kernel, opts.max_slots),
       violations_({opts.max_violations, opts.violation_log_path, store->quarantine_dir()}),
-      record_(opts.kernel_state_path) {}
+      record_(opts.kernel_state_path) {
+  if (!opts_.cpu_usage)
+    opts_.cpu_usage = [](const std::string& path) -> std::optional<absl::Duration> {
+      auto u = CgroupCpuUsage(path);
+      if (!u.ok()) return std::nullopt;
+      return *u;
+    };
+}
 
 void Engine::LoadProfiles() {
   auto loaded = store_->LoadAll();
@@ -254,6 +262,7 @@ absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reas
   const std::string path = slots_.PathOf(cgroup_id).value_or("");
   absl::Status st = slots_.Untrack(cgroup_id);
   cgroup_filter_.erase(cgroup_id);
+  cpu_seen_.erase(cgroup_id);
   UpdateSyscallHookLocked();
   LogInfo(absl::StrCat("cgroup ", reason),
           {{"function", f ? FunctionKey(f->profile.function()) : ""},
@@ -402,6 +411,36 @@ void Engine::SyncSectionStateLocked(Function& f, Section& s) {
   }
   for (size_t k = 0; k < s.viol.size(); ++k) s.viol[k] = st->viol[k];
   s.viol_suppressed = st->viol_suppressed;
+  SyncBusyLocked(f, s);
+}
+
+void Engine::SyncBusyLocked(Function& f, Section& s) {
+  const SlotTable::Slot* slot = slots_.Get(s.fn_id);
+  if (!slot) return;
+  const bool learning = f.profile.mode() == v1::MODE_LEARN;
+  const absl::Time now = absl::Now();
+  double busy = 0;
+  for (const auto& [cg, path] : slot->cgroups) {
+    if (!learning) {
+      cpu_seen_.erase(cg);  // only learning counts: a new sample when it learns again
+      continue;
+    }
+    std::optional<absl::Duration> usage = opts_.cpu_usage(path);
+    if (!usage) continue;
+    auto [it, first] = cpu_seen_.try_emplace(cg, CpuSample{*usage, now});
+    if (first) continue;
+    const absl::Duration elapsed = now - it->second.at;
+    if (elapsed < absl::Seconds(1)) continue;  // API calls sync too: whole intervals only
+    busy += BusySeconds(*usage - it->second.usage, elapsed);
+    it->second = CpuSample{*usage, now};
+  }
+  s.busy_carry += busy;
+  if (s.busy_carry >= 1) {
+    const auto whole = static_cast<uint64_t>(s.busy_carry);
+    s.busy_carry -= static_cast<double>(whole);
+    auto* k = ContainerSection(f.profile, s.container).mutable_counters();
+    k->set_busy_seconds(k->busy_seconds() + whole);
+  }
 }
 
 void Engine::SyncLocked() {

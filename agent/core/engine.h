@@ -74,6 +74,9 @@ class Engine final : public CgroupRegistry, public ProfileHost {
     // Where enforced functions' OCI seccomp profiles are written for the kubelet (functions
     // of a platform other than "local"); null: nowhere.
     SeccompProfileFiles* seccomp_files = nullptr;
+    // A cgroup's CPU time so far (cpu.stat usage_usec), for the busy seconds of learning
+    // functions; nullopt when it cannot be read. Default: reads <path>/cpu.stat.
+    std::function<std::optional<absl::Duration>(const std::string& cgroup_path)> cpu_usage;
   };
 
   // What RestoreKernelState took over.
@@ -214,6 +217,7 @@ class Engine final : public CgroupRegistry, public ProfileHost {
     uint64_t viol_suppressed = 0;
     // The filter its containers start under now ("" = none that enforces alone).
     std::string seccomp_revision;
+    double busy_carry = 0;  // busy seconds not yet whole
   };
   struct Function {
     v1::Profile profile;
@@ -280,7 +284,13 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   EngineCounters counters_;
   std::function<void(v1::AgentEvent)> sink_;
   KernelStateRecord record_;
-  std::map<uint64_t, std::string> cgroup_filter_;  // cgroup id -> filter revision it runs under
+  std::map<uint64_t, std::string> cgroup_filter_;
+  struct CpuSample {
+    absl::Duration usage;
+    absl::Time at;
+  };
+  std::map<uint64_t, CpuSample> cpu_seen_;  // cgroup id -> last CPU sample (learning)
+  void SyncBusyLocked(Function& f, Section& s);  // cgroup id -> filter revision it runs under
   std::function<void(bool)> hook_sink_;
   std::optional<bool> hook_told_;  // what the sink heard last
 };

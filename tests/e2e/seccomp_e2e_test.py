@@ -7,6 +7,7 @@ before it runs; sys_enter is detached while every tracked cgroup runs under its 
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import unittest
@@ -137,6 +138,46 @@ class SeccompE2E(AgentTestCase):
         self.assertTrue(replicas[0].get("seccompRevision"), fn)
         open(go, "w").close()
         self.assertEqual(p.wait(timeout=30), 0)
+
+
+class BusyE2E(AgentTestCase):
+    """Stability counts what the function did, not the connections it accepted."""
+
+    def test_a_keep_alive_server_is_observed_while_busy(self):
+        import http.client
+        a = self.agent(extra=["--seccomp-root", "off"]).start()
+        server = ("import http.server,sys\n"
+                  "class H(http.server.BaseHTTPRequestHandler):\n"
+                  "    protocol_version='HTTP/1.1'\n"
+                  "    disable_nagle_algorithm=True\n"
+                  "    def do_GET(self):\n"
+                  "        b=b'x'*2000\n"
+                  "        self.send_response(200);self.send_header('Content-Length',str(len(b)))\n"
+                  "        self.end_headers();self.wfile.write(b)\n"
+                  "    def log_message(self,*a): pass\n"
+                  "s=http.server.HTTPServer(('127.0.0.1',0),H)\n"
+                  "print(s.server_address[1],flush=True)\n"
+                  "s.serve_forever()\n")
+        p = subprocess.Popen([CTL, "--socket", a.socket, "run", "--function", "keepalive", "--",
+                              "/usr/bin/python3", "-c", server], stdout=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        port = int(p.stdout.readline())
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.connect()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        deadline = time.time() + 6
+        n = 0
+        while time.time() < deadline:  # one connection, many requests
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            n += 1
+        time.sleep(1.5)
+        fn = json.loads(a.ctl("functions", "keepalive", "-o", "json").stdout)
+        fn = fn["functions"][0] if "functions" in fn else fn
+        lc = fn["lifecycle"]
+        self.assertLessEqual(int(lc.get("requests", 0)), 1, lc)
+        self.assertGreaterEqual(int(lc.get("busySeconds", 0)), 3, (n, lc))
+        self.assertGreaterEqual(int(lc.get("observations", 0)), 3, lc)
 
 
 if __name__ == "__main__":
