@@ -3,11 +3,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "cgroup/cgroup.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "core/abi_codec.h"
-#include "cgroup/cgroup.h"
 #include "core/lifecycle.h"
 #include "profile/names.h"
 #include "profile/profile.h"
@@ -157,9 +157,10 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
       kflags |= FG_CG_F_SECCOMP;
       sit->second.seccomp_revision = m->revision();
     } else {
-      LogWarn("cgroup runs under a seccomp filter that is not the policy in force: sys_enter "
-              "checks it",
-              {{"function", fkey}, {"cgroup", path}, {"revision", opts.seccomp_revision}});
+      LogWarn(
+          "cgroup runs under a seccomp filter that is not the policy in force: sys_enter "
+          "checks it",
+          {{"function", fkey}, {"cgroup", path}, {"revision", opts.seccomp_revision}});
     }
   }
   if (absl::Status s = slots_.Track(cgroup_id, sit->second.fn_id, path, kflags); !s.ok()) {

@@ -289,7 +289,7 @@ class Engine final : public CgroupRegistry, public ProfileHost {
     absl::Duration usage;
     absl::Time at;
   };
-  std::map<uint64_t, CpuSample> cpu_seen_;  // cgroup id -> last CPU sample (learning)
+  std::map<uint64_t, CpuSample> cpu_seen_;       // cgroup id -> last CPU sample (learning)
   void SyncBusyLocked(Function& f, Section& s);  // cgroup id -> filter revision it runs under
   std::function<void(bool)> hook_sink_;
   std::optional<bool> hook_told_;  // what the sink heard last

@@ -186,25 +186,23 @@ std::string RenderProfile(const v1::Profile& p) {
 
 std::string RenderStatus(const v1::GetStatusResponse& s) {
   std::string o;
-  absl::StrAppend(&o, "Agent:      faasguard ", s.version(), " on ", s.node(), "\n",
-                  "Kernel:     ", s.kernel(), "\n", "cgroup v2:  ", s.cgroup2_mount(), "\n",
-                  "State dir:  ", s.state_dir(), "\n", "Functions:  ", s.functions(),
-                  " (tracked cgroups: ", s.tracked_cgroups(), ", stable: ", s.stable_functions(),
-                  ")\n", "New functions start in ", ModeName(s.default_mode()), " mode",
-                  s.auto_promote().empty() ? "" : "; stable ones are promoted to ",
-                  s.auto_promote(), "\n", "Stable:     nothing new for ", s.stable_window_seconds(),
-                  "s after ", s.stable_min_observations(), " observations\n",
-                  "API:        ", absl::StrJoin(s.listen(), ", "), "\n",
-                  "Metrics:    ", s.metrics_addr().empty() ? "off" : s.metrics_addr(), "\n",
-                  "sys_enter:  ",
-                  s.syscall_hook_attached()
-                      ? absl::StrCat("attached (", s.cgroups_needing_syscall_hook(),
-                                     " tracked cgroups run without their seccomp filter)")
-                      : "detached (every tracked cgroup runs under its seccomp filter)",
-                  "\n", "Seccomp:    profiles ",
-                  s.seccomp_root().empty() ? "not written" : "in " + s.seccomp_root(),
-                  "; webhook ", s.webhook_addr().empty() ? "off" : s.webhook_addr(),
-                  "\n\nKernel features:\n");
+  absl::StrAppend(
+      &o, "Agent:      faasguard ", s.version(), " on ", s.node(), "\n", "Kernel:     ", s.kernel(),
+      "\n", "cgroup v2:  ", s.cgroup2_mount(), "\n", "State dir:  ", s.state_dir(), "\n",
+      "Functions:  ", s.functions(), " (tracked cgroups: ", s.tracked_cgroups(),
+      ", stable: ", s.stable_functions(), ")\n", "New functions start in ",
+      ModeName(s.default_mode()), " mode",
+      s.auto_promote().empty() ? "" : "; stable ones are promoted to ", s.auto_promote(), "\n",
+      "Stable:     nothing new for ", s.stable_window_seconds(), "s after ",
+      s.stable_min_observations(), " observations\n",
+      "API:        ", absl::StrJoin(s.listen(), ", "), "\n",
+      "Metrics:    ", s.metrics_addr().empty() ? "off" : s.metrics_addr(), "\n", "sys_enter:  ",
+      s.syscall_hook_attached() ? absl::StrCat("attached (", s.cgroups_needing_syscall_hook(),
+                                               " tracked cgroups run without their seccomp filter)")
+                                : "detached (every tracked cgroup runs under its seccomp filter)",
+      "\n", "Seccomp:    profiles ",
+      s.seccomp_root().empty() ? "not written" : "in " + s.seccomp_root(), "; webhook ",
+      s.webhook_addr().empty() ? "off" : s.webhook_addr(), "\n\nKernel features:\n");
   for (const auto& f : s.features())
     absl::StrAppend(&o, "  ", f.available() ? "yes " : "no  ", f.name(), "  ", f.detail(), "\n");
   absl::StrAppend(&o, "\nPrograms attached (", s.programs_size(), "):\n");

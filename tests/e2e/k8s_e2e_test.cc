@@ -37,8 +37,8 @@ using testing::AgentProcess;
 using testing::ContainerdHarness;
 using testing::ContainerSpec;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::HostMount;
+using ::testing::Not;
 using testing::Pod;
 using testing::PodSpec;
 
@@ -122,9 +122,9 @@ class K8sE2E : public ::testing::Test {
     ASSERT_TRUE(h.ok()) << h.status();
     cd_ = std::move(*h);
     seccomp_root_ = dir_.path() + "/seccomp";
-    auto a = AgentProcess::Start(FG_AGENT_PATH, dir_.path(),
-                                 {"--cri-endpoint", cd_->socket(), "--cri-resync", "2",
-                                  "--seccomp-root", seccomp_root_});
+    auto a = AgentProcess::Start(
+        FG_AGENT_PATH, dir_.path(),
+        {"--cri-endpoint", cd_->socket(), "--cri-resync", "2", "--seccomp-root", seccomp_root_});
     ASSERT_TRUE(a.ok()) << a.status();
     agent_ = std::move(*a);
   }
@@ -423,7 +423,8 @@ TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
   const std::string profile = seccomp_root_ + "/faasguard/default/secfn/main.json";
   ASSERT_TRUE(std::filesystem::exists(profile)) << Tail(agent_->Log());
 
-  for (const char* v : {"a", "b", "c", "e"}) ASSERT_TRUE(WriteFileAtomic(shared + "/" + v, "keep\n").ok());
+  for (const char* v : {"a", "b", "c", "e"})
+    ASSERT_TRUE(WriteFileAtomic(shared + "/" + v, "keep\n").ok());
   ASSERT_TRUE(WriteFileAtomic(shared + "/d", "other\n").ok());
   ::chmod((shared + "/b").c_str(), 0644);
   auto p2 = pod_of("secfn-enforced");
@@ -467,8 +468,9 @@ TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
 
 TEST_F(K8sE2E, AgentKilledWhileEnforcingThePodStaysEnforced) {
   const std::string pins = absl::StrCat("/sys/fs/bpf/fg-k8s-", ::getpid());
-  const std::vector<std::string> flags = {"--cri-endpoint", cd_->socket(), "--cri-resync", "2",
-                                          "--bpf-pin-dir",  pins, "--seccomp-root", seccomp_root_};
+  const std::vector<std::string> flags = {
+      "--cri-endpoint", cd_->socket(), "--cri-resync",   "2",
+      "--bpf-pin-dir",  pins,          "--seccomp-root", seccomp_root_};
   // However the test ends: the agent stops first (it holds the pin directory), then --cleanup.
   struct Cleanup {
     std::unique_ptr<AgentProcess>& agent;

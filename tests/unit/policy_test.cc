@@ -97,7 +97,8 @@ const std::vector<std::string> kAlwaysAllowed = {
     "exit",          "exit_group",      "rt_sigreturn",    "restart_syscall",
     "sigreturn",     "nanosleep",       "clock_nanosleep", "clock_nanosleep_time64",
     "clock_gettime", "clock_gettime64", "clock_getres",    "gettimeofday",
-    "time",          "sched_yield"};
+    "time",          "sched_yield",     "mremap",          "madvise",
+    "getpid",        "gettid",          "getcwd"};
 
 // --- Syscalls ----------------------------------------------------------------------------
 
