@@ -328,6 +328,10 @@ void Engine::HandleEvent(const Event& ev) {
           return;
         }
         if constexpr (std::is_same_v<T, CgroupEvent>) return;  // for the node tracker
+        if constexpr (std::is_same_v<T, DnsEvent>) {
+          HandleDnsEventLocked(e);
+          return;
+        }
         Function* f = nullptr;
         Section* s = SectionForSlotLocked(e.hdr.fn_id, &f);
         if (!s) {
@@ -764,6 +768,8 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
                         {"mode", ModeWord(v.mode())}});
   EmitLocked(v1::EVENT_KIND_VIOLATION, *f, s->container, v.kind(), v.attempted(), &v);
 }
+
+void Engine::HandleDnsEventLocked(const DnsEvent& e) { (void)e; }
 
 v1::ListViolationsResponse Engine::ListViolations(const v1::FunctionId* id, size_t limit) {
   std::lock_guard<std::mutex> l(mu_);

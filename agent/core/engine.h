@@ -216,6 +216,7 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   // After a mode switch of `f` from `from`: the log line and the lifecycle event "mode".
   void AnnounceModeLocked(Function& f, v1::Mode from, ModeSource source, uint32_t rules);
   void HandleViolationLocked(const ViolationEvent& e);
+  void HandleDnsEventLocked(const DnsEvent& e);
   v1::FunctionSummary SummaryLocked(const Function& f);
   v1::Lifecycle LifecycleLocked(const Function& f);
   size_t ReplicasLocked(const Function& f);  // tracked cgroups of every container

@@ -25,13 +25,10 @@ ParsedDns ParseDnsMessage(absl::string_view msg, uint64_t seed) {
     out.depth = m->q.depth;
     for (uint32_t i = 0; i < FG_DNS_PARENTS && i < m->q.depth; ++i)
       out.parents.push_back(m->q.parents[i]);
-    uint16_t an = 0;
-    fg_dns_u16(m.get(), 6, &an);
-    uint32_t off = m->q.end + 4;
-    if (m->response) {
-      for (uint32_t i = 0; i < FG_DNS_ANSWERS && i < an && off; ++i)
-        off = fg_dns_parse_answer(m.get(), off, seed);
-    }
+    if (m->response)
+      fg_dns_parse_answers(m.get(), seed);
+    else
+      fg_dns_check_query(m.get());
     for (uint32_t i = 0; i < m->naddrs; ++i) {
       const fg_dns_addr& a = m->addrs[i];
       out.addrs.push_back(
