@@ -159,6 +159,8 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
       {p->skel_->maps.fg_paths, o.max_paths},
       {p->skel_->maps.fg_exec_allow, o.max_exec_rules},
       {p->skel_->maps.fg_net_allow, o.max_net_rules},
+      {p->skel_->maps.fg_dns_binds, o.max_dns_bindings},
+      {p->skel_->maps.fg_dns_allow, o.max_dns_rules},
   };
   for (const auto& s : sizes) {
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(s.map, s.entries),
@@ -535,7 +537,13 @@ BpfKernelMaps::Fds BpfPrograms::map_fds() const {
           cg_local_on_ ? bpf_map__fd(skel_->maps.fg_cg_local) : -1,
           cgroup_fd_.get(),
           bpf_map__fd(skel_->maps.fg_cpu_cache),
-          task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1};
+          task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1,
+          bpf_map__fd(skel_->maps.fg_dns_queries),
+          bpf_map__fd(skel_->maps.fg_dns_conns),
+          bpf_map__fd(skel_->maps.fg_dns_names),
+          bpf_map__fd(skel_->maps.fg_dns_binds),
+          bpf_map__fd(skel_->maps.fg_dns_allow),
+          bpf_map__fd(skel_->maps.fg_dns_pending)};
 }
 
 }  // namespace faasguard

@@ -416,11 +416,13 @@ void Engine::SyncLocked() {
     if (c.delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read network set", {{"error", st.ToString()}});
+  SyncDnsLocked();
 }
 
 void Engine::SyncFromKernel() {
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
+  ExpireDnsBindingsLocked();
 }
 
 void Engine::SaveDirty() {
@@ -577,8 +579,8 @@ void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::s
 std::map<std::string, uint64_t> Engine::ViolationsByKindLocked(const Function& f) {
   std::map<std::string, uint64_t> by_kind;
   for (const auto& [name, s] : f.sections)
-    for (uint8_t k = FG_VIOL_SYSCALL; k <= FG_VIOL_LISTEN; ++k)
-      by_kind[ViolationKindWord(k)] += s.viol[k];
+    for (uint8_t k = FG_VIOL_SYSCALL; k < FG_VIOL_KINDS; ++k)
+      if (k <= FG_VIOL_LISTEN || k == FG_VIOL_DNS_QUERY) by_kind[ViolationKindWord(k)] += s.viol[k];
   return by_kind;
 }
 
@@ -607,7 +609,7 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   ProfileCounts n = CountItems(f.profile);
   s.set_syscalls(n.syscalls);
   s.set_execs(n.execs);
-  s.set_egress(n.egress);
+  s.set_egress(n.egress + n.named_egress);
   s.set_listen(n.listen);
   s.set_ingress(n.ingress);
   if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
@@ -751,7 +753,9 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
     ++counters_.events_orphan;
     return;
   }
-  v1::Violation record = ViolationFromKernel(e);
+  ViolationEvent named = e;
+  NameDnsViolationLocked(named);
+  v1::Violation record = ViolationFromKernel(named);
   *record.mutable_function() = f->profile.function();
   record.set_container(s->container);
   const v1::Violation& v = violations_.Add(std::move(record));
@@ -768,8 +772,6 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
                         {"mode", ModeWord(v.mode())}});
   EmitLocked(v1::EVENT_KIND_VIOLATION, *f, s->container, v.kind(), v.attempted(), &v);
 }
-
-void Engine::HandleDnsEventLocked(const DnsEvent& e) { (void)e; }
 
 v1::ListViolationsResponse Engine::ListViolations(const v1::FunctionId* id, size_t limit) {
   std::lock_guard<std::mutex> l(mu_);

@@ -172,6 +172,8 @@ absl::Status Agent::LoadPrograms() {
   lo.max_cgroups = config_.max_cgroups;
   lo.max_exec_rules = config_.max_exec_rules;
   lo.max_net_rules = config_.max_net_rules;
+  lo.max_dns_rules = config_.max_dns_rules;
+  lo.max_dns_bindings = config_.max_dns_bindings;
   lo.hash_seed = (static_cast<uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
   lo.features = features_;
   lo.pin_dir = config_.bpf_pin_dir;
@@ -197,6 +199,7 @@ void Agent::StartEngine() {
   eo.violation_log_path = config_.state_dir + "/violations.log";
   eo.limits.max_exec_rules = config_.max_exec_rules;
   eo.limits.max_net_rules = config_.max_net_rules;
+  eo.limits.max_dns_rules = config_.max_dns_rules;
   hub_ = std::make_unique<EventHub>(/*history=*/1000, config_.event_buffer);
   engine_ = std::make_unique<Engine>(kernel_.get(), store_.get(), eo);
   engine_->SetEventSink([hub = hub_.get()](v1::AgentEvent e) { hub->Publish(std::move(e)); });
