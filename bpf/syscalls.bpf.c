@@ -67,10 +67,62 @@ static __always_inline int fg_learn_syscall(__u32 fn_id, long id, __u32 arch)
 	return 0;
 }
 
+/* The caller's number for a pid in its own pid namespace. */
+static __always_inline __u32 fg_pid_vnr(struct pid *pid)
+{
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	if (bpf_core_read(&up, sizeof(up), &pid->numbers[level & 31]))
+		return 0;
+	return (__u32)up.nr;
+}
+
+/*
+ * The signal calls are sensitive only when they reach another process: runtimes signal their
+ * own threads (Go's preemption, raise() for abort), and a signal 0 only asks whether a process
+ * exists. 1 when this call stays within the caller's process (or sends nothing): it then takes
+ * the action for harmless syscalls. pidfd_send_signal names its target by a descriptor: another
+ * process unless the signal is 0.
+ */
+static __always_inline int fg_signal_stays_home(const struct pt_regs *regs, long id, __u32 arch,
+						struct task_struct *task)
+{
+	int kill = -1, tkill = -1, tgkill = -1, sigq = -1, tgsigq = -1, pidfd = 424;
+
+#if defined(__TARGET_ARCH_x86)
+	if (arch == FG_ARCH_COMPAT) {
+		kill = 37, tkill = 238, tgkill = 270, sigq = 178, tgsigq = 335;
+	} else {
+		kill = 62, tkill = 200, tgkill = 234, sigq = 129, tgsigq = 297;
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	kill = 129, tkill = 130, tgkill = 131, sigq = 138, tgsigq = 240;
+#endif
+	if (id != kill && id != tkill && id != tgkill && id != sigq && id != tgsigq && id != pidfd)
+		return 0;
+	long a0 = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	long a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	long a2 = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	long sig = (id == tgkill || id == tgsigq) ? a2 : a1;
+
+	if (sig == 0)
+		return 1;
+	if (id == pidfd)
+		return 0;
+	__u32 tgid = fg_pid_vnr(BPF_CORE_READ(task, group_leader, thread_pid));
+
+	if (id == tkill)
+		return (__u32)a0 == fg_pid_vnr(BPF_CORE_READ(task, thread_pid));
+	return a0 > 0 && (__u32)a0 == tgid;
+}
+
 /* Monitor / enforce mode: a syscall outside the allow-list is reported, and in enforce mode
- * (action kill) the process gets SIGKILL, delivered when the syscall returns. */
+ * one in the function's kill set (the sensitive class), or any with action kill, gets SIGKILL,
+ * delivered when the syscall returns (it ran: the seccomp filter is the refusal). */
 static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 fn_id, long id,
-					    __u32 arch)
+					    __u32 arch, const struct pt_regs *regs,
+					    struct task_struct *task)
 {
 	if (fg_sys_allowed(fn_id, cfg->gen, arch, id))
 		return 0;
@@ -82,7 +134,8 @@ static __always_inline int fg_check_syscall(const struct fg_fn_cfg *cfg, __u32 f
 		__u32 idx = fn_id * 2 + (cfg->gen & 1);
 		const struct fg_sys_allow *a = bpf_map_lookup_elem(&fg_sys_allow, &idx);
 		int kill = cfg->sys_action == FG_SYS_KILL ||
-			   (a && fg_sys_bit(a->kill, a->kill_compat, id, arch));
+			   (a && fg_sys_bit(a->kill, a->kill_compat, id, arch) &&
+			    !fg_signal_stays_home(regs, id, arch, task));
 
 		if (kill) {
 			bpf_send_signal(FG_SIGKILL);
@@ -172,7 +225,7 @@ static __always_inline int fg_on_sys_enter(struct bpf_raw_tracepoint_args *ctx,
 	if (cfg->mode == FG_MODE_LEARN)
 		fg_learn_syscall(fn_id, id, arch);
 	else
-		fg_check_syscall(cfg, fn_id, id, arch);
+		fg_check_syscall(cfg, fn_id, id, arch, (const struct pt_regs *)ctx->args[0], task);
 	if (c)
 		fg_cache_fill(c, gen, serial, fn_id, cfg);
 	return 0;

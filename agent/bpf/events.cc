@@ -40,7 +40,9 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
         return absl::InvalidArgumentError(absl::StrCat("syscall event of ", h.size, " bytes"));
       fg_syscall_event e;
       std::memcpy(&e, data, sizeof e);
-      if (e.nr >= FG_SYS_MAX || e.arch > FG_ARCH_COMPAT)
+      // An io_uring operation comes as FG_ARCH_URING with its opcode (0..255) as nr.
+      if ((e.arch == FG_ARCH_URING && e.nr >= 256) ||
+          (e.arch != FG_ARCH_URING && (e.nr >= FG_SYS_MAX || e.arch > FG_ARCH_COMPAT)))
         return absl::InvalidArgumentError(
             absl::StrCat("syscall event nr ", e.nr, " arch ", e.arch));
       return Event(SyscallEvent{Header(h), e.nr, e.arch});

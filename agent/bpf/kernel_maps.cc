@@ -146,6 +146,25 @@ absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
   return Mirror(cgroup_id);
 }
 
+absl::Status BpfKernelMaps::SetCgroupFlags(uint64_t cgroup_id, uint32_t set, uint32_t clear) {
+  // Like RetargetCgroup: a retry keeps a clear of FG_CG_F_PENDING the kernel made meanwhile.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    fg_cgroup_val v{};
+    if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &v) != 0)
+      return absl::NotFoundError(absl::StrCat("cgroup id ", cgroup_id, " is not tracked"));
+    fg_cgroup_val nv = v;
+    nv.flags = (v.flags | set) & ~clear;
+    if (bpf_map_update_elem(fds_.tracked, &cgroup_id, &nv, BPF_EXIST) != 0)
+      return ErrnoStatus(errno, "update map fg_tracked");
+    fg_cgroup_val now{};
+    if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &now) != 0 ||
+        (now.flags & FG_CG_F_PENDING) == (nv.flags & FG_CG_F_PENDING) ||
+        !(now.flags & FG_CG_F_PENDING))
+      return Mirror(cgroup_id);
+  }
+  return Mirror(cgroup_id);
+}
+
 absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) {
   fg_cgroup_val v{}, before{};
   v.fn_id = fn_id;

@@ -51,6 +51,9 @@ class KernelMaps {
   // by the kernel at any time). NOT_FOUND when it is not tracked.
   virtual absl::Status RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) = 0;
   virtual absl::Status UntrackCgroup(uint64_t cgroup_id) = 0;
+  // Set and clear flags (FG_CG_F_*) of a tracked cgroup, leaving the others (the kernel may
+  // clear FG_CG_F_PENDING at any time). NOT_FOUND when it is not tracked.
+  virtual absl::Status SetCgroupFlags(uint64_t cgroup_id, uint32_t set, uint32_t clear) = 0;
   virtual absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) = 0;
   // Clear a function slot: its state, its config, every set entry and allow-list keyed by it.
   virtual absl::Status ResetFn(uint32_t fn_id) = 0;
@@ -118,6 +121,7 @@ class BpfKernelMaps : public KernelMaps {
 
   absl::Status TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) override;
   absl::Status RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) override;
+  absl::Status SetCgroupFlags(uint64_t cgroup_id, uint32_t set, uint32_t clear) override;
   absl::Status UntrackCgroup(uint64_t cgroup_id) override;
   absl::Status SetFnConfig(uint32_t fn_id, const fg_fn_cfg& cfg) override;
   absl::Status ResetFn(uint32_t fn_id) override;

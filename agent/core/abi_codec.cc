@@ -29,7 +29,31 @@ std::optional<v1::Mode> ParseModeWord(absl::string_view word) {
 }
 
 std::string SyscallActionWord(v1::SyscallAction a) {
-  return a == v1::SYSCALL_ACTION_ALERT ? "alert" : "kill";
+  switch (a) {
+    case v1::SYSCALL_ACTION_ALERT:
+      return "alert";
+    case v1::SYSCALL_ACTION_KILL:
+      return "kill";
+    case v1::SYSCALL_ACTION_ERRNO:
+      return "errno";
+    default:
+      return "default";
+  }
+}
+
+std::optional<v1::SyscallAction> ParseSyscallActionWord(absl::string_view word) {
+  for (v1::SyscallAction a : {v1::SYSCALL_ACTION_DEFAULT, v1::SYSCALL_ACTION_ALERT,
+                              v1::SYSCALL_ACTION_KILL, v1::SYSCALL_ACTION_ERRNO})
+    if (word == SyscallActionWord(a)) return a;
+  return std::nullopt;
+}
+
+v1::SyscallAction EffectiveUnlearnedAction(v1::SyscallAction a) {
+  return a == v1::SYSCALL_ACTION_DEFAULT ? v1::SYSCALL_ACTION_ERRNO : a;
+}
+
+v1::SyscallAction EffectiveSensitiveAction(v1::SyscallAction a) {
+  return a == v1::SYSCALL_ACTION_DEFAULT ? v1::SYSCALL_ACTION_KILL : a;
 }
 
 std::string AgentAbsenceWord(v1::AgentAbsence a) {
@@ -38,13 +62,14 @@ std::string AgentAbsenceWord(v1::AgentAbsence a) {
 
 ModeSettings ModeSettings::Of(const v1::Profile& p) {
   return {p.mode() == v1::MODE_UNSPECIFIED ? v1::MODE_LEARN : p.mode(), p.syscall_action(),
-          p.when_agent_absent()};
+          p.when_agent_absent(), p.sensitive_syscall_action()};
 }
 
 void ModeSettings::ApplyTo(v1::Profile& p) const {
   p.set_mode(mode);
   p.set_syscall_action(syscall_action);
   p.set_when_agent_absent(when_agent_absent);
+  p.set_sensitive_syscall_action(sensitive_syscall_action);
 }
 
 v1::Mode ModeFromKernel(uint32_t fg_mode) {
@@ -72,7 +97,11 @@ uint8_t ModeToKernel(v1::Mode m) {
 fg_fn_cfg KernelConfig(const ModeSettings& settings, uint8_t gen, uint8_t flags) {
   fg_fn_cfg cfg{};
   cfg.mode = ModeToKernel(settings.mode);
-  cfg.sys_action = settings.syscall_action == v1::SYSCALL_ACTION_ALERT ? FG_SYS_ALERT : FG_SYS_KILL;
+  // Where only sys_enter acts, the syscall already ran: "errno" cannot refuse it, it is
+  // reported; the sensitive class is in the allow-list's kill set (core/policy.cc).
+  cfg.sys_action = EffectiveUnlearnedAction(settings.syscall_action) == v1::SYSCALL_ACTION_KILL
+                       ? FG_SYS_KILL
+                       : FG_SYS_ALERT;
   cfg.gen = gen & 1;
   cfg.flags = flags;
   if (settings.when_agent_absent == v1::AGENT_ABSENCE_FAIL_OPEN) cfg.flags |= FG_CFG_F_FAIL_OPEN;
@@ -195,6 +224,82 @@ v1::DnsQuery DnsQueryFromKernel(const std::string& name_text, uint16_t qtype, bo
   return q;
 }
 
+std::string IoUringOpName(uint32_t opcode) {
+  // include/uapi/linux/io_uring.h, enum io_uring_op (6.18).
+  static constexpr const char* kNames[] = {"nop",
+                                           "readv",
+                                           "writev",
+                                           "fsync",
+                                           "read_fixed",
+                                           "write_fixed",
+                                           "poll_add",
+                                           "poll_remove",
+                                           "sync_file_range",
+                                           "sendmsg",
+                                           "recvmsg",
+                                           "timeout",
+                                           "timeout_remove",
+                                           "accept",
+                                           "async_cancel",
+                                           "link_timeout",
+                                           "connect",
+                                           "fallocate",
+                                           "openat",
+                                           "close",
+                                           "files_update",
+                                           "statx",
+                                           "read",
+                                           "write",
+                                           "fadvise",
+                                           "madvise",
+                                           "send",
+                                           "recv",
+                                           "openat2",
+                                           "epoll_ctl",
+                                           "splice",
+                                           "provide_buffers",
+                                           "remove_buffers",
+                                           "tee",
+                                           "shutdown",
+                                           "renameat",
+                                           "unlinkat",
+                                           "mkdirat",
+                                           "symlinkat",
+                                           "linkat",
+                                           "msg_ring",
+                                           "fsetxattr",
+                                           "setxattr",
+                                           "fgetxattr",
+                                           "getxattr",
+                                           "socket",
+                                           "uring_cmd",
+                                           "send_zc",
+                                           "sendmsg_zc",
+                                           "read_multishot",
+                                           "waitid",
+                                           "futex_wait",
+                                           "futex_wake",
+                                           "futex_waitv",
+                                           "fixed_fd_install",
+                                           "ftruncate",
+                                           "bind",
+                                           "listen",
+                                           "recv_zc",
+                                           "epoll_wait",
+                                           "readv_fixed",
+                                           "writev_fixed",
+                                           "pipe"};
+  if (opcode < sizeof kNames / sizeof kNames[0]) return kNames[opcode];
+  return absl::StrCat("op_", opcode);
+}
+
+v1::IoUringOp IoUringFromKernel(uint32_t opcode) {
+  v1::IoUringOp op;
+  op.set_opcode(opcode);
+  op.set_name(IoUringOpName(opcode));
+  return op;
+}
+
 const char* ViolationKindWord(uint8_t kind) {
   switch (kind) {
     case FG_VIOL_SYSCALL:
@@ -282,6 +387,12 @@ v1::Violation ViolationFromKernel(const ViolationEvent& e) {
       v.set_attempted(e.arch == FG_ARCH_COMPAT ? absl::StrCat(sc.name(), " (", sc.arch(), ")")
                                                : sc.name());
       if (e.nr < FG_SYS_MAX) *v.mutable_syscall() = std::move(sc);
+      break;
+    }
+    case FG_VIOL_IOURING: {
+      v1::IoUringOp op = IoUringFromKernel(e.nr);
+      v.set_attempted(absl::StrCat("io_uring ", op.name()));
+      if (e.nr < 256) *v.mutable_io_uring() = std::move(op);
       break;
     }
     case FG_VIOL_EXEC: {

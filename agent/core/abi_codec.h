@@ -24,8 +24,14 @@ namespace faasguard {
 std::string ModeWord(v1::Mode m);
 // The inverse of ModeWord; nullopt for anything else.
 std::optional<v1::Mode> ParseModeWord(absl::string_view word);
-// "kill", "alert".
+// "default", "alert", "kill", "errno".
 std::string SyscallActionWord(v1::SyscallAction a);
+// The inverse ("default" included); nullopt for anything else.
+std::optional<v1::SyscallAction> ParseSyscallActionWord(absl::string_view word);
+// What an action means where it is DEFAULT: errno for an unlearned syscall outside the sensitive
+// class, kill for one of the class.
+v1::SyscallAction EffectiveUnlearnedAction(v1::SyscallAction a);
+v1::SyscallAction EffectiveSensitiveAction(v1::SyscallAction a);
 // "fail-closed", "fail-open".
 std::string AgentAbsenceWord(v1::AgentAbsence a);
 
@@ -33,8 +39,9 @@ std::string AgentAbsenceWord(v1::AgentAbsence a);
 // enforce mode does to a syscall outside the profile, and what it does while no agent runs.
 struct ModeSettings {
   v1::Mode mode = v1::MODE_LEARN;
-  v1::SyscallAction syscall_action = v1::SYSCALL_ACTION_KILL;
+  v1::SyscallAction syscall_action = v1::SYSCALL_ACTION_DEFAULT;
   v1::AgentAbsence when_agent_absent = v1::AGENT_ABSENCE_FAIL_CLOSED;
+  v1::SyscallAction sensitive_syscall_action = v1::SYSCALL_ACTION_DEFAULT;
 
   static ModeSettings Of(const v1::Profile& p);
   void ApplyTo(v1::Profile& p) const;
@@ -79,6 +86,10 @@ v1::DnsQuery DnsQueryFromKernel(const std::string& name_text, uint16_t qtype, bo
 // --- Violations --------------------------------------------------------------------------
 
 // enum fg_viol_kind -> "syscall", "exec", "egress", "listen".
+// An io_uring opcode's name ("openat"; "op_<n>" past the table) and its profile item.
+std::string IoUringOpName(uint32_t opcode);
+v1::IoUringOp IoUringFromKernel(uint32_t opcode);
+
 const char* ViolationKindWord(uint8_t kind);
 // enum fg_viol_action -> "killed", "denied", "alert", "reported", "failed-open".
 const char* ViolationActionWord(uint8_t action);

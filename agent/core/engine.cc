@@ -282,6 +282,13 @@ void Engine::SetEventSink(std::function<void(v1::AgentEvent)> sink) {
 }
 
 bool Engine::ApplySyscall(Function& f, Section& s, uint32_t arch, uint32_t nr, absl::Time when) {
+  if (arch == FG_ARCH_URING) {  // an io_uring operation, reported like a syscall
+    v1::IoUringOp op = IoUringFromKernel(nr);
+    *op.mutable_first_seen() = ToProtoTime(when);
+    if (!AddIoUring(ContainerSection(f.profile, s.container), op)) return false;
+    NoteNew(f, s, "io_uring", {{"op", op.name()}});
+    return true;
+  }
   v1::SyscallEntry e = SyscallFromKernel(arch, nr);
   *e.mutable_first_seen() = ToProtoTime(when);
   if (!AddSyscall(ContainerSection(f.profile, s.container), e)) return false;
@@ -614,6 +621,7 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   s.set_ingress(n.ingress);
   if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
   s.set_syscall_action(f.profile.syscall_action());
+  s.set_sensitive_syscall_action(f.profile.sensitive_syscall_action());
   s.set_when_agent_absent(f.profile.when_agent_absent());
   uint64_t total = 0;
   for (const auto& [kind, count] : ViolationsByKindLocked(f)) {
@@ -680,8 +688,10 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings
   } else {
     // Every section compiles before anything touches the kernel.
     std::vector<std::pair<uint32_t, AllowList>> todo;
+    v1::Profile target = f.profile;  // the settings asked for decide the kill set
+    to.ApplyTo(target);
     for (const auto& [name, s] : f.sections) {
-      auto c = CompileSection(f.profile, s.container, opts_.hash_seed, opts_.limits);
+      auto c = CompileSection(target, s.container, opts_.hash_seed, opts_.limits);
       if (!c.ok()) {
         ++counters_.policy_errors;
         return c.status();
@@ -705,13 +715,15 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings
 
 void Engine::AnnounceModeLocked(Function& f, v1::Mode from, ModeSource source, uint32_t rules) {
   const ModeSettings now = ModeSettings::Of(f.profile);
-  LogInfo("mode changed", {{"function", FunctionKey(f.profile.function())},
-                           {"from", ModeWord(from)},
-                           {"to", ModeWord(now.mode)},
-                           {"source", ModeSourceWord(source)},
-                           {"syscall_action", SyscallActionWord(now.syscall_action)},
-                           {"when_agent_absent", AgentAbsenceWord(now.when_agent_absent)},
-                           {"rules", rules}});
+  LogInfo("mode changed",
+          {{"function", FunctionKey(f.profile.function())},
+           {"from", ModeWord(from)},
+           {"to", ModeWord(now.mode)},
+           {"source", ModeSourceWord(source)},
+           {"syscall_action", SyscallActionWord(now.syscall_action)},
+           {"sensitive_syscall_action", SyscallActionWord(now.sensitive_syscall_action)},
+           {"when_agent_absent", AgentAbsenceWord(now.when_agent_absent)},
+           {"rules", rules}});
   EmitLocked(
       v1::EVENT_KIND_LIFECYCLE, f, "", "mode",
       absl::StrCat(ModeWord(from), " -> ", ModeWord(now.mode), " (", ModeSourceWord(source), ")"));
@@ -731,6 +743,7 @@ absl::StatusOr<v1::SetModeResponse> Engine::SetMode(const v1::FunctionId& id,
   ModeSettings to = ModeSettings::Of(f->profile);
   to.mode = req.mode;
   if (req.syscall_action) to.syscall_action = *req.syscall_action;
+  if (req.sensitive_syscall_action) to.sensitive_syscall_action = *req.sensitive_syscall_action;
   if (req.when_agent_absent) to.when_agent_absent = *req.when_agent_absent;
   auto rules = ApplyModeLocked(*f, to);
   if (!rules.ok()) {

@@ -163,7 +163,7 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   absl::StatusOr<v1::SetModeResponse> SetMode(const v1::FunctionId& id, v1::Mode mode,
                                               std::optional<v1::SyscallAction> action,
                                               std::optional<v1::AgentAbsence> absent = {}) {
-    return SetMode(id, ModeRequest{mode, action, absent}, ModeSource::kApi);
+    return SetMode(id, ModeRequest{mode, action, absent, {}}, ModeSource::kApi);
   }
   // Newest `limit` violations (of one function when `id` is given), oldest first, with how many
   // there are and how many the kernel counted without a record.

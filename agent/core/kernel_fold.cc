@@ -30,6 +30,11 @@ std::vector<std::pair<uint32_t, uint32_t>> FoldSyscalls(const fg_fn_state& state
       folded[w] |= words[w];
     }
   }
+  for (uint32_t w = 0; w < 4; ++w) {
+    for (uint64_t bits = state.uring_ops[w] & ~base.sys.uring_ops[w]; bits; bits &= bits - 1)
+      out.emplace_back(FG_ARCH_URING, w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits)));
+    base.sys.uring_ops[w] |= state.uring_ops[w];
+  }
   return out;
 }
 

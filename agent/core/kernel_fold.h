@@ -51,8 +51,8 @@ struct CountFold {
 CountFold FoldCount(uint64_t count, uint64_t base);
 
 // The syscall bits `state` has that were never folded, as (enum fg_arch, number) in order,
-// native first. They are marked folded: a bit an import dropped from the profile is not
-// learned again until the slot is reset.
+// native first, then the io_uring operations (FG_ARCH_URING, opcode). They are marked folded: a bit
+// an import dropped from the profile is not learned again until the slot is reset.
 std::vector<std::pair<uint32_t, uint32_t>> FoldSyscalls(const fg_fn_state& state, FoldBase& base);
 
 // The task counters' growth since the last fold; they are marked folded.

@@ -184,8 +184,38 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
   return out;
 }
 
+void AddSyscallPolicy(const v1::Profile& p, absl::string_view container, CompiledPolicy& out) {
+  // The kill set: the sensitive class, unless learned (or the function asks otherwise).
+  if (EffectiveSensitiveAction(p.sensitive_syscall_action()) == v1::SYSCALL_ACTION_KILL) {
+    for (const auto& s : SensitiveSyscalls()) {
+      for (SyscallArch arch : {SyscallArch::kNative, SyscallArch::kCompat}) {
+        auto nr = SyscallNumber(arch, s.name);
+        if (!nr || *nr >= FG_SYS_MAX) continue;
+        const bool compat = arch == SyscallArch::kCompat;
+        const uint64_t bit = 1ull << (*nr % 64);
+        if ((compat ? out.sys.sys_compat : out.sys.sys)[*nr / 64] & bit) continue;
+        (compat ? out.sys.kill_compat : out.sys.kill)[*nr / 64] |= bit;
+      }
+    }
+  }
+  // The io_uring operations it submitted: the section's, or every section's (pod-wide).
+  for (const auto& c : p.containers()) {
+    if (container != kPodSection && c.name() != container) continue;
+    for (const auto& op : c.io_uring())
+      if (op.opcode() < 256) out.sys.uring_ops[op.opcode() / 64] |= 1ull << (op.opcode() % 64);
+  }
+}
+
 absl::StatusOr<CompiledPolicy> CompileSection(const v1::Profile& p, absl::string_view container,
                                               uint64_t hash_seed, const PolicyLimits& limits) {
+  auto out = CompileSectionItems(p, container, hash_seed, limits);
+  if (out.ok()) AddSyscallPolicy(p, container, *out);
+  return out;
+}
+
+absl::StatusOr<CompiledPolicy> CompileSectionItems(const v1::Profile& p,
+                                                   absl::string_view container, uint64_t hash_seed,
+                                                   const PolicyLimits& limits) {
   if (container != kPodSection) {
     if (const v1::ContainerProfile* c = FindContainer(p, container))
       return CompilePolicy(*c, hash_seed, limits);

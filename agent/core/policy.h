@@ -33,5 +33,13 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
 // it covers a pod's containers before the agent can name them.
 absl::StatusOr<CompiledPolicy> CompileSection(const v1::Profile& p, absl::string_view container,
                                               uint64_t hash_seed, const PolicyLimits& limits);
+// The section's items alone (what CompileSection builds on).
+absl::StatusOr<CompiledPolicy> CompileSectionItems(const v1::Profile& p,
+                                                   absl::string_view container, uint64_t hash_seed,
+                                                   const PolicyLimits& limits);
+// The syscall policy of the function on top of a section's allow-list: the kill set of
+// sys_enter (the sensitive class not learned, when the function kills for it) and the io_uring
+// operations it submitted.
+void AddSyscallPolicy(const v1::Profile& p, absl::string_view container, CompiledPolicy& out);
 
 }  // namespace faasguard

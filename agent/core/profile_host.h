@@ -22,6 +22,7 @@ struct ModeRequest {
   v1::Mode mode = v1::MODE_UNSPECIFIED;
   std::optional<v1::SyscallAction> syscall_action;
   std::optional<v1::AgentAbsence> when_agent_absent;
+  std::optional<v1::SyscallAction> sensitive_syscall_action;
 };
 
 class ProfileHost {

@@ -60,7 +60,7 @@ absl::Status SlotTable::Track(uint64_t cgroup_id, uint32_t slot, const std::stri
                               uint32_t kflags) {
   if (slot >= slots_.size()) return absl::OutOfRangeError(absl::StrCat("no slot ", slot));
   FG_RETURN_IF_ERROR(kernel_->TrackCgroup(cgroup_id, slot, kflags));
-  Adopt(cgroup_id, slot, path);
+  Adopt(cgroup_id, slot, path, kflags);
   return absl::OkStatus();
 }
 
@@ -78,15 +78,41 @@ absl::Status SlotTable::Untrack(uint64_t cgroup_id) {
   absl::Status st = kernel_->UntrackCgroup(cgroup_id);
   slots_[it->second].cgroups.erase(cgroup_id);
   cgroups_.erase(it);
+  kflags_.erase(cgroup_id);
   return st;
 }
 
-void SlotTable::Adopt(uint64_t cgroup_id, uint32_t slot, const std::string& path) {
+void SlotTable::Adopt(uint64_t cgroup_id, uint32_t slot, const std::string& path,
+                      std::optional<uint32_t> kflags) {
   if (slot >= slots_.size()) return;
   if (auto it = cgroups_.find(cgroup_id); it != cgroups_.end())
     slots_[it->second].cgroups.erase(cgroup_id);
   cgroups_[cgroup_id] = slot;
   slots_[slot].cgroups[cgroup_id] = path;
+  if (kflags)
+    kflags_[cgroup_id] = *kflags;
+  else
+    kflags_.try_emplace(cgroup_id, 0);
+}
+
+absl::Status SlotTable::SetFlags(uint64_t cgroup_id, uint32_t set, uint32_t clear) {
+  if (!cgroups_.count(cgroup_id))
+    return absl::NotFoundError(absl::StrCat("cgroup id ", cgroup_id, " is not registered"));
+  FG_RETURN_IF_ERROR(kernel_->SetCgroupFlags(cgroup_id, set, clear));
+  kflags_[cgroup_id] = (kflags_[cgroup_id] | set) & ~clear;
+  return absl::OkStatus();
+}
+
+uint32_t SlotTable::FlagsOf(uint64_t cgroup_id) const {
+  auto it = kflags_.find(cgroup_id);
+  return it == kflags_.end() ? 0 : it->second;
+}
+
+size_t SlotTable::CountWithout(uint32_t flags) const {
+  size_t n = 0;
+  for (const auto& [id, slot] : cgroups_)
+    if (!(FlagsOf(id) & flags)) ++n;
+  return n;
 }
 
 absl::Status SlotTable::DropKernelEntry(uint64_t cgroup_id) {

@@ -61,8 +61,16 @@ class SlotTable {
   // returned); NOT_FOUND when it is not tracked.
   absl::Status Untrack(uint64_t cgroup_id);
   // Record a cgroup the kernel tracks already (inherited at mkdir, or kept while no agent
-  // ran).
-  void Adopt(uint64_t cgroup_id, uint32_t slot, const std::string& path);
+  // ran), with its kernel flags when known (else those recorded, or none).
+  void Adopt(uint64_t cgroup_id, uint32_t slot, const std::string& path,
+             std::optional<uint32_t> kflags = std::nullopt);
+  // Set and clear kernel flags (FG_CG_F_*) of a tracked cgroup: the kernel first.
+  absl::Status SetFlags(uint64_t cgroup_id, uint32_t set, uint32_t clear);
+  // A tracked cgroup's kernel flags as last written or read (0 when not tracked). The kernel
+  // may have cleared FG_CG_F_PENDING since.
+  uint32_t FlagsOf(uint64_t cgroup_id) const;
+  // How many tracked cgroups have none of `flags`.
+  size_t CountWithout(uint32_t flags) const;
   // A kernel entry this table has no slot for (found after a restart): untrack it there.
   absl::Status DropKernelEntry(uint64_t cgroup_id);
 
@@ -82,6 +90,7 @@ class SlotTable {
   absl::Duration rest_;
   std::vector<Slot> slots_;
   std::unordered_map<uint64_t, uint32_t> cgroups_;  // cgroup id -> slot
+  std::unordered_map<uint64_t, uint32_t> kflags_;   // cgroup id -> FG_CG_F_*
 };
 
 }  // namespace faasguard

@@ -258,6 +258,11 @@ bool AddViolationItem(v1::ContainerProfile& c, const v1::Violation& v) {
       *q.mutable_seen() = seen;
       return AddDnsQuery(c, q);
     }
+    case v1::Violation::kIoUring: {
+      v1::IoUringOp e = v.io_uring();
+      *e.mutable_first_seen() = v.time();
+      return AddIoUring(c, e);
+    }
     default:
       return false;
   }

@@ -34,8 +34,10 @@ const std::vector<FlagDef>& CtlFlags() {
       {"function", 'f', true, "NAME", "the function's name", ""},
       {"container", 'c', true, "NAME", "the container's name", "main"},
       // mode
-      {"syscall-action", 0, true, "kill|alert", "enforce: a syscall outside the profile is",
-       "kill"},
+      {"syscall-action", 0, true, "errno|alert|kill",
+       "enforce, an unlearned syscall: refused, reported, or kills", "errno"},
+      {"sensitive-action", 0, true, "kill|errno|alert",
+       "enforce, an unlearned sensitive syscall: kills, refused, or reported", "kill"},
       {"when-agent-absent", 0, true, "closed|open", "with no agent: enforce (closed) or report",
        "closed"},
       {"default", 0, false, "", "set the node's default mode for new functions", ""},
@@ -191,11 +193,13 @@ const std::vector<Command>& Commands() {
        .min_operands = 1,
        .max_operands = 2,
        .needs = "NS/NAME and learn|monitor|enforce",
-       .flags = {"syscall-action", "when-agent-absent", "default"},
+       .flags = {"syscall-action", "sensitive-action", "when-agent-absent", "default"},
        .summary = "switch a function's mode (or --default: the node's)",
        .help = "learn records what the function does; monitor reports what its profile does\n"
                "not hold; enforce refuses it. The switch is all or nothing. With --default\n"
-               "MODE: the mode of functions seen for the first time on this node.",
+               "MODE: the mode of functions seen for the first time on this node.\n"
+               "Under the function's seccomp filter a refused syscall never runs; where only\n"
+               "sys_enter checks (no filter) a kill comes after it and errno only reports.",
        .examples = {"faasguardctl mode default/hello enforce",
                     "faasguardctl mode -n shop cart enforce --syscall-action alert",
                     "faasguardctl mode --default monitor"},

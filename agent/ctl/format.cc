@@ -15,6 +15,12 @@ namespace faasguard {
 
 std::string ModeName(v1::Mode m) { return ModeWord(m); }
 
+std::string SyscallActionsNote(v1::SyscallAction unlearned, v1::SyscallAction sensitive) {
+  if (unlearned == v1::SYSCALL_ACTION_DEFAULT && sensitive == v1::SYSCALL_ACTION_DEFAULT) return "";
+  return absl::StrCat(" (syscalls: ", SyscallActionWord(EffectiveUnlearnedAction(unlearned)),
+                      ", sensitive: ", SyscallActionWord(EffectiveSensitiveAction(sensitive)), ")");
+}
+
 absl::StatusOr<v1::Mode> ParseModeName(absl::string_view name) {
   if (auto m = ParseModeWord(name)) return *m;
   return absl::InvalidArgumentError(
@@ -135,7 +141,7 @@ std::string RenderProfile(const v1::Profile& p) {
   absl::StrAppend(
       &o, "Function:  ", FunctionRef(p.function()), " (", p.function().platform(), ")\n",
       "Mode:      ", ModeName(p.mode()),
-      p.syscall_action() == v1::SYSCALL_ACTION_ALERT ? " (syscalls: alert only)" : "",
+      SyscallActionsNote(p.syscall_action(), p.sensitive_syscall_action()),
       p.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN ? " (fails open without agent)" : "",
       "\n");
   auto when = [](const google::protobuf::Timestamp& t) {
@@ -159,6 +165,11 @@ std::string RenderProfile(const v1::Profile& p) {
         absl::StrAppend(&line, " ", n);
       }
       absl::StrAppend(&o, line, "\n");
+    }
+    if (c.io_uring_size()) {
+      std::vector<std::string> ops;
+      for (const auto& op : c.io_uring()) ops.push_back(op.name());
+      absl::StrAppend(&o, "  io_uring (", ops.size(), "): ", absl::StrJoin(ops, " "), "\n");
     }
     if (c.execs_size()) {
       absl::StrAppend(&o, "  Executed (", c.execs_size(), "):\n");
@@ -302,7 +313,7 @@ std::string RenderFunction(const v1::FunctionSummary& f, absl::Time now) {
   absl::StrAppend(
       &o, "Function:    ", FunctionRef(f.function()), " (", f.function().platform(), ")\n",
       "Mode:        ", ModeName(f.mode()),
-      f.syscall_action() == v1::SYSCALL_ACTION_ALERT ? " (syscalls: alert only)" : "",
+      SyscallActionsNote(f.syscall_action(), f.sensitive_syscall_action()),
       f.when_agent_absent() == v1::AGENT_ABSENCE_FAIL_OPEN ? " (fails open without agent)" : "",
       "\n", "Containers:  ", absl::StrJoin(f.containers(), ", "), "\n",
       "Replicas:    ", f.replicas(), "\n", "Learned:     ", f.syscalls(), " syscalls, ", f.execs(),
@@ -358,6 +369,7 @@ void RenderItems(const v1::ContainerProfile& c, const char* sign, std::string* o
                     HostPort(n.name(), n.port()), " (by name)\n");
   for (const auto& q : c.dns_queries())
     absl::StrAppend(o, "  ", sign, " dns     ", DnsQueryLine(q), "\n");
+  for (const auto& op : c.io_uring()) absl::StrAppend(o, "  ", sign, " io_uring ", op.name(), "\n");
 }
 
 }  // namespace

@@ -14,6 +14,8 @@ namespace faasguard {
 
 // "learn", "monitor", "enforce".
 std::string ModeName(v1::Mode m);
+// " (syscalls: errno, sensitive: kill)" when a function's syscall actions are not the defaults.
+std::string SyscallActionsNote(v1::SyscallAction unlearned, v1::SyscallAction sensitive);
 // The other way; an error naming the three for any other word.
 absl::StatusOr<v1::Mode> ParseModeName(absl::string_view name);
 // "new", "violation", "lifecycle" (events --kind).

@@ -12,6 +12,9 @@
 namespace faasguard {
 namespace {
 
+// Help lines stay narrower than this (a terminal, a review).
+constexpr size_t kHelpWidth = 100;
+
 constexpr char kExitCodes[] =
     "Exit codes:\n"
     "  0  success (run: the command's own exit status; 128+N if it was killed by signal N;\n"
@@ -54,7 +57,8 @@ std::string GlobalHelp() {
       "Usage: faasguardctl [flags] COMMAND [ARGS]\n\n"
       "Drives the faasguard agent of this node: functions, their profiles and modes,\n"
       "violations and events.\n\nCommands:\n",
-      RenderTable(rows), "\nGlobal flags (every command takes them):\n", FlagsHelp(GlobalFlags()),
+      RenderTable(rows), "\nGlobal flags (every command takes them):\n",
+      FlagsHelp(GlobalFlags(), kHelpWidth),
       "\nNS/NAME may be written NAME: the namespace is then -n's (default \"default\").\n\n",
       kExitCodes, "\nRun 'faasguardctl COMMAND --help' for a command's flags and examples.\n");
 }
@@ -72,7 +76,8 @@ std::string GroupHelp(const std::string& group) {
 std::string CommandHelp(const Command& c) {
   std::string o =
       absl::StrCat("Usage: ", Synopsis(c), "\n\n", c.help.empty() ? c.summary : c.help, "\n");
-  if (!c.flags.empty()) absl::StrAppend(&o, "\nFlags:\n", FlagsHelp(FlagsNamed(c.flags)));
+  if (!c.flags.empty())
+    absl::StrAppend(&o, "\nFlags:\n", FlagsHelp(FlagsNamed(c.flags), kHelpWidth));
   if (c.outputs.size() > 1)
     absl::StrAppend(&o, "\nOutput (-o): ", absl::StrJoin(c.outputs, ", "), " (default ",
                     c.outputs.front(), ")\n");

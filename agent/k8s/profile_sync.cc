@@ -340,9 +340,12 @@ absl::Status ProfileSync::Take(const std::string& object_json) {
     // whenever it changes there; a local change stays until the cluster's next one.
     if (remote->mode() != v1::MODE_UNSPECIFIED && remote->mode() != last &&
         (remote->mode() != local->mode() || remote->syscall_action() != local->syscall_action() ||
+         remote->sensitive_syscall_action() != local->sensitive_syscall_action() ||
          remote->when_agent_absent() != local->when_agent_absent())) {
       auto r = host_->SetMode(
-          id, ModeRequest{remote->mode(), remote->syscall_action(), remote->when_agent_absent()},
+          id,
+          ModeRequest{remote->mode(), remote->syscall_action(), remote->when_agent_absent(),
+                      remote->sensitive_syscall_action()},
           ModeSource::kCluster);
       if (!r.ok()) return Fail(r.status());
       LogInfo("mode taken from the cluster",

@@ -99,6 +99,18 @@ bool AddSyscall(v1::ContainerProfile& c, const v1::SyscallEntry& e) {
   return true;
 }
 
+bool AddIoUring(v1::ContainerProfile& c, const v1::IoUringOp& e) {
+  for (auto& o : *c.mutable_io_uring()) {
+    if (o.opcode() == e.opcode()) {
+      if (e.has_first_seen() && (!o.has_first_seen() || Before(e.first_seen(), o.first_seen())))
+        *o.mutable_first_seen() = e.first_seen();
+      return false;
+    }
+  }
+  *c.add_io_uring() = e;
+  return true;
+}
+
 bool AddExec(v1::ContainerProfile& c, const v1::ExecEntry& e) {
   for (auto& x : *c.mutable_execs()) {
     if (ExecKey(x) != ExecKey(e)) continue;
@@ -135,6 +147,7 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
     for (const auto& n : fc.listen()) added += AddNet(c.mutable_listen(), n);
     for (const auto& n : fc.ingress()) added += AddNet(c.mutable_ingress(), n);
     added += MergeDnsItems(c, fc);
+    for (const auto& o : fc.io_uring()) added += AddIoUring(c, o);
     auto* k = c.mutable_counters();
     k->set_execs(k->execs() + fc.counters().execs());
     k->set_forks(k->forks() + fc.counters().forks());
@@ -168,8 +181,11 @@ v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerP
   AddMissing(a.listen(), b ? &b->listen() : nullptr, NetKey, out.mutable_listen());
   AddMissing(a.ingress(), b ? &b->ingress() : nullptr, NetKey, out.mutable_ingress());
   MissingDnsItems(a, b, &out);
+  AddMissing(
+      a.io_uring(), b ? &b->io_uring() : nullptr, [](const v1::IoUringOp& o) { return o.opcode(); },
+      out.mutable_io_uring());
   if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
-      out.ingress_size() + out.named_egress_size() + out.dns_queries_size())
+      out.ingress_size() + out.io_uring_size() + out.named_egress_size() + out.dns_queries_size())
     out.set_name(a.name());
   return out;
 }
@@ -204,6 +220,9 @@ void NormalizeProfile(v1::Profile& p) {
       std::sort(l->begin(), l->end(),
                 [](const auto& a, const auto& b) { return NetKey(a) < NetKey(b); });
     NormalizeDnsItems(c);
+    auto* u = c.mutable_io_uring();
+    std::sort(u->begin(), u->end(),
+              [](const auto& a, const auto& b) { return a.opcode() < b.opcode(); });
   }
 }
 
@@ -255,9 +274,11 @@ absl::Status ValidateProfile(const v1::Profile& p) {
   FG_RETURN_IF_ERROR(ValidateFunctionId(p.function()));
   if (!v1::Mode_IsValid(p.mode()))
     return absl::InvalidArgumentError(absl::StrCat("unknown mode ", static_cast<int>(p.mode())));
-  if (!v1::SyscallAction_IsValid(p.syscall_action()))
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown syscall action ", static_cast<int>(p.syscall_action())));
+  if (!v1::SyscallAction_IsValid(p.syscall_action()) ||
+      !v1::SyscallAction_IsValid(p.sensitive_syscall_action()))
+    return absl::InvalidArgumentError(absl::StrCat("unknown syscall action ",
+                                                   static_cast<int>(p.syscall_action()), " / ",
+                                                   static_cast<int>(p.sensitive_syscall_action())));
   if (!v1::AgentAbsence_IsValid(p.when_agent_absent()))
     return absl::InvalidArgumentError(
         absl::StrCat("unknown whenAgentAbsent value ", static_cast<int>(p.when_agent_absent())));
@@ -325,9 +346,22 @@ absl::StatusOr<v1::Profile> ProfileFromJson(absl::string_view json) {
   o.ignore_unknown_fields = false;
   auto st = google::protobuf::util::JsonStringToMessage(std::string(json), &p, o);
   if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("profile JSON: ", st.ToString()));
-  if (p.schema_version() == 0) p.set_schema_version(kProfileSchemaVersion);
+  MigrateProfile(&p);
   FG_RETURN_IF_ERROR(ValidateProfile(p));
   return p;
+}
+
+void MigrateProfile(v1::Profile* p) {
+  if (p->schema_version() == 0) p->set_schema_version(1);
+  if (p->schema_version() == 1) {
+    if (p->syscall_action() == v1::SYSCALL_ACTION_ALERT) {
+      p->set_sensitive_syscall_action(v1::SYSCALL_ACTION_ALERT);
+    } else {
+      p->set_syscall_action(v1::SYSCALL_ACTION_DEFAULT);
+      p->set_sensitive_syscall_action(v1::SYSCALL_ACTION_DEFAULT);
+    }
+    p->set_schema_version(2);
+  }
 }
 
 }  // namespace faasguard

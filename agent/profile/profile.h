@@ -15,7 +15,9 @@
 
 namespace faasguard {
 
-inline constexpr uint32_t kProfileSchemaVersion = 1;
+// 2: syscall actions for the sensitive class and the rest apart (schema 1 had one action,
+// kill by default, for every syscall).
+inline constexpr uint32_t kProfileSchemaVersion = 2;
 
 using NetList = google::protobuf::RepeatedPtrField<v1::NetEntry>;
 
@@ -31,6 +33,7 @@ const v1::ContainerProfile* FindContainer(const v1::Profile& p, absl::string_vie
 // Add one learned item to a section. Each returns true when the item was new; a known item
 // has its Seen merged (counts add up, first/last widen).
 bool AddSyscall(v1::ContainerProfile& c, const v1::SyscallEntry& e);
+bool AddIoUring(v1::ContainerProfile& c, const v1::IoUringOp& e);
 bool AddExec(v1::ContainerProfile& c, const v1::ExecEntry& e);
 bool AddNet(NetList* list, const v1::NetEntry& e);
 
@@ -68,6 +71,12 @@ ProfileCounts CountItems(const v1::Profile& p);
 // Structural checks of a profile read from outside (file, API): schema version, names,
 // enum values, ports, addresses, sizes.
 absl::Status ValidateProfile(const v1::Profile& p);
+
+// Brings a profile of an older schema to this one (schema 0, absent, is 1): schema 1's syscall
+// action "kill" (its default, for every syscall) becomes the defaults (refuse with EPERM, kill
+// for the sensitive class), "alert" stays alert for both. Newer schemas are left for
+// ValidateProfile to refuse.
+void MigrateProfile(v1::Profile* p);
 
 // JSON (protobuf JSON mapping, indented). Parsing validates.
 std::string ProfileToJson(const v1::Profile& p);

@@ -41,6 +41,7 @@ absl::StatusOr<v1::FunctionId> RequestedFunction(const v1::FunctionId& in) {
 absl::Status CheckProfile(v1::Profile& p) {
   if (p.function().namespace_().empty())
     p.mutable_function()->set_namespace_(std::string(kDefaultNamespace));
+  MigrateProfile(&p);
   return ValidateProfile(p);
 }
 
@@ -114,11 +115,17 @@ grpc::Status AgentService::SetMode(grpc::ServerContext*, const v1::SetModeReques
   auto id = RequestedFunction(req->function());
   if (!id.ok()) return ToGrpcStatus(id.status());
   if (!IsMode(req->mode())) return Invalid(kModeWanted);
-  ModeRequest mode{req->mode(), {}, {}};
+  ModeRequest mode{req->mode(), {}, {}, {}};
   if (req->has_syscall_action()) {
     if (!v1::SyscallAction_IsValid(req->syscall_action()))
-      return Invalid("syscall_action must be SYSCALL_ACTION_KILL or SYSCALL_ACTION_ALERT");
+      return Invalid("syscall_action must be SYSCALL_ACTION_DEFAULT, _ALERT, _KILL or _ERRNO");
     mode.syscall_action = req->syscall_action();
+  }
+  if (req->has_sensitive_syscall_action()) {
+    if (!v1::SyscallAction_IsValid(req->sensitive_syscall_action()))
+      return Invalid(
+          "sensitive_syscall_action must be SYSCALL_ACTION_DEFAULT, _ALERT, _KILL or _ERRNO");
+    mode.sensitive_syscall_action = req->sensitive_syscall_action();
   }
   if (req->has_when_agent_absent()) {
     if (!v1::AgentAbsence_IsValid(req->when_agent_absent()))

@@ -23,7 +23,7 @@
 #define FG_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define FG_ABI_VERSION 5
+#define FG_ABI_VERSION 6
 
 /* Capacities. The agent may lower or raise the map sizes before load. */
 #define FG_MAX_FUNCS 4096        /* (function, container) sections tracked at once */

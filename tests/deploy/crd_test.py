@@ -259,7 +259,7 @@ class Crd(unittest.TestCase):
             (lambda d: c(d)["execs"][0]["seen"].update(count="-3"), "seen.count: '-3' does not match"),
             (lambda d: c(d)["counters"].update(forks="12\n"), "counters.forks: '12\\n' does not match"),
             (lambda d: c(d)["counters"].update(forks="1" * 21), "counters.forks: longer than 20"),
-            (lambda d: d["spec"].update(schemaVersion=2), "spec.schemaVersion: 2 is greater than 1"),
+            (lambda d: d["spec"].update(schemaVersion=3), "spec.schemaVersion: 3 is greater than 2"),
             (lambda d: d["spec"]["function"].update(namespace="Default"), "spec.function.namespace: 'Default' does not match"),
             (lambda d: d["spec"]["function"].update(name="a_b"), "spec.function.name: 'a_b' does not match"),
             (lambda d: d["spec"]["function"].update(namespace="x" * 64), "longer than 63"),

@@ -79,7 +79,7 @@ class ApiE2E(AgentTestCase):
         self.assertIn("Container main", c("profile", "show", "default/alpha").stdout)
         js = json.loads(c("profile", "show", "default/alpha", "-o", "json").stdout)
         self.assertEqual(js["function"]["name"], "alpha")
-        self.assertIn("schemaVersion: 1", c("profile", "show", "default/alpha", "-o", "yaml").stdout)
+        self.assertIn("schemaVersion: 2", c("profile", "show", "default/alpha", "-o", "yaml").stdout)
 
         # export (plain JSON, CRD YAML, to a file) and import back, diff
         plain = os.path.join(self.tmp, "alpha.json")

@@ -220,7 +220,7 @@ class EnforceE2E(AgentTestCase):
 
     def test_alert_reports_syscalls_without_killing(self):
         self.learn(150)
-        self.mode("enforce", "--syscall-action", "alert")
+        self.mode("enforce", "--syscall-action", "alert", "--sensitive-action", "alert")
         r = self.get("/calc?expr=" + urllib.parse.quote(
             "__import__('ctypes').CDLL(None).syscall(101, 0, 0, 0, 0)"))
         self.assertIsNone(self.fn.poll(), "alert must not kill")

@@ -51,6 +51,13 @@ class FakeKernelMaps : public KernelMaps {
     return absl::OkStatus();
   }
 
+  absl::Status SetCgroupFlags(uint64_t cgroup_id, uint32_t set, uint32_t clear) override {
+    ops.push_back(absl::StrCat("flags ", cgroup_id, " +", set, " -", clear));
+    if (!tracked.count(cgroup_id)) return absl::NotFoundError("not tracked");
+    tracked_flags[cgroup_id] = (tracked_flags[cgroup_id] | set) & ~clear;
+    return absl::OkStatus();
+  }
+
   absl::Status UntrackCgroup(uint64_t cgroup_id) override {
     ops.push_back(absl::StrCat("untrack ", cgroup_id));
     tracked.erase(cgroup_id);  // like the real map: a missing entry is not an error

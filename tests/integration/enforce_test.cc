@@ -150,8 +150,10 @@ class EnforceTest : public ::testing::Test {
     ::close(fd);
   }
 
-  void Mode(v1::Mode m, std::optional<v1::SyscallAction> action = std::nullopt) {
-    auto r = core_->engine->SetMode(Fn(name_), m, action);
+  void Mode(v1::Mode m, std::optional<v1::SyscallAction> action = std::nullopt,
+            std::optional<v1::SyscallAction> sensitive = std::nullopt) {
+    auto r =
+        core_->engine->SetMode(Fn(name_), ModeRequest{m, action, {}, sensitive}, ModeSource::kApi);
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
@@ -341,6 +343,9 @@ TEST_F(EnforceTest, ListenOnAnUnlearnedEphemeralPortKillsTheProcess) {
   EXPECT_TRUE(found);
 }
 
+// Where only sys_enter acts (no seccomp filter on these processes): under the defaults an
+// unlearned sensitive syscall kills, a harmless one is only reported and the process goes on;
+// "kill" kills for the harmless one too, "alert" for both reports only.
 TEST_F(EnforceTest, UnexpectedSyscallKillsUnderKillAndIsReportedUnderAlert) {
   Mode(v1::MODE_ENFORCE);
   for (const char* sys : {"ptrace", "unshare"}) {
@@ -348,13 +353,23 @@ TEST_F(EnforceTest, UnexpectedSyscallKillsUnderKillAndIsReportedUnderAlert) {
     EXPECT_EQ(r.status, 128 + 9) << sys << ": " << r.out;
     EXPECT_THAT(r.out, Not(HasSubstr("survived"))) << sys;
   }
+  auto harmless = Run({"syscalls", "getrusage"});
+  EXPECT_EQ(harmless.status, 0) << harmless.out;
+  EXPECT_THAT(harmless.out, HasSubstr("survived"));
   auto vs = Violations();
   const v1::Violation* p = Find(vs, "syscall", "ptrace");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->action(), "killed");
   ASSERT_NE(Find(vs, "syscall", "unshare"), nullptr);
+  const v1::Violation* g = Find(vs, "syscall", "getrusage");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->action(), "alert");
 
-  Mode(v1::MODE_ENFORCE, v1::SYSCALL_ACTION_ALERT);
+  Mode(v1::MODE_ENFORCE, v1::SYSCALL_ACTION_KILL);
+  auto killed = Run({"syscalls", "getrusage"});
+  EXPECT_EQ(killed.status, 128 + 9) << killed.out;
+
+  Mode(v1::MODE_ENFORCE, v1::SYSCALL_ACTION_ALERT, v1::SYSCALL_ACTION_ALERT);
   auto r = Run({"syscalls", "ptrace"});
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("survived"));
@@ -362,6 +377,62 @@ TEST_F(EnforceTest, UnexpectedSyscallKillsUnderKillAndIsReportedUnderAlert) {
   for (const auto& v : Violations())
     if (v.attempted() == "ptrace" && v.action() == "alert") alert = true;
   EXPECT_TRUE(alert);
+}
+
+// The signal calls are sensitive when they reach another process only: a runtime signalling
+// its own threads (Go's preemption, abort()) is never killed for it; signalling another
+// process is (where only sys_enter acts the signal was sent: the seccomp filter refuses it).
+TEST_F(EnforceTest, SignallingItselfIsHarmlessSignallingAnotherProcessKills) {
+  Mode(v1::MODE_ENFORCE);
+  auto self = Run({"signal-self"});
+  EXPECT_EQ(self.status, 0) << self.out;
+  EXPECT_THAT(self.out, HasSubstr("survived"));
+  pid_t other = fork();
+  if (other == 0) {
+    pause();
+    _exit(0);
+  }
+  auto r = Run({"signal-other", std::to_string(other)});
+  EXPECT_EQ(r.status, 128 + 9) << r.out;
+  EXPECT_THAT(r.out, Not(HasSubstr("survived")));
+  ::kill(other, SIGKILL);
+  ::waitpid(other, nullptr, 0);
+  // Reported all the same: the ones that stayed home as alerts, the other one as killed.
+  std::set<std::string> seen;
+  for (const auto& v : Violations())
+    if (v.kind() == "syscall") seen.insert(v.attempted() + " " + v.action());
+  EXPECT_TRUE(seen.count("tgkill alert")) << ::testing::PrintToString(seen);
+  EXPECT_TRUE(seen.count("kill alert")) << ::testing::PrintToString(seen);
+  EXPECT_TRUE(seen.count("kill killed")) << ::testing::PrintToString(seen);
+}
+
+// io_uring: the operations a function submits are learned; in enforce an operation it never
+// submitted is reported (nothing can refuse it there: docs/security.md), and accepting the
+// violation adds the operation.
+TEST_F(EnforceTest, IoUringOperationsAreLearnedAndAnUnlearnedOneIsReported) {
+  auto p = core_->engine->GetProfile(Fn(name_));
+  ASSERT_TRUE(p.ok());
+  std::set<std::string> ops;
+  for (const auto& c : p->containers())
+    for (const auto& op : c.io_uring()) ops.insert(op.name());
+  EXPECT_TRUE(ops.count("connect")) << ::testing::PrintToString(ops);
+  EXPECT_FALSE(ops.count("nop"));
+
+  Mode(v1::MODE_ENFORCE);
+  auto r = Run({"uring-nop"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("uring-nop: 0"));
+  auto vs = Violations();
+  const v1::Violation* v = Find(vs, "io_uring", "io_uring nop");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->action(), "alert");
+  ASSERT_TRUE(core_->engine->AcceptViolation(Fn(name_), v->id()).ok());
+  p = core_->engine->GetProfile(Fn(name_));
+  ASSERT_TRUE(p.ok());
+  bool nop = false;
+  for (const auto& c : p->containers())
+    for (const auto& op : c.io_uring()) nop |= op.name() == "nop";
+  EXPECT_TRUE(nop);
 }
 
 TEST_F(EnforceTest, MonitorModeReportsWithoutBlocking) {

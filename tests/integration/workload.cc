@@ -15,9 +15,13 @@
 //   memfd                    create and fill a memfd, without executing it
 //   try-tcp4|try-tcp6|try-mapped|try-udp4|try-udp6 PORT          -> "tcp4 PORT: ok|errno"
 //   try-uring-tcp4 PORT      connect through io_uring (IORING_OP_CONNECT)
+//   uring-nop                an IORING_OP_NOP through io_uring, then "uring-nop: RES"
 //   try-bind PORT            bind a TCP socket to 127.0.0.1:PORT
 //   try-listen0              bind to port 0 and listen
 //   ptrace | unshare         PTRACE_TRACEME / unshare(CLONE_NEWUTS), then print "survived"
+//   getrusage                getrusage(RUSAGE_SELF) (harmless, rarely learned), "survived"
+//   signal-self              tgkill(self, SIGURG) and kill(self, 0), then "survived"
+//   signal-other PID         kill(PID, SIGCONT), then "survived"
 //   thread-wait PATH         a second thread waits for PATH to exist (10 ms polls), then makes
 //                            unshare(CLONE_NEWUTS) and prints "survived"; the main thread prints
 //                            "waiting" once the thread runs, and joins it
@@ -31,6 +35,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -228,8 +233,8 @@ void TrySendmmsg(int port) {
   close(fd);
 }
 
-// A TCP connect submitted through io_uring (connects there do not pass the syscall).
-void TryUringConnect(int port) {
+// Submits one operation through a fresh io_uring and returns its result (cqe res).
+int UringOnce(const io_uring_sqe& want) {
   io_uring_params p{};
   int ring = static_cast<int>(syscall(SYS_io_uring_setup, 4, &p));
   if (ring < 0) Die("io_uring_setup");
@@ -243,17 +248,9 @@ void TryUringConnect(int port) {
                                                PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
                                                ring, IORING_OFF_SQES));
   if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) Die("mmap io_uring");
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  socklen_t len;
-  sockaddr_storage ss = Addr(AF_INET, "127.0.0.1", port, &len);
   unsigned tail = *reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
   unsigned idx = tail & *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
-  io_uring_sqe* e = &sqes[idx];
-  std::memset(e, 0, sizeof *e);
-  e->opcode = IORING_OP_CONNECT;
-  e->fd = fd;
-  e->addr = reinterpret_cast<uint64_t>(&ss);
-  e->off = len;
+  sqes[idx] = want;
   reinterpret_cast<unsigned*>(sq + p.sq_off.array)[idx] = idx;
   __atomic_store_n(reinterpret_cast<unsigned*>(sq + p.sq_off.tail), tail + 1, __ATOMIC_RELEASE);
   if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0)
@@ -262,10 +259,24 @@ void TryUringConnect(int port) {
       __atomic_load_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
   auto* cqes = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
   int res = cqes[head & *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask)].res;
+  close(ring);
+  return res;
+}
+
+// A TCP connect submitted through io_uring (connects there do not pass the syscall).
+void TryUringConnect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  socklen_t len;
+  sockaddr_storage ss = Addr(AF_INET, "127.0.0.1", port, &len);
+  io_uring_sqe e{};
+  e.opcode = IORING_OP_CONNECT;
+  e.fd = fd;
+  e.addr = reinterpret_cast<uint64_t>(&ss);
+  e.off = len;
+  int res = UringOnce(e);
   std::printf("uring-tcp4 %d: %s\n", port, res < 0 ? strerrorname_np(-res) : "ok");
   std::fflush(stdout);
   close(fd);
-  close(ring);
 }
 
 void TryBind(int port) {
@@ -406,6 +417,11 @@ int main(int argc, char** argv) {
       TrySendmmsg(std::atoi(arg()));
     } else if (step == "try-uring-tcp4") {
       TryUringConnect(std::atoi(arg()));
+    } else if (step == "uring-nop") {
+      io_uring_sqe e{};
+      e.opcode = IORING_OP_NOP;
+      std::printf("uring-nop: %d\n", UringOnce(e));
+      std::fflush(stdout);
     } else if (step == "try-bind") {
       TryBind(std::atoi(arg()));
     } else if (step == "try-listen0") {
@@ -416,6 +432,22 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     } else if (step == "unshare") {
       unshare(CLONE_NEWUTS);
+      std::printf("survived\n");
+      std::fflush(stdout);
+    } else if (step == "signal-self") {
+      // What runtimes do: Go preempts its own threads with tgkill(SIGURG), abort() raises.
+      syscall(SYS_tgkill, getpid(), static_cast<pid_t>(syscall(SYS_gettid)), SIGURG);
+      kill(getpid(), 0);
+      std::printf("survived\n");
+      std::fflush(stdout);
+    } else if (step == "signal-other") {
+      kill(static_cast<pid_t>(std::atoi(arg())), SIGCONT);
+      std::printf("survived\n");
+      std::fflush(stdout);
+    } else if (step == "getrusage") {
+      // A harmless syscall a function rarely makes (an error path, a metrics library).
+      rusage ru{};
+      getrusage(RUSAGE_SELF, &ru);
       std::printf("survived\n");
       std::fflush(stdout);
     } else if (step == "thread-wait") {

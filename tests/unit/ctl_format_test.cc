@@ -197,7 +197,7 @@ TEST(FormatTest, ProfileShowsEveryKindOfItem) {
   v1::NetEntry* l = c->add_listen();
   l->set_protocol(v1::PROTOCOL_UDP);
   std::string o = RenderProfile(p);
-  EXPECT_THAT(o, HasSubstr("Mode:      enforce (syscalls: alert only)"));
+  EXPECT_THAT(o, HasSubstr("Mode:      enforce (syscalls: alert, sensitive: kill)"));
   EXPECT_THAT(o, HasSubstr("Syscalls (x86_64, 40):"));
   EXPECT_THAT(o, HasSubstr("/usr/bin/python3.11 (deleted)  <- (kernel)  x3  uid 1000"));
   EXPECT_THAT(o, HasSubstr("tcp [2001:db8::1]:443"));

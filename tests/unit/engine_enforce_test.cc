@@ -35,7 +35,12 @@ TEST_F(EnforceTest, EnforceWritesTheInactiveGenerationThenFlips) {
   ASSERT_EQ(kernel_.fn_cfg.count(slot), 1u);
   EXPECT_EQ(kernel_.fn_cfg[slot].mode, FG_MODE_ENFORCE);
   EXPECT_EQ(kernel_.fn_cfg[slot].gen, 1);
-  EXPECT_EQ(kernel_.fn_cfg[slot].sys_action, FG_SYS_KILL);
+  // The defaults: a harmless syscall is only reported where sys_enter acts (it ran already),
+  // the sensitive class (ptrace) is in the kill set; a learned one never is.
+  EXPECT_EQ(kernel_.fn_cfg[slot].sys_action, FG_SYS_ALERT);
+  EXPECT_TRUE(a->sys.kill[Ptrace() / 64] & (1ull << (Ptrace() % 64)));
+  const uint32_t openat = SyscallNumber(SyscallArch::kNative, "openat").value_or(0);
+  EXPECT_FALSE(a->sys.kill[openat / 64] & (1ull << (openat % 64)));
   EXPECT_EQ(kernel_.fn_cfg[slot].flags, 0);
 
   // Written, then flipped, then the old generation dropped.
@@ -49,7 +54,7 @@ TEST_F(EnforceTest, EnforceWritesTheInactiveGenerationThenFlips) {
   EXPECT_LT(flip, drop);
 
   EXPECT_EQ(Profile().mode(), v1::MODE_ENFORCE);
-  EXPECT_EQ(Profile().syscall_action(), v1::SYSCALL_ACTION_KILL);
+  EXPECT_EQ(Profile().syscall_action(), v1::SYSCALL_ACTION_DEFAULT);
   EXPECT_EQ(engine_->counters().policy_writes, 1u);
   EXPECT_EQ(engine_->counters().policy_errors, 0u);
 }

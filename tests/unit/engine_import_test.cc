@@ -223,7 +223,8 @@ TEST_F(ImportTest, EveryModeChangeIsAnEventNamingItsSource) {
   Running(v1::MODE_LEARN);
   ASSERT_TRUE(engine_->SetMode(Fn("fn"), v1::MODE_MONITOR, std::nullopt).ok());
   ASSERT_TRUE(
-      engine_->SetMode(Fn("fn"), ModeRequest{v1::MODE_ENFORCE, {}, {}}, ModeSource::kCluster).ok());
+      engine_->SetMode(Fn("fn"), ModeRequest{v1::MODE_ENFORCE, {}, {}, {}}, ModeSource::kCluster)
+          .ok());
   v1::PutProfileRequest req = Import(Doc("fn", {}), true);
   req.set_mode(v1::MODE_LEARN);
   ASSERT_TRUE(engine_->PutProfile(req, ModeSource::kImport).ok());

@@ -128,8 +128,13 @@ TEST(DecodeEventTest, SyscallOutOfRange) {
   EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("nr 512"));
   e = SyscallRecord(FG_SYS_MAX - 1, FG_ARCH_NATIVE);
   EXPECT_TRUE(DecodeEvent(&e, sizeof e).ok());
-  e = SyscallRecord(0, 2);
-  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("arch 2"));
+  e = SyscallRecord(0, 3);
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("arch 3"));
+  // arch 2 is an io_uring operation: its opcode is below 256.
+  e = SyscallRecord(255, FG_ARCH_URING);
+  EXPECT_TRUE(DecodeEvent(&e, sizeof e).ok());
+  e = SyscallRecord(256, FG_ARCH_URING);
+  EXPECT_THAT(ErrorOf(DecodeEvent(&e, sizeof e)), HasSubstr("nr 256"));
 }
 
 TEST(DecodeEventTest, Exec) {

@@ -241,7 +241,7 @@ TEST_F(KubeSyncTest, ALocalModeChangeStaysUntilTheClusterChangesItsOwn) {
   api_->Put("shop/cart", ResourceJson(Learned("cart", {"read"}, {})));
   ASSERT_TRUE(a.sync->Take(api_->Get("shop/cart")).ok());
   EXPECT_EQ(a.Profile("cart").mode(), v1::MODE_LEARN);
-  ASSERT_TRUE(a.host.SetMode(Fn("cart"), {v1::MODE_MONITOR, {}, {}}, ModeSource::kApi).ok());
+  ASSERT_TRUE(a.host.SetMode(Fn("cart"), {v1::MODE_MONITOR, {}, {}, {}}, ModeSource::kApi).ok());
   ASSERT_TRUE(a.sync->Take(api_->Get("shop/cart")).ok());
   EXPECT_EQ(a.Profile("cart").mode(), v1::MODE_MONITOR) << "same cluster mode: local one kept";
   EXPECT_EQ(a.host.mode_changes().size(), 1u) << "only the local change";

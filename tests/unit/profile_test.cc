@@ -284,7 +284,7 @@ TEST(ProfileJsonTest, RoundTrip) {
 
 TEST(ProfileJsonTest, UsesTheProtobufJsonNames) {
   std::string json = ProfileToJson(FullProfile());
-  EXPECT_THAT(json, HasSubstr("\"schemaVersion\": 1"));
+  EXPECT_THAT(json, HasSubstr("\"schemaVersion\": 2"));
   EXPECT_THAT(json, HasSubstr("\"MODE_MONITOR\""));
   EXPECT_THAT(json, HasSubstr("\"PATH_KIND_ANONYMOUS\""));
   EXPECT_THAT(json, HasSubstr("\"firstSeen\""));
@@ -333,7 +333,36 @@ TEST(ProfileJsonTest, OlderSchemaVersionZeroIsUpgraded) {
   absl::StatusOr<v1::Profile> r = ProfileFromJson(json);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->schema_version(), kProfileSchemaVersion);
-  EXPECT_EQ(r->schema_version(), 1u);
+  EXPECT_EQ(r->schema_version(), 2u);
+}
+
+// Schema 1 had one syscall action for every syscall, kill by default: it becomes the defaults
+// (refuse with EPERM, kill for the sensitive class); alert stays alert for both.
+TEST(ProfileJsonTest, SchemaOneSyscallActionsAreMigrated) {
+  for (const char* action : {"SYSCALL_ACTION_KILL", "SYSCALL_ACTION_ALERT", ""}) {
+    v1::Profile p = Minimal();
+    p.set_schema_version(0);
+    std::string json = JsonOf(p);
+    json.insert(json.rfind('}'),
+                absl::StrCat(R"(, "schemaVersion": 1)",
+                             *action ? absl::StrCat(R"(, "syscallAction": ")", action, "\"")
+                                     : std::string()));
+    absl::StatusOr<v1::Profile> r = ProfileFromJson(json);
+    ASSERT_TRUE(r.ok()) << r.status() << json;
+    EXPECT_EQ(r->schema_version(), 2u);
+    const bool alert = std::string(action) == "SYSCALL_ACTION_ALERT";
+    EXPECT_EQ(r->syscall_action(), alert ? v1::SYSCALL_ACTION_ALERT : v1::SYSCALL_ACTION_DEFAULT)
+        << action;
+    EXPECT_EQ(r->sensitive_syscall_action(),
+              alert ? v1::SYSCALL_ACTION_ALERT : v1::SYSCALL_ACTION_DEFAULT)
+        << action;
+  }
+  // Schema 2's kill is kill.
+  v1::Profile p = Minimal();
+  p.set_syscall_action(v1::SYSCALL_ACTION_KILL);
+  absl::StatusOr<v1::Profile> r = ProfileFromJson(JsonOf(p));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->syscall_action(), v1::SYSCALL_ACTION_KILL);
 }
 
 TEST(ProfileJsonTest, RejectsUnknownSyscallName) {

@@ -2,6 +2,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/version.h"
+#include "core/abi_codec.h"
 #include "ctl/actions/actions.h"
 #include "ctl/format.h"
 #include "profile/names.h"
@@ -25,12 +26,22 @@ absl::StatusOr<std::optional<E>> TwoWayFlag(const ParsedArgs& a, const std::stri
       absl::StrCat("unknown ", what, " \"", v, "\" (", first.first, " or ", second.first, ")"));
 }
 
+// --syscall-action / --sensitive-action: errno, alert, kill (or default).
+absl::StatusOr<std::optional<v1::SyscallAction>> SyscallActionFlag(const ParsedArgs& a,
+                                                                   const char* flag) {
+  if (!a.Has(flag)) return std::optional<v1::SyscallAction>();
+  if (auto act = ParseSyscallActionWord(a.Get(flag))) return std::optional(*act);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown ", std::string(flag) == "syscall-action" ? "syscall" : "sensitive",
+                   " action \"", a.Get(flag), "\" (errno, alert, kill or default)"));
+}
+
 int DefaultMode(Invocation& in) {
   if (in.operands.size() != 1)
     return in.operands.empty() ? in.Usage("mode --default needs learn|monitor|enforce")
                                : in.Usage(absl::StrCat("unexpected argument \"", in.operands[1],
                                                        "\" for mode --default"));
-  for (const char* flag : {"syscall-action", "when-agent-absent"})
+  for (const char* flag : {"syscall-action", "sensitive-action", "when-agent-absent"})
     if (in.args.Has(flag)) return in.Usage(absl::StrCat("--", flag, " is for one function"));
   auto mode = ParseModeName(in.operands[0]);
   if (!mode.ok()) return in.Usage(mode.status().message());
@@ -98,10 +109,10 @@ int Mode(Invocation& in) {
   if (!id.ok()) return in.Usage(id.status().message());
   auto mode = ParseModeName(in.operands[1]);
   if (!mode.ok()) return in.Usage(mode.status().message());
-  auto action = TwoWayFlag<v1::SyscallAction>(in.args, "syscall-action", "syscall action",
-                                              {"kill", v1::SYSCALL_ACTION_KILL},
-                                              {"alert", v1::SYSCALL_ACTION_ALERT});
+  auto action = SyscallActionFlag(in.args, "syscall-action");
   if (!action.ok()) return in.Usage(action.status().message());
+  auto sensitive = SyscallActionFlag(in.args, "sensitive-action");
+  if (!sensitive.ok()) return in.Usage(sensitive.status().message());
   auto absent = TwoWayFlag<v1::AgentAbsence>(
       in.args, "when-agent-absent", "--when-agent-absent value",
       {"closed", v1::AGENT_ABSENCE_FAIL_CLOSED}, {"open", v1::AGENT_ABSENCE_FAIL_OPEN});
@@ -110,6 +121,7 @@ int Mode(Invocation& in) {
   *req.mutable_function() = *id;
   req.set_mode(*mode);
   if (*action) req.set_syscall_action(**action);
+  if (*sensitive) req.set_sensitive_syscall_action(**sensitive);
   if (*absent) req.set_when_agent_absent(**absent);
   v1::SetModeResponse r;
   if (int code = in.Call(&v1::Agent::Stub::SetMode, req, &r)) return code;
