@@ -292,11 +292,16 @@ class DnsE2E(AgentTestCase):
             wait_for(query_refused, what="the query's violation")
         except AssertionError:
             self.fail(f"no dns violation: {self.violations('dns-a')}")
-        self.assertEqual(query_refused()[0]["action"], "denied")
+        q = query_refused()[0]
+        self.assertEqual(q["action"], "denied")
+        self.assertTrue(q["attempted"].startswith(f"query A other.{ZONE}"), q)
+        self.assertTrue(q["dnsQuery"]["name"].startswith(f"other.{ZONE}"), q)
         vs = self.violations("dns-a")
         peek = [v for v in vs if v["kind"] == "egress" and f"peek.{ZONE}" in v["attempted"]]
         self.assertTrue(peek, vs)  # reported with the name the address came from
         self.assertEqual(peek[0]["action"], "denied")
+        self.assertEqual(peek[0]["dnsEgress"]["name"], f"peek.{ZONE}")
+        self.assertEqual(peek[0]["attempted"], f"tcp peek.{ZONE}:{P} (127.0.1.60)")
         direct = [v for v in vs if v["kind"] == "egress" and "127.0.1.99" in v["attempted"]]
         self.assertTrue(direct, vs)
 
