@@ -308,9 +308,9 @@ std::optional<PathText> BpfKernelMaps::LookupPath(uint64_t hash) {
 
 absl::Status BpfKernelMaps::ResetDns(uint32_t fn_id) {
   if (fds_.dns_queries < 0) return absl::OkStatus();
-  FG_RETURN_IF_ERROR(DeleteWhere<fg_dns_query_key>(
-      fds_.dns_queries, "fg_dns_queries",
-      [&](const fg_dns_query_key& k) { return k.fn_id == fn_id; }));
+  FG_RETURN_IF_ERROR(
+      DeleteWhere<fg_dns_query_key>(fds_.dns_queries, "fg_dns_queries",
+                                    [&](const fg_dns_query_key& k) { return k.fn_id == fn_id; }));
   FG_RETURN_IF_ERROR(DeleteWhere<fg_dns_conn_key>(
       fds_.dns_conns, "fg_dns_conns", [&](const fg_dns_conn_key& k) { return k.fn_id == fn_id; }));
   FG_RETURN_IF_ERROR(DeleteWhere<fg_dns_bind_key>(

@@ -434,8 +434,8 @@ v1::Violation ViolationFromKernel(const ViolationEvent& e) {
         v1::NamedEgress named =
             NamedEgressFromKernel(e.item, e.net.proto, e.net.port, e.net.family, e.net.addr, {});
         named.clear_seen();
-        v.set_attempted(absl::StrCat(ProtocolWord(n.protocol()), " ", named.name(), ":",
-                                     n.port(), " (", n.address(), ")"));
+        v.set_attempted(absl::StrCat(ProtocolWord(n.protocol()), " ", named.name(), ":", n.port(),
+                                     " (", n.address(), ")"));
         *v.mutable_dns_egress() = std::move(named);
       } else if (entry->first == "egress") {
         v.set_attempted(absl::StrCat(ProtocolWord(n.protocol()), " ",

@@ -587,7 +587,9 @@ std::map<std::string, uint64_t> Engine::ViolationsByKindLocked(const Function& f
   std::map<std::string, uint64_t> by_kind;
   for (const auto& [name, s] : f.sections)
     for (uint8_t k = FG_VIOL_SYSCALL; k < FG_VIOL_KINDS; ++k)
-      if (k <= FG_VIOL_LISTEN || k == FG_VIOL_DNS_QUERY) by_kind[ViolationKindWord(k)] += s.viol[k];
+      // The kinds added later are listed once they happen (the four first ones always are).
+      if (k <= FG_VIOL_LISTEN || (k == FG_VIOL_DNS_QUERY && s.viol[k]))
+        by_kind[ViolationKindWord(k)] += s.viol[k];
   return by_kind;
 }
 

@@ -9,12 +9,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/status.h"
 #include "core/abi_codec.h"
 #include "dns/dns_message.h"
 #include "profile/dns_items.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
-#include "common/status.h"
 #include "profile/profile.h"
 #include "syscalls/syscall_classes.h"
 #include "syscalls/syscall_table.h"
@@ -136,8 +136,8 @@ absl::Status CompileDns(const v1::ContainerProfile& c, uint64_t seed, CompiledPo
   };
   for (const auto& n : c.named_egress()) {
     if (!v1::Protocol_IsValid(n.protocol()) || n.protocol() == v1::PROTOCOL_UNSPECIFIED)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "named egress rule with unknown protocol ", static_cast<int>(n.protocol())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("named egress rule with unknown protocol ", static_cast<int>(n.protocol())));
     if (n.port() > 65535)
       return absl::InvalidArgumentError(
           absl::StrCat("named egress rule: port ", n.port(), " > 65535"));

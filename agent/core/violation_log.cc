@@ -14,8 +14,8 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "google/protobuf/util/json_util.h"
-#include "profile/names.h"
 #include "profile/dns_items.h"
+#include "profile/names.h"
 #include "profile/profile.h"
 
 namespace faasguard {

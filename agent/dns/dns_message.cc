@@ -116,8 +116,7 @@ std::optional<DnsNameHash> HashDnsName(absl::string_view name, uint64_t seed) {
   for (const auto& l : *labels) {
     if (l.empty() || l.size() > 63) return std::nullopt;
     // The kernel refuses a '.' or NUL inside a label: no name holding one can match.
-    if (l.find('.') != std::string::npos || l.find('\0') != std::string::npos)
-      return std::nullopt;
+    if (l.find('.') != std::string::npos || l.find('\0') != std::string::npos) return std::nullopt;
     wire += l.size() + 1;
     text += l.size();
   }
@@ -155,9 +154,9 @@ absl::StatusOr<DnsNameRule> ParseDnsNameRule(absl::string_view rule, uint64_t se
 namespace {
 
 constexpr std::pair<uint16_t, const char*> kTypes[] = {
-    {1, "A"},      {2, "NS"},     {5, "CNAME"}, {6, "SOA"},   {12, "PTR"},   {15, "MX"},
-    {16, "TXT"},   {28, "AAAA"},  {33, "SRV"},  {35, "NAPTR"}, {43, "DS"},   {48, "DNSKEY"},
-    {64, "SVCB"},  {65, "HTTPS"}, {99, "SPF"},  {255, "ANY"}, {257, "CAA"},
+    {1, "A"},     {2, "NS"},     {5, "CNAME"}, {6, "SOA"},    {12, "PTR"},  {15, "MX"},
+    {16, "TXT"},  {28, "AAAA"},  {33, "SRV"},  {35, "NAPTR"}, {43, "DS"},   {48, "DNSKEY"},
+    {64, "SVCB"}, {65, "HTTPS"}, {99, "SPF"},  {255, "ANY"},  {257, "CAA"},
 };
 
 }  // namespace

@@ -79,9 +79,8 @@ void MissingDnsItems(const v1::ContainerProfile& a, const v1::ContainerProfile* 
 
 void NormalizeDnsItems(v1::ContainerProfile& c) {
   auto* n = c.mutable_named_egress();
-  std::sort(n->begin(), n->end(), [](const auto& a, const auto& b) {
-    return NamedEgressKey(a) < NamedEgressKey(b);
-  });
+  std::sort(n->begin(), n->end(),
+            [](const auto& a, const auto& b) { return NamedEgressKey(a) < NamedEgressKey(b); });
   auto* q = c.mutable_dns_queries();
   std::sort(q->begin(), q->end(),
             [](const auto& a, const auto& b) { return DnsQueryKey(a) < DnsQueryKey(b); });
@@ -107,8 +106,8 @@ absl::Status ValidateDnsItems(const v1::ContainerProfile& c, const std::string& 
     if (n.port() > 65535)
       return absl::InvalidArgumentError(absl::StrCat(w, ": port ", n.port(), " > 65535"));
     if (n.addresses_size() > kNamedEgressEvidence)
-      return absl::InvalidArgumentError(absl::StrCat(w, ": more than ", kNamedEgressEvidence,
-                                                     " evidence addresses"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(w, ": more than ", kNamedEgressEvidence, " evidence addresses"));
     for (const auto& a : n.addresses()) {
       auto parsed = ParseAddressOrCidr(a.substr(0, 64));
       if (!parsed.ok() || a.size() > 64 || parsed->prefix != (parsed->family == 4 ? 32 : 128))

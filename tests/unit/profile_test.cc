@@ -508,7 +508,7 @@ TEST(AddNamedEgressTest, TheNameIsTheItemAndAddressesOnlyItsNewestEvidence) {
   EXPECT_EQ(n.seen().count(), 11u);
   ASSERT_EQ(n.addresses_size(), kNamedEgressEvidence);
   EXPECT_EQ(n.addresses(kNamedEgressEvidence - 1), "192.0.2.5");  // the last reached
-  EXPECT_EQ(n.addresses(0), "192.0.2.3");                          // the oldest kept
+  EXPECT_EQ(n.addresses(0), "192.0.2.3");                         // the oldest kept
   // Another port or protocol is another item.
   EXPECT_TRUE(AddNamedEgress(c, Named("api.example.com", 80, "", MakeSeen(1, 5, 5))));
 }
