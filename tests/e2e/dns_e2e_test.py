@@ -248,6 +248,31 @@ class DnsE2E(AgentTestCase):
         b = {n["name"] for n in self.section("dns-b").get("namedEgress", [])}
         self.assertEqual(b, {f"api.{ZONE}"})
 
+    def test_answers_over_tcp_bind_too(self):
+        """glibc's `options use-vc`: queries and answers over TCP (as after a truncated UDP
+        answer). Learned as a named item, and enforced by name after a rotation."""
+        tcp_resolv = os.path.join(self.tmp, "resolv-tcp.conf")
+        with open(tcp_resolv, "w") as f:
+            f.write(f"nameserver {self.dns.addr}\noptions use-vc attempts:1 timeout:2\n")
+        fc = Function(self, self.a, "dns-tcp", tcp_resolv)
+        try:
+            P = self.target.port
+            for _ in range(2):
+                self.assertTrue(ok(fc.do("connect", f"api.{ZONE}", P)))
+            wait_for(lambda: any(n["name"] == f"api.{ZONE}"
+                                 for n in self.section("dns-tcp").get("namedEgress", [])),
+                     what="named egress learned over TCP")
+            self.assertNotIn("127.0.1.10", {e["address"] for e in
+                                            self.section("dns-tcp").get("egress", [])})
+            self.mode("dns-tcp", "enforce")
+            self.dns.set_hosts(self.records("127.0.1.13"))
+            r = fc.do("connect", f"api.{ZONE}", P)
+            self.assertTrue(ok(r), r)
+            self.assertEqual(r["addr"], "127.0.1.13")
+            self.assertTrue(eperm(fc.do("connectip", "127.0.1.99", P)))
+        finally:
+            fc.close()
+
     def test_enforce_by_name_rotation_isolation_and_agent_absent(self):
         self.learn()
         P = self.target.port
