@@ -338,6 +338,7 @@ class DnsE2E(AgentTestCase):
         wait_for(lambda: ok(self.fa.do("connect", f"peek.{ZONE}", P)), what="peek allowed")
 
         # No agent: the kernel alone keeps it all.
+        dns_before = sum(1 for v in self.violations("dns-a") if v["kind"] == "dns")
         self.a.proc.send_signal(signal.SIGKILL)
         self.a.proc.wait()
         self.a.log.close()
@@ -354,6 +355,17 @@ class DnsE2E(AgentTestCase):
         self.assertTrue(ok(r), r)
         self.assertEqual(r["addr"], "127.0.1.12")
         self.assertNotIn("127.0.1.99", self.target.hits)
+
+        # A new agent takes over the pinned state: the names, the bindings, and the gap's
+        # refused query (read from the pinned ring buffer).
+        self.a = self.agent(state=self.a.state, extra=["--bpf-pin-dir", self.pins]).start()
+        wait_for(lambda: "took over from the earlier agent" in self.a.logs(), what="take-over")
+        r = self.fa.do("connect", f"api.{ZONE}", P)
+        self.assertTrue(ok(r), r)
+        self.assertTrue(eperm(self.fa.do("connectip", "127.0.1.99", P)))
+        wait_for(lambda: sum(1 for v in self.violations("dns-a")
+                             if v["kind"] == "dns") > dns_before, what="the gap's refused query")
+        self.assertIn(f"peek.{ZONE}", {n["name"] for n in self.section("dns-a")["namedEgress"]})
 
 
 if __name__ == "__main__":
