@@ -54,6 +54,7 @@ FG_TEST_PACKAGES=(
   python3-yaml iproute2
   containerd runc wrk gnuplot-nox bpftrace
   prometheus dnsmasq-base
+  python3-waitress node-express golang-go
 )
 
 # install_packages PKG...: apt-get install those that are missing.

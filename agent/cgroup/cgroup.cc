@@ -182,4 +182,16 @@ absl::StatusOr<std::string> ResolveCgroupPath(const std::string& mount, absl::st
   return rel.empty() ? mount : absl::StrCat(mount, "/", rel);
 }
 
+absl::StatusOr<absl::Duration> CgroupCpuUsage(const std::string& dir) {
+  auto text = ReadFile(dir + "/cpu.stat");
+  if (!text.ok()) return text.status();
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (!absl::ConsumePrefix(&line, "usage_usec ")) continue;
+    uint64_t usec = 0;
+    if (!absl::SimpleAtoi(line, &usec)) break;
+    return absl::Microseconds(static_cast<int64_t>(usec));
+  }
+  return absl::DataLossError(absl::StrCat(dir, "/cpu.stat has no usage_usec"));
+}
+
 }  // namespace faasguard

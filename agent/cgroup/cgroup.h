@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace faasguard {
 
@@ -46,5 +47,9 @@ absl::Status MoveToCgroup(const std::string& dir, pid_t pid);
 // Resolve a path given by a client: absolute paths must lie under `mount`, relative ones are
 // taken relative to it. ".." components are refused.
 absl::StatusOr<std::string> ResolveCgroupPath(const std::string& mount, absl::string_view path);
+
+// The CPU time a cgroup's tasks used so far (cpu.stat usage_usec, which cgroup v2 keeps
+// whichever controllers are enabled).
+absl::StatusOr<absl::Duration> CgroupCpuUsage(const std::string& dir);
 
 }  // namespace faasguard

@@ -18,6 +18,9 @@ namespace faasguard {
 struct RegisterOptions {
   bool pod_level = false;  // a pod's own cgroup: the kernel passes its slot to new children
   bool pending = false;    // a container not started yet: unchecked until its first exec
+  // Its tasks run under the function's seccomp filter of this revision (GetSeccompPolicy);
+  // when it is the revision in force, sys_enter need not check them.
+  std::string seccomp_revision;
 };
 
 class CgroupRegistry {

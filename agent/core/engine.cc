@@ -7,9 +7,11 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "core/abi_codec.h"
+#include "cgroup/cgroup.h"
 #include "core/lifecycle.h"
 #include "profile/names.h"
 #include "profile/profile.h"
+#include "seccomp/seccomp_policy.h"
 
 namespace faasguard {
 
@@ -35,7 +37,14 @@ Engine::Engine(KernelMaps* kernel, ProfileStore* store, Options opts)
       opts_(opts),
       slots_(kernel, opts.max_slots),
       violations_({opts.max_violations, opts.violation_log_path, store->quarantine_dir()}),
-      record_(opts.kernel_state_path) {}
+      record_(opts.kernel_state_path) {
+  if (!opts_.cpu_usage)
+    opts_.cpu_usage = [](const std::string& path) -> std::optional<absl::Duration> {
+      auto u = CgroupCpuUsage(path);
+      if (!u.ok()) return std::nullopt;
+      return *u;
+    };
+}
 
 void Engine::LoadProfiles() {
   auto loaded = store_->LoadAll();
@@ -48,6 +57,7 @@ void Engine::LoadProfiles() {
     else
       MergeProfile(it->second.profile, p);
   }
+  for (auto& [key, f] : functions_) RefreshSeccompLocked(f);
   LogInfo("profiles loaded",
           {{"count", static_cast<uint64_t>(loaded.profiles.size())},
            {"quarantined", static_cast<uint64_t>(loaded.quarantined.size())},
@@ -137,6 +147,21 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
     sit = f.sections.emplace(container, std::move(s)).first;
   }
   uint32_t kflags = (opts.pod_level ? FG_CG_F_POD : 0) | (opts.pending ? FG_CG_F_PENDING : 0);
+  // Started under the filter of the policy in force: refused before its syscalls run, and
+  // sys_enter passes it. Another revision (the profile changed meanwhile): sys_enter checks.
+  bool filtered = false;
+  if (!opts.seccomp_revision.empty()) {
+    auto m = SeccompPolicyLocked(f, container);
+    filtered = m.ok() && FilterEnforcesAlone(*m) && m->revision() == opts.seccomp_revision;
+    if (filtered) {
+      kflags |= FG_CG_F_SECCOMP;
+      sit->second.seccomp_revision = m->revision();
+    } else {
+      LogWarn("cgroup runs under a seccomp filter that is not the policy in force: sys_enter "
+              "checks it",
+              {{"function", fkey}, {"cgroup", path}, {"revision", opts.seccomp_revision}});
+    }
+  }
   if (absl::Status s = slots_.Track(cgroup_id, sit->second.fn_id, path, kflags); !s.ok()) {
     // Leave nothing behind for a registration that did not happen.
     if (new_section) {
@@ -150,11 +175,14 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   // A new slot is on disk before anyone relies on it: an agent killed right after still
   // knows, when it comes back, whose slot the kernel is enforcing.
   if (new_section) PersistKernelStateLocked();
+  if (filtered) cgroup_filter_[cgroup_id] = opts.seccomp_revision;
+  UpdateSyscallHookLocked();  // before the command's first instruction
   LogInfo("cgroup registered", {{"function", fkey},
                                 {"container", container},
                                 {"cgroup", path},
                                 {"cgroup_id", cgroup_id},
-                                {"slot", sit->second.fn_id}});
+                                {"slot", sit->second.fn_id},
+                                {"seccomp", filtered ? opts.seccomp_revision : std::string()}});
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, container, "registered", path);
   v1::RegisterCgroupResponse r;
   r.set_cgroup_id(cgroup_id);
@@ -202,7 +230,10 @@ void Engine::AdoptInheritedCgroup(uint64_t cgroup_id, uint64_t parent_id, const 
   Function* f = nullptr;
   Section* s = SectionForSlotLocked(named ? *named : *parent, &f);
   if (!s) return;
-  if (!named) slots_.Adopt(cgroup_id, *parent, path);
+  if (!named) {
+    slots_.Adopt(cgroup_id, *parent, path);
+    UpdateSyscallHookLocked();
+  }
   LogInfo("cgroup covered through its pod", {{"function", FunctionKey(f->profile.function())},
                                              {"cgroup", path},
                                              {"cgroup_id", cgroup_id},
@@ -230,6 +261,9 @@ absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reas
   SyncLocked();
   const std::string path = slots_.PathOf(cgroup_id).value_or("");
   absl::Status st = slots_.Untrack(cgroup_id);
+  cgroup_filter_.erase(cgroup_id);
+  cpu_seen_.erase(cgroup_id);
+  UpdateSyscallHookLocked();
   LogInfo(absl::StrCat("cgroup ", reason),
           {{"function", f ? FunctionKey(f->profile.function()) : ""},
            {"cgroup", path},
@@ -381,6 +415,36 @@ void Engine::SyncSectionStateLocked(Function& f, Section& s) {
   }
   for (size_t k = 0; k < s.viol.size(); ++k) s.viol[k] = st->viol[k];
   s.viol_suppressed = st->viol_suppressed;
+  SyncBusyLocked(f, s);
+}
+
+void Engine::SyncBusyLocked(Function& f, Section& s) {
+  const SlotTable::Slot* slot = slots_.Get(s.fn_id);
+  if (!slot) return;
+  const bool learning = f.profile.mode() == v1::MODE_LEARN;
+  const absl::Time now = absl::Now();
+  double busy = 0;
+  for (const auto& [cg, path] : slot->cgroups) {
+    if (!learning) {
+      cpu_seen_.erase(cg);  // only learning counts: a new sample when it learns again
+      continue;
+    }
+    std::optional<absl::Duration> usage = opts_.cpu_usage(path);
+    if (!usage) continue;
+    auto [it, first] = cpu_seen_.try_emplace(cg, CpuSample{*usage, now});
+    if (first) continue;
+    const absl::Duration elapsed = now - it->second.at;
+    if (elapsed < absl::Seconds(1)) continue;  // API calls sync too: whole intervals only
+    busy += BusySeconds(*usage - it->second.usage, elapsed);
+    it->second = CpuSample{*usage, now};
+  }
+  s.busy_carry += busy;
+  if (s.busy_carry >= 1) {
+    const auto whole = static_cast<uint64_t>(s.busy_carry);
+    s.busy_carry -= static_cast<double>(whole);
+    auto* k = ContainerSection(f.profile, s.container).mutable_counters();
+    k->set_busy_seconds(k->busy_seconds() + whole);
+  }
 }
 
 void Engine::SyncLocked() {
@@ -536,7 +600,13 @@ Engine::RestoreReport Engine::RestoreKernelState(
       drop.push_back(id);
       return;
     }
-    slots_.Adopt(id, v.fn_id, *path);
+    slots_.Adopt(id, v.fn_id, *path, v.flags);
+    // The filter it started under is taken as the policy it had (RefreshSeccompLocked below
+    // clears the flag where the policy is another now).
+    if (v.flags & FG_CG_F_SECCOMP) {
+      auto m = SeccompPolicyLocked(*f, s->container);
+      if (m.ok()) cgroup_filter_[id] = m->revision();
+    }
     ++r.cgroups;
   });
   if (!st.ok()) LogWarn("cannot read the tracked cgroups", {{"error", st.ToString()}});
@@ -563,6 +633,7 @@ Engine::RestoreReport Engine::RestoreKernelState(
     if (applied.ok()) AnnounceModeLocked(f, *in_force, ModeSource::kRestore, *applied);
     ++r.modes_reapplied;
   }
+  for (auto& [key, f] : functions_) RefreshSeccompLocked(f);
   // What the kernel learned while no agent ran.
   SyncLocked();
   record_.Reset();
@@ -636,6 +707,22 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   s.set_violations_recorded(violations_.CountFor(FunctionKey(f.profile.function())));
   s.set_violations_unrecorded(UnrecordedLocked(f));
   *s.mutable_lifecycle() = LifecycleLocked(f);
+  std::vector<std::string> revisions;
+  for (const auto& [name, sec] : f.sections) {
+    if (!sec.seccomp_revision.empty())
+      revisions.push_back(f.sections.size() == 1 ? sec.seccomp_revision
+                                                 : absl::StrCat(name, "=", sec.seccomp_revision));
+    for (const auto& [cg, path] : slots_.Get(sec.fn_id)->cgroups) {
+      v1::Replica* r = s.add_replica_details();
+      r->set_container(name);
+      r->set_cgroup(path);
+      const bool filtered = slots_.FlagsOf(cg) & FG_CG_F_SECCOMP;
+      r->set_syscall_hook(!filtered);
+      if (auto it = cgroup_filter_.find(cg); filtered && it != cgroup_filter_.end())
+        r->set_seccomp_revision(it->second);
+    }
+  }
+  s.set_seccomp_revision(absl::StrJoin(revisions, ","));
   return s;
 }
 
@@ -712,6 +799,7 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings
     *f.profile.mutable_learning_started() = ToProtoTime(absl::Now());
   to.ApplyTo(f.profile);
   f.dirty = true;
+  RefreshSeccompLocked(f);
   return rules;
 }
 
@@ -964,6 +1052,7 @@ absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
     return absl::FailedPreconditionError(absl::StrCat(
         "function ", FunctionKey(id), " has ", replicas, " tracked replicas: stop them first"));
   FG_RETURN_IF_ERROR(store_->Remove(f.profile.function()));
+  if (opts_.seccomp_files) (void)opts_.seccomp_files->RemoveFunction(f.profile.function());
   for (auto& [name, s] : f.sections) slots_.Free(s.fn_id);
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, "", "deleted", "profile and kernel state dropped");
   LogInfo("function deleted", {{"function", FunctionKey(id)}});

@@ -34,6 +34,7 @@
 #include "faasguard/v1/profile.pb.h"
 #include "faasguard/v1/state.pb.h"
 #include "profile/store.h"
+#include "seccomp/profile_files.h"
 
 namespace faasguard {
 
@@ -73,6 +74,12 @@ class Engine final : public CgroupRegistry, public ProfileHost {
     // The violation log (<state-dir>/violations.log): records and ids outlive the agent.
     // "" = in memory only.
     std::string violation_log_path;
+    // Where enforced functions' OCI seccomp profiles are written for the kubelet (functions
+    // of a platform other than "local"); null: nowhere.
+    SeccompProfileFiles* seccomp_files = nullptr;
+    // A cgroup's CPU time so far (cpu.stat usage_usec), for the busy seconds of learning
+    // functions; nullopt when it cannot be read. Default: reads <path>/cpu.stat.
+    std::function<std::optional<absl::Duration>(const std::string& cgroup_path)> cpu_usage;
   };
 
   // What RestoreKernelState took over.
@@ -183,6 +190,23 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   // rmdir events that were lost (ring buffer full) or happened while no agent ran.
   void DropVanishedCgroups(const std::function<bool(uint64_t, const std::string&)>& exists);
 
+  // The seccomp filter a container of a function starts under now (agent/seccomp/).
+  absl::StatusOr<v1::SeccompPolicy> GetSeccompPolicy(const v1::FunctionId& id,
+                                                     const std::string& container);
+  // The Localhost profile (relative to the seccomp root) a new container of a function gets
+  // from the admission webhook: when the function is enforced and the filter alone enforces
+  // its policy; nullopt leaves the container as it is.
+  std::optional<std::string> SeccompProfileForAdmission(const v1::FunctionId& id,
+                                                        const std::string& container);
+  // Whether sys_enter must be attached: some tracked cgroup runs without a filter that
+  // enforces its function's syscall policy alone (learn, monitor, a container started before
+  // its filter, or a pod whose next containers are not known yet). `sink` hears every change,
+  // under the engine's lock (it must not call the engine), and once at once.
+  bool NeedsSyscallHook();
+  void SetSyscallHookSink(std::function<void(bool needed)> sink);
+  // Tracked cgroups that need sys_enter (GetStatus).
+  size_t CgroupsNeedingSyscallHook();
+
   EngineCounters counters();
   size_t function_count();
   size_t tracked_cgroups();
@@ -194,6 +218,9 @@ class Engine final : public CgroupRegistry, public ProfileHost {
     FoldBase folded;     // the kernel's running counts already in the profile
     std::array<uint64_t, FG_VIOL_KINDS> viol{};  // kernel violation counters, by kind
     uint64_t viol_suppressed = 0;
+    // The filter its containers start under now ("" = none that enforces alone).
+    std::string seccomp_revision;
+    double busy_carry = 0;  // busy seconds not yet whole
   };
   struct Function {
     v1::Profile profile;
@@ -245,6 +272,13 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   bool ApplyNamedEgress(Function& f, Section& s, const v1::NamedEgress& n);
   void NameDnsViolationLocked(ViolationEvent& e);
   void ExpireDnsBindingsLocked();
+  // After the profile or mode of `f` changed: each section's filter revision, the cgroups
+  // whose filter is no longer the policy (sys_enter checks them again), the OCI files.
+  void RefreshSeccompLocked(Function& f);
+  absl::StatusOr<v1::SeccompPolicy> SeccompPolicyLocked(const Function& f,
+                                                        const std::string& container);
+  // Tell the sink when whether sys_enter is needed changed.
+  void UpdateSyscallHookLocked();
   v1::KernelState SnapshotLocked();
   // Write the kernel-state record if it changed (errors are logged and counted).
   void PersistKernelStateLocked();
@@ -262,6 +296,15 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   EngineCounters counters_;
   std::function<void(v1::AgentEvent)> sink_;
   KernelStateRecord record_;
+  std::map<uint64_t, std::string> cgroup_filter_;
+  struct CpuSample {
+    absl::Duration usage;
+    absl::Time at;
+  };
+  std::map<uint64_t, CpuSample> cpu_seen_;  // cgroup id -> last CPU sample (learning)
+  void SyncBusyLocked(Function& f, Section& s);  // cgroup id -> filter revision it runs under
+  std::function<void(bool)> hook_sink_;
+  std::optional<bool> hook_told_;  // what the sink heard last
 };
 
 }  // namespace faasguard

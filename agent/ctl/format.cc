@@ -220,7 +220,15 @@ std::string RenderStatus(const v1::GetStatusResponse& s) {
                   s.auto_promote(), "\n", "Stable:     nothing new for ", s.stable_window_seconds(),
                   "s after ", s.stable_min_observations(), " observations\n",
                   "API:        ", absl::StrJoin(s.listen(), ", "), "\n",
-                  "Metrics:    ", s.metrics_addr().empty() ? "off" : s.metrics_addr(),
+                  "Metrics:    ", s.metrics_addr().empty() ? "off" : s.metrics_addr(), "\n",
+                  "sys_enter:  ",
+                  s.syscall_hook_attached()
+                      ? absl::StrCat("attached (", s.cgroups_needing_syscall_hook(),
+                                     " tracked cgroups run without their seccomp filter)")
+                      : "detached (every tracked cgroup runs under its seccomp filter)",
+                  "\n", "Seccomp:    profiles ",
+                  s.seccomp_root().empty() ? "not written" : "in " + s.seccomp_root(),
+                  "; webhook ", s.webhook_addr().empty() ? "off" : s.webhook_addr(),
                   "\n\nKernel features:\n");
   for (const auto& f : s.features())
     absl::StrAppend(&o, "  ", f.available() ? "yes " : "no  ", f.name(), "  ", f.detail(), "\n");
@@ -343,6 +351,18 @@ std::string RenderFunction(const v1::FunctionSummary& f, absl::Time now) {
                       " only counted (over the budget of records)");
   }
   absl::StrAppend(&o, "\n");
+  if (f.mode() == v1::MODE_ENFORCE)
+    absl::StrAppend(&o, "Seccomp:     ",
+                    f.seccomp_revision().empty()
+                        ? "- (the filter alone cannot enforce these actions: sys_enter checks)"
+                        : "filter " + f.seccomp_revision() + " for new replicas",
+                    "\n");
+  for (const auto& r : f.replica_details())
+    absl::StrAppend(&o, "  replica ", r.container(), " ", r.cgroup(), ": ",
+                    r.seccomp_revision().empty()
+                        ? "no faasguard filter known, sys_enter checks its syscalls"
+                        : "seccomp filter " + r.seccomp_revision(),
+                    "\n");
   return o;
 }
 

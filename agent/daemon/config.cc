@@ -185,6 +185,16 @@ const std::vector<FlagDef>& AgentFlags() {
        "pin programs and maps here (bpf filesystem): enforcement outlives the agent, and the "
        "next agent takes over; off: everything goes with the agent",
        "/sys/fs/bpf/faasguard"},
+      {"seccomp-root", 0, true, "DIR|off",
+       "the kubelet's seccomp root: enforced functions' Localhost profiles are written under "
+       "DIR/faasguard/<namespace>/<name>/<container>.json",
+       "/var/lib/kubelet/seccomp"},
+      {"webhook-addr", 0, true, "HOST:PORT|off",
+       "serve the mutating admission webhook (HTTPS, POST /mutate-pods) that gives function "
+       "pods their Localhost seccomp profiles",
+       "off"},
+      {"webhook-cert", 0, true, "FILE", "the webhook's TLS certificate (PEM)", ""},
+      {"webhook-key", 0, true, "FILE", "the webhook's TLS key (PEM)", ""},
       {"fail-open-after", 0, true, "DURATION",
        "when no agent has run for this long, functions set to fail open stop blocking (set "
        "per function: faasguardctl mode --when-agent-absent open)",
@@ -253,6 +263,24 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   if (c.metrics_addr == "off") c.metrics_addr.clear();
   if (!c.metrics_addr.empty() && !ParseHostPort(c.metrics_addr).ok())
     return Invalid("metrics-addr", "HOST:PORT or off, e.g. 127.0.0.1:9464");
+
+  c.seccomp_root = Value(a, "seccomp-root");
+  if (c.seccomp_root == "off") c.seccomp_root.clear();
+  if (!c.seccomp_root.empty() && c.seccomp_root[0] != '/')
+    return Invalid("seccomp-root", "an absolute directory, or off");
+  c.webhook_addr = Value(a, "webhook-addr");
+  if (c.webhook_addr == "off") c.webhook_addr.clear();
+  c.webhook_cert = Value(a, "webhook-cert");
+  c.webhook_key = Value(a, "webhook-key");
+  if (!c.webhook_addr.empty()) {
+    if (!ParseHostPort(c.webhook_addr).ok())
+      return Invalid("webhook-addr", "HOST:PORT or off, e.g. 0.0.0.0:9443");
+    if (c.webhook_cert.empty() || c.webhook_key.empty())
+      return absl::InvalidArgumentError("--webhook-addr needs --webhook-cert and --webhook-key");
+    if (c.seccomp_root.empty())
+      return absl::InvalidArgumentError(
+          "--webhook-addr needs a --seccomp-root: the profiles it names are written there");
+  }
 
   if (Switch(a, "cleanup")) {
     if (c.bpf_pin_dir.empty()) return absl::InvalidArgumentError("--cleanup needs a --bpf-pin-dir");

@@ -37,6 +37,10 @@ struct AgentConfig {
   std::string tls_client_ca;
   bool insecure_tcp = false;
   std::string metrics_addr;
+  std::string seccomp_root;  // "": no Localhost profiles written
+  std::string webhook_addr;  // "": no admission webhook served
+  std::string webhook_cert;
+  std::string webhook_key;
 
   // Functions: modes and the end of learning.
   v1::Mode default_mode = v1::MODE_LEARN;

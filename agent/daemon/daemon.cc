@@ -107,6 +107,18 @@ absl::Status Agent::Start() {
   FG_RETURN_IF_ERROR(LoadPrograms());
   StartEngine();
   if (programs_->adopted()) AdoptKernelState();
+  // sys_enter runs only while some tracked cgroup needs it (no filter that enforces alone).
+  engine_->SetSyscallHookSink([this](bool needed) {
+    std::lock_guard<std::mutex> g(programs_mu_);
+    absl::Status st = programs_->SetSyscallHook(needed);
+    if (!st.ok())
+      LogWarn(needed ? "cannot attach sys_enter" : "cannot detach sys_enter",
+              {{"error", st.ToString()}});
+    else
+      LogInfo(needed ? "sys_enter attached: a tracked cgroup runs without its seccomp filter"
+                     : "sys_enter detached: every tracked cgroup runs under its seccomp filter",
+              {});
+  });
   FG_RETURN_IF_ERROR(StartKubernetes());
 
   auto reader =
@@ -122,12 +134,14 @@ absl::Status Agent::Start() {
     reader_alive_.store(false);
   });
   FG_RETURN_IF_ERROR(StartMetrics());
+  FG_RETURN_IF_ERROR(StartWebhook());
 
   MaintenanceLoop::Options mo;
   mo.interval = config_.sync_interval;
   maintenance_ = std::make_unique<MaintenanceLoop>(
       engine_.get(),
       [this] {
+        std::lock_guard<std::mutex> g(programs_mu_);
         if (absl::Status hb = programs_->Heartbeat(); !hb.ok())
           LogWarn("heartbeat not written", {{"error", hb.ToString()}});
         if (auto r = programs_->RepairTaskMarks(); !r.ok())
@@ -200,6 +214,10 @@ void Agent::StartEngine() {
   eo.limits.max_exec_rules = config_.max_exec_rules;
   eo.limits.max_net_rules = config_.max_net_rules;
   eo.limits.max_dns_rules = config_.max_dns_rules;
+  if (!config_.seccomp_root.empty()) {
+    seccomp_files_ = std::make_unique<SeccompProfileFiles>(config_.seccomp_root);
+    eo.seccomp_files = seccomp_files_.get();
+  }
   hub_ = std::make_unique<EventHub>(/*history=*/1000, config_.event_buffer);
   engine_ = std::make_unique<Engine>(kernel_.get(), store_.get(), eo);
   engine_->SetEventSink([hub = hub_.get()](v1::AgentEvent e) { hub->Publish(std::move(e)); });
@@ -280,6 +298,12 @@ absl::Status Agent::StartApi() {
   sources_.reader = reader_.get();
   sources_.auto_promote = config_.auto_promote;
   sources_.metrics_addr = config_.metrics_addr.empty() ? "off" : config_.metrics_addr;
+  sources_.seccomp_root = config_.seccomp_root;
+  sources_.syscall_hook = [this] {
+    std::lock_guard<std::mutex> g(programs_mu_);
+    return programs_->syscall_hook_attached();
+  };
+  sources_.webhook_addr = [this] { return webhook_ ? webhook_->address() : std::string(); };
   sources_.fail_open_after_seconds =
       static_cast<uint32_t>(absl::ToInt64Seconds(config_.fail_open_after));
   if (tracker_) sources_.kubernetes = [this] { return tracker_->Status(); };
@@ -354,12 +378,29 @@ void Agent::Route(const Event& ev) {
   engine_->HandleEvent(ev);
 }
 
+absl::Status Agent::StartWebhook() {
+  if (config_.webhook_addr.empty()) return absl::OkStatus();
+  AdmissionOptions ao;
+  ao.custom_label = config_.function_label;
+  auto w = WebhookServer::Start(
+      config_.webhook_addr, config_.webhook_cert, config_.webhook_key,
+      [this](const v1::FunctionId& id, const std::string& container) {
+        return engine_->SeccompProfileForAdmission(id, container);
+      },
+      ao);
+  FG_RETURN_IF_ERROR(Annotated("cannot serve the admission webhook", w.status()));
+  webhook_ = std::move(*w);
+  LogInfo("admission webhook serving", {{"address", webhook_->address()}});
+  return absl::OkStatus();
+}
+
 void Agent::Stop() {
   if (stopped_) return;
   stopped_ = true;
   if (service_) service_->Shutdown();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   metrics_.reset();
+  webhook_.reset();
   if (maintenance_) maintenance_->Stop();
   stop_reader_.store(true);
   if (reader_thread_.joinable()) reader_thread_.join();

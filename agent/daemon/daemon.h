@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,11 +25,13 @@
 #include "k8s/kube_client.h"
 #include "k8s/profile_sync.h"
 #include "k8s/tracker.h"
+#include "k8s/webhook_server.h"
 #include "profile/store.h"
 #include "rpc/call_counter.h"
 #include "rpc/metrics.h"
 #include "rpc/server.h"
 #include "rpc/service.h"
+#include "seccomp/profile_files.h"
 
 namespace faasguard {
 
@@ -58,6 +61,7 @@ class Agent {
   absl::Status StartKubernetes();
   absl::Status StartApi();
   absl::Status StartMetrics();
+  absl::Status StartWebhook();
   // A ring-buffer record: cgroup events to the node tracker (a removed cgroup is untracked at
   // once), everything else to the engine.
   void Route(const Event& ev);
@@ -69,6 +73,7 @@ class Agent {
   std::unique_ptr<ProfileStore> store_;
   KernelFeatures features_;
   std::unique_ptr<BpfPrograms> programs_;
+  std::mutex programs_mu_;  // sys_enter attach / detach (engine sink) vs. the heartbeat
   std::unique_ptr<BpfKernelMaps> kernel_;
   std::unique_ptr<EventHub> hub_;
   std::unique_ptr<Engine> engine_;
@@ -86,6 +91,8 @@ class Agent {
   std::unique_ptr<ApiServer> server_;
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<MaintenanceLoop> maintenance_;
+  std::unique_ptr<SeccompProfileFiles> seccomp_files_;
+  std::unique_ptr<WebhookServer> webhook_;
   bool stopped_ = false;
 };
 

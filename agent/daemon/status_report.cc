@@ -63,6 +63,12 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
   r.set_auto_promote(s.auto_promote == v1::MODE_UNSPECIFIED ? "" : ModeWord(s.auto_promote));
   r.set_metrics_addr(s.metrics_addr);
   r.set_fail_open_after_seconds(s.fail_open_after_seconds);
+  r.set_seccomp_root(s.seccomp_root);
+  if (s.syscall_hook) r.set_syscall_hook_attached(s.syscall_hook());
+  if (s.webhook_addr) r.set_webhook_addr(s.webhook_addr());
+  if (s.engine)
+    r.set_cgroups_needing_syscall_hook(
+        static_cast<uint32_t>(s.engine->CgroupsNeedingSyscallHook()));
   if (s.kubernetes) *r.mutable_kubernetes() = s.kubernetes();
   if (s.cluster_sync) *r.mutable_cluster_sync() = s.cluster_sync();
   *r.mutable_started() = ToProtoTime(s.started);

@@ -48,10 +48,6 @@ std::string JsonString(const std::string& s) {
 
 }  // namespace
 
-std::string SeccompProfileRelPath(const v1::FunctionId& id, const std::string& container) {
-  return absl::StrCat("faasguard/", id.namespace_(), "/", id.name(), "/", container, ".json");
-}
-
 absl::StatusOr<std::string> ReviewPodAdmission(const std::string& review_json,
                                                const SeccompProfileFor& profile_for,
                                                const AdmissionOptions& options) {

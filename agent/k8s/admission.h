@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "faasguard/v1/profile.pb.h"
+#include "seccomp/profile_files.h"  // SeccompProfileRelPath
 
 namespace faasguard {
 
@@ -32,9 +33,5 @@ struct AdmissionOptions {
 absl::StatusOr<std::string> ReviewPodAdmission(const std::string& review_json,
                                                const SeccompProfileFor& profile_for,
                                                const AdmissionOptions& options = {});
-
-// Where a function container's profile lives below the seccomp root:
-// "faasguard/<namespace>/<name>/<container>.json".
-std::string SeccompProfileRelPath(const v1::FunctionId& id, const std::string& container);
 
 }  // namespace faasguard

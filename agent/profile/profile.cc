@@ -152,6 +152,7 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
     k->set_execs(k->execs() + fc.counters().execs());
     k->set_forks(k->forks() + fc.counters().forks());
     k->set_exits(k->exits() + fc.counters().exits());
+    k->set_busy_seconds(k->busy_seconds() + fc.counters().busy_seconds());
   }
   if (from.has_updated() && (!into.has_updated() || Before(into.updated(), from.updated())))
     *into.mutable_updated() = from.updated();

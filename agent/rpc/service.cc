@@ -60,9 +60,14 @@ grpc::Status AgentService::RegisterCgroup(grpc::ServerContext*,
   std::string container =
       req->container().empty() ? std::string(kDefaultContainer) : req->container();
   if (absl::Status s = ValidateLabel(container, "container name"); !s.ok()) return ToGrpcStatus(s);
+  if (req->seccomp_revision().size() > 64 ||
+      req->seccomp_revision().find_first_not_of("0123456789abcdef") != std::string::npos)
+    return Invalid("seccomp_revision must be a revision from GetSeccompPolicy");
   auto cg = resolver_(req->cgroup_path());
   if (!cg.ok()) return ToGrpcStatus(cg.status());
-  auto r = engine_->RegisterCgroup(*id, container, cg->second, cg->first);
+  RegisterOptions opts;
+  opts.seccomp_revision = req->seccomp_revision();
+  auto r = engine_->RegisterCgroup(*id, container, cg->second, cg->first, opts);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = *r;
   return grpc::Status::OK;
@@ -173,6 +178,22 @@ grpc::Status AgentService::GetFunction(grpc::ServerContext*, const v1::GetFuncti
   auto id = RequestedFunction(req->function());
   if (!id.ok()) return ToGrpcStatus(id.status());
   auto r = engine_->GetFunction(*id);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  *resp = std::move(*r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentService::GetSeccompPolicy(grpc::ServerContext*,
+                                            const v1::GetSeccompPolicyRequest* req,
+                                            v1::SeccompPolicy* resp) {
+  v1::FunctionId in = req->function();
+  if (in.platform().empty()) in.set_platform(std::string(kPlatformLocal));
+  auto id = RequestedFunction(in);
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  std::string container =
+      req->container().empty() ? std::string(kDefaultContainer) : req->container();
+  if (absl::Status s = ValidateLabel(container, "container name"); !s.ok()) return ToGrpcStatus(s);
+  auto r = engine_->GetSeccompPolicy(*id, container);
   if (!r.ok()) return ToGrpcStatus(r.status());
   *resp = std::move(*r);
   return grpc::Status::OK;

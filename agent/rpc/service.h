@@ -49,6 +49,8 @@ class AgentService final : public v1::Agent::Service {
                                v1::AcceptViolationResponse* resp) override;
   grpc::Status GetFunction(grpc::ServerContext*, const v1::GetFunctionRequest* req,
                            v1::FunctionSummary* resp) override;
+  grpc::Status GetSeccompPolicy(grpc::ServerContext*, const v1::GetSeccompPolicyRequest* req,
+                                v1::SeccompPolicy* resp) override;
   grpc::Status PutProfile(grpc::ServerContext*, const v1::PutProfileRequest* req,
                           v1::PutProfileResponse* resp) override;
   grpc::Status DeleteProfile(grpc::ServerContext*, const v1::DeleteProfileRequest* req,

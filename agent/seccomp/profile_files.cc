@@ -17,9 +17,13 @@ std::string FunctionDir(const std::string& root, const v1::FunctionId& id) {
 
 }  // namespace
 
+std::string SeccompProfileRelPath(const v1::FunctionId& id, const std::string& container) {
+  return absl::StrCat("faasguard/", id.namespace_(), "/", id.name(), "/", container, ".json");
+}
+
 std::string SeccompProfileFiles::PathOf(const v1::FunctionId& id,
                                         const std::string& container) const {
-  return absl::StrCat(FunctionDir(root_, id), "/", container, ".json");
+  return absl::StrCat(root_, "/", SeccompProfileRelPath(id, container));
 }
 
 absl::StatusOr<bool> SeccompProfileFiles::Write(const v1::FunctionId& id,

@@ -12,6 +12,10 @@
 
 namespace faasguard {
 
+// Where a function container's profile lives below the seccomp root:
+// "faasguard/<namespace>/<name>/<container>.json" (the webhook's localhostProfile).
+std::string SeccompProfileRelPath(const v1::FunctionId& id, const std::string& container);
+
 class SeccompProfileFiles {
  public:
   explicit SeccompProfileFiles(std::string root) : root_(std::move(root)) {}

@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,7 +15,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/unique_fd.h"
+#include "core/abi_codec.h"
 #include "common/status.h"
+#include "profile/profile.h"
 #include "syscalls/syscall_classes.h"
 #include "syscalls/syscall_table.h"
 
@@ -268,8 +274,10 @@ absl::StatusOr<std::string> OciSeccompProfile(const SeccompPolicy& p) {
                       "],\n  \"syscalls\": [\n", absl::StrJoin(rules, ",\n"), "\n  ]\n}\n");
 }
 
-absl::Status InstallSeccompFilter(const SeccompPolicy& p) {
-  const bool nnp = !HasCapSysAdmin();
+namespace {
+
+// The policy's filter, both architectures, in one libseccomp context.
+absl::StatusOr<Ctx> BuildCtx(const SeccompPolicy& p, bool nnp) {
   auto ctx = NewCtx(p, SCMP_ARCH_NATIVE, nnp);
   if (!ctx.ok()) return ctx.status();
   FG_RETURN_IF_ERROR(AddRules(ctx->get(), seccomp_arch_native(), p.native, p));
@@ -280,9 +288,102 @@ absl::Status InstallSeccompFilter(const SeccompPolicy& p) {
     int rc = seccomp_merge(ctx->get(), compat->release());
     if (rc != 0) return absl::InternalError(absl::StrCat("seccomp merge: ", strerror(-rc)));
   }
+  return ctx;
+}
+
+SeccompVerdict VerdictOf(v1::SyscallAction a) {
+  switch (a) {
+    case v1::SYSCALL_ACTION_ALERT:
+      return SeccompVerdict::kAllow;
+    case v1::SYSCALL_ACTION_KILL:
+      return SeccompVerdict::kKill;
+    default:
+      return SeccompVerdict::kErrno;
+  }
+}
+
+// 64-bit FNV-1a: names a document, not a secret.
+std::string Digest(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[i] = kHex[h & 0xf];
+  return out;
+}
+
+}  // namespace
+
+absl::Status InstallSeccompFilter(const SeccompPolicy& p) {
+  auto ctx = BuildCtx(p, !HasCapSysAdmin());
+  if (!ctx.ok()) return ctx.status();
   int rc = seccomp_load(ctx->get());
   if (rc != 0) return absl::InternalError(absl::StrCat("seccomp load: ", strerror(-rc)));
   return absl::OkStatus();
+}
+
+absl::StatusOr<CompiledFilter> CompileSeccompFilter(const SeccompPolicy& p) {
+  CompiledFilter out;
+  out.no_new_privs = !HasCapSysAdmin();
+  // The program is set apart from loading (no_new_privs is the caller's, at load time).
+  auto ctx = BuildCtx(p, false);
+  if (!ctx.ok()) return ctx.status();
+  UniqueFd mem(static_cast<int>(::syscall(SYS_memfd_create, "fg-seccomp", MFD_CLOEXEC)));
+  if (!mem.valid()) return ErrnoStatus(errno, "memfd_create");
+  int rc = seccomp_export_bpf(ctx->get(), mem.get());
+  if (rc != 0) return absl::InternalError(absl::StrCat("seccomp export: ", strerror(-rc)));
+  off_t size = ::lseek(mem.get(), 0, SEEK_END);
+  if (size <= 0 || size % sizeof(sock_filter) != 0 || size / sizeof(sock_filter) > BPF_MAXINSNS)
+    return absl::InternalError(absl::StrCat("seccomp export: a program of ", size, " bytes"));
+  out.program.resize(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (::pread(mem.get(), out.program.data(), static_cast<size_t>(size), 0) != size)
+    return ErrnoStatus(errno, "read the exported seccomp program");
+  return out;
+}
+
+int LoadCompiledFilter(const CompiledFilter& f) {
+  if (f.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  sock_fprog prog{static_cast<unsigned short>(f.program.size()),
+                  const_cast<sock_filter*>(f.program.data())};
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return errno;
+  return 0;
+}
+
+absl::StatusOr<v1::SeccompPolicy> SeccompPolicyMessage(const v1::Profile& p,
+                                                       const std::string& container,
+                                                       bool runtime_baseline) {
+  v1::SeccompPolicy m;
+  m.set_enforce(p.mode() == v1::MODE_ENFORCE);
+  m.set_unlearned(EffectiveUnlearnedAction(p.syscall_action()));
+  m.set_sensitive(EffectiveSensitiveAction(p.sensitive_syscall_action()));
+  const v1::ContainerProfile* c = FindContainer(p, container);
+  SeccompPolicy policy = SeccompPolicyFor(c ? *c : v1::ContainerProfile(),
+                                          VerdictOf(m.unlearned()), VerdictOf(m.sensitive()));
+  if (runtime_baseline) AddRuntimeBaseline(&policy);
+  for (const auto& n : policy.native) m.add_native(n);
+  for (const auto& n : policy.compat) m.add_compat(n);
+  auto doc = OciSeccompProfile(policy);
+  if (!doc.ok()) return doc.status();
+  m.set_revision(Digest(*doc));
+  m.set_oci_profile(std::move(*doc));
+  return m;
+}
+
+SeccompPolicy SeccompPolicyFromMessage(const v1::SeccompPolicy& m) {
+  SeccompPolicy p;
+  p.native.insert(m.native().begin(), m.native().end());
+  p.compat.insert(m.compat().begin(), m.compat().end());
+  p.unlearned = VerdictOf(m.unlearned());
+  p.sensitive = VerdictOf(m.sensitive());
+  return p;
+}
+
+bool FilterEnforcesAlone(const v1::SeccompPolicy& m) {
+  return m.enforce() && VerdictOf(m.unlearned()) != SeccompVerdict::kAllow &&
+         VerdictOf(m.sensitive()) != SeccompVerdict::kAllow;
 }
 
 }  // namespace faasguard

@@ -4,11 +4,15 @@
 // process with libseccomp (faasguardctl run, before it execs the function).
 #pragma once
 
+#include <linux/filter.h>
+
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "faasguard/v1/agent.pb.h"
 #include "faasguard/v1/profile.pb.h"
 
 namespace faasguard {
@@ -49,5 +53,28 @@ absl::StatusOr<std::string> OciSeccompProfile(const SeccompPolicy& p);
 // Installs the filter on the calling process (single-threaded: before exec). Without
 // CAP_SYS_ADMIN the no_new_privs bit is set, as the kernel requires.
 absl::Status InstallSeccompFilter(const SeccompPolicy& p);
+
+// The filter compiled ahead (libseccomp allocates; a child between fork and exec must not):
+// LoadCompiledFilter makes only raw system calls, safe in a forked child of a threaded process.
+struct CompiledFilter {
+  std::vector<sock_filter> program;
+  bool no_new_privs = false;  // set it first (the caller lacks CAP_SYS_ADMIN)
+};
+absl::StatusOr<CompiledFilter> CompileSeccompFilter(const SeccompPolicy& p);
+// 0, or the errno of the failed prctl / seccomp call. Async-signal-safe.
+int LoadCompiledFilter(const CompiledFilter& f);
+
+// The enforced syscall policy of a profile's container section (an empty section when it has
+// none), as the API carries it: allowed lists, effective actions, the OCI document and its
+// revision (a digest of it). `runtime_baseline`: the container is started by an OCI runtime
+// (AddRuntimeBaseline), not exec'd by faasguardctl run.
+absl::StatusOr<v1::SeccompPolicy> SeccompPolicyMessage(const v1::Profile& p,
+                                                       const std::string& container,
+                                                       bool runtime_baseline);
+// The policy a message carries (faasguardctl run installs it).
+SeccompPolicy SeccompPolicyFromMessage(const v1::SeccompPolicy& m);
+// Whether the filter alone enforces the policy: it refuses both unlearned and sensitive
+// syscalls (neither is only reported), so sys_enter need not see the container.
+bool FilterEnforcesAlone(const v1::SeccompPolicy& m);
 
 }  // namespace faasguard

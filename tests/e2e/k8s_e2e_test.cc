@@ -37,6 +37,7 @@ using testing::AgentProcess;
 using testing::ContainerdHarness;
 using testing::ContainerSpec;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::HostMount;
 using ::testing::Not;
 using testing::Pod;
@@ -121,8 +122,10 @@ class K8sE2E : public ::testing::Test {
     auto h = ContainerdHarness::Start();
     ASSERT_TRUE(h.ok()) << h.status();
     cd_ = std::move(*h);
+    seccomp_root_ = dir_.path() + "/seccomp";
     auto a = AgentProcess::Start(FG_AGENT_PATH, dir_.path(),
-                                 {"--cri-endpoint", cd_->socket(), "--cri-resync", "2"});
+                                 {"--cri-endpoint", cd_->socket(), "--cri-resync", "2",
+                                  "--seccomp-root", seccomp_root_});
     ASSERT_TRUE(a.ok()) << a.status();
     agent_ = std::move(*a);
   }
@@ -239,7 +242,20 @@ class K8sE2E : public ::testing::Test {
     return k;
   }
 
+  // A container's exit code once it exited (-1: still running after `seconds`).
+  int WaitExit(const std::string& id, double seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      auto st = cd_->cri().ContainerStatus(id);
+      if (st.ok() && st->status().state() == runtime::v1::CONTAINER_EXITED)
+        return st->status().exit_code();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return -1;
+  }
+
   testing::TempDir dir_;
+  std::string seccomp_root_;
   std::unique_ptr<ContainerdHarness> cd_;
   std::unique_ptr<AgentProcess> agent_;
 };
@@ -364,10 +380,96 @@ TEST_F(K8sE2E, KnativeLearnEnforceAndColdStart) {
 // SIGKILLed while a pod is enforced. The kernel goes on refusing; the pod is replaced while no
 // agent runs (a cold start in the gap); the next agent takes the pinned state over and finds
 // and enforces the new pod.
+// The Kubernetes seccomp path: the agent writes an enforced function's OCI profile under the
+// seccomp root; a container the CRI creates with it as its Localhost profile (what the
+// admission webhook sets) has an unlearned syscall refused before it runs (EPERM, no side
+// effect, the container goes on) and a sensitive one killed before it runs.
+TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
+  const v1::FunctionId fn = Fn("default", "secfn");
+  const std::string shared = dir_.path() + "/shared";
+  ASSERT_TRUE(std::filesystem::create_directories(shared));
+  const std::string bin = std::filesystem::path(FG_WORKLOAD_PATH).parent_path();
+  const std::vector<std::string> learn = {"syscalls", "say", "hello", "fork-noop", "getrusage"};
+  auto spec = [&](std::vector<std::string> steps) {
+    ContainerSpec c;
+    c.name = "main";
+    c.command = {"/fg/fg_workload"};
+    std::vector<std::string> args = learn;
+    args.insert(args.end(), steps.begin(), steps.end());
+    c.args = args;
+    c.mounts = {HostMount{"/fg", bin, true}, HostMount{"/shared", shared, false}};
+    return c;
+  };
+  auto pod_of = [&](const std::string& name) -> absl::StatusOr<Pod> {
+    PodSpec ps;
+    ps.name = name;
+    ps.labels = {{"faasguard.dev/function", "secfn"}};
+    auto pod = cd_->RunPod(ps);
+    if (!pod.ok()) return pod.status();
+    if (!agent_->WaitForLog("pod" + pod->uid + "\",\"cgroup_id\"", 10))
+      return absl::DeadlineExceededError("the agent never registered the pod's cgroup");
+    return pod;
+  };
+
+  // Learn: the container waits until it is tracked, then does what it always does.
+  auto p1 = pod_of("secfn-learn");
+  ASSERT_TRUE(p1.ok()) << p1.status();
+  auto c1 = cd_->StartContainer(*p1, spec({"wait-file", "/shared/go", "say", "bye"}));
+  ASSERT_TRUE(c1.ok()) << c1.status();
+  ASSERT_TRUE(WaitReplicas(fn, 2, 20));
+  ASSERT_TRUE(WriteFileAtomic(shared + "/go", "").ok());
+  ASSERT_EQ(WaitExit(*c1, 30), 0) << cd_->ContainerLog(*p1, "main");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // a sync: in the profile
+  SetMode(fn, v1::MODE_ENFORCE);
+  const std::string profile = seccomp_root_ + "/faasguard/default/secfn/main.json";
+  ASSERT_TRUE(std::filesystem::exists(profile)) << Tail(agent_->Log());
+
+  for (const char* v : {"a", "b", "c", "e"}) ASSERT_TRUE(WriteFileAtomic(shared + "/" + v, "keep\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(shared + "/d", "other\n").ok());
+  ::chmod((shared + "/b").c_str(), 0644);
+  auto p2 = pod_of("secfn-enforced");
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  ContainerSpec attack =
+      spec({"try-unlink", "/shared/a", "try-chmod", "/shared/b", "try-rename", "/shared/c",
+            "/shared/d", "child-unlink", "/shared/e", "say", "still-here"});
+  attack.seccomp_profile = profile;
+  attack.no_new_privs = true;
+  auto c2 = cd_->StartContainer(*p2, attack);
+  ASSERT_TRUE(c2.ok()) << c2.status();
+  EXPECT_EQ(WaitExit(*c2, 30), 0) << cd_->ContainerLog(*p2, "main");
+  const std::string log = cd_->ContainerLog(*p2, "main");
+  for (const char* line : {"try-unlink EPERM", "try-chmod EPERM", "try-rename EPERM",
+                           "child-unlink EPERM", "still-here"})
+    EXPECT_THAT(log, HasSubstr(line));
+  for (const char* v : {"a", "c", "e"}) EXPECT_TRUE(std::filesystem::exists(shared + "/" + v)) << v;
+  EXPECT_EQ(ReadFile(shared + "/d").value_or(""), "other\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((shared + "/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+
+  // Sensitive: killed before it runs (SIGSYS), in a pod of its own (its own log).
+  auto p3 = pod_of("secfn-sensitive");
+  ASSERT_TRUE(p3.ok()) << p3.status();
+  ContainerSpec sensitive = spec({});
+  sensitive.args = {"syscalls", "say", "hello", "ptrace"};
+  sensitive.seccomp_profile = profile;
+  sensitive.no_new_privs = true;
+  auto c3 = cd_->StartContainer(*p3, sensitive);
+  ASSERT_TRUE(c3.ok()) << c3.status();
+  EXPECT_EQ(WaitExit(*c3, 30), 128 + SIGSYS) << cd_->ContainerLog(*p3, "main");
+  const std::string log3 = cd_->ContainerLog(*p3, "main");
+  EXPECT_THAT(log3, HasSubstr("hello"));
+  EXPECT_THAT(log3, Not(HasSubstr("survived"))) << "ptrace returned";
+
+  // Leaving enforce removes the profile (a new container starts without it).
+  SetMode(fn, v1::MODE_LEARN);
+  EXPECT_FALSE(std::filesystem::exists(profile));
+}
+
 TEST_F(K8sE2E, AgentKilledWhileEnforcingThePodStaysEnforced) {
   const std::string pins = absl::StrCat("/sys/fs/bpf/fg-k8s-", ::getpid());
   const std::vector<std::string> flags = {"--cri-endpoint", cd_->socket(), "--cri-resync", "2",
-                                          "--bpf-pin-dir",  pins};
+                                          "--bpf-pin-dir",  pins, "--seccomp-root", seccomp_root_};
   // However the test ends: the agent stops first (it holds the pin directory), then --cleanup.
   struct Cleanup {
     std::unique_ptr<AgentProcess>& agent;

@@ -444,6 +444,43 @@ int main(int argc, char** argv) {
       kill(static_cast<pid_t>(std::atoi(arg())), SIGCONT);
       std::printf("survived\n");
       std::fflush(stdout);
+    } else if (step == "say") {
+      // Writes a line (what every function does: its output), learned with the rest.
+      std::printf("%s\n", arg());
+      std::fflush(stdout);
+    } else if (step == "fork-noop") {
+      // A child that exits at once: fork and wait are learned, nothing else.
+      pid_t pid = fork();
+      if (pid == 0) _exit(0);
+      int st = 0;
+      waitpid(pid, &st, 0);
+    } else if (step == "wait-file") {
+      const char* path = arg();
+      while (access(path, F_OK) != 0) usleep(10000);
+    } else if (step == "try-unlink" || step == "try-chmod" || step == "try-rename" ||
+               step == "try-kill" || step == "child-unlink") {
+      // One syscall with a side effect; prints "STEP ok" or "STEP EPERM" and goes on. A
+      // sacrificial child (child-unlink) makes it and dies instead of the caller.
+      const char* a = arg();
+      int r = 0;
+      if (step == "try-unlink") {
+        r = unlink(a);
+      } else if (step == "try-chmod") {
+        r = chmod(a, 04777);
+      } else if (step == "try-rename") {
+        r = rename(a, arg());
+      } else if (step == "try-kill") {
+        r = kill(static_cast<pid_t>(std::atoi(a)), SIGTERM);
+      } else {
+        pid_t pid = fork();
+        if (pid == 0) _exit(unlink(a) == 0 ? 0 : 1);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        r = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+        errno = WIFEXITED(st) ? EPERM : EINTR;
+      }
+      std::printf("%s %s\n", step.c_str(), r == 0 ? "ok" : strerrorname_np(errno));
+      std::fflush(stdout);
     } else if (step == "getrusage") {
       // A harmless syscall a function rarely makes (an error path, a metrics library).
       rusage ru{};

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -17,6 +18,7 @@
 #include "common/unique_fd.h"
 #include "ctl/actions/actions.h"
 #include "profile/names.h"
+#include "seccomp/seccomp_policy.h"
 
 namespace faasguard::actions {
 namespace {
@@ -47,20 +49,30 @@ absl::Status CheckExecutable(const std::string& file) {
   return absl::OkStatus();
 }
 
-// The child: joins the cgroup (before its first instruction as the command), then execs. Only
-// async-signal-safe calls. An exec that fails reports its errno through `report` (close-on-exec:
-// a successful exec closes it without a word).
+// What the child reports when it cannot exec the command: the step that failed and errno.
+struct ChildFailure {
+  enum Step : int { kCgroup = 1, kSeccomp = 2, kExec = 3 };
+  int step = 0;
+  int err = 0;
+};
+
+// The child: joins the cgroup (before its first instruction as the command), installs the
+// function's seccomp filter when it is enforced, then execs. Only async-signal-safe calls. A
+// failure is reported through `report` (close-on-exec: a successful exec closes it without a
+// word); the command never runs without the filter it should have.
 [[noreturn]] void ExecInCgroup(int procs, int report, const std::string& program,
-                               std::vector<char*>& argv) {
-  int e = 0;
+                               std::vector<char*>& argv, const CompiledFilter* filter) {
+  ChildFailure f;
   if (::write(procs, "0", 1) != 1) {
-    e = errno;
+    f = {ChildFailure::kCgroup, errno};
+  } else if (filter != nullptr && (f.err = LoadCompiledFilter(*filter)) != 0) {
+    f.step = ChildFailure::kSeccomp;
   } else {
     ::execvp(program.c_str(), argv.data());  // a path: no search; a script without #! runs in sh
-    e = errno;
+    f = {ChildFailure::kExec, errno};
   }
-  (void)!::write(report, &e, sizeof e);
-  ::_exit(127);
+  (void)!::write(report, &f, sizeof f);
+  ::_exit(f.step == ChildFailure::kExec && f.err == ENOENT ? 127 : 126);
 }
 
 // The command's exit status: its own, 128+N when signal N killed it. Reaps with __WALL until
@@ -163,6 +175,33 @@ int Run(Invocation& in) {
   if (code != kExitOk && code != kExitNotFound) return in.Fail(e.message, code);
   const bool creates = code == kExitNotFound;
 
+  // In enforce mode the command runs under the function's seccomp filter, compiled here (the
+  // child may not allocate): its unlearned syscalls are refused before they run.
+  std::optional<CompiledFilter> filter;
+  std::string revision;
+  if (!creates) {
+    v1::GetSeccompPolicyRequest preq;
+    *preq.mutable_function() = *id;
+    preq.set_container(container);
+    v1::SeccompPolicy policy;
+    auto ctx = in.client.Context();
+    grpc::Status ps = in.client.stub().GetSeccompPolicy(ctx.get(), preq, &policy);
+    // An agent older than the seccomp path: sys_enter alone checks the command.
+    const bool old_agent = ps.error_code() == grpc::StatusCode::UNIMPLEMENTED;
+    if (!ps.ok() && !old_agent) {
+      code = in.client.Check(ps, &e);
+      return in.Fail(absl::StrCat("cannot get the seccomp policy: ", e.message), code);
+    }
+    if (ps.ok() && policy.enforce()) {
+      auto compiled = CompileSeccompFilter(SeccompPolicyFromMessage(policy));
+      if (!compiled.ok())
+        return in.Fail(absl::StrCat("cannot compile the seccomp filter of ", FunctionRef(*id),
+                                    ": ", compiled.status().message()));
+      filter = std::move(*compiled);
+      if (FilterEnforcesAlone(policy)) revision = policy.revision();
+    }
+  }
+
   std::string dir =
       absl::StrCat(*mount, "/faasguard/", id->namespace_(), "_", id->name(), "-", ::getpid());
   if (absl::Status s = CreateCgroup(dir); !s.ok())
@@ -173,6 +212,7 @@ int Run(Invocation& in) {
   *req.mutable_function() = *id;
   req.set_container(container);
   req.set_cgroup_path(dir);
+  req.set_seccomp_revision(revision);
   v1::RegisterCgroupResponse resp;
   if ((code = in.Call(&v1::Agent::Stub::RegisterCgroup, req, &resp))) {
     (void)RemoveCgroup(dir);
@@ -194,7 +234,8 @@ int Run(Invocation& in) {
   argv.push_back(nullptr);
 
   pid_t pid = ::fork();
-  if (pid == 0) ExecInCgroup(procs.get(), report_w.get(), *program, argv);
+  if (pid == 0)
+    ExecInCgroup(procs.get(), report_w.get(), *program, argv, filter ? &*filter : nullptr);
   report_w.Reset();
   int result = kExitError;
   bool never_ran = false;
@@ -206,18 +247,22 @@ int Run(Invocation& in) {
     struct sigaction sa {};
     sa.sa_handler = ForwardSignal;
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
-    int child_errno = 0;
+    ChildFailure failure;
     ssize_t n;
-    do n = ::read(report.get(), &child_errno, sizeof child_errno);
+    do n = ::read(report.get(), &failure, sizeof failure);
     while (n < 0 && errno == EINTR);
     report.Reset();
     result = WaitFor(pid);
     g_child = 0;
-    if (n == sizeof child_errno) {
+    if (n == sizeof failure) {
       never_ran = true;
-      result = child_errno == ENOENT ? 127 : 126;
-      in.Fail(absl::StrCat("cannot run ", cmd[0], ": ", std::strerror(child_errno),
-                           child_errno == ENOENT ? " (its interpreter or loader is missing?)" : ""),
+      const bool missing = failure.step == ChildFailure::kExec && failure.err == ENOENT;
+      result = missing ? 127 : 126;
+      const char* step = failure.step == ChildFailure::kCgroup    ? "cannot join cgroup: "
+                         : failure.step == ChildFailure::kSeccomp ? "cannot install seccomp filter: "
+                                                                  : "";
+      in.Fail(absl::StrCat("cannot run ", cmd[0], ": ", step, std::strerror(failure.err),
+                           missing ? " (its interpreter or loader is missing?)" : ""),
               result);
     }
   }

@@ -1,0 +1,120 @@
+// Engine: the seccomp side of enforce mode. A container that runs under the filter of its
+// function's current policy is refused before its syscalls run, and sys_enter passes it
+// (FG_CG_F_SECCOMP); when no tracked cgroup needs sys_enter, the daemon detaches it.
+#include "common/log.h"
+#include "core/engine.h"
+#include "profile/names.h"
+#include "profile/profile.h"
+#include "seccomp/seccomp_policy.h"
+
+namespace faasguard {
+
+namespace {
+
+bool RuntimeStarted(const v1::Profile& p) {
+  return p.function().platform() != kPlatformLocal && !p.function().platform().empty();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::SeccompPolicy> Engine::SeccompPolicyLocked(const Function& f,
+                                                              const std::string& container) {
+  return SeccompPolicyMessage(f.profile, container, RuntimeStarted(f.profile));
+}
+
+std::optional<std::string> Engine::SeccompProfileForAdmission(const v1::FunctionId& id,
+                                                             const std::string& container) {
+  std::lock_guard<std::mutex> l(mu_);
+  Function* f = FindFunctionLocked(id);
+  if (!f || !opts_.seccomp_files || !FindContainer(f->profile, container)) return std::nullopt;
+  auto m = SeccompPolicyLocked(*f, container);
+  if (!m.ok() || !FilterEnforcesAlone(*m)) return std::nullopt;
+  return SeccompProfileRelPath(f->profile.function(), container);
+}
+
+absl::StatusOr<v1::SeccompPolicy> Engine::GetSeccompPolicy(const v1::FunctionId& id,
+                                                           const std::string& container) {
+  std::lock_guard<std::mutex> l(mu_);
+  Function* f = FindFunctionLocked(id);
+  if (!f)
+    return absl::NotFoundError(absl::StrCat("no function ", FunctionKey(id), " on this node"));
+  return SeccompPolicyLocked(*f, container);
+}
+
+void Engine::RefreshSeccompLocked(Function& f) {
+  const std::string fkey = FunctionKey(f.profile.function());
+  // The kubelet reads the files before any container of the function exists on this node:
+  // one per container the profile knows.
+  const bool files = opts_.seccomp_files != nullptr && RuntimeStarted(f.profile);
+  bool any_file = false;
+  if (files) {
+    for (const auto& c : f.profile.containers()) {
+      if (c.name() == kPodSection) continue;
+      auto m = SeccompPolicyLocked(f, c.name());
+      if (!m.ok() || !FilterEnforcesAlone(*m)) continue;
+      any_file = true;
+      auto w = opts_.seccomp_files->Write(f.profile.function(), c.name(), m->oci_profile());
+      if (!w.ok())
+        LogWarn("cannot write a seccomp profile",
+                {{"function", fkey}, {"error", w.status().ToString()}});
+      else if (*w)
+        LogInfo("seccomp profile written",
+                {{"function", fkey},
+                 {"path", opts_.seccomp_files->PathOf(f.profile.function(), c.name())},
+                 {"revision", m->revision()}});
+    }
+  }
+  for (auto& [name, s] : f.sections) {
+    s.seccomp_revision.clear();
+    auto m = SeccompPolicyLocked(f, name);
+    if (!m.ok())
+      LogWarn("cannot compile a seccomp policy: sys_enter checks the function",
+              {{"function", fkey}, {"container", name}, {"error", m.status().ToString()}});
+    else if (FilterEnforcesAlone(*m))
+      s.seccomp_revision = m->revision();
+    // A cgroup whose filter is not the policy any more: sys_enter checks it again.
+    for (const auto& [cg, path] : slots_.Get(s.fn_id)->cgroups) {
+      if (!(slots_.FlagsOf(cg) & FG_CG_F_SECCOMP)) continue;
+      auto it = cgroup_filter_.find(cg);
+      if (it != cgroup_filter_.end() && it->second == s.seccomp_revision &&
+          !s.seccomp_revision.empty())
+        continue;
+      absl::Status st = slots_.SetFlags(cg, 0, FG_CG_F_SECCOMP);
+      LogInfo("cgroup runs an older seccomp filter: sys_enter checks it",
+              {{"function", fkey}, {"cgroup", path}, {"ok", st.ok()}});
+    }
+  }
+  if (files && !any_file) {
+    if (absl::Status st = opts_.seccomp_files->RemoveFunction(f.profile.function()); !st.ok())
+      LogWarn("cannot remove seccomp profiles", {{"function", fkey}, {"error", st.ToString()}});
+  }
+  UpdateSyscallHookLocked();
+}
+
+size_t Engine::CgroupsNeedingSyscallHook() {
+  std::lock_guard<std::mutex> l(mu_);
+  return slots_.CountWithout(FG_CG_F_SECCOMP);
+}
+
+bool Engine::NeedsSyscallHook() {
+  std::lock_guard<std::mutex> l(mu_);
+  return slots_.CountWithout(FG_CG_F_SECCOMP) > 0;
+}
+
+void Engine::SetSyscallHookSink(std::function<void(bool needed)> sink) {
+  std::lock_guard<std::mutex> l(mu_);
+  hook_sink_ = std::move(sink);
+  hook_told_.reset();
+  UpdateSyscallHookLocked();
+}
+
+void Engine::UpdateSyscallHookLocked() {
+  if (!hook_sink_) return;
+  // A pod-level cgroup counts: the containers it will hold are not known yet.
+  const bool needed = slots_.CountWithout(FG_CG_F_SECCOMP) > 0;
+  if (hook_told_ && *hook_told_ == needed) return;
+  hook_told_ = needed;
+  hook_sink_(needed);
+}
+
+}  // namespace faasguard
