@@ -244,6 +244,19 @@ class DnsE2E(AgentTestCase):
         self.assertIn("127.0.1.10", show)
         self.assertIn(f"nope.{ZONE}", show)
         self.assertIn("NXDOMAIN", show)
+        # profile diff names what a document lacks: the agent's profile has these two.
+        doc = self.profile("dns-a")
+        sec = doc["containers"][0]
+        sec["namedEgress"] = [n for n in sec["namedEgress"] if n["name"] != f"alias.{ZONE}"]
+        sec["dnsQueries"] = [x for x in sec["dnsQueries"] if x["name"] != f"nope.{ZONE}"]
+        path = os.path.join(self.tmp, "dns-a.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        r = self.a.ctl("profile", "diff", "default/dns-a", path, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"alias.{ZONE}:{P} (by name)", r.stdout)
+        self.assertIn(f"nope.{ZONE}", r.stdout)
+        self.assertNotIn("127.0.1.10", r.stdout)  # evidence is no item
         # B learned its own; A's names are not in B's profile.
         b = {n["name"] for n in self.section("dns-b").get("namedEgress", [])}
         self.assertEqual(b, {f"api.{ZONE}"})
