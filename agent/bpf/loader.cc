@@ -70,7 +70,8 @@ bool Exists(const std::string& path) {
 // Maps that outlive the agent: all but libbpf's internal ones (.rodata, part of each program)
 // and the per-CPU scratch space (nothing in it lasts beyond one program run).
 bool Pinnable(const bpf_map* m) {
-  return !bpf_map__is_internal(m) && std::strcmp(bpf_map__name(m), "fg_scratch") != 0;
+  return !bpf_map__is_internal(m) && std::strcmp(bpf_map__name(m), "fg_scratch") != 0 &&
+         std::strcmp(bpf_map__name(m), "fg_dns_scratch") != 0;
 }
 
 absl::Status MakeDir(const std::string& dir) {
@@ -158,6 +159,8 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
       {p->skel_->maps.fg_paths, o.max_paths},
       {p->skel_->maps.fg_exec_allow, o.max_exec_rules},
       {p->skel_->maps.fg_net_allow, o.max_net_rules},
+      {p->skel_->maps.fg_dns_binds, o.max_dns_bindings},
+      {p->skel_->maps.fg_dns_allow, o.max_dns_rules},
   };
   for (const auto& s : sizes) {
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_map__set_max_entries(s.map, s.entries),
@@ -385,7 +388,9 @@ absl::StatusOr<bool> BpfPrograms::AdoptLink(bpf_program* prog, const std::string
 
 absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
   auto [type, target] = SplitSection(bpf_program__section_name(prog));
-  if (type == "cgroup") target = absl::StrCat(target, " @ ", cgroup2_mount_);
+  // "cgroup/connect4", "cgroup_skb/egress": attached to a cgroup.
+  const bool cgroup = type == "cgroup" || type == "cgroup_skb";
+  if (cgroup) target = absl::StrCat(target, " @ ", cgroup2_mount_);
   const bool is_sys_enter = prog == sys_enter();
   std::string how, pin;
   if (!pin_dir_.empty()) {
@@ -413,9 +418,9 @@ absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
   }
   // A cgroup program is attached once, at the v2 root: that covers every present and future
   // cgroup.
-  LinkPtr link(type == "cgroup" ? bpf_program__attach_cgroup(prog, cgroup_fd_.get())
-                                : bpf_program__attach(prog),
-               LinkDeleter{.keep_attached = !pin_dir_.empty()});
+  LinkPtr link(
+      cgroup ? bpf_program__attach_cgroup(prog, cgroup_fd_.get()) : bpf_program__attach(prog),
+      LinkDeleter{.keep_attached = !pin_dir_.empty()});
   if (!link) {
     return ErrnoStatus(errno, absl::StrCat("attach program ", bpf_program__name(prog), " (",
                                            bpf_program__section_name(prog), ")"));
@@ -532,7 +537,13 @@ BpfKernelMaps::Fds BpfPrograms::map_fds() const {
           cg_local_on_ ? bpf_map__fd(skel_->maps.fg_cg_local) : -1,
           cgroup_fd_.get(),
           bpf_map__fd(skel_->maps.fg_cpu_cache),
-          task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1};
+          task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1,
+          bpf_map__fd(skel_->maps.fg_dns_queries),
+          bpf_map__fd(skel_->maps.fg_dns_conns),
+          bpf_map__fd(skel_->maps.fg_dns_names),
+          bpf_map__fd(skel_->maps.fg_dns_binds),
+          bpf_map__fd(skel_->maps.fg_dns_allow),
+          bpf_map__fd(skel_->maps.fg_dns_pending)};
 }
 
 }  // namespace faasguard

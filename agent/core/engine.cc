@@ -370,6 +370,10 @@ void Engine::HandleEvent(const Event& ev) {
           return;
         }
         if constexpr (std::is_same_v<T, CgroupEvent>) return;  // for the node tracker
+        if constexpr (std::is_same_v<T, DnsEvent>) {
+          HandleDnsEventLocked(e);
+          return;
+        }
         Function* f = nullptr;
         Section* s = SectionForSlotLocked(e.hdr.fn_id, &f);
         if (!s) {
@@ -484,11 +488,13 @@ void Engine::SyncLocked() {
     if (c.delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read network set", {{"error", st.ToString()}});
+  SyncDnsLocked();
 }
 
 void Engine::SyncFromKernel() {
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
+  ExpireDnsBindingsLocked();
 }
 
 void Engine::SaveDirty() {
@@ -652,8 +658,10 @@ void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::s
 std::map<std::string, uint64_t> Engine::ViolationsByKindLocked(const Function& f) {
   std::map<std::string, uint64_t> by_kind;
   for (const auto& [name, s] : f.sections)
-    for (uint8_t k = FG_VIOL_SYSCALL; k <= FG_VIOL_LISTEN; ++k)
-      by_kind[ViolationKindWord(k)] += s.viol[k];
+    for (uint8_t k = FG_VIOL_SYSCALL; k < FG_VIOL_KINDS; ++k)
+      // The kinds added later are listed once they happen (the four first ones always are).
+      if (k <= FG_VIOL_LISTEN || (k == FG_VIOL_DNS_QUERY && s.viol[k]))
+        by_kind[ViolationKindWord(k)] += s.viol[k];
   return by_kind;
 }
 
@@ -682,7 +690,7 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   ProfileCounts n = CountItems(f.profile);
   s.set_syscalls(n.syscalls);
   s.set_execs(n.execs);
-  s.set_egress(n.egress);
+  s.set_egress(n.egress + n.named_egress);
   s.set_listen(n.listen);
   s.set_ingress(n.ingress);
   if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
@@ -849,7 +857,9 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
     ++counters_.events_orphan;
     return;
   }
-  v1::Violation record = ViolationFromKernel(e);
+  ViolationEvent named = e;
+  NameDnsViolationLocked(named);
+  v1::Violation record = ViolationFromKernel(named);
   *record.mutable_function() = f->profile.function();
   record.set_container(s->container);
   const v1::Violation& v = violations_.Add(std::move(record));

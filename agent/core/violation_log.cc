@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "google/protobuf/util/json_util.h"
+#include "profile/dns_items.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 
@@ -246,6 +247,16 @@ bool AddViolationItem(v1::ContainerProfile& c, const v1::Violation& v) {
       v1::SyscallEntry e = v.syscall();
       *e.mutable_first_seen() = v.time();
       return AddSyscall(c, e);
+    }
+    case v1::Violation::kDnsEgress: {  // the name, not the address
+      v1::NamedEgress e = v.dns_egress();
+      *e.mutable_seen() = seen;
+      return AddNamedEgress(c, e);
+    }
+    case v1::Violation::kDnsQuery: {
+      v1::DnsQuery q = v.dns_query();
+      *q.mutable_seen() = seen;
+      return AddDnsQuery(c, q);
     }
     case v1::Violation::kIoUring: {
       v1::IoUringOp e = v.io_uring();

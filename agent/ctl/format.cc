@@ -110,6 +110,30 @@ std::string HostPort(const std::string& addr, uint32_t port) {
   return absl::StrCat(addr, ":", p);
 }
 
+std::string DnsQueryLine(const v1::DnsQuery& q) {
+  return absl::StrCat(q.name(), "  ", absl::StrJoin(q.types(), ","),
+                      q.nxdomain() ? "  NXDOMAIN" : "");
+}
+
+// Egress by name and the names queried, in `faasguardctl profile show`.
+void RenderDnsSection(const v1::ContainerProfile& c, std::string* o) {
+  if (c.named_egress_size()) {
+    absl::StrAppend(o, "  Egress by name (", c.named_egress_size(), "):\n");
+    for (const auto& n : c.named_egress()) {
+      absl::StrAppend(o, "    ", Proto(n.protocol()), " ", HostPort(n.name(), n.port()), "  x",
+                      n.seen().count());
+      if (n.addresses_size())
+        absl::StrAppend(o, "  (last reached at ", absl::StrJoin(n.addresses(), ", "), ")");
+      absl::StrAppend(o, "\n");
+    }
+  }
+  if (c.dns_queries_size()) {
+    absl::StrAppend(o, "  DNS queries (", c.dns_queries_size(), "):\n");
+    for (const auto& q : c.dns_queries())
+      absl::StrAppend(o, "    ", DnsQueryLine(q), "  x", q.seen().count(), "\n");
+  }
+}
+
 }  // namespace
 
 std::string RenderProfile(const v1::Profile& p) {
@@ -178,6 +202,7 @@ std::string RenderProfile(const v1::Profile& p) {
         absl::StrAppend(&o, "    ", Proto(n.protocol()), " from ", n.address(), " to port ",
                         n.port(), "  x", n.seen().count(), "\n");
     }
+    RenderDnsSection(c, &o);
     absl::StrAppend(&o, "  Counters: execs ", c.counters().execs(), ", forks ",
                     c.counters().forks(), ", exits ", c.counters().exits(), "\n");
   }
@@ -357,6 +382,11 @@ void RenderItems(const v1::ContainerProfile& c, const char* sign, std::string* o
   for (const auto& n : c.ingress())
     absl::StrAppend(o, "  ", sign, " ingress ", Proto(n.protocol()), " from ", n.address(),
                     " to port ", n.port(), "\n");
+  for (const auto& n : c.named_egress())
+    absl::StrAppend(o, "  ", sign, " egress  ", Proto(n.protocol()), " ",
+                    HostPort(n.name(), n.port()), " (by name)\n");
+  for (const auto& q : c.dns_queries())
+    absl::StrAppend(o, "  ", sign, " dns     ", DnsQueryLine(q), "\n");
   for (const auto& op : c.io_uring()) absl::StrAppend(o, "  ", sign, " io_uring ", op.name(), "\n");
 }
 

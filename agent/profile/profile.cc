@@ -12,6 +12,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "profile/address.h"
+#include "profile/dns_items.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
 #include "syscalls/syscall_table.h"
@@ -145,6 +146,7 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
     for (const auto& n : fc.egress()) added += AddNet(c.mutable_egress(), n);
     for (const auto& n : fc.listen()) added += AddNet(c.mutable_listen(), n);
     for (const auto& n : fc.ingress()) added += AddNet(c.mutable_ingress(), n);
+    added += MergeDnsItems(c, fc);
     for (const auto& o : fc.io_uring()) added += AddIoUring(c, o);
     auto* k = c.mutable_counters();
     k->set_execs(k->execs() + fc.counters().execs());
@@ -179,11 +181,12 @@ v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerP
   AddMissing(a.egress(), b ? &b->egress() : nullptr, NetKey, out.mutable_egress());
   AddMissing(a.listen(), b ? &b->listen() : nullptr, NetKey, out.mutable_listen());
   AddMissing(a.ingress(), b ? &b->ingress() : nullptr, NetKey, out.mutable_ingress());
+  MissingDnsItems(a, b, &out);
   AddMissing(
       a.io_uring(), b ? &b->io_uring() : nullptr, [](const v1::IoUringOp& o) { return o.opcode(); },
       out.mutable_io_uring());
   if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
-      out.ingress_size() + out.io_uring_size())
+      out.ingress_size() + out.io_uring_size() + out.named_egress_size() + out.dns_queries_size())
     out.set_name(a.name());
   return out;
 }
@@ -217,6 +220,7 @@ void NormalizeProfile(v1::Profile& p) {
     for (auto* l : {c.mutable_egress(), c.mutable_listen(), c.mutable_ingress()})
       std::sort(l->begin(), l->end(),
                 [](const auto& a, const auto& b) { return NetKey(a) < NetKey(b); });
+    NormalizeDnsItems(c);
     auto* u = c.mutable_io_uring();
     std::sort(u->begin(), u->end(),
               [](const auto& a, const auto& b) { return a.opcode() < b.opcode(); });
@@ -231,6 +235,8 @@ ProfileCounts CountItems(const v1::Profile& p) {
     n.egress += c.egress_size();
     n.listen += c.listen_size();
     n.ingress += c.ingress_size();
+    n.named_egress += c.named_egress_size();
+    n.dns_queries += c.dns_queries_size();
   }
   return n;
 }
@@ -319,6 +325,7 @@ absl::Status ValidateProfile(const v1::Profile& p) {
                               std::pair{&c.ingress(), "ingress"}}) {
       FG_RETURN_IF_ERROR(ValidateNetList(*list, absl::StrCat(where, " ", name)));
     }
+    FG_RETURN_IF_ERROR(ValidateDnsItems(c, where));
   }
   return absl::OkStatus();
 }

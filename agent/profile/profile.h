@@ -60,7 +60,11 @@ struct ProfileCounts {
   size_t egress = 0;
   size_t listen = 0;
   size_t ingress = 0;
-  size_t total() const { return syscalls + execs + egress + listen + ingress; }
+  size_t named_egress = 0;  // hosts by DNS name
+  size_t dns_queries = 0;   // names queried
+  size_t total() const {
+    return syscalls + execs + egress + listen + ingress + named_egress + dns_queries;
+  }
 };
 ProfileCounts CountItems(const v1::Profile& p);
 

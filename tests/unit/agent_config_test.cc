@@ -63,6 +63,8 @@ TEST(AgentConfigTest, Defaults) {
   EXPECT_EQ(c.max_cgroups, 16384u);
   EXPECT_EQ(c.max_exec_rules, 16384u);
   EXPECT_EQ(c.max_net_rules, 16384u);
+  EXPECT_EQ(c.max_dns_rules, 16384u);
+  EXPECT_EQ(c.max_dns_bindings, 8192u);
   EXPECT_EQ(c.sync_interval, absl::Seconds(2));
 }
 
@@ -191,6 +193,12 @@ const std::vector<FlagCase>& FlagCases() {
       {"max-net-rules",
        {"--max-net-rules", "10"},
        [](const A& c) { EXPECT_EQ(c.max_net_rules, 10u); }},
+      {"max-dns-rules",
+       {"--max-dns-rules", "11"},
+       [](const A& c) { EXPECT_EQ(c.max_dns_rules, 11u); }},
+      {"max-dns-bindings",
+       {"--max-dns-bindings", "12"},
+       [](const A& c) { EXPECT_EQ(c.max_dns_bindings, 12u); }},
       {"sync-interval",
        {"--sync-interval", "1"},
        [](const A& c) { EXPECT_EQ(c.sync_interval, absl::Seconds(1)); }},
