@@ -165,6 +165,76 @@ struct {
 	__type(value, struct fg_scratch);
 } fg_scratch SEC(".maps") __weak;
 
+/* ---- Egress by DNS name (bpf/dns.bpf.c, bpf/abi/fg_dns.h) ---- */
+#include "abi/fg_dns.h"
+
+/* Addresses from the DNS answers each function received -> the names they answer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct fg_dns_bind_key);
+	__type(value, struct fg_dns_bind_val);
+} fg_dns_binds SEC(".maps") __weak;
+
+/* Queries sent and not answered yet (an answer binds only when it answers one of them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct fg_dns_pend_key);
+	__type(value, struct fg_dns_pend_val);
+} fg_dns_pending SEC(".maps") __weak;
+
+/* Learned queries (name, qtype) and NXDOMAIN answers per function. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct fg_dns_query_key);
+	__type(value, struct fg_seen_val);
+} fg_dns_queries SEC(".maps") __weak;
+
+/* Learned named egress (name, connect/send, protocol, port) per function. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct fg_dns_conn_key);
+	__type(value, struct fg_dns_conn_val);
+} fg_dns_conns SEC(".maps") __weak;
+
+/* Name hash -> text, so the agent can name the hashes it finds (least recently used go). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct fg_dns_name_val);
+} fg_dns_names SEC(".maps") __weak;
+
+/* Allowed names (query, and egress per protocol and port) per function and generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_dns_rule_key);
+	__type(value, __u8);
+} fg_dns_allow SEC(".maps") __weak;
+
+/* The DNS parser's per-CPU workspace. A socket's packets are parsed in process context and in
+ * softirq (which can interrupt it on the same CPU), so each CPU has FG_DNS_SLOTS of them, each
+ * taken with an atomic exchange of `busy`. */
+#define FG_DNS_SLOTS 4
+struct fg_dns_scratch {
+	__u64 busy;
+	struct fg_dns_msg m;
+	struct fg_dns_name_val nv; /* staging value for fg_dns_names */
+	/* staging value for fg_dns_binds (bytes: a lock has no place in a per-CPU map) */
+	__u64 bind[sizeof(struct fg_dns_bind_val) / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FG_DNS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fg_dns_scratch);
+} fg_dns_scratch SEC(".maps") __weak;
+
 /* --- Sockets: Unix peers, socket kinds and options, inbound (sock.bpf.c, fg_sock.h) --- */
 
 /* Learned socket items per function (struct fg_sock_key, gen 0) -> struct fg_seen_val. */

@@ -8,7 +8,7 @@
  * allow-list are reported. Enforce mode: they are denied (return 0: the caller gets EPERM);
  * a TCP listen on a port outside the allow-list (after a bind to port 0) kills the process.
  */
-#include "policy.bpf.h"
+#include "dns.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -73,10 +73,15 @@ static __always_inline __u8 fg_viol_kind_of(__u8 net_kind)
 
 /* Learn, or check: returns 1 to allow the operation, 0 to deny it with EPERM. */
 static __always_inline int fg_net_decide(const struct fg_fn_cfg *cfg, __u64 cgid,
-					 const struct fg_net_key *k, __u8 slot)
+					 struct fg_net_key *k, __u8 slot)
 {
+	/* Egress by name (dns.bpf.h) from the cgroup hooks only (slot is a constant: the code
+	 * is not in the tracepoint's program). */
+	const int by_name = slot == FG_SCRATCH_CGROUP;
+
 	if (cfg->mode == FG_MODE_LEARN) {
-		fg_net_learn(cgid, k);
+		if (!by_name || !fg_dns_egress(cfg, cgid, k, 0))
+			fg_net_learn(cgid, k);
 		return 1;
 	}
 	__u8 cls = (k->kind == FG_NET_CONNECT || k->kind == FG_NET_SEND) ? FG_RULE_EGRESS
@@ -95,6 +100,8 @@ static __always_inline int fg_net_decide(const struct fg_fn_cfg *cfg, __u64 cgid
 				.net = *k};
 	int allow = 1;
 
+	if (by_name && fg_dns_egress(cfg, cgid, k, &r))
+		return 1;
 	if (fg_blocks(cfg, &r.action)) {
 		if (k->kind == FG_NET_LISTEN) {
 			/* no hook can refuse a listen: stop the process that asked for it */

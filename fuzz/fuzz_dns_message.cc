@@ -1,6 +1,6 @@
 // libFuzzer: the kernel's DNS parser (bpf/abi/fg_dns.h) on hostile messages. Beyond no crash,
 // hang or read out of bounds (ASan, UBSan), it checks what a binding relies on: a parsed
-// question's text hashes, as a profile name, to the hash the kernel computed (no text can
+// question's text, escaped as a profile name, hashes to the hash the kernel computed (no text can
 // pass for another name), and no more addresses are bound than the limit.
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   faasguard::ParsedDns p = faasguard::ParseDnsMessage(msg, 42);
   if (p.addrs.size() > FG_DNS_ADDRS) std::abort();
   if (!p.name.empty()) {
-    auto h = faasguard::HashDnsName(p.name, 42);
+    // As the agent names it (presentation form: bytes other than [a-z0-9-_.] as \DDD).
+    auto h = faasguard::HashDnsName(faasguard::EscapeDnsName(p.name), 42);
     if (!h || h->hash != p.hash || h->depth != p.depth || h->parents != p.parents) std::abort();
   }
   for (const auto& a : p.addrs)

@@ -53,7 +53,7 @@ FG_TEST_PACKAGES=(
   clang-format openssl libgtest-dev libgmock-dev libclang-rt-14-dev
   python3-yaml iproute2
   containerd runc wrk gnuplot-nox bpftrace
-  prometheus
+  prometheus dnsmasq-base
   python3-waitress node-express golang-go
 )
 

@@ -6,6 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
+// clang-format off
+#include "abi/fg_dns.h"
+// clang-format on
+
 namespace faasguard {
 namespace {
 
@@ -141,6 +145,30 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
                                                     : Field(e->name, sizeof e->name, len);
       x.name_flags = e->name_flags;
       return Event(std::move(x));
+    }
+    case FG_EV_DNS: {
+      if (h.size != sizeof(fg_dns_event))
+        return absl::InvalidArgumentError(absl::StrCat("dns event of ", h.size, " bytes"));
+      auto e = std::make_unique<fg_dns_event>();
+      std::memcpy(e.get(), data, sizeof *e);
+      if (e->what < FG_DNS_SEEN_QUERY || e->what > FG_DNS_SEEN_CONN ||
+          (e->what == FG_DNS_SEEN_CONN && ((e->family != 4 && e->family != 6) ||
+                                           (e->kind != FG_NET_CONNECT && e->kind != FG_NET_SEND))))
+        return absl::InvalidArgumentError(
+            absl::StrCat("dns event what ", e->what, " family ", e->family, " kind ", e->kind));
+      DnsEvent d;
+      d.hdr = Header(h);
+      d.what = e->what;
+      d.kind = e->kind;
+      d.proto = e->proto;
+      d.family = e->family;
+      d.qtype = e->qtype;
+      d.port = e->port;
+      d.hash = e->hash;
+      if (e->what == FG_DNS_SEEN_CONN)
+        d.addr.assign(reinterpret_cast<const char*>(e->addr), e->family == 4 ? 4 : 16);
+      d.name = Field(e->name, sizeof e->name, e->name_len);
+      return Event(std::move(d));
     }
     default:
       return absl::InvalidArgumentError(absl::StrCat("unknown event type ", h.type));

@@ -93,8 +93,24 @@ struct CgroupEvent {
   std::string path;        // relative to the cgroup v2 root
 };
 
+// A DNS first sighting (struct fg_dns_event): a query (name, qtype), an NXDOMAIN answer, or
+// named egress (name, kind, protocol, port; the address reached is the evidence).
+struct DnsEvent {
+  EventHeader hdr;
+  uint8_t what = 0;    // enum fg_dns_what
+  uint8_t kind = 0;    // FG_DNS_SEEN_CONN: FG_NET_CONNECT or FG_NET_SEND
+  uint8_t proto = 0;   // FG_DNS_SEEN_CONN
+  uint8_t family = 0;  // of addr: 4 or 6 (FG_DNS_SEEN_CONN), else 0
+  uint16_t qtype = 0;
+  uint16_t port = 0;
+  uint64_t hash = 0;
+  std::string addr;  // 4 or 16 bytes (FG_DNS_SEEN_CONN), else empty
+  std::string name;  // "" when the kernel no longer knew the text
+};
+
 using Event =
-    std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent, SockEvent>;
+    std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent, DnsEvent,
+                 SockEvent>;
 
 absl::StatusOr<Event> DecodeEvent(const void* data, size_t size);
 

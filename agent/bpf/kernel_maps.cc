@@ -214,6 +214,7 @@ absl::Status BpfKernelMaps::ResetFn(uint32_t fn_id) {
   if (fds_.socks >= 0)
     FG_RETURN_IF_ERROR(DeleteWhere<fg_sock_key>(
         fds_.socks, "fg_socks", [&](const fg_sock_key& k) { return k.fn_id == fn_id; }));
+  FG_RETURN_IF_ERROR(ResetDns(fn_id));
   FG_RETURN_IF_ERROR(ClearPolicy(fn_id, 0));
   FG_RETURN_IF_ERROR(ClearPolicy(fn_id, 1));
   return InvalidateCpuCaches();
@@ -253,6 +254,13 @@ absl::Status BpfKernelMaps::WritePolicy(uint32_t fn_id, uint8_t gen, const Allow
     if (bpf_map_update_elem(fds_.sock_allow, &k, &v, BPF_ANY) != 0)
       return fail(errno, "fg_sock_allow");
   }
+  for (fg_dns_rule_key k : a.dns) {
+    k.fn_id = fn_id;
+    k.gen = gen & 1;
+    uint8_t v = 1;
+    if (fds_.dns_allow < 0 || bpf_map_update_elem(fds_.dns_allow, &k, &v, BPF_ANY) != 0)
+      return fail(fds_.dns_allow < 0 ? ENOTSUP : errno, "fg_dns_allow");
+  }
   return absl::OkStatus();
 }
 
@@ -267,10 +275,15 @@ absl::Status BpfKernelMaps::ClearPolicy(uint32_t fn_id, uint8_t gen) {
   FG_RETURN_IF_ERROR(DeleteWhere<fg_net_rule_key>(
       fds_.net_allow, "fg_net_allow",
       [&](const fg_net_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); }));
-  if (fds_.sock_allow < 0) return absl::OkStatus();
-  return DeleteWhere<fg_sock_key>(fds_.sock_allow, "fg_sock_allow", [&](const fg_sock_key& k) {
-    return k.fn_id == fn_id && k.gen == (gen & 1);
-  });
+  if (fds_.sock_allow >= 0)
+    FG_RETURN_IF_ERROR(
+        DeleteWhere<fg_sock_key>(fds_.sock_allow, "fg_sock_allow", [&](const fg_sock_key& k) {
+          return k.fn_id == fn_id && k.gen == (gen & 1);
+        }));
+  if (fds_.dns_allow < 0) return absl::OkStatus();
+  return DeleteWhere<fg_dns_rule_key>(
+      fds_.dns_allow, "fg_dns_allow",
+      [&](const fg_dns_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); });
 }
 
 absl::StatusOr<fg_fn_state> BpfKernelMaps::ReadFnState(uint32_t fn_id) {
@@ -317,6 +330,75 @@ std::optional<PathText> BpfKernelMaps::LookupPath(uint64_t hash) {
   return PathText{std::string(v->path, strnlen(v->path, len)), v->flags};
 }
 
+absl::Status BpfKernelMaps::ResetDns(uint32_t fn_id) {
+  if (fds_.dns_queries < 0) return absl::OkStatus();
+  FG_RETURN_IF_ERROR(
+      DeleteWhere<fg_dns_query_key>(fds_.dns_queries, "fg_dns_queries",
+                                    [&](const fg_dns_query_key& k) { return k.fn_id == fn_id; }));
+  FG_RETURN_IF_ERROR(DeleteWhere<fg_dns_conn_key>(
+      fds_.dns_conns, "fg_dns_conns", [&](const fg_dns_conn_key& k) { return k.fn_id == fn_id; }));
+  FG_RETURN_IF_ERROR(DeleteWhere<fg_dns_bind_key>(
+      fds_.dns_binds, "fg_dns_binds", [&](const fg_dns_bind_key& k) { return k.fn_id == fn_id; }));
+  return DeleteWhere<fg_dns_pend_key>(fds_.dns_pending, "fg_dns_pending",
+                                      [&](const fg_dns_pend_key& k) { return k.fn_id == fn_id; });
+}
+
+absl::Status BpfKernelMaps::ForEachDnsQuery(
+    const std::function<void(const fg_dns_query_key&, const fg_seen_val&)>& fn) {
+  if (fds_.dns_queries < 0) return absl::OkStatus();
+  return ForEach<fg_dns_query_key, fg_seen_val>(fds_.dns_queries, "fg_dns_queries", fn);
+}
+
+absl::Status BpfKernelMaps::ForEachDnsConn(
+    const std::function<void(const fg_dns_conn_key&, const fg_dns_conn_val&)>& fn) {
+  if (fds_.dns_conns < 0) return absl::OkStatus();
+  return ForEach<fg_dns_conn_key, fg_dns_conn_val>(fds_.dns_conns, "fg_dns_conns", fn);
+}
+
+std::optional<std::string> BpfKernelMaps::LookupDnsName(uint64_t hash) {
+  fg_dns_name_val v{};
+  if (fds_.dns_names < 0 || bpf_map_lookup_elem(fds_.dns_names, &hash, &v) != 0)
+    return std::nullopt;
+  size_t len = v.len < FG_DNS_NAME_MAX ? v.len : FG_DNS_NAME_MAX - 1;
+  return std::string(v.text, strnlen(v.text, len));
+}
+
+absl::StatusOr<size_t> BpfKernelMaps::ExpireDnsBindings(uint64_t before_ns) {
+  if (fds_.dns_binds < 0) return 0;
+  auto expired = [&](const fg_dns_bind_val& v) {
+    for (const auto& n : v.names)
+      if (n.expires_ns >= before_ns) return false;
+    return true;
+  };
+  std::vector<fg_dns_bind_key> doomed;
+  fg_dns_bind_key key{}, next{};
+  const fg_dns_bind_key* prev = nullptr;
+  fg_dns_bind_val v{};
+  while (bpf_map_get_next_key(fds_.dns_binds, prev, &next) == 0) {
+    if (bpf_map_lookup_elem_flags(fds_.dns_binds, &next, &v, BPF_F_LOCK) == 0 && expired(v))
+      doomed.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  size_t removed = 0;
+  for (const auto& k : doomed) {
+    // Atomic: what was removed is what the kernel had last. An answer the kernel bound in
+    // between (it writes in place, under the lock) is put back; the kernel, which looks the
+    // element up again after writing, also binds again when it finds it gone.
+    if (bpf_map_lookup_and_delete_elem_flags(fds_.dns_binds, &k, &v, BPF_F_LOCK) != 0) {
+      if (errno == ENOENT) continue;
+      return ErrnoStatus(errno, "delete from map fg_dns_binds");
+    }
+    if (expired(v)) {
+      ++removed;
+      continue;
+    }
+    if (bpf_map_update_elem(fds_.dns_binds, &k, &v, BPF_NOEXIST) != 0 && errno != EEXIST)
+      return ErrnoStatus(errno, "restore in map fg_dns_binds");
+  }
+  return removed;
+}
+
 absl::StatusOr<std::vector<uint64_t>> BpfKernelMaps::ReadStats() {
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return ErrnoStatus(-ncpu, "libbpf_num_possible_cpus");
@@ -361,7 +443,8 @@ uint64_t CountKeys(int fd, uint32_t key_size) {
 std::vector<MapUsage> BpfKernelMaps::Usage() {
   std::vector<MapUsage> out;
   for (int fd : {fds_.tracked, fds_.execs, fds_.net, fds_.paths, fds_.exec_allow, fds_.net_allow,
-                 fds_.socks, fds_.sock_allow}) {
+                 fds_.dns_queries, fds_.dns_conns, fds_.dns_binds, fds_.dns_allow, fds_.socks,
+                 fds_.sock_allow}) {
     if (fd < 0) continue;
     bpf_map_info info{};
     __u32 len = sizeof info;

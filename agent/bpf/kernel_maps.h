@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "abi/fg_abi.h"
+// clang-format off
+#include "abi/fg_dns.h"
+// clang-format on
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -25,9 +28,10 @@ struct AllowList {
   fg_sys_allow sys{};
   std::vector<fg_exec_rule_key> exec;
   std::vector<fg_net_rule_key> net;
-  std::vector<fg_sock_key> sock;  // Unix peers, socket kinds and options, inbound (fg_sock.h)
-  uint8_t cfg_flags = 0;          // FG_CFG_F_*
-  size_t rules() const { return exec.size() + net.size() + sock.size() + 1; }
+  std::vector<fg_dns_rule_key> dns;  // names (fg_dns_allow)
+  std::vector<fg_sock_key> sock;     // Unix peers, socket kinds and options, inbound (fg_sock.h)
+  uint8_t cfg_flags = 0;             // FG_CFG_F_*
+  size_t rules() const { return exec.size() + net.size() + dns.size() + sock.size() + 1; }
 };
 
 // How full a kernel map is.
@@ -77,6 +81,17 @@ class KernelMaps {
     return absl::OkStatus();
   }
 
+  // Egress by DNS name (bpf/dns.bpf.c): the queries (and NXDOMAIN answers) and the named egress
+  // the kernel learned, the text of a name hash (fg_dns_names; the kernel keeps the most recent
+  // ones), and the removal of bindings whose every name expired before `before_ns`
+  // (CLOCK_MONOTONIC): returns how many went.
+  virtual absl::Status ForEachDnsQuery(
+      const std::function<void(const fg_dns_query_key&, const fg_seen_val&)>& fn) = 0;
+  virtual absl::Status ForEachDnsConn(
+      const std::function<void(const fg_dns_conn_key&, const fg_dns_conn_val&)>& fn) = 0;
+  virtual std::optional<std::string> LookupDnsName(uint64_t hash) = 0;
+  virtual absl::StatusOr<size_t> ExpireDnsBindings(uint64_t before_ns) = 0;
+
   // Sum over CPUs of each enum fg_stat counter.
   virtual absl::StatusOr<std::vector<uint64_t>> ReadStats() = 0;
   // Entries currently in the tracked-cgroup map.
@@ -103,6 +118,10 @@ class BpfKernelMaps : public KernelMaps {
     // fg_mark_tasks, the task iterator that marks the tasks of tracked cgroups (-1: the kernel
     // has no task mark, fg_task_mark_on).
     int mark_iter = -1;
+    // Egress by DNS name: fg_dns_queries, fg_dns_conns, fg_dns_names, fg_dns_binds,
+    // fg_dns_allow, fg_dns_pending (-1: none, as in tests that load no DNS maps).
+    int dns_queries = -1, dns_conns = -1, dns_names = -1, dns_binds = -1, dns_allow = -1,
+        dns_pending = -1;
     // fg_socks and fg_sock_allow: socket items learned and allowed (fg_sock.h).
     int socks = -1;
     int sock_allow = -1;
@@ -126,6 +145,12 @@ class BpfKernelMaps : public KernelMaps {
   absl::Status ForEachNet(
       const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) override;
   std::optional<PathText> LookupPath(uint64_t hash) override;
+  absl::Status ForEachDnsQuery(
+      const std::function<void(const fg_dns_query_key&, const fg_seen_val&)>& fn) override;
+  absl::Status ForEachDnsConn(
+      const std::function<void(const fg_dns_conn_key&, const fg_dns_conn_val&)>& fn) override;
+  std::optional<std::string> LookupDnsName(uint64_t hash) override;
+  absl::StatusOr<size_t> ExpireDnsBindings(uint64_t before_ns) override;
   absl::Status ForEachSock(
       const std::function<void(const fg_sock_key&, const fg_seen_val&)>& fn) override;
   absl::StatusOr<std::vector<uint64_t>> ReadStats() override;
@@ -139,6 +164,8 @@ class BpfKernelMaps : public KernelMaps {
   // Make every CPU's fg_cpu_cache entry stale (one per-CPU write of a new generation): after
   // any change of what sys_enter decides with (tracking, config, learned or allowed sets).
   absl::Status InvalidateCpuCaches();
+  // A slot's DNS state: its learned sets, bindings and pending queries (ResetFn).
+  absl::Status ResetDns(uint32_t fn_id);
   Fds fds_;
   uint64_t cache_gen_ = 0;
   int ncpus_ = 0;

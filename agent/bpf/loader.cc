@@ -71,6 +71,7 @@ bool Exists(const std::string& path) {
 // and the per-CPU scratch space (nothing in it lasts beyond one program run).
 bool Pinnable(const bpf_map* m) {
   return !bpf_map__is_internal(m) && std::strcmp(bpf_map__name(m), "fg_scratch") != 0 &&
+         std::strcmp(bpf_map__name(m), "fg_dns_scratch") != 0 &&
          std::strcmp(bpf_map__name(m), "fg_name_scr") != 0;
 }
 
@@ -163,6 +164,8 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
       {p->skel_->maps.fg_paths, o.max_paths},
       {p->skel_->maps.fg_exec_allow, o.max_exec_rules},
       {p->skel_->maps.fg_net_allow, o.max_net_rules},
+      {p->skel_->maps.fg_dns_binds, o.max_dns_bindings},
+      {p->skel_->maps.fg_dns_allow, o.max_dns_rules},
       {p->skel_->maps.fg_socks, o.max_net},  // socket items share the network sizes
       {p->skel_->maps.fg_sock_allow, o.max_net_rules},
   };
@@ -400,8 +403,9 @@ absl::StatusOr<bool> BpfPrograms::AdoptLink(bpf_program* prog, const std::string
 
 absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
   auto [type, target] = SplitSection(bpf_program__section_name(prog));
-  const bool cgroup_hook = type == "cgroup" || type == "cgroup_skb";
-  if (cgroup_hook) target = absl::StrCat(target, " @ ", cgroup2_mount_);
+  // "cgroup/connect4", "cgroup_skb/egress": attached to a cgroup.
+  const bool cgroup = type == "cgroup" || type == "cgroup_skb";
+  if (cgroup) target = absl::StrCat(target, " @ ", cgroup2_mount_);
   const bool is_sys_enter = prog == sys_enter();
   std::string how, pin;
   if (!pin_dir_.empty()) {
@@ -430,7 +434,7 @@ absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
   // A cgroup program is attached once, at the v2 root: that covers every present and future
   // cgroup.
   LinkPtr link(
-      cgroup_hook ? bpf_program__attach_cgroup(prog, cgroup_fd_.get()) : bpf_program__attach(prog),
+      cgroup ? bpf_program__attach_cgroup(prog, cgroup_fd_.get()) : bpf_program__attach(prog),
       LinkDeleter{.keep_attached = !pin_dir_.empty()});
   if (!link) {
     return ErrnoStatus(errno, absl::StrCat("attach program ", bpf_program__name(prog), " (",
@@ -549,6 +553,12 @@ BpfKernelMaps::Fds BpfPrograms::map_fds() const {
           cgroup_fd_.get(),
           bpf_map__fd(skel_->maps.fg_cpu_cache),
           task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1,
+          bpf_map__fd(skel_->maps.fg_dns_queries),
+          bpf_map__fd(skel_->maps.fg_dns_conns),
+          bpf_map__fd(skel_->maps.fg_dns_names),
+          bpf_map__fd(skel_->maps.fg_dns_binds),
+          bpf_map__fd(skel_->maps.fg_dns_allow),
+          bpf_map__fd(skel_->maps.fg_dns_pending),
           bpf_map__fd(skel_->maps.fg_socks),
           bpf_map__fd(skel_->maps.fg_sock_allow)};
 }

@@ -29,6 +29,8 @@ struct LoaderOptions {
   uint32_t max_paths = 8192;
   uint32_t max_exec_rules = 16384;
   uint32_t max_net_rules = 16384;
+  uint32_t max_dns_bindings = 8192;  // fg_dns_binds: addresses from DNS answers, all functions
+  uint32_t max_dns_rules = 16384;    // fg_dns_allow: name rules, all functions
   uint64_t hash_seed = 0;   // for a fresh start; adopted state keeps the seed it was made with
   KernelFeatures features;  // optional programs load only when probed available
   // Where maps and links are pinned (a directory on a bpf filesystem), so that they outlive

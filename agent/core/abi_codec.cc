@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "core/sock_codec.h"
+#include "dns/dns_message.h"
 #include "profile/path_rule.h"
 #include "profile/profile.h"
 #include "syscalls/syscall_table.h"
@@ -191,6 +192,37 @@ v1::SyscallEntry SyscallFromKernel(uint32_t arch, uint32_t nr) {
   e.set_arch(std::string(ArchName(a)));
   e.set_nr(nr);
   return e;
+}
+
+namespace {
+
+std::string AddrText(uint8_t family, const uint8_t* addr) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+v1::NamedEgress NamedEgressFromKernel(const std::string& name_text, uint8_t proto, uint16_t port,
+                                      uint8_t family, const uint8_t* addr, const v1::Seen& seen) {
+  v1::NamedEgress n;
+  n.set_name(EscapeDnsName(name_text));
+  if (v1::Protocol_IsValid(proto)) n.set_protocol(static_cast<v1::Protocol>(proto));
+  n.set_port(port);
+  *n.mutable_seen() = seen;
+  if (addr && (family == 4 || family == 6)) n.add_addresses(AddrText(family, addr));
+  return n;
+}
+
+v1::DnsQuery DnsQueryFromKernel(const std::string& name_text, uint16_t qtype, bool nxdomain,
+                                const v1::Seen& seen) {
+  v1::DnsQuery q;
+  q.set_name(EscapeDnsName(name_text));
+  q.add_types(DnsTypeName(qtype));
+  q.set_nxdomain(nxdomain);
+  *q.mutable_seen() = seen;
+  return q;
 }
 
 std::string IoUringOpName(uint32_t opcode) {
@@ -382,6 +414,21 @@ v1::Violation ViolationFromKernel(const ViolationEvent& e) {
     case FG_VIOL_INBOUND:
       SockViolationFromKernel(e, &v);
       break;
+    case FG_VIOL_DNS_QUERY: {
+      const std::string server =
+          absl::StrCat(e.net.family == 6 ? absl::StrCat("[", AddrText(6, e.net.addr), "]")
+                                         : AddrText(4, e.net.addr),
+                       ":", e.net.port);
+      if (!(e.item_flags & FG_VIOL_ITEM_DNS_NAME) || e.item.empty()) {
+        v.set_attempted(absl::StrCat("a DNS packet it cannot read, to ", server));
+        break;
+      }
+      *v.mutable_dns_query() = DnsQueryFromKernel(e.item, static_cast<uint16_t>(e.nr), false, {});
+      v.mutable_dns_query()->clear_seen();
+      v.set_attempted(absl::StrCat("query ", v.dns_query().types(0), " ", v.dns_query().name(),
+                                   " (to ", server, ")"));
+      break;
+    }
     default: {
       auto entry = NetKeyToEntry(e.net);
       if (!entry) {
@@ -389,7 +436,16 @@ v1::Violation ViolationFromKernel(const ViolationEvent& e) {
         break;
       }
       v1::NetEntry& n = entry->second;
-      if (entry->first == "egress") {
+      if (entry->first == "egress" && (e.item_flags & FG_VIOL_ITEM_DNS_NAME) && !e.item.empty()) {
+        // An address the function received for a name outside its profile: the name is what
+        // it tried to reach.
+        v1::NamedEgress named =
+            NamedEgressFromKernel(e.item, e.net.proto, e.net.port, e.net.family, e.net.addr, {});
+        named.clear_seen();
+        v.set_attempted(absl::StrCat(ProtocolWord(n.protocol()), " ", named.name(), ":", n.port(),
+                                     " (", n.address(), ")"));
+        *v.mutable_dns_egress() = std::move(named);
+      } else if (entry->first == "egress") {
         v.set_attempted(absl::StrCat(ProtocolWord(n.protocol()), " ",
                                      n.address().find(':') != std::string::npos
                                          ? absl::StrCat("[", n.address(), "]")

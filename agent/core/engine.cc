@@ -3,11 +3,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "cgroup/cgroup.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "core/abi_codec.h"
-#include "cgroup/cgroup.h"
 #include "core/lifecycle.h"
 #include "profile/names.h"
 #include "profile/profile.h"
@@ -157,9 +157,10 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
       kflags |= FG_CG_F_SECCOMP;
       sit->second.seccomp_revision = m->revision();
     } else {
-      LogWarn("cgroup runs under a seccomp filter that is not the policy in force: sys_enter "
-              "checks it",
-              {{"function", fkey}, {"cgroup", path}, {"revision", opts.seccomp_revision}});
+      LogWarn(
+          "cgroup runs under a seccomp filter that is not the policy in force: sys_enter "
+          "checks it",
+          {{"function", fkey}, {"cgroup", path}, {"revision", opts.seccomp_revision}});
     }
   }
   if (absl::Status s = slots_.Track(cgroup_id, sit->second.fn_id, path, kflags); !s.ok()) {
@@ -400,6 +401,10 @@ void Engine::HandleEvent(const Event& ev) {
           return;
         }
         if constexpr (std::is_same_v<T, CgroupEvent>) return;  // for the node tracker
+        if constexpr (std::is_same_v<T, DnsEvent>) {
+          HandleDnsEventLocked(e);
+          return;
+        }
         Function* f = nullptr;
         Section* s = SectionForSlotLocked(e.hdr.fn_id, &f);
         if (!s) {
@@ -525,11 +530,13 @@ void Engine::SyncLocked() {
   });
   if (!st.ok()) LogWarn("cannot read network set", {{"error", st.ToString()}});
   SyncSocksLocked();
+  SyncDnsLocked();
 }
 
 void Engine::SyncFromKernel() {
   std::lock_guard<std::mutex> l(mu_);
   SyncLocked();
+  ExpireDnsBindingsLocked();
 }
 
 void Engine::SaveDirty() {
@@ -693,8 +700,10 @@ void Engine::DropVanishedCgroups(const std::function<bool(uint64_t, const std::s
 std::map<std::string, uint64_t> Engine::ViolationsByKindLocked(const Function& f) {
   std::map<std::string, uint64_t> by_kind;
   for (const auto& [name, s] : f.sections)
-    for (uint8_t k = FG_VIOL_SYSCALL; k <= FG_VIOL_LISTEN; ++k)
-      by_kind[ViolationKindWord(k)] += s.viol[k];
+    for (uint8_t k = FG_VIOL_SYSCALL; k < FG_VIOL_KINDS; ++k)
+      // The kinds added later are listed once they happen (the four first ones always are).
+      if (k <= FG_VIOL_LISTEN || (k == FG_VIOL_DNS_QUERY && s.viol[k]))
+        by_kind[ViolationKindWord(k)] += s.viol[k];
   return by_kind;
 }
 
@@ -723,7 +732,7 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
   ProfileCounts n = CountItems(f.profile);
   s.set_syscalls(n.syscalls);
   s.set_execs(n.execs);
-  s.set_egress(n.egress);
+  s.set_egress(n.egress + n.named_egress);
   s.set_listen(n.listen);
   s.set_ingress(n.ingress);
   if (f.profile.has_updated()) *s.mutable_last_new_behaviour() = f.profile.updated();
@@ -890,7 +899,9 @@ void Engine::HandleViolationLocked(const ViolationEvent& e) {
     ++counters_.events_orphan;
     return;
   }
-  v1::Violation record = ViolationFromKernel(e);
+  ViolationEvent named = e;
+  NameDnsViolationLocked(named);
+  v1::Violation record = ViolationFromKernel(named);
   *record.mutable_function() = f->profile.function();
   record.set_container(s->container);
   const v1::Violation& v = violations_.Add(std::move(record));

@@ -46,6 +46,9 @@ struct EngineCounters {
   uint64_t events_orphan = 0;     // events for a slot no section owns
   uint64_t new_items = 0;         // behaviours learned
   uint64_t unresolved_paths = 0;  // exec pairs whose path text is unknown (counted once)
+  uint64_t events_dns = 0;
+  uint64_t unresolved_dns_names = 0;  // DNS name hashes whose text is unknown (counted once)
+  uint64_t dns_bindings_expired = 0;  // bindings the agent removed after their names expired
   uint64_t save_errors = 0;
   uint64_t syncs = 0;
   uint64_t events_violation = 0;
@@ -267,6 +270,14 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   void SyncSocksLocked();
   void NoteNew(Function& f, const Section& s, absl::string_view kind,
                std::initializer_list<std::pair<absl::string_view, std::string>> what);
+  // Egress by DNS name (engine_dns.cc): first sightings, the fold of the kernel's DNS sets,
+  // the name a violation carries only as a hash, and the removal of expired bindings.
+  void HandleDnsEventLocked(const DnsEvent& e);
+  void SyncDnsLocked();
+  bool ApplyDnsQuery(Function& f, Section& s, const v1::DnsQuery& q);
+  bool ApplyNamedEgress(Function& f, Section& s, const v1::NamedEgress& n);
+  void NameDnsViolationLocked(ViolationEvent& e);
+  void ExpireDnsBindingsLocked();
   // After the profile or mode of `f` changed: each section's filter revision, the cgroups
   // whose filter is no longer the policy (sys_enter checks them again), the OCI files.
   void RefreshSeccompLocked(Function& f);
@@ -286,6 +297,7 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   SlotTable slots_;
   ModeSwitch mode_switch_{kernel_, &slots_};
   PathNames paths_{kernel_};
+  DnsNames dns_names_{kernel_};
   ViolationLog violations_;
   EngineCounters counters_;
   std::function<void(v1::AgentEvent)> sink_;
@@ -295,7 +307,7 @@ class Engine final : public CgroupRegistry, public ProfileHost {
     absl::Duration usage;
     absl::Time at;
   };
-  std::map<uint64_t, CpuSample> cpu_seen_;  // cgroup id -> last CPU sample (learning)
+  std::map<uint64_t, CpuSample> cpu_seen_;       // cgroup id -> last CPU sample (learning)
   void SyncBusyLocked(Function& f, Section& s);  // cgroup id -> filter revision it runs under
   std::function<void(bool)> hook_sink_;
   std::optional<bool> hook_told_;  // what the sink heard last

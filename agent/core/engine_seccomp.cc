@@ -23,7 +23,7 @@ absl::StatusOr<v1::SeccompPolicy> Engine::SeccompPolicyLocked(const Function& f,
 }
 
 std::optional<std::string> Engine::SeccompProfileForAdmission(const v1::FunctionId& id,
-                                                             const std::string& container) {
+                                                              const std::string& container) {
   std::lock_guard<std::mutex> l(mu_);
   Function* f = FindFunctionLocked(id);
   if (!f || !opts_.seccomp_files || !FindContainer(f->profile, container)) return std::nullopt;

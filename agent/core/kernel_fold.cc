@@ -79,4 +79,18 @@ std::optional<PathText> PathNames::Resolve(uint64_t hash) {
   return p;
 }
 
+void DnsNames::Remember(uint64_t hash, std::string text) {
+  if (text.empty()) return;
+  // Bounded: a function in monitor mode can query names without end; the kernel has them.
+  if (known_.size() >= 65536) known_.clear();
+  known_[hash] = std::move(text);
+}
+
+std::optional<std::string> DnsNames::Resolve(uint64_t hash) {
+  if (auto it = known_.find(hash); it != known_.end()) return it->second;
+  auto t = kernel_->LookupDnsName(hash);
+  if (t) Remember(hash, *t);
+  return t;
+}
+
 }  // namespace faasguard

@@ -37,6 +37,8 @@ struct FoldBase {
   std::map<SockKeyBytes, uint64_t> sock;
   uint64_t execs = 0, forks = 0, exits = 0;
   fg_fn_state sys{};  // syscall bits already folded (an import may have dropped some since)
+  // DNS sets, by the bytes of their kernel keys (fg_dns_query_key, fg_dns_conn_key).
+  std::map<std::string, uint64_t> dns_query, dns_conn;
 };
 
 // The part of a running count not folded yet. A count below its base started again from zero
@@ -77,6 +79,22 @@ class PathNames {
   KernelMaps* kernel_;
   std::unordered_map<uint64_t, PathText> known_;
   std::set<ExecTuple> unresolved_;
+};
+
+// DNS name texts by hash: remembered from DNS events, else read from the kernel's
+// fg_dns_names (which keeps the most recent ones).
+class DnsNames {
+ public:
+  explicit DnsNames(KernelMaps* kernel) : kernel_(kernel) {}
+  void Remember(uint64_t hash, std::string text);
+  std::optional<std::string> Resolve(uint64_t hash);
+  // A hash that cannot be named (yet): true the first time it is noted.
+  bool NoteUnresolved(uint64_t hash) { return unresolved_.insert(hash).second; }
+
+ private:
+  KernelMaps* kernel_;
+  std::unordered_map<uint64_t, std::string> known_;
+  std::set<uint64_t> unresolved_;
 };
 
 }  // namespace faasguard

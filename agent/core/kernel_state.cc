@@ -40,6 +40,14 @@ void RecordFoldBase(const FoldBase& base, v1::SlotState* ss) {
     n->set_key(std::string(k.begin(), k.end()));
     n->set_count(count);
   }
+  for (auto [from, to] : {std::pair{&base.dns_query, ss->mutable_dns_query_base()},
+                          std::pair{&base.dns_conn, ss->mutable_dns_conn_base()}}) {
+    for (const auto& [k, count] : *from) {
+      v1::NetBase* n = to->Add();
+      n->set_key(k);
+      n->set_count(count);
+    }
+  }
 }
 
 FoldBase FoldBaseFromRecord(const v1::SlotState& ss) {
@@ -63,6 +71,10 @@ FoldBase FoldBaseFromRecord(const v1::SlotState& ss) {
     std::memcpy(k.data(), n.key().data(), k.size());
     b.sock[k] = n.count();
   }
+  for (const auto& n : ss.dns_query_base())
+    if (n.key().size() == sizeof(fg_dns_query_key)) b.dns_query[n.key()] = n.count();
+  for (const auto& n : ss.dns_conn_base())
+    if (n.key().size() == sizeof(fg_dns_conn_key)) b.dns_conn[n.key()] = n.count();
   return b;
 }
 

@@ -3,11 +3,16 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/status.h"
 #include "core/abi_codec.h"
+#include "dns/dns_message.h"
+#include "profile/dns_items.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
 #include "profile/profile.h"
@@ -204,6 +209,44 @@ absl::Status CompileSockets(const v1::ContainerProfile& c, uint64_t seed, Compil
   return absl::OkStatus();
 }
 
+// Name rules (fg_dns_allow): every queried name may be queried again, every named egress item
+// reached on its protocol and port, and resolved. "*.x" rules match x's subdomains.
+absl::Status CompileDns(const v1::ContainerProfile& c, uint64_t seed, CompiledPolicy& out) {
+  std::set<std::tuple<uint8_t, uint8_t, uint16_t, uint64_t>> keys;  // kind, proto, port, hash
+  auto add = [&](const std::string& name, uint8_t kind, uint8_t proto,
+                 uint32_t port) -> absl::Status {
+    auto rule = ParseDnsNameRule(name, seed);
+    if (!rule.ok()) return rule.status();
+    if (rule->wildcard) {
+      kind |= FG_DNS_RULE_WILDCARD;
+      out.cfg_flags |= FG_CFG_F_DNS_WILDCARD;
+    }
+    keys.insert({kind, proto, static_cast<uint16_t>(port), rule->hash});
+    return absl::OkStatus();
+  };
+  for (const auto& n : c.named_egress()) {
+    if (!v1::Protocol_IsValid(n.protocol()) || n.protocol() == v1::PROTOCOL_UNSPECIFIED)
+      return absl::InvalidArgumentError(
+          absl::StrCat("named egress rule with unknown protocol ", static_cast<int>(n.protocol())));
+    if (n.port() > 65535)
+      return absl::InvalidArgumentError(
+          absl::StrCat("named egress rule: port ", n.port(), " > 65535"));
+    FG_RETURN_IF_ERROR(
+        add(n.name(), FG_DNS_RULE_EGRESS, static_cast<uint8_t>(n.protocol()), n.port()));
+    FG_RETURN_IF_ERROR(add(n.name(), FG_DNS_RULE_QUERY, 0, 0));
+  }
+  for (const auto& q : c.dns_queries()) FG_RETURN_IF_ERROR(add(q.name(), FG_DNS_RULE_QUERY, 0, 0));
+  for (const auto& [kind, proto, port, hash] : keys) {
+    fg_dns_rule_key k{};
+    k.kind = kind;
+    k.proto = proto;
+    k.port = port;
+    k.hash = hash;
+    out.dns.push_back(k);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint64_t seed,
@@ -214,6 +257,7 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
   if (st.ok()) st = CompileNet(c.egress(), FG_RULE_EGRESS, out);
   if (st.ok()) st = CompileNet(c.listen(), FG_RULE_LISTEN, out);
   if (st.ok()) st = CompileSockets(c, seed, out);
+  if (st.ok()) st = CompileDns(c, seed, out);
   if (!st.ok())
     return absl::InvalidArgumentError(absl::StrCat("container ", c.name(), ": ", st.message()));
   if (out.exec.size() > limits.max_exec_rules)
@@ -228,6 +272,10 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
     return absl::ResourceExhaustedError(absl::StrCat(
         "container ", c.name(), ": ", out.net.size(), " network rules do not fit the kernel map (",
         limits.max_net_rules, " entries; raise --max-net-rules)"));
+  if (out.dns.size() > limits.max_dns_rules)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "container ", c.name(), ": ", out.dns.size(), " DNS name rules do not fit the kernel map (",
+        limits.max_dns_rules, " entries; raise --max-dns-rules)"));
   return out;
 }
 
@@ -281,6 +329,7 @@ absl::StatusOr<CompiledPolicy> CompileSectionItems(const v1::Profile& p,
     for (const auto& x : c.sockets()) AddSocket(all, x);
     for (const auto& x : c.inbound()) AddInbound(all, x);
     for (const auto& x : c.socket_options()) AddSockopt(all, x);
+    MergeDnsItems(all, c);
   }
   return CompilePolicy(all, hash_seed, limits);
 }

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "google/protobuf/util/json_util.h"
+#include "profile/dns_items.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 
@@ -273,6 +274,16 @@ bool AddViolationItem(v1::ContainerProfile& c, const v1::Violation& v) {
       *port.mutable_seen() = seen;
       const bool new_port = AddNet(c.mutable_listen(), port);
       return AddInbound(c, e) || new_port;
+    }
+    case v1::Violation::kDnsEgress: {  // the name, not the address
+      v1::NamedEgress e = v.dns_egress();
+      *e.mutable_seen() = seen;
+      return AddNamedEgress(c, e);
+    }
+    case v1::Violation::kDnsQuery: {
+      v1::DnsQuery q = v.dns_query();
+      *q.mutable_seen() = seen;
+      return AddDnsQuery(c, q);
     }
     case v1::Violation::kIoUring: {
       v1::IoUringOp e = v.io_uring();

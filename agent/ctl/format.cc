@@ -111,6 +111,30 @@ std::string HostPort(const std::string& addr, uint32_t port) {
   return absl::StrCat(addr, ":", p);
 }
 
+std::string DnsQueryLine(const v1::DnsQuery& q) {
+  return absl::StrCat(q.name(), "  ", absl::StrJoin(q.types(), ","),
+                      q.nxdomain() ? "  NXDOMAIN" : "");
+}
+
+// Egress by name and the names queried, in `faasguardctl profile show`.
+void RenderDnsSection(const v1::ContainerProfile& c, std::string* o) {
+  if (c.named_egress_size()) {
+    absl::StrAppend(o, "  Egress by name (", c.named_egress_size(), "):\n");
+    for (const auto& n : c.named_egress()) {
+      absl::StrAppend(o, "    ", Proto(n.protocol()), " ", HostPort(n.name(), n.port()), "  x",
+                      n.seen().count());
+      if (n.addresses_size())
+        absl::StrAppend(o, "  (last reached at ", absl::StrJoin(n.addresses(), ", "), ")");
+      absl::StrAppend(o, "\n");
+    }
+  }
+  if (c.dns_queries_size()) {
+    absl::StrAppend(o, "  DNS queries (", c.dns_queries_size(), "):\n");
+    for (const auto& q : c.dns_queries())
+      absl::StrAppend(o, "    ", DnsQueryLine(q), "  x", q.seen().count(), "\n");
+  }
+}
+
 }  // namespace
 
 // The socket items of a section, one line each: "<indent><kind> <words><suffix>".
@@ -189,6 +213,7 @@ std::string RenderProfile(const v1::Profile& p) {
         absl::StrAppend(&o, "    ", Proto(n.protocol()), " from ", n.address(), " to port ",
                         n.port(), "  x", n.seen().count(), "\n");
     }
+    RenderDnsSection(c, &o);
     const int socket_items =
         c.unix_peers_size() + c.sockets_size() + c.inbound_size() + c.socket_options_size();
     if (socket_items) {
@@ -205,25 +230,23 @@ std::string RenderProfile(const v1::Profile& p) {
 
 std::string RenderStatus(const v1::GetStatusResponse& s) {
   std::string o;
-  absl::StrAppend(&o, "Agent:      faasguard ", s.version(), " on ", s.node(), "\n",
-                  "Kernel:     ", s.kernel(), "\n", "cgroup v2:  ", s.cgroup2_mount(), "\n",
-                  "State dir:  ", s.state_dir(), "\n", "Functions:  ", s.functions(),
-                  " (tracked cgroups: ", s.tracked_cgroups(), ", stable: ", s.stable_functions(),
-                  ")\n", "New functions start in ", ModeName(s.default_mode()), " mode",
-                  s.auto_promote().empty() ? "" : "; stable ones are promoted to ",
-                  s.auto_promote(), "\n", "Stable:     nothing new for ", s.stable_window_seconds(),
-                  "s after ", s.stable_min_observations(), " observations\n",
-                  "API:        ", absl::StrJoin(s.listen(), ", "), "\n",
-                  "Metrics:    ", s.metrics_addr().empty() ? "off" : s.metrics_addr(), "\n",
-                  "sys_enter:  ",
-                  s.syscall_hook_attached()
-                      ? absl::StrCat("attached (", s.cgroups_needing_syscall_hook(),
-                                     " tracked cgroups run without their seccomp filter)")
-                      : "detached (every tracked cgroup runs under its seccomp filter)",
-                  "\n", "Seccomp:    profiles ",
-                  s.seccomp_root().empty() ? "not written" : "in " + s.seccomp_root(),
-                  "; webhook ", s.webhook_addr().empty() ? "off" : s.webhook_addr(),
-                  "\n\nKernel features:\n");
+  absl::StrAppend(
+      &o, "Agent:      faasguard ", s.version(), " on ", s.node(), "\n", "Kernel:     ", s.kernel(),
+      "\n", "cgroup v2:  ", s.cgroup2_mount(), "\n", "State dir:  ", s.state_dir(), "\n",
+      "Functions:  ", s.functions(), " (tracked cgroups: ", s.tracked_cgroups(),
+      ", stable: ", s.stable_functions(), ")\n", "New functions start in ",
+      ModeName(s.default_mode()), " mode",
+      s.auto_promote().empty() ? "" : "; stable ones are promoted to ", s.auto_promote(), "\n",
+      "Stable:     nothing new for ", s.stable_window_seconds(), "s after ",
+      s.stable_min_observations(), " observations\n",
+      "API:        ", absl::StrJoin(s.listen(), ", "), "\n",
+      "Metrics:    ", s.metrics_addr().empty() ? "off" : s.metrics_addr(), "\n", "sys_enter:  ",
+      s.syscall_hook_attached() ? absl::StrCat("attached (", s.cgroups_needing_syscall_hook(),
+                                               " tracked cgroups run without their seccomp filter)")
+                                : "detached (every tracked cgroup runs under its seccomp filter)",
+      "\n", "Seccomp:    profiles ",
+      s.seccomp_root().empty() ? "not written" : "in " + s.seccomp_root(), "; webhook ",
+      s.webhook_addr().empty() ? "off" : s.webhook_addr(), "\n\nKernel features:\n");
   for (const auto& f : s.features())
     absl::StrAppend(&o, "  ", f.available() ? "yes " : "no  ", f.name(), "  ", f.detail(), "\n");
   absl::StrAppend(&o, "\nPrograms attached (", s.programs_size(), "):\n");
@@ -378,6 +401,11 @@ void RenderItems(const v1::ContainerProfile& c, const char* sign, std::string* o
   for (const auto& n : c.ingress())
     absl::StrAppend(o, "  ", sign, " ingress ", Proto(n.protocol()), " from ", n.address(),
                     " to port ", n.port(), "\n");
+  for (const auto& n : c.named_egress())
+    absl::StrAppend(o, "  ", sign, " egress  ", Proto(n.protocol()), " ",
+                    HostPort(n.name(), n.port()), " (by name)\n");
+  for (const auto& q : c.dns_queries())
+    absl::StrAppend(o, "  ", sign, " dns     ", DnsQueryLine(q), "\n");
   ForEachSocketItem(c, [&](const char* kind, const SockEntry& e, uint64_t) {
     absl::StrAppend(o, "  ", sign, " ", kind, " ", SockEntryWords(e), "\n");
   });

@@ -78,6 +78,8 @@ absl::Status ParseSizes(const ParsedArgs& a, AgentConfig* c) {
   FG_ASSIGN_OR_RETURN(c->max_cgroups, Positive(a, "max-cgroups"));
   FG_ASSIGN_OR_RETURN(c->max_exec_rules, Positive(a, "max-exec-rules"));
   FG_ASSIGN_OR_RETURN(c->max_net_rules, Positive(a, "max-net-rules"));
+  FG_ASSIGN_OR_RETURN(c->max_dns_rules, Positive(a, "max-dns-rules"));
+  FG_ASSIGN_OR_RETURN(c->max_dns_bindings, Positive(a, "max-dns-bindings"));
   FG_ASSIGN_OR_RETURN(c->stable_min_observations, Positive(a, "stable-min-observations"));
   FG_ASSIGN_OR_RETURN(c->event_buffer, Positive(a, "event-buffer"));
   FG_ASSIGN_OR_RETURN(uint32_t sync, Positive(a, "sync-interval"));
@@ -219,6 +221,10 @@ const std::vector<FlagDef>& AgentFlags() {
       {"max-exec-rules", 0, true, "N", "size of the exec allow-list map (all functions)", "16384"},
       {"max-net-rules", 0, true, "N", "size of the network allow-list map (all functions)",
        "16384"},
+      {"max-dns-rules", 0, true, "N", "size of the DNS name allow-list map (all functions)",
+       "16384"},
+      {"max-dns-bindings", 0, true, "N",
+       "addresses from DNS answers the kernel keeps bound to their names (all functions)", "8192"},
       {"sync-interval", 0, true, "SECONDS", "how often kernel sets are folded into profiles", "2"},
       {"event-buffer", 0, true, "N", "events queued per streaming client before it loses some",
        "1024"},

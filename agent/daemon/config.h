@@ -73,6 +73,8 @@ struct AgentConfig {
   uint32_t max_cgroups = 0;
   uint32_t max_exec_rules = 0;
   uint32_t max_net_rules = 0;
+  uint32_t max_dns_rules = 0;
+  uint32_t max_dns_bindings = 0;
   absl::Duration sync_interval;
 };
 

@@ -187,6 +187,8 @@ absl::Status Agent::LoadPrograms() {
   lo.max_cgroups = config_.max_cgroups;
   lo.max_exec_rules = config_.max_exec_rules;
   lo.max_net_rules = config_.max_net_rules;
+  lo.max_dns_rules = config_.max_dns_rules;
+  lo.max_dns_bindings = config_.max_dns_bindings;
   lo.hash_seed = (static_cast<uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
   lo.features = features_;
   lo.pin_dir = config_.bpf_pin_dir;
@@ -220,6 +222,7 @@ void Agent::StartEngine() {
   eo.violation_log_path = config_.state_dir + "/violations.log";
   eo.limits.max_exec_rules = config_.max_exec_rules;
   eo.limits.max_net_rules = config_.max_net_rules;
+  eo.limits.max_dns_rules = config_.max_dns_rules;
   if (!config_.seccomp_root.empty()) {
     seccomp_files_ = std::make_unique<SeccompProfileFiles>(config_.seccomp_root);
     eo.seccomp_files = seccomp_files_.get();

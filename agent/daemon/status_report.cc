@@ -35,6 +35,20 @@ KernelStatInfo KernelStat(int stat) {
       return {"kernel_scratch_busy",
               "Unix socket checks that found no free scratch space (learn: skipped; enforce: "
               "refused)."};
+    case FG_STAT_DNS_UNPARSED:
+      return {"kernel_dns_unparsed",
+              "Packets of functions to or from port 53 that were not DNS the kernel could read "
+              "(dropped in enforce mode when leaving)."};
+    case FG_STAT_DNS_UNMATCHED:
+      return {"kernel_dns_unmatched",
+              "DNS answers that answered no query of the receiving function (nothing bound)."};
+    case FG_STAT_DNS_BIND_FULL:
+      return {"kernel_dns_bindings_full",
+              "Answered addresses not bound because the DNS binding map was full (raise "
+              "--max-dns-bindings)."};
+    case FG_STAT_DNS_BUSY:
+      return {"kernel_dns_busy",
+              "DNS packets not parsed because every parser slot of the CPU was in use."};
     default:
       return {"kernel_unknown", "A kernel counter this agent does not know."};
   }

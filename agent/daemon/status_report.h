@@ -28,9 +28,9 @@ struct StatusSources {
   v1::Mode auto_promote = v1::MODE_UNSPECIFIED;
   std::string metrics_addr;
   uint32_t fail_open_after_seconds = 0;
-  std::string seccomp_root;                   // "": no Localhost profiles written
-  std::function<bool()> syscall_hook;         // sys_enter attached now
-  std::function<std::string()> webhook_addr;  // "": not served
+  std::string seccomp_root;                             // "": no Localhost profiles written
+  std::function<bool()> syscall_hook;                   // sys_enter attached now
+  std::function<std::string()> webhook_addr;            // "": not served
   std::function<v1::KubernetesStatus()> kubernetes;     // unset: no CRI tracking
   std::function<v1::ClusterSyncStatus()> cluster_sync;  // unset: profiles not shared
 };

@@ -14,6 +14,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "profile/address.h"
+#include "profile/dns_items.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
 #include "profile/socket_items.h"
@@ -192,6 +193,7 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
     for (const auto& x : fc.sockets()) added += AddSocket(c, x);
     for (const auto& x : fc.inbound()) added += AddInbound(c, x);
     for (const auto& x : fc.socket_options()) added += AddSockopt(c, x);
+    added += MergeDnsItems(c, fc);
     for (const auto& o : fc.io_uring()) added += AddIoUring(c, o);
     auto* k = c.mutable_counters();
     k->set_execs(k->execs() + fc.counters().execs());
@@ -231,12 +233,13 @@ v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerP
   AddMissing(a.inbound(), b ? &b->inbound() : nullptr, InboundKey, out.mutable_inbound());
   AddMissing(a.socket_options(), b ? &b->socket_options() : nullptr, SockoptKey,
              out.mutable_socket_options());
+  MissingDnsItems(a, b, &out);
   AddMissing(
       a.io_uring(), b ? &b->io_uring() : nullptr, [](const v1::IoUringOp& o) { return o.opcode(); },
       out.mutable_io_uring());
   if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
-      out.ingress_size() + out.io_uring_size() + out.unix_peers_size() + out.sockets_size() +
-      out.inbound_size() + out.socket_options_size())
+      out.ingress_size() + out.io_uring_size() + out.named_egress_size() + out.dns_queries_size() +
+      out.unix_peers_size() + out.sockets_size() + out.inbound_size() + out.socket_options_size())
     out.set_name(a.name());
   return out;
 }
@@ -306,6 +309,7 @@ void NormalizeProfile(v1::Profile& p) {
     SortBy(c.mutable_sockets(), SocketKey);
     SortBy(c.mutable_inbound(), InboundKey);
     SortBy(c.mutable_socket_options(), SockoptKey);
+    NormalizeDnsItems(c);
     auto* u = c.mutable_io_uring();
     std::sort(u->begin(), u->end(),
               [](const auto& a, const auto& b) { return a.opcode() < b.opcode(); });
@@ -322,6 +326,8 @@ ProfileCounts CountItems(const v1::Profile& p) {
     n.ingress += c.ingress_size();
     n.sockets +=
         c.unix_peers_size() + c.sockets_size() + c.inbound_size() + c.socket_options_size();
+    n.named_egress += c.named_egress_size();
+    n.dns_queries += c.dns_queries_size();
   }
   return n;
 }
@@ -448,6 +454,7 @@ absl::Status ValidateProfile(const v1::Profile& p) {
       FG_RETURN_IF_ERROR(ValidateNetList(*list, absl::StrCat(where, " ", name)));
     }
     FG_RETURN_IF_ERROR(ValidateSocketItems(c, where));
+    FG_RETURN_IF_ERROR(ValidateDnsItems(c, where));
   }
   return absl::OkStatus();
 }

@@ -16,9 +16,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status.h"
 #include "common/unique_fd.h"
 #include "core/abi_codec.h"
-#include "common/status.h"
 #include "profile/profile.h"
 #include "profile/socket_items.h"
 #include "syscalls/syscall_classes.h"
@@ -209,6 +209,13 @@ SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unl
     p.native.emplace(n);
   }
   p.native.insert("execve");
+  // Thread-directed signals: what raise(), abort(), Go's preemption and Node's exit on SIGTERM
+  // send to their own threads. A filter cannot see the target; refusing them breaks a runtime
+  // on a path learning rarely sees (a signal-driven exit). sys_enter, where it runs, kills a
+  // signal that reaches another process; under the filter the kernel's permission checks and
+  // the PID namespace bound them (docs/security.md).
+  p.native.insert("tgkill");
+  p.native.insert("tkill");
   for (const auto& s : c.syscalls()) {
     auto arch = ParseArch(s.arch());
     if (arch && *arch == SyscallArch::kCompat)
@@ -218,7 +225,7 @@ SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unl
   }
   if (!p.compat.empty()) {
     for (absl::string_view n : AlwaysAllowedSyscalls()) p.compat.emplace(n);
-    p.compat.insert("execve");
+    for (const char* n : {"execve", "tgkill", "tkill"}) p.compat.insert(n);
   }
   if (c.sockets_size() > 0) {
     p.socket_families = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK};
@@ -381,8 +388,8 @@ absl::StatusOr<v1::SeccompPolicy> SeccompPolicyMessage(const v1::Profile& p,
   m.set_unlearned(EffectiveUnlearnedAction(p.syscall_action()));
   m.set_sensitive(EffectiveSensitiveAction(p.sensitive_syscall_action()));
   const v1::ContainerProfile* c = FindContainer(p, container);
-  SeccompPolicy policy = SeccompPolicyFor(c ? *c : v1::ContainerProfile(),
-                                          VerdictOf(m.unlearned()), VerdictOf(m.sensitive()));
+  SeccompPolicy policy = SeccompPolicyFor(c ? *c : v1::ContainerProfile(), VerdictOf(m.unlearned()),
+                                          VerdictOf(m.sensitive()));
   if (runtime_baseline) AddRuntimeBaseline(&policy);
   for (const auto& n : policy.native) m.add_native(n);
   for (const auto& n : policy.compat) m.add_compat(n);

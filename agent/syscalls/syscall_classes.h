@@ -1,7 +1,8 @@
 // Classes of syscalls that enforcement treats apart from a function's profile:
 // - always allowed: leaving, returning from a signal handler, sleeping, yielding, reading the
-//   clock. None touches anything outside the process, and the time-dependent ones are what a
-//   finite learning run misses.
+//   clock, resizing or advising memory it has (mremap, madvise), asking its pid, tid and
+//   working directory. None touches anything outside the process, and these are what a finite
+//   learning run misses (time, and the size of the traffic).
 // - sensitive: syscalls that attack the kernel, other processes or the container boundary. A
 //   function that never made one and makes it now is killed: before it runs (seccomp), or at
 //   once (sys_enter only). Any other syscall outside the profile is only refused (EPERM) or

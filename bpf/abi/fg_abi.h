@@ -23,7 +23,7 @@
 #define FG_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define FG_ABI_VERSION 5
+#define FG_ABI_VERSION 6
 
 /* Capacities. The agent may lower or raise the map sizes before load. */
 #define FG_MAX_FUNCS 4096        /* (function, container) sections tracked at once */
@@ -168,8 +168,14 @@ enum fg_stat {
 	FG_STAT_HELPER_ERR = 6,      /* any other helper error */
 	FG_STAT_MARK_FAIL = 7,       /* a task in a tracked cgroup could not be marked (fg_task_mark) */
 	FG_STAT_SECCOMP_KILL = 8,    /* a tracked process died of SIGSYS (its seccomp filter killed it) */
-	FG_STAT_SCRATCH_BUSY = 9,    /* a socket hook found every name scratch slot of its CPU taken */
-	FG_STAT_COUNT_ = 10,
+	/* DNS (dns.bpf.c) */
+	FG_STAT_DNS_UNPARSED = 9,    /* a function's packet to / from port 53 that was not parsed */
+	FG_STAT_DNS_UNMATCHED = 10,  /* an answer to no query the socket sent there: not bound */
+	FG_STAT_DNS_BIND_FULL = 11,  /* fg_dns_binds was full: an answer's address was not bound */
+	FG_STAT_DNS_BUSY = 12,       /* every DNS scratch slot of the CPU was in use */
+	/* sockets (sock.bpf.c) */
+	FG_STAT_SCRATCH_BUSY = 13,   /* a socket hook found every name scratch slot of its CPU taken */
+	FG_STAT_COUNT_ = 14,
 };
 
 /* Header of every ring-buffer record. */

@@ -163,6 +163,8 @@ class Crd(unittest.TestCase):
                 self.assertLessEqual(schema.get("maximum", UINT32_MAX + 1), UINT32_MAX, where)
             elif ptype == "string":
                 self.assertEqual(schema.get("type"), "string", where)
+            elif ptype == "bool":
+                self.assertEqual(schema.get("type"), "boolean", where)
             else:
                 self.fail(f"{where}: proto type {ptype} has no mapping in this test")
 

@@ -37,8 +37,8 @@ using testing::AgentProcess;
 using testing::ContainerdHarness;
 using testing::ContainerSpec;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::HostMount;
+using ::testing::Not;
 using testing::Pod;
 using testing::PodSpec;
 
@@ -122,9 +122,9 @@ class K8sE2E : public ::testing::Test {
     ASSERT_TRUE(h.ok()) << h.status();
     cd_ = std::move(*h);
     seccomp_root_ = dir_.path() + "/seccomp";
-    auto a = AgentProcess::Start(FG_AGENT_PATH, dir_.path(),
-                                 {"--cri-endpoint", cd_->socket(), "--cri-resync", "2",
-                                  "--seccomp-root", seccomp_root_});
+    auto a = AgentProcess::Start(
+        FG_AGENT_PATH, dir_.path(),
+        {"--cri-endpoint", cd_->socket(), "--cri-resync", "2", "--seccomp-root", seccomp_root_});
     ASSERT_TRUE(a.ok()) << a.status();
     agent_ = std::move(*a);
   }
@@ -423,7 +423,8 @@ TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
   const std::string profile = seccomp_root_ + "/faasguard/default/secfn/main.json";
   ASSERT_TRUE(std::filesystem::exists(profile)) << Tail(agent_->Log());
 
-  for (const char* v : {"a", "b", "c", "e"}) ASSERT_TRUE(WriteFileAtomic(shared + "/" + v, "keep\n").ok());
+  for (const char* v : {"a", "b", "c", "e"})
+    ASSERT_TRUE(WriteFileAtomic(shared + "/" + v, "keep\n").ok());
   ASSERT_TRUE(WriteFileAtomic(shared + "/d", "other\n").ok());
   ::chmod((shared + "/b").c_str(), 0644);
   auto p2 = pod_of("secfn-enforced");
@@ -467,8 +468,9 @@ TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
 
 TEST_F(K8sE2E, AgentKilledWhileEnforcingThePodStaysEnforced) {
   const std::string pins = absl::StrCat("/sys/fs/bpf/fg-k8s-", ::getpid());
-  const std::vector<std::string> flags = {"--cri-endpoint", cd_->socket(), "--cri-resync", "2",
-                                          "--bpf-pin-dir",  pins, "--seccomp-root", seccomp_root_};
+  const std::vector<std::string> flags = {
+      "--cri-endpoint", cd_->socket(), "--cri-resync",   "2",
+      "--bpf-pin-dir",  pins,          "--seccomp-root", seccomp_root_};
   // However the test ends: the agent stops first (it holds the pin directory), then --cleanup.
   struct Cleanup {
     std::unique_ptr<AgentProcess>& agent;
@@ -609,6 +611,172 @@ TEST_F(K8sE2E, OpenFaasPodIsItsOwnFunction) {
     (void)cd_->RemoveContainer(*bid);
   }
   ASSERT_THAT(HttpGet(port, "/?name=again"), HasSubstr("Hello, again")) << "still fine";
+}
+
+// dnsmasq on a loopback address answering from a hosts file the test rewrites (SIGHUP).
+class Dnsmasq {
+ public:
+  explicit Dnsmasq(const std::string& dir) : dir_(dir) {
+    addr_ = absl::StrCat("127.53.", 1 + ::getpid() % 250, ".", 1 + (::getpid() / 250) % 250);
+    const std::string conf = dir_ + "/dnsmasq.conf";
+    (void)WriteFileAtomic(conf, absl::StrCat("port=53\nlisten-address=", addr_,
+                                             "\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\n"
+                                             "addn-hosts=",
+                                             dir_,
+                                             "/hosts\nlocal=/fg.test/\n"
+                                             "local-ttl=5\nlog-queries\nlog-facility=",
+                                             dir_, "/dnsmasq.log\nuser=root\npid-file=\n"));
+  }
+  ~Dnsmasq() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      testing::Wait(pid_);
+    }
+  }
+  bool Start(const std::string& hosts) {
+    (void)WriteFileAtomic(dir_ + "/hosts", hosts);
+    pid_ = testing::Spawn("", {"/usr/sbin/dnsmasq", "-k", "-C", dir_ + "/dnsmasq.conf"});
+    return WaitLog("read " + dir_ + "/hosts", 1);
+  }
+  bool SetHosts(const std::string& hosts) {
+    const int before = Count("read " + dir_ + "/hosts");
+    (void)WriteFileAtomic(dir_ + "/hosts", hosts);
+    ::kill(pid_, SIGHUP);
+    return WaitLog("read " + dir_ + "/hosts", before + 1);
+  }
+  std::string Log() const {
+    auto t = ReadFile(dir_ + "/dnsmasq.log");
+    return t.ok() ? *t : "";
+  }
+  const std::string& addr() const { return addr_; }
+
+ private:
+  int Count(const std::string& what) const {
+    int n = 0;
+    std::string log = Log();
+    for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  }
+  bool WaitLog(const std::string& what, int n) {
+    for (int i = 0; i < 200; ++i) {
+      if (Count(what) >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  std::string dir_, addr_;
+  pid_t pid_ = -1;
+};
+
+// A TCP listener on 0.0.0.0 (every 127/8 address) that accepts and closes.
+class AnyTarget {
+ public:
+  AnyTarget() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return;
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        ::close(c);
+      }
+    });
+  }
+  ~AnyTarget() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    if (thread_.joinable()) thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1, port_ = 0;
+  std::thread thread_;
+};
+
+// Egress by name on the Kubernetes path: the pod's dnsConfig (written by containerd into the
+// sandbox's resolv.conf), glibc's resolver in the container, the kernel's bindings per function.
+TEST_F(K8sE2E, PodReachesHostsByNameAndARotatedAnswerKeepsWorking) {
+  Dnsmasq dns(dir_.path());
+  auto hosts = [](const std::string& api) {
+    return absl::StrCat(api, " api.fg.test\n127.0.1.20 other.fg.test\n127.0.1.40 db.svc.fg.test\n");
+  };
+  ASSERT_TRUE(dns.Start(hosts("127.0.1.10"))) << dns.Log();
+  AnyTarget target;
+  ASSERT_GT(target.port(), 0);
+  const std::string P = std::to_string(target.port());
+
+  PodSpec ps;
+  ps.name = "resolver-5c8d";
+  ps.namespace_ = "openfaas-fn";
+  ps.labels = {{"faas_function", "resolver"}};
+  ps.dns_servers = {dns.addr()};
+  ps.dns_searches = {"svc.fg.test"};
+  ps.dns_options = {"ndots:5", "attempts:1", "timeout:2"};
+  auto pod = cd_->RunPod(ps);
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  ASSERT_TRUE(agent_->WaitForLog("pod" + pod->uid + "\",\"cgroup_id\"", 10));
+  const int port = FreePort();
+  ContainerSpec c;
+  c.name = "resolver";
+  c.command = {"/usr/bin/python3", "/app/resolver.py"};
+  c.env = {{"PORT", std::to_string(port)}};
+  c.mounts = {HostMount{"/app", std::string(FG_SOURCE_DIR) + "/tests/e2e/k8s", true}};
+  ASSERT_TRUE(cd_->StartContainer(*pod, c).ok()) << cd_->DaemonLogTail();
+  ASSERT_TRUE(WaitHttp(port, "/healthz", "true", 30));
+  const v1::FunctionId fn = Fn("openfaas-fn", "resolver");
+  ASSERT_TRUE(WaitReplicas(fn, 1, 20));
+
+  const std::string ok = "\"ok\": true";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(HttpGet(port, "/connect?name=api.fg.test&port=" + P), HasSubstr(ok));
+    ASSERT_THAT(HttpGet(port, "/connect?name=db&port=" + P), HasSubstr(ok));
+  }
+  auto learned = [&] {
+    auto p = Profile(fn);
+    if (!p.ok()) return false;
+    bool api = false, db = false;
+    for (const auto& s : p->containers())
+      for (const auto& n : s.named_egress()) {
+        api |= n.name() == "api.fg.test" && n.port() == static_cast<uint32_t>(target.port());
+        db |= n.name() == "db.svc.fg.test";
+      }
+    return api && db;
+  };
+  for (int i = 0; i < 100 && !learned(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(learned()) << Tail(agent_->Log());
+  {
+    auto p = Profile(fn);
+    ASSERT_TRUE(p.ok());
+    for (const auto& s : p->containers())
+      for (const auto& e : s.egress()) EXPECT_NE(e.address(), "127.0.1.10") << "an address item";
+  }
+  SetMode(fn, v1::MODE_ENFORCE);
+
+  // The answer rotates: the first connect after the pod's first resolution of it works.
+  ASSERT_TRUE(dns.SetHosts(hosts("127.0.1.11")));
+  EXPECT_THAT(HttpGet(port, "/connectip?addr=127.0.1.11&port=" + P), HasSubstr("EPERM"));
+  EXPECT_THAT(HttpGet(port, "/connect?name=api.fg.test&port=" + P),
+              HasSubstr("\"ok\": true, \"addr\": \"127.0.1.11\""));
+  EXPECT_THAT(HttpGet(port, "/connect?name=db&port=" + P), HasSubstr(ok));
+  // Unlearned: a direct address, and a name (its query never reaches the server).
+  EXPECT_THAT(HttpGet(port, "/connectip?addr=127.0.1.99&port=" + P), HasSubstr("EPERM"));
+  EXPECT_THAT(HttpGet(port, "/connect?name=other.fg.test&port=" + P), HasSubstr("\"ok\": false"));
+  EXPECT_THAT(dns.Log(), Not(HasSubstr("other.fg.test")));
+  bool query = false;
+  for (int i = 0; i < 50 && !query; ++i) {
+    for (const auto& v : Violations(fn))
+      query |= v.kind() == "dns" && v.dns_query().name().rfind("other.fg.test", 0) == 0;
+    if (!query) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(query) << "the refused query is reported";
 }
 
 TEST(K8sAgentWithoutCri, StartsRetriesAndSaysSo) {

@@ -82,6 +82,8 @@ class FakeKernelMaps : public KernelMaps {
     std::erase_if(execs, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
     std::erase_if(net, [&](const auto& e) { return e.second.first.fn_id == fn_id; });
     std::erase_if(socks, [&](const auto& e) { return e.second.first.fn_id == fn_id; });
+    std::erase_if(dns_queries, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
+    std::erase_if(dns_conns, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
     policies.erase({fn_id, 0});
     policies.erase({fn_id, 1});
     return absl::OkStatus();
@@ -163,6 +165,37 @@ class FakeKernelMaps : public KernelMaps {
     return it->second;
   }
 
+  absl::Status ForEachDnsQuery(
+      const std::function<void(const fg_dns_query_key&, const fg_seen_val&)>& fn) override {
+    for (const auto& [k, v] : dns_queries) {
+      fg_dns_query_key key{};
+      std::tie(key.fn_id, key.hash, key.qtype, key.what) = k;
+      fn(key, v);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ForEachDnsConn(
+      const std::function<void(const fg_dns_conn_key&, const fg_dns_conn_val&)>& fn) override {
+    for (const auto& [k, v] : dns_conns) {
+      fg_dns_conn_key key{};
+      std::tie(key.fn_id, key.hash, key.kind, key.proto, key.port) = k;
+      fn(key, v);
+    }
+    return absl::OkStatus();
+  }
+
+  std::optional<std::string> LookupDnsName(uint64_t hash) override {
+    auto it = dns_names.find(hash);
+    if (it == dns_names.end()) return std::nullopt;
+    return it->second;
+  }
+
+  absl::StatusOr<size_t> ExpireDnsBindings(uint64_t before_ns) override {
+    dns_expired_before.push_back(before_ns);
+    return size_t{0};
+  }
+
   absl::StatusOr<std::vector<uint64_t>> ReadStats() override { return stats; }
 
   size_t TrackedCount() override { return tracked.size(); }
@@ -200,6 +233,23 @@ class FakeKernelMaps : public KernelMaps {
 
   fg_fn_state& State(uint32_t fn_id) { return fn_state[fn_id]; }
 
+  // The kernel's DNS sets: a query (what = FG_DNS_SEEN_QUERY / NXDOMAIN), named egress with its
+  // last address (textual), a name's text.
+  void SetDnsQuery(uint32_t fn_id, uint64_t hash, uint16_t qtype, uint8_t what, uint64_t count) {
+    dns_queries[{fn_id, hash, qtype, what}] = fg_seen_val{count, 0, 0};
+  }
+  void SetDnsConn(uint32_t fn_id, uint64_t hash, uint8_t kind, uint8_t proto, uint16_t port,
+                  uint64_t count, const std::string& addr) {
+    fg_dns_conn_val v{};
+    v.count = count;
+    v.family = 4;
+    if (::inet_pton(AF_INET, addr.c_str(), v.addr) != 1) {
+      v.family = 6;
+      if (::inet_pton(AF_INET6, addr.c_str(), v.addr) != 1) std::abort();  // a broken test
+    }
+    dns_conns[{fn_id, hash, kind, proto, port}] = v;
+  }
+
   // Maps.
   std::map<uint64_t, uint32_t> tracked;        // cgroup id -> fn_id
   std::map<uint64_t, uint32_t> tracked_flags;  // cgroup id -> FG_CG_F_*
@@ -212,6 +262,11 @@ class FakeKernelMaps : public KernelMaps {
   std::map<uint64_t, PathText> paths;
   std::vector<uint64_t> stats;
   std::map<std::pair<uint32_t, uint8_t>, AllowList> policies;  // (fn_id, gen) -> allow-list
+  // (fn_id, hash, qtype, what) and (fn_id, hash, kind, proto, port); hash -> text.
+  std::map<std::tuple<uint32_t, uint64_t, uint16_t, uint8_t>, fg_seen_val> dns_queries;
+  std::map<std::tuple<uint32_t, uint64_t, uint8_t, uint8_t, uint16_t>, fg_dns_conn_val> dns_conns;
+  std::map<uint64_t, std::string> dns_names;
+  std::vector<uint64_t> dns_expired_before;  // ExpireDnsBindings calls
 
   // Observations and failure injection.
   std::vector<uint32_t> resets;  // slots passed to ResetFn, in order

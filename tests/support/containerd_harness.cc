@@ -857,6 +857,12 @@ absl::StatusOr<Pod> ContainerdHarness::RunPod(const PodSpec& spec) {
   (*c.mutable_labels())["io.kubernetes.pod.namespace"] = pod.namespace_;
   (*c.mutable_labels())["io.kubernetes.pod.uid"] = pod.uid;
   for (const auto& [k, v] : spec.annotations) (*c.mutable_annotations())[k] = v;
+  if (!spec.dns_servers.empty()) {
+    auto* dns = c.mutable_dns_config();
+    for (const auto& x : spec.dns_servers) dns->add_servers(x);
+    for (const auto& x : spec.dns_searches) dns->add_searches(x);
+    for (const auto& x : spec.dns_options) dns->add_options(x);
+  }
   c.mutable_linux()->set_cgroup_parent(pod.cgroup_parent);
   cri::NamespaceOption* ns =
       c.mutable_linux()->mutable_security_context()->mutable_namespace_options();

@@ -56,6 +56,9 @@ struct PodSpec {
   // The kubelet's QoS level in the cgroup parent: "besteffort", "burstable", or "" (guaranteed:
   // /kubepods/pod<uid>).
   std::string qos = "besteffort";
+  // The pod's DNS (the kubelet's dnsConfig): written by the runtime into the sandbox's
+  // resolv.conf, which every container gets as /etc/resolv.conf. Empty: the host's.
+  std::vector<std::string> dns_servers{}, dns_searches{}, dns_options{};
 };
 
 // A running pod sandbox (always host networking: there is no CNI here).

@@ -63,6 +63,8 @@ TEST(AgentConfigTest, Defaults) {
   EXPECT_EQ(c.max_cgroups, 16384u);
   EXPECT_EQ(c.max_exec_rules, 16384u);
   EXPECT_EQ(c.max_net_rules, 16384u);
+  EXPECT_EQ(c.max_dns_rules, 16384u);
+  EXPECT_EQ(c.max_dns_bindings, 8192u);
   EXPECT_EQ(c.sync_interval, absl::Seconds(2));
 }
 
@@ -165,6 +167,24 @@ const std::vector<FlagCase>& FlagCases() {
        {"--bpf-pin-dir", "/sys/fs/bpf/x//"},
        [](const A& c) { EXPECT_EQ(c.bpf_pin_dir, "/sys/fs/bpf/x"); }},
       {"bpf-pin-dir", {"--bpf-pin-dir", "off"}, [](const A& c) { EXPECT_EQ(c.bpf_pin_dir, ""); }},
+      {"seccomp-root",
+       {"--seccomp-root", "/var/lib/k/seccomp"},
+       [](const A& c) { EXPECT_EQ(c.seccomp_root, "/var/lib/k/seccomp"); }},
+      {"seccomp-root",
+       {"--seccomp-root", "off"},
+       [](const A& c) { EXPECT_EQ(c.seccomp_root, ""); }},
+      {"webhook-addr",
+       {"--webhook-addr", "0.0.0.0:9443", "--webhook-cert", "c", "--webhook-key", "k"},
+       [](const A& c) {
+         EXPECT_EQ(c.webhook_addr, "0.0.0.0:9443");
+         EXPECT_EQ(c.webhook_cert, "c");
+         EXPECT_EQ(c.webhook_key, "k");
+       }},
+      {"webhook-addr",
+       {"--webhook-addr", "off"},
+       [](const A& c) { EXPECT_EQ(c.webhook_addr, ""); }},
+      {"webhook-cert", {"--webhook-cert", "c"}, [](const A& c) { EXPECT_EQ(c.webhook_cert, "c"); }},
+      {"webhook-key", {"--webhook-key", "k"}, [](const A& c) { EXPECT_EQ(c.webhook_key, "k"); }},
       {"fail-open-after",
        {"--fail-open-after", "1m"},
        [](const A& c) { EXPECT_EQ(c.fail_open_after, absl::Minutes(1)); }},
@@ -184,6 +204,12 @@ const std::vector<FlagCase>& FlagCases() {
       {"max-net-rules",
        {"--max-net-rules", "10"},
        [](const A& c) { EXPECT_EQ(c.max_net_rules, 10u); }},
+      {"max-dns-rules",
+       {"--max-dns-rules", "11"},
+       [](const A& c) { EXPECT_EQ(c.max_dns_rules, 11u); }},
+      {"max-dns-bindings",
+       {"--max-dns-bindings", "12"},
+       [](const A& c) { EXPECT_EQ(c.max_dns_bindings, 12u); }},
       {"sync-interval",
        {"--sync-interval", "1"},
        [](const A& c) { EXPECT_EQ(c.sync_interval, absl::Seconds(1)); }},
@@ -257,6 +283,16 @@ INSTANTIATE_TEST_SUITE_P(
                   "flag --cleanup takes no value (or "
                   "true/false)"},
         UsageCase{"Positional", {"run"}, "unexpected argument \"run\""},
+        UsageCase{"WebhookWithoutCert",
+                  {"--webhook-addr", "0.0.0.0:9443"},
+                  "--webhook-addr needs --webhook-cert and --webhook-key"},
+        UsageCase{"WebhookWithoutSeccompRoot",
+                  {"--webhook-addr", "0.0.0.0:9443", "--webhook-cert", "c", "--webhook-key", "k",
+                   "--seccomp-root", "off"},
+                  "--webhook-addr needs a --seccomp-root: the profiles it names are written there"},
+        UsageCase{"SeccompRootRelative",
+                  {"--seccomp-root", "rel"},
+                  "--seccomp-root must be an absolute directory, or off"},
         UsageCase{"DoubleDash", {"--", "x"}, "unexpected argument \"--\""},
         UsageCase{"LogFormat", {"--log-format", "xml"}, "--log-format must be json or text"},
         UsageCase{

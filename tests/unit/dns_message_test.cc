@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "support/dns_wire.h"
 
 // clang-format off
 #include "abi/fg_abi.h"
@@ -19,69 +20,8 @@ namespace {
 
 constexpr uint64_t kSeed = 0x1234;
 
-// A DNS message builder: names are written uncompressed unless a pointer is asked for.
-class Msg {
- public:
-  Msg& Header(uint16_t id, uint16_t flags, uint16_t qd, uint16_t an) {
-    U16(id), U16(flags), U16(qd), U16(an), U16(0), U16(0);
-    return *this;
-  }
-  Msg& Name(const std::string& dotted) {
-    size_t start = 0;
-    while (start <= dotted.size()) {
-      size_t dot = dotted.find('.', start);
-      if (dot == std::string::npos) dot = dotted.size();
-      std::string label = dotted.substr(start, dot - start);
-      if (!label.empty()) {
-        b_.push_back(static_cast<char>(label.size()));
-        b_ += label;
-      }
-      start = dot + 1;
-    }
-    b_.push_back(0);
-    return *this;
-  }
-  Msg& Pointer(uint16_t to) {
-    U16(static_cast<uint16_t>(0xc000 | to));
-    return *this;
-  }
-  Msg& Label(const std::string& l) {
-    b_.push_back(static_cast<char>(l.size()));
-    b_ += l;
-    return *this;
-  }
-  Msg& Question(uint16_t type = FG_DNS_TYPE_A) {
-    U16(type), U16(FG_DNS_CLASS_IN);
-    return *this;
-  }
-  Msg& Rr(uint16_t type, uint32_t ttl, const std::string& rdata, uint16_t klass = 1) {
-    U16(type), U16(klass), U32(ttl), U16(static_cast<uint16_t>(rdata.size()));
-    b_ += rdata;
-    return *this;
-  }
-  Msg& Raw(const std::string& s) {
-    b_ += s;
-    return *this;
-  }
-  size_t size() const { return b_.size(); }
-  const std::string& str() const { return b_; }
-
- private:
-  void U16(uint16_t v) {
-    b_.push_back(static_cast<char>(v >> 8));
-    b_.push_back(static_cast<char>(v));
-  }
-  void U32(uint32_t v) {
-    U16(static_cast<uint16_t>(v >> 16));
-    U16(static_cast<uint16_t>(v));
-  }
-  std::string b_;
-};
-
-std::string V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return std::string{static_cast<char>(a), static_cast<char>(b), static_cast<char>(c),
-                     static_cast<char>(d)};
-}
+using Msg = testing::DnsMsg;
+using testing::V4;
 
 uint64_t H(const std::string& name) {
   auto h = HashDnsName(name, kSeed);

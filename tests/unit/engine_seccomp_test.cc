@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "engine_fixture.h"
 #include "core/lifecycle.h"
+#include "engine_fixture.h"
 #include "seccomp/profile_files.h"
 
 namespace faasguard::engine_test {

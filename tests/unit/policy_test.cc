@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/abi_codec.h"
+#include "dns/dns_message.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "profile/address.h"
@@ -97,7 +98,8 @@ const std::vector<std::string> kAlwaysAllowed = {
     "exit",          "exit_group",      "rt_sigreturn",    "restart_syscall",
     "sigreturn",     "nanosleep",       "clock_nanosleep", "clock_nanosleep_time64",
     "clock_gettime", "clock_gettime64", "clock_getres",    "gettimeofday",
-    "time",          "sched_yield"};
+    "time",          "sched_yield",     "mremap",          "madvise",
+    "getpid",        "gettid",          "getcwd"};
 
 // --- Syscalls ----------------------------------------------------------------------------
 
@@ -645,6 +647,85 @@ TEST(CompileSectionTest, EachContainerItsOwnThePodWideSectionTheUnion) {
   tight.max_exec_rules = 1;
   EXPECT_EQ(CompileSection(p, kPodSection, kSeed, tight).status().code(),
             absl::StatusCode::kResourceExhausted);
+}
+
+// --- Names (egress by DNS name, DNS queries) ----------------------------------------------
+
+uint64_t NameHash(const std::string& name) {
+  auto h = HashDnsName(name, kSeed);
+  EXPECT_TRUE(h.has_value()) << name;
+  return h ? h->hash : 0;
+}
+
+bool HasDnsRule(const CompiledPolicy& p, uint8_t kind, uint8_t proto, uint16_t port,
+                uint64_t hash) {
+  for (const auto& k : p.dns)
+    if (k.kind == kind && k.proto == proto && k.port == port && k.hash == hash) return true;
+  return false;
+}
+
+TEST(CompilePolicyTest, NamedEgressAllowsTheNameOnItsPortAndItsQuery) {
+  v1::ContainerProfile c = Section();
+  auto* n = c.add_named_egress();
+  n->set_name("api.example.com");
+  n->set_protocol(v1::PROTOCOL_TCP);
+  n->set_port(443);
+  n->add_addresses("192.0.2.1");  // evidence only: no address rule
+  c.add_dns_queries()->set_name("nope.example.com");
+  CompiledPolicy p = MustCompile(c);
+  const uint64_t api = NameHash("api.example.com");
+  EXPECT_TRUE(HasDnsRule(p, FG_DNS_RULE_EGRESS, IPPROTO_TCP, 443, api));
+  EXPECT_TRUE(HasDnsRule(p, FG_DNS_RULE_QUERY, 0, 0, api));
+  EXPECT_TRUE(HasDnsRule(p, FG_DNS_RULE_QUERY, 0, 0, NameHash("nope.example.com")));
+  EXPECT_THAT(p.dns, SizeIs(3));
+  EXPECT_THAT(p.net, IsEmpty());
+  EXPECT_EQ(p.cfg_flags & FG_CFG_F_DNS_WILDCARD, 0);
+}
+
+TEST(CompilePolicyTest, NamesCompareWithoutCase) {
+  v1::ContainerProfile c = Section();
+  c.add_dns_queries()->set_name("API.Example.COM");
+  CompiledPolicy p = MustCompile(c);
+  EXPECT_TRUE(HasDnsRule(p, FG_DNS_RULE_QUERY, 0, 0, NameHash("api.example.com")));
+}
+
+TEST(CompilePolicyTest, WildcardNameRuleHashesItsBaseAndSetsTheFlag) {
+  v1::ContainerProfile c = Section();
+  auto* n = c.add_named_egress();
+  n->set_name("*.example.com");
+  n->set_protocol(v1::PROTOCOL_TCP);
+  n->set_port(0);
+  CompiledPolicy p = MustCompile(c);
+  const uint64_t base = NameHash("example.com");
+  EXPECT_TRUE(HasDnsRule(p, FG_DNS_RULE_EGRESS | FG_DNS_RULE_WILDCARD, IPPROTO_TCP, 0, base));
+  EXPECT_TRUE(HasDnsRule(p, FG_DNS_RULE_QUERY | FG_DNS_RULE_WILDCARD, 0, 0, base));
+  EXPECT_FALSE(HasDnsRule(p, FG_DNS_RULE_EGRESS, IPPROTO_TCP, 0, base));  // not the base itself
+  EXPECT_NE(p.cfg_flags & FG_CFG_F_DNS_WILDCARD, 0);
+}
+
+TEST(CompilePolicyTest, BadNameRulesAreErrorsNamingTheRule) {
+  const std::vector<std::string> bads = {"a.*.example.com", "*", "x..y",
+                                         std::string(64, 'a') + ".com", "*.a.b.c.d.e.f.g.h.i"};
+  for (const std::string& bad : bads) {
+    v1::ContainerProfile c = Section();
+    c.add_dns_queries()->set_name(bad);
+    absl::Status st = CompileError(c);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(st.message()), HasSubstr("DNS name")) << bad;
+  }
+  v1::ContainerProfile c = Section();
+  auto* n = c.add_named_egress();
+  n->set_name("api.example.com");
+  n->set_protocol(v1::PROTOCOL_UNSPECIFIED);
+  EXPECT_THAT(std::string(CompileError(c).message()), HasSubstr("protocol"));
+}
+
+TEST(CompilePolicyTest, NameRulesThatDoNotFitAreRefused) {
+  v1::ContainerProfile c = Section();
+  for (int i = 0; i < 5; ++i) c.add_dns_queries()->set_name("n" + std::to_string(i) + ".test");
+  PolicyLimits limits;
+  limits.max_dns_rules = 4;
+  EXPECT_EQ(CompileError(c, limits).code(), absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "profile/dns_items.h"
 #include "profile/names.h"
 
 namespace faasguard {
@@ -480,6 +481,92 @@ TEST(ParseFunctionRefTest, RejectsInvalidReferences) {
   absl::StatusOr<v1::FunctionId> id = ParseFunctionRef(absl::StrCat(std::string(64, 'n'), "/fn"));
   ASSERT_FALSE(id.ok());
   EXPECT_THAT(std::string(id.status().message()), HasSubstr("namespace"));
+}
+
+// --- Egress by DNS name ------------------------------------------------------------------
+
+v1::NamedEgress Named(const std::string& name, uint32_t port, const std::string& addr,
+                      v1::Seen seen) {
+  v1::NamedEgress n;
+  n.set_name(name);
+  n.set_protocol(v1::PROTOCOL_TCP);
+  n.set_port(port);
+  if (!addr.empty()) n.add_addresses(addr);
+  *n.mutable_seen() = std::move(seen);
+  return n;
+}
+
+TEST(AddNamedEgressTest, TheNameIsTheItemAndAddressesOnlyItsNewestEvidence) {
+  v1::ContainerProfile c;
+  EXPECT_TRUE(AddNamedEgress(c, Named("api.example.com", 443, "192.0.2.1", MakeSeen(1, 5, 5))));
+  for (int i = 2; i <= 10; ++i)
+    EXPECT_FALSE(AddNamedEgress(
+        c, Named("api.example.com", 443, "192.0.2." + std::to_string(i), MakeSeen(1, 6, 6 + i))));
+  EXPECT_FALSE(AddNamedEgress(c, Named("api.example.com", 443, "192.0.2.5", MakeSeen(1, 7, 7))));
+  ASSERT_EQ(c.named_egress_size(), 1);
+  const auto& n = c.named_egress(0);
+  EXPECT_EQ(n.seen().count(), 11u);
+  ASSERT_EQ(n.addresses_size(), kNamedEgressEvidence);
+  EXPECT_EQ(n.addresses(kNamedEgressEvidence - 1), "192.0.2.5");  // the last reached
+  EXPECT_EQ(n.addresses(0), "192.0.2.3");                         // the oldest kept
+  // Another port or protocol is another item.
+  EXPECT_TRUE(AddNamedEgress(c, Named("api.example.com", 80, "", MakeSeen(1, 5, 5))));
+}
+
+TEST(AddDnsQueryTest, TypesJoinAndNxdomainSticks) {
+  v1::ContainerProfile c;
+  v1::DnsQuery q;
+  q.set_name("db.svc.cluster.local");
+  q.add_types("A");
+  *q.mutable_seen() = MakeSeen(1, 5, 5);
+  EXPECT_TRUE(AddDnsQuery(c, q));
+  q.set_types(0, "AAAA");
+  q.set_nxdomain(true);
+  EXPECT_FALSE(AddDnsQuery(c, q));
+  q.set_nxdomain(false);
+  q.set_types(0, "A");
+  EXPECT_FALSE(AddDnsQuery(c, q));
+  ASSERT_EQ(c.dns_queries_size(), 1);
+  EXPECT_THAT(c.dns_queries(0).types(), ::testing::ElementsAre("A", "AAAA"));
+  EXPECT_TRUE(c.dns_queries(0).nxdomain());
+  EXPECT_EQ(c.dns_queries(0).seen().count(), 3u);
+}
+
+TEST(DnsItemsTest, DiffJsonAndValidation) {
+  v1::Profile a = NewProfile(Fn("default", "f"), absl::FromUnixSeconds(1700000000));
+  v1::Profile b = a;
+  AddNamedEgress(ContainerSection(a, "main"),
+                 Named("api.example.com", 443, "192.0.2.1", MakeSeen(1, 5, 5)));
+  AddNamedEgress(ContainerSection(b, "main"),
+                 Named("api.example.com", 443, "192.0.2.9", MakeSeen(3, 5, 9)));
+  v1::DnsQuery q;
+  q.set_name("*.example.org");
+  AddDnsQuery(ContainerSection(b, "main"), q);
+  ProfileDiff d = DiffProfiles(a, b);  // evidence and counts are not items
+  ASSERT_EQ(d.added.size(), 1u);
+  EXPECT_EQ(d.added[0].named_egress_size(), 0);
+  ASSERT_EQ(d.added[0].dns_queries_size(), 1);
+  EXPECT_TRUE(d.removed.empty());
+  EXPECT_TRUE(ValidateProfile(b).ok());
+
+  const std::string json = ProfileToJson(b);
+  EXPECT_THAT(json, HasSubstr("\"namedEgress\""));
+  EXPECT_THAT(json, HasSubstr("\"dnsQueries\""));
+  EXPECT_THAT(json, HasSubstr("\"addresses\""));
+
+  for (const std::string bad : {"a.*.example.com", "x..y", "*"}) {
+    v1::Profile p = b;
+    p.mutable_containers(0)->mutable_named_egress(0)->set_name(bad);
+    absl::Status st = ValidateProfile(p);
+    EXPECT_FALSE(st.ok()) << bad;
+    EXPECT_THAT(std::string(st.message()), HasSubstr("named egress")) << bad;
+  }
+  v1::Profile p = b;
+  p.mutable_containers(0)->mutable_named_egress(0)->add_addresses("10.0.0.0/8");
+  EXPECT_THAT(std::string(ValidateProfile(p).message()), HasSubstr("is not an address"));
+  p = b;
+  p.mutable_containers(0)->mutable_dns_queries(0)->add_types("BOGUS");
+  EXPECT_THAT(std::string(ValidateProfile(p).message()), HasSubstr("unknown query type"));
 }
 
 }  // namespace

@@ -196,8 +196,8 @@ int Run(Invocation& in) {
     if (ps.ok() && policy.enforce()) {
       auto compiled = CompileSeccompFilter(SeccompPolicyFromMessage(policy));
       if (!compiled.ok())
-        return in.Fail(absl::StrCat("cannot compile the seccomp filter of ", FunctionRef(*id),
-                                    ": ", compiled.status().message()));
+        return in.Fail(absl::StrCat("cannot compile the seccomp filter of ", FunctionRef(*id), ": ",
+                                    compiled.status().message()));
       filter = std::move(*compiled);
       if (FilterEnforcesAlone(policy)) revision = policy.revision();
     }
@@ -259,9 +259,10 @@ int Run(Invocation& in) {
       never_ran = true;
       const bool missing = failure.step == ChildFailure::kExec && failure.err == ENOENT;
       result = missing ? 127 : 126;
-      const char* step = failure.step == ChildFailure::kCgroup    ? "cannot join cgroup: "
-                         : failure.step == ChildFailure::kSeccomp ? "cannot install seccomp filter: "
-                                                                  : "";
+      const char* step = failure.step == ChildFailure::kCgroup ? "cannot join cgroup: "
+                         : failure.step == ChildFailure::kSeccomp
+                             ? "cannot install seccomp filter: "
+                             : "";
       in.Fail(absl::StrCat("cannot run ", cmd[0], ": ", step, std::strerror(failure.err),
                            missing ? " (its interpreter or loader is missing?)" : ""),
               result);
