@@ -108,9 +108,8 @@ struct DnsEvent {
   std::string name;  // "" when the kernel no longer knew the text
 };
 
-using Event =
-    std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent, DnsEvent,
-                 SockEvent>;
+using Event = std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent, DnsEvent,
+                           SockEvent>;
 
 absl::StatusOr<Event> DecodeEvent(const void* data, size_t size);
 

@@ -276,10 +276,9 @@ absl::Status BpfKernelMaps::ClearPolicy(uint32_t fn_id, uint8_t gen) {
       fds_.net_allow, "fg_net_allow",
       [&](const fg_net_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); }));
   if (fds_.sock_allow >= 0)
-    FG_RETURN_IF_ERROR(
-        DeleteWhere<fg_sock_key>(fds_.sock_allow, "fg_sock_allow", [&](const fg_sock_key& k) {
-          return k.fn_id == fn_id && k.gen == (gen & 1);
-        }));
+    FG_RETURN_IF_ERROR(DeleteWhere<fg_sock_key>(
+        fds_.sock_allow, "fg_sock_allow",
+        [&](const fg_sock_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); }));
   if (fds_.dns_allow < 0) return absl::OkStatus();
   return DeleteWhere<fg_dns_rule_key>(
       fds_.dns_allow, "fg_dns_allow",
