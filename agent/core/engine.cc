@@ -491,6 +491,7 @@ void Engine::SyncBusyLocked(Function& f, Section& s) {
 
 void Engine::SyncLocked() {
   ++counters_.syncs;
+  UpdateSyscallHookLocked(/*may_detach=*/true);
   for (auto& [key, f] : functions_)
     for (auto& [name, s] : f.sections) SyncSectionStateLocked(f, s);
 

@@ -283,8 +283,9 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   void RefreshSeccompLocked(Function& f);
   absl::StatusOr<v1::SeccompPolicy> SeccompPolicyLocked(const Function& f,
                                                         const std::string& container);
-  // Tell the sink when whether sys_enter is needed changed.
-  void UpdateSyscallHookLocked();
+  // Tell the sink when whether sys_enter is needed changed (a detach only when `may_detach`:
+  // at a sync).
+  void UpdateSyscallHookLocked(bool may_detach = false);
   v1::KernelState SnapshotLocked();
   // Write the kernel-state record if it changed (errors are logged and counted).
   void PersistKernelStateLocked();

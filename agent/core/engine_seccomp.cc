@@ -108,11 +108,14 @@ void Engine::SetSyscallHookSink(std::function<void(bool needed)> sink) {
   UpdateSyscallHookLocked();
 }
 
-void Engine::UpdateSyscallHookLocked() {
+void Engine::UpdateSyscallHookLocked(bool may_detach) {
   if (!hook_sink_) return;
   // A pod-level cgroup counts: the containers it will hold are not known yet.
   const bool needed = slots_.CountWithout(FG_CG_F_SECCOMP) > 0;
   if (hook_told_ && *hook_told_ == needed) return;
+  // Attach at once (before a command's first instruction); detach only at a sync, so that
+  // cgroups coming and going (cold starts) do not attach and detach sys_enter each time.
+  if (!needed && hook_told_ && !may_detach) return;
   hook_told_ = needed;
   hook_sink_(needed);
 }
