@@ -19,7 +19,7 @@ SECTIONS = {
     "cold_start": ["samples", "attributed"],
     "targets": [],
 }
-SYSCALL_CONFIGS = ["none", "floor", "untracked", "learn", "monitor", "enforce", "bpftrace"]
+SYSCALL_CONFIGS = ["none", "floor", "floor2", "untracked", "learn", "monitor", "enforce", "bpftrace"]
 STORM_CONFIGS = ["none", "untracked", "learn", "monitor", "enforce"]
 
 

@@ -78,7 +78,7 @@ void Usage(std::ostream& os) {
   os << "Usage: fg-bench COMMAND [flags]   (run by bench/run; prints JSON)\n\n"
         "Commands:\n"
         "  syscalls --home DIR      a syscall-loop session driven on stdin:\n"
-        "                             floor on|off\n"
+        "                             floor on|both|off (both: sys_enter and sys_exit)\n"
         "                             measure LABEL getppid|openat ITERS BATCHES CGROUP|-\n"
         "                             quit\n"
         "  exec-storm --cgroup DIR [--seconds S] [--workers N] [--binary PATH]\n"

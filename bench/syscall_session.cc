@@ -35,7 +35,16 @@ class Floor {
     Off();
     if (skel_) fg_bench_floor__destroy(skel_);
   }
-  std::string On() {
+  // The empty sys_enter program, and with `exit_too` the empty sys_exit one as well.
+  std::string On(bool exit_too = false) {
+    if (exit_too && !exit_link_) {
+      std::string err = On();
+      if (!err.empty()) return err;
+      exit_link_ = bpf_program__attach(skel_->progs.fg_bench_floor_exit);
+      if (!exit_link_)
+        return absl::StrCat("attaching the sys_exit floor program: ", std::strerror(errno));
+      return "";
+    }
     if (link_) return "";
     if (!skel_) {
       skel_ = fg_bench_floor__open_and_load();
@@ -47,12 +56,15 @@ class Floor {
   }
   void Off() {
     if (link_) bpf_link__destroy(link_);
+    if (exit_link_) bpf_link__destroy(exit_link_);
     link_ = nullptr;
+    exit_link_ = nullptr;
   }
 
  private:
   fg_bench_floor* skel_ = nullptr;
   bpf_link* link_ = nullptr;
+  bpf_link* exit_link_ = nullptr;
 };
 
 // One batch: `iters` iterations of the operation, in ns per iteration.
@@ -102,9 +114,10 @@ int RunSyscallSession(const ParsedArgs& a) {
       std::string arg;
       in >> arg;
       std::string err;
-      if (arg == "on")
-        err = floor.On();
-      else
+      if (arg == "on" || arg == "both") {
+        if (arg == "on") floor.Off();
+        err = floor.On(arg == "both");
+      } else
         floor.Off();
       std::cout << (err.empty() ? "{\"ok\":true}" : "{\"error\":" + JsonString(err) + "}")
                 << std::endl;

@@ -165,6 +165,31 @@ struct {
 	__type(value, struct fg_scratch);
 } fg_scratch SEC(".maps") __weak;
 
+/* --- Files opened (files.bpf.c, abi/fg_file.h) --------------------------------------------- */
+
+/* Learned (function, access, path hash) of the files each function opened -> seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_file_key);
+	__type(value, struct fg_seen_val);
+} fg_files SEC(".maps") __weak;
+
+/* Allowed paths (exact, and "path*" prefixes) per function and generation -> access allowed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fg_file_rule_key);
+	__type(value, __u32);
+} fg_file_allow SEC(".maps") __weak;
+
+/* Per function and generation (fn_id * 2 + gen): whether opens are checked, prefix lengths. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * FG_MAX_FUNCS);
+	__type(key, __u32);
+	__type(value, struct fg_file_pol);
+} fg_file_pol SEC(".maps") __weak;
 /* ---- Egress by DNS name (bpf/dns.bpf.c, bpf/abi/fg_dns.h) ---- */
 #include "abi/fg_dns.h"
 

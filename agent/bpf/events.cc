@@ -129,6 +129,17 @@ absl::StatusOr<Event> DecodeEvent(const void* data, size_t size) {
       c.path = Field(e.path, sizeof e.path, e.path_len);
       return Event(std::move(c));
     }
+    case FG_EV_FILE: {
+      if (h.size != sizeof(fg_file_event))
+        return absl::InvalidArgumentError(absl::StrCat("file event of ", h.size, " bytes"));
+      auto e = std::make_unique<fg_file_event>();
+      std::memcpy(e.get(), data, sizeof *e);
+      if (!(e->access & FG_FILE_ACCESS) || (e->access & ~(FG_FILE_ACCESS | FG_FILE_LINKED)))
+        return absl::InvalidArgumentError(absl::StrCat("file event access ", e->access));
+      return Event(FileEvent{Header(h),
+                             {Field(e->path, sizeof e->path, e->path_len), e->path_flags, e->hash},
+                             e->access});
+    }
     case FG_EV_SOCK: {
       if (h.size != sizeof(fg_sock_event))
         return absl::InvalidArgumentError(absl::StrCat("socket event of ", h.size, " bytes"));

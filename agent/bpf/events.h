@@ -93,6 +93,13 @@ struct CgroupEvent {
   std::string path;        // relative to the cgroup v2 root
 };
 
+// A first sighting of a file opened with an access (abi/fg_file.h).
+struct FileEvent {
+  EventHeader hdr;
+  KernelPath path;
+  uint32_t access = 0;  // FG_FILE_*
+};
+
 // A DNS first sighting (struct fg_dns_event): a query (name, qtype), an NXDOMAIN answer, or
 // named egress (name, kind, protocol, port; the address reached is the evidence).
 struct DnsEvent {
@@ -109,7 +116,7 @@ struct DnsEvent {
 };
 
 using Event = std::variant<SyscallEvent, ExecEvent, NetEvent, ViolationEvent, CgroupEvent, DnsEvent,
-                           SockEvent>;
+                           FileEvent, SockEvent>;
 
 absl::StatusOr<Event> DecodeEvent(const void* data, size_t size);
 

@@ -211,6 +211,8 @@ absl::Status BpfKernelMaps::ResetFn(uint32_t fn_id) {
       fds_.execs, "fg_execs", [&](const fg_exec_key& k) { return k.fn_id == fn_id; }));
   FG_RETURN_IF_ERROR(DeleteWhere<fg_net_key>(
       fds_.net, "fg_net", [&](const fg_net_key& k) { return k.fn_id == fn_id; }));
+  FG_RETURN_IF_ERROR(DeleteWhere<fg_file_key>(
+      fds_.files, "fg_files", [&](const fg_file_key& k) { return k.fn_id == fn_id; }));
   if (fds_.socks >= 0)
     FG_RETURN_IF_ERROR(DeleteWhere<fg_sock_key>(
         fds_.socks, "fg_socks", [&](const fg_sock_key& k) { return k.fn_id == fn_id; }));
@@ -246,6 +248,15 @@ absl::Status BpfKernelMaps::WritePolicy(uint32_t fn_id, uint8_t gen, const Allow
     if (bpf_map_update_elem(fds_.net_allow, &k, &v, BPF_ANY) != 0)
       return fail(errno, "fg_net_allow");
   }
+  for (auto [k, access] : a.files) {
+    k.fn_id = fn_id;
+    k.gen = gen & 1;
+    if (bpf_map_update_elem(fds_.file_allow, &k, &access, BPF_ANY) != 0)
+      return fail(errno, "fg_file_allow");
+  }
+  // Last: the generation checks files only once every rule is in.
+  if (bpf_map_update_elem(fds_.file_pol, &idx, &a.file_pol, BPF_ANY) != 0)
+    return fail(errno, "fg_file_pol");
   if (!a.sock.empty() && fds_.sock_allow < 0) return fail(ENOENT, "fg_sock_allow");
   for (fg_sock_key k : a.sock) {
     k.fn_id = fn_id;
@@ -269,6 +280,12 @@ absl::Status BpfKernelMaps::ClearPolicy(uint32_t fn_id, uint8_t gen) {
   fg_sys_allow none{};
   if (bpf_map_update_elem(fds_.sys_allow, &idx, &none, BPF_ANY) != 0)
     return ErrnoStatus(errno, "clear map fg_sys_allow");
+  fg_file_pol no_files{};
+  if (bpf_map_update_elem(fds_.file_pol, &idx, &no_files, BPF_ANY) != 0)
+    return ErrnoStatus(errno, "clear map fg_file_pol");
+  FG_RETURN_IF_ERROR(DeleteWhere<fg_file_rule_key>(
+      fds_.file_allow, "fg_file_allow",
+      [&](const fg_file_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); }));
   FG_RETURN_IF_ERROR(DeleteWhere<fg_exec_rule_key>(
       fds_.exec_allow, "fg_exec_allow",
       [&](const fg_exec_rule_key& k) { return k.fn_id == fn_id && k.gen == (gen & 1); }));
@@ -312,6 +329,11 @@ absl::Status BpfKernelMaps::ForEachExec(
 absl::Status BpfKernelMaps::ForEachNet(
     const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) {
   return ForEach<fg_net_key, fg_seen_val>(fds_.net, "fg_net", fn);
+}
+
+absl::Status BpfKernelMaps::ForEachFile(
+    const std::function<void(const fg_file_key&, const fg_seen_val&)>& fn) {
+  return ForEach<fg_file_key, fg_seen_val>(fds_.files, "fg_files", fn);
 }
 
 absl::Status BpfKernelMaps::ForEachSock(
@@ -442,8 +464,8 @@ uint64_t CountKeys(int fd, uint32_t key_size) {
 std::vector<MapUsage> BpfKernelMaps::Usage() {
   std::vector<MapUsage> out;
   for (int fd : {fds_.tracked, fds_.execs, fds_.net, fds_.paths, fds_.exec_allow, fds_.net_allow,
-                 fds_.dns_queries, fds_.dns_conns, fds_.dns_binds, fds_.dns_allow, fds_.socks,
-                 fds_.sock_allow}) {
+                 fds_.files, fds_.file_allow, fds_.dns_queries, fds_.dns_conns, fds_.dns_binds,
+                 fds_.dns_allow, fds_.socks, fds_.sock_allow}) {
     if (fd < 0) continue;
     bpf_map_info info{};
     __u32 len = sizeof info;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "abi/fg_abi.h"
@@ -28,10 +29,16 @@ struct AllowList {
   fg_sys_allow sys{};
   std::vector<fg_exec_rule_key> exec;
   std::vector<fg_net_rule_key> net;
+  uint8_t cfg_flags = 0;  // FG_CFG_F_*
+  // Files (abi/fg_file.h): whether and how opens are checked, and the rules with the access
+  // each allows.
+  fg_file_pol file_pol{};
+  std::vector<std::pair<fg_file_rule_key, uint32_t>> files;
   std::vector<fg_dns_rule_key> dns;  // names (fg_dns_allow)
   std::vector<fg_sock_key> sock;     // Unix peers, socket kinds and options, inbound (fg_sock.h)
-  uint8_t cfg_flags = 0;             // FG_CFG_F_*
-  size_t rules() const { return exec.size() + net.size() + dns.size() + sock.size() + 1; }
+  size_t rules() const {
+    return exec.size() + net.size() + files.size() + dns.size() + sock.size() + 1;
+  }
 };
 
 // How full a kernel map is.
@@ -74,6 +81,8 @@ class KernelMaps {
       const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) = 0;
   virtual absl::Status ForEachNet(
       const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) = 0;
+  virtual absl::Status ForEachFile(
+      const std::function<void(const fg_file_key&, const fg_seen_val&)>& fn) = 0;
   virtual std::optional<PathText> LookupPath(uint64_t hash) = 0;
   // The learned socket items (fg_socks). A kernel without them has none.
   virtual absl::Status ForEachSock(
@@ -118,6 +127,8 @@ class BpfKernelMaps : public KernelMaps {
     // fg_mark_tasks, the task iterator that marks the tasks of tracked cgroups (-1: the kernel
     // has no task mark, fg_task_mark_on).
     int mark_iter = -1;
+    // Files opened (files.bpf.c): the learned set, the rules, the per-generation policy.
+    int files = -1, file_allow = -1, file_pol = -1;
     // Egress by DNS name: fg_dns_queries, fg_dns_conns, fg_dns_names, fg_dns_binds,
     // fg_dns_allow, fg_dns_pending (-1: none, as in tests that load no DNS maps).
     int dns_queries = -1, dns_conns = -1, dns_names = -1, dns_binds = -1, dns_allow = -1,
@@ -144,6 +155,8 @@ class BpfKernelMaps : public KernelMaps {
       const std::function<void(const fg_exec_key&, const fg_seen_val&)>& fn) override;
   absl::Status ForEachNet(
       const std::function<void(const fg_net_key&, const fg_seen_val&)>& fn) override;
+  absl::Status ForEachFile(
+      const std::function<void(const fg_file_key&, const fg_seen_val&)>& fn) override;
   std::optional<PathText> LookupPath(uint64_t hash) override;
   absl::Status ForEachDnsQuery(
       const std::function<void(const fg_dns_query_key&, const fg_seen_val&)>& fn) override;

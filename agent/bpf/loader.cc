@@ -164,6 +164,8 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
       {p->skel_->maps.fg_paths, o.max_paths},
       {p->skel_->maps.fg_exec_allow, o.max_exec_rules},
       {p->skel_->maps.fg_net_allow, o.max_net_rules},
+      {p->skel_->maps.fg_files, o.max_files},
+      {p->skel_->maps.fg_file_allow, o.max_file_rules},
       {p->skel_->maps.fg_dns_binds, o.max_dns_bindings},
       {p->skel_->maps.fg_dns_allow, o.max_dns_rules},
       {p->skel_->maps.fg_socks, o.max_net},  // socket items share the network sizes
@@ -186,10 +188,13 @@ absl::StatusOr<std::unique_ptr<BpfPrograms>> BpfPrograms::Load(const LoaderOptio
       optional && o.features.task_mark && o.features.tp_btf && o.features.cgroup_storage;
   p->skel_->rodata->fg_task_mark_on = p->task_mark_on_;
   if (!o.features.task_mark) FG_RETURN_IF_ERROR(MakePlaceholder(p->skel_->maps.fg_task_mark));
-  for (bpf_program* mark : {p->skel_->progs.fg_mark_fork, p->skel_->progs.fg_mark_attach,
-                            p->skel_->progs.fg_mark_tasks, p->skel_->progs.fg_sys_enter})
+  for (bpf_program* mark :
+       {p->skel_->progs.fg_mark_fork, p->skel_->progs.fg_mark_attach, p->skel_->progs.fg_mark_tasks,
+        p->skel_->progs.fg_sys_enter, p->skel_->progs.fg_sys_exit})
     bpf_program__set_autoload(mark, p->task_mark_on_);
   bpf_program__set_autoload(p->skel_->progs.fg_sys_enter_cg, !p->task_mark_on_);
+  bpf_program__set_autoload(p->skel_->progs.fg_sys_exit_cg, !p->task_mark_on_);
+  bpf_program__set_autoload(p->skel_->progs.fg_uring_open, true);
 
   // Optional programs: autoload only when the feature probe loaded one of their kind.
   bpf_program* prog;
@@ -421,6 +426,9 @@ absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
           sys_enter_adopted_ = std::move(adopted_link_fds_.back());
           adopted_link_fds_.pop_back();
           sys_enter_on_ = true;
+        } else if (IsFileHook(prog)) {
+          file_adopted_.push_back(std::move(adopted_link_fds_.back()));
+          adopted_link_fds_.pop_back();
         }
         attached_.push_back({bpf_program__name(prog), type, target, "adopted"});
         return absl::OkStatus();
@@ -444,6 +452,8 @@ absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
   if (is_sys_enter) {
     sys_enter_link_ = std::move(link);
     sys_enter_on_ = true;
+  } else if (IsFileHook(prog)) {
+    file_links_.push_back(std::move(link));
   } else {
     links_.push_back(std::move(link));
   }
@@ -469,13 +479,16 @@ absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
   }
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
-    if (!bpf_program__autoload(prog) || prog == sys_enter()) continue;
+    if (!bpf_program__autoload(prog) || prog == sys_enter() || IsFileHook(prog)) continue;
     // An iterator is run, not attached (MarkTrackedTasks).
     if (SplitSection(bpf_program__section_name(prog)).first == "iter") continue;
     FG_RETURN_IF_ERROR(AttachProgram(prog));
   }
   FG_RETURN_IF_ERROR(SetSyscallHook(true));
   if (pin_dir_.empty()) return absl::OkStatus();
+  // An earlier agent's file hooks stay attached (their functions are enforced meanwhile).
+  if (Exists(absl::StrCat(LinksDir(pin_dir_), "/", bpf_program__name(file_hooks().front()))))
+    FG_RETURN_IF_ERROR(SetFileHook(true));
   // Links of programs this agent does not run (an optional program no longer loaded, the
   // other variant of one): they would keep running beside ours.
   auto pinned = ListDir(LinksDir(pin_dir_));
@@ -553,6 +566,9 @@ BpfKernelMaps::Fds BpfPrograms::map_fds() const {
           cgroup_fd_.get(),
           bpf_map__fd(skel_->maps.fg_cpu_cache),
           task_mark_on_ ? bpf_program__fd(skel_->progs.fg_mark_tasks) : -1,
+          bpf_map__fd(skel_->maps.fg_files),
+          bpf_map__fd(skel_->maps.fg_file_allow),
+          bpf_map__fd(skel_->maps.fg_file_pol),
           bpf_map__fd(skel_->maps.fg_dns_queries),
           bpf_map__fd(skel_->maps.fg_dns_conns),
           bpf_map__fd(skel_->maps.fg_dns_names),
@@ -579,6 +595,66 @@ absl::Status BpfPrograms::SetClusterCidrs(const std::vector<fg_cidr_key>& cidrs)
     if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0)
       return ErrnoStatus(errno, "write map fg_cluster (at most 64 cluster CIDRs)");
   }
+  return absl::OkStatus();
+}
+
+// --- Files (files.bpf.c) ----------------------------------------------------------------------
+
+std::vector<bpf_program*> BpfPrograms::file_hooks() const {
+  return {task_mark_on_ ? skel_->progs.fg_sys_exit : skel_->progs.fg_sys_exit_cg,
+          skel_->progs.fg_uring_open};
+}
+
+bool BpfPrograms::IsFileHook(const bpf_program* prog) const {
+  for (const bpf_program* h : file_hooks())
+    if (h == prog) return true;
+  return false;
+}
+
+bool BpfPrograms::file_lsm_active() const {
+  return lsm_active_ && bpf_program__autoload(skel_->progs.fg_lsm_file);
+}
+
+absl::Status BpfPrograms::SetFileHook(bool attached) {
+  if (attached == file_hook_on_) return absl::OkStatus();
+  if (attached) {
+    // Marks first, as for sys_enter: the mark is what lets an untracked task leave at once.
+    if (task_mark_on_ && !sys_enter_on_) FG_RETURN_IF_ERROR(MarkAll());
+    for (bpf_program* prog : file_hooks()) {
+      absl::Status st = AttachProgram(prog);
+      // io_uring's tracepoint is missing where the kernel has no io_uring: sys_exit suffices.
+      if (!st.ok() && prog == skel_->progs.fg_uring_open) {
+        LogWarn("io_uring open completions are not watched", {{"error", st.ToString()}});
+        continue;
+      }
+      if (!st.ok()) {
+        file_links_.clear();
+        file_adopted_.clear();
+        return st;
+      }
+    }
+    file_hook_on_ = true;
+    LogInfo("file hooks attached", {{"programs", static_cast<uint64_t>(file_hooks().size())}});
+    return absl::OkStatus();
+  }
+  // Detached: the pins go first, then our references, the last ones.
+  for (bpf_program* prog : file_hooks()) {
+    if (pin_dir_.empty()) break;
+    std::string pin = absl::StrCat(LinksDir(pin_dir_), "/", bpf_program__name(prog));
+    if (::unlink(pin.c_str()) != 0 && errno != ENOENT)
+      return ErrnoStatus(errno, absl::StrCat("unpin ", pin));
+    ours_.erase(bpf_program__name(prog));
+  }
+  for (auto& l : file_links_) l.get_deleter().keep_attached = false;
+  file_links_.clear();
+  file_adopted_.clear();
+  file_hook_on_ = false;
+  std::erase_if(attached_, [&](const AttachedProgramInfo& a) {
+    for (bpf_program* prog : file_hooks())
+      if (a.name == bpf_program__name(prog)) return true;
+    return false;
+  });
+  LogInfo("file hooks detached", {});
   return absl::OkStatus();
 }
 

@@ -29,6 +29,8 @@ struct LoaderOptions {
   uint32_t max_paths = 8192;
   uint32_t max_exec_rules = 16384;
   uint32_t max_net_rules = 16384;
+  uint32_t max_files = 16384;        // fg_files: learned (function, access, path) items
+  uint32_t max_file_rules = 16384;   // fg_file_allow: file rules of every function, 2 generations
   uint32_t max_dns_bindings = 8192;  // fg_dns_binds: addresses from DNS answers, all functions
   uint32_t max_dns_rules = 16384;    // fg_dns_allow: name rules, all functions
   uint64_t hash_seed = 0;   // for a fresh start; adopted state keeps the seed it was made with
@@ -80,6 +82,15 @@ class BpfPrograms {
   absl::Status SetSyscallHook(bool attached);
   bool syscall_hook_attached() const { return sys_enter_on_; }
 
+  // The file hooks (files.bpf.c): sys_exit, a second node-wide hook (behind the task mark like
+  // sys_enter), and io_uring's completions. Needed only while some function profiles files
+  // (learns, or is checked against file rules): the engine says when (Engine::SetFileHook).
+  // Detached at load, unless an earlier agent's pinned links are adopted (no gap on restart).
+  absl::Status SetFileHook(bool attached);
+  bool file_hook_attached() const { return file_hook_on_; }
+  // Whether the optional BPF-LSM file_open program is loaded (refuses with EPERM).
+  bool file_lsm_active() const;
+
   // Renew the agent's heartbeat in fg_agent (fail-open functions block while it is fresh).
   absl::Status Heartbeat();
   // When the kernel failed to mark a task since the last call (FG_STAT_MARK_FAIL moved), run
@@ -106,6 +117,9 @@ class BpfPrograms {
   absl::StatusOr<bool> AdoptLink(bpf_program* prog, const std::string& path, uint64_t cgroup_id);
   // The sys_enter program loaded: fg_sys_enter behind the task mark, else fg_sys_enter_cg.
   bpf_program* sys_enter() const;
+  // The file hooks loaded: fg_sys_exit (behind the mark) or fg_sys_exit_cg, and fg_uring_open.
+  std::vector<bpf_program*> file_hooks() const;
+  bool IsFileHook(const bpf_program* prog) const;
   // Task marks: FG_STAT_MARK_FAIL summed over CPUs; run the task-mark iterator.
   absl::StatusOr<uint64_t> MarkFailures() const;
   absl::Status MarkAll();
@@ -129,6 +143,9 @@ class BpfPrograms {
   LinkPtr sys_enter_link_{nullptr, LinkDeleter{}};  // sys_enter's link, attached here
   UniqueFd sys_enter_adopted_;                      // or the pinned link it adopted
   bool sys_enter_on_ = false;
+  std::vector<LinkPtr> file_links_;     // the file hooks' links, attached here
+  std::vector<UniqueFd> file_adopted_;  // or the pinned links they adopted
+  bool file_hook_on_ = false;
   std::string cgroup2_mount_;
   uint64_t root_id_ = 0;        // the v2 root's id (pinned cgroup links are checked)
   std::set<std::string> ours_;  // names of the programs whose links we pinned

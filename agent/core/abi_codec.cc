@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "core/sock_codec.h"
 #include "dns/dns_message.h"
+#include "profile/files.h"
 #include "profile/path_rule.h"
 #include "profile/profile.h"
 #include "syscalls/syscall_table.h"
@@ -191,6 +192,17 @@ v1::SyscallEntry SyscallFromKernel(uint32_t arch, uint32_t nr) {
   e.set_name(SyscallName(a, nr));
   e.set_arch(std::string(ArchName(a)));
   e.set_nr(nr);
+  return e;
+}
+
+v1::FileEntry FileFromKernel(const PathText& p, uint32_t access, const v1::Seen& seen) {
+  v1::FileEntry e;
+  v1::PathKind kind;
+  PathToProfile(p, e.mutable_path(), &kind);
+  e.set_kind(kind);
+  SetFileAccess(e, access);
+  e.set_hard_linked(access & FG_FILE_LINKED);
+  *e.mutable_seen() = seen;
   return e;
 }
 
@@ -388,6 +400,17 @@ v1::Violation ViolationFromKernel(const ViolationEvent& e) {
       v.set_attempted(e.arch == FG_ARCH_COMPAT ? absl::StrCat(sc.name(), " (", sc.arch(), ")")
                                                : sc.name());
       if (e.nr < FG_SYS_MAX) *v.mutable_syscall() = std::move(sc);
+      break;
+    }
+    case FG_VIOL_FILE: {
+      // The path the kernel opened and how: "/etc/shadow (read)", "deleted /tmp/x (write)".
+      const uint32_t access = e.item_flags >> FG_FILE_ITEM_ACCESS_SHIFT;
+      v1::FileEntry f = FileFromKernel({e.item, e.item_flags & 0xff}, access, {});
+      f.clear_seen();
+      static constexpr const char* kKind[] = {"", "deleted ", "anonymous ", "truncated "};
+      v.set_attempted(absl::StrCat(kKind[f.kind() & 3], f.path(), " (", FileAccessWords(access),
+                                   f.hard_linked() ? ", hard-linked" : "", ")"));
+      *v.mutable_file() = std::move(f);
       break;
     }
     case FG_VIOL_IOURING: {

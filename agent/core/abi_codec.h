@@ -76,6 +76,8 @@ std::optional<std::pair<std::string, v1::NetEntry>> NetKeyToEntry(const fg_net_k
 // A syscall the kernel saw (enum fg_arch, number) -> the profile entry, named from the table.
 v1::SyscallEntry SyscallFromKernel(uint32_t arch, uint32_t nr);
 
+// A file opened as the kernel recorded it (path, FG_FILE_* access) -> the profile item.
+v1::FileEntry FileFromKernel(const PathText& p, uint32_t access, const v1::Seen& seen);
 // Egress by DNS name: a named egress item (the kernel's text of the name; the address reached,
 // 4 or 16 bytes, as its evidence) and a query (name and type; NXDOMAIN when an answer said so).
 v1::NamedEgress NamedEgressFromKernel(const std::string& name_text, uint8_t proto, uint16_t port,

@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "core/abi_codec.h"
 #include "core/lifecycle.h"
+#include "profile/files.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 #include "seccomp/seccomp_policy.h"
@@ -146,6 +147,7 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
     s.fn_id = *slot;
     sit = f.sections.emplace(container, std::move(s)).first;
   }
+  EnsureFileHookLocked(NeedsFilesLocked(f, f.profile.mode()));  // before its first open
   uint32_t kflags = (opts.pod_level ? FG_CG_F_POD : 0) | (opts.pending ? FG_CG_F_PENDING : 0);
   // Started under the filter of the policy in force: refused before its syscalls run, and
   // sys_enter passes it. Another revision (the profile changed meanwhile): sys_enter checks.
@@ -270,6 +272,7 @@ absl::Status Engine::UnregisterCgroup(uint64_t cgroup_id, absl::string_view reas
            {"cgroup", path},
            {"cgroup_id", cgroup_id}});
   if (f && s) EmitLocked(v1::EVENT_KIND_LIFECYCLE, *f, s->container, std::string(reason), path);
+  UpdateFileHookLocked();
   return st;
 }
 
@@ -356,6 +359,85 @@ bool Engine::ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::
   return true;
 }
 
+// --- Files -----------------------------------------------------------------------------------
+
+bool Engine::ApplyFile(Function& f, Section& s, const PathText& path, uint32_t access,
+                       const v1::Seen& seen) {
+  v1::FileEntry e = FileFromKernel(path, access, seen);
+  v1::ContainerProfile& c = ContainerSection(f.profile, s.container);
+  if (!AddFile(c, e)) return false;
+  NoteNew(f, s, "file", {{"path", e.path()}, {"access", FileAccessWords(access)}});
+  if (size_t n = FoldFiles(c)) {
+    LogInfo("files folded into rules", {{"function", FunctionKey(f.profile.function())},
+                                        {"container", s.container},
+                                        {"items", static_cast<uint64_t>(n)}});
+  }
+  return true;
+}
+
+void Engine::SyncFilesLocked() {
+  absl::Status st = kernel_->ForEachFile([&](const fg_file_key& k, const fg_seen_val& v) {
+    Function* f = nullptr;
+    Section* s = SectionForSlotLocked(k.fn_id, &f);
+    if (!s) return;
+    uint64_t& base = s->folded.file[{k.access, k.hash}];
+    const CountFold c = FoldCount(v.count, base);
+    if (!c.due) return;
+    auto path = paths_.Resolve(k.hash);
+    if (!path) {
+      if (paths_.NoteUnresolved({0, k.hash, k.access})) ++counters_.unresolved_paths;
+      return;
+    }
+    base = v.count;
+    ApplyFile(*f, *s, *path, k.access, SeenFromKernel(c.delta, v.first_ns, v.last_ns));
+    if (c.delta) f->dirty = true;
+  });
+  if (!st.ok()) LogWarn("cannot read file set", {{"error", st.ToString()}});
+}
+
+bool Engine::NeedsFilesLocked(const Function& f, v1::Mode mode) const {
+  if (mode == v1::MODE_LEARN || mode == v1::MODE_UNSPECIFIED) return true;
+  for (const auto& c : f.profile.containers())
+    if (c.files_size()) return true;
+  return false;
+}
+
+void Engine::EnsureFileHookLocked(bool needed) {
+  if (!needed || file_hook_on_ || !file_hook_) return;
+  if (absl::Status st = file_hook_(true); !st.ok()) {
+    ++counters_.policy_errors;
+    LogError("cannot attach the file hooks: files are neither learned nor checked",
+             {{"error", st.ToString()}});
+    return;
+  }
+  file_hook_on_ = true;
+}
+
+void Engine::UpdateFileHookLocked() {
+  if (!file_hook_) return;
+  bool needed = false;
+  for (const auto& [key, f] : functions_)
+    if (ReplicasLocked(f) && NeedsFilesLocked(f, f.profile.mode())) needed = true;
+  if (needed) return EnsureFileHookLocked(true);
+  if (!file_hook_on_) return;
+  if (absl::Status st = file_hook_(false); !st.ok()) {
+    LogWarn("cannot detach the file hooks", {{"error", st.ToString()}});
+    return;
+  }
+  file_hook_on_ = false;
+}
+
+void Engine::SetFileHook(std::function<absl::Status(bool)> hook, bool attached) {
+  std::lock_guard<std::mutex> l(mu_);
+  file_hook_ = std::move(hook);
+  file_hook_on_ = attached;  // kept until the replicas are known (RegisterCgroup, restore)
+}
+
+bool Engine::file_hook_attached() {
+  std::lock_guard<std::mutex> l(mu_);
+  return file_hook_on_;
+}
+
 bool Engine::ApplySock(Function& f, Section& s, const fg_sock_key& key, const PathText& name,
                        const v1::Seen& seen) {
   auto entry = SockKeyToEntry(key, name.path, name.flags);
@@ -430,6 +512,10 @@ void Engine::HandleEvent(const Event& ev) {
           ApplyExec(*f, *s, bin, parent, script, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns), &e);
         } else if constexpr (std::is_same_v<T, NetEvent>) {
           ApplyNet(*f, *s, e.key, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns));
+        } else if constexpr (std::is_same_v<T, FileEvent>) {
+          PathText path{e.path.path, e.path.flags};
+          paths_.Remember(e.path.hash, path);
+          ApplyFile(*f, *s, path, e.access, SeenFromKernel(0, e.hdr.ts_ns, e.hdr.ts_ns));
         } else if constexpr (std::is_same_v<T, SockEvent>) {
           PathText name{e.name, e.name_flags};
           if (e.key.kind == FG_SOCK_UNIX) paths_.Remember(e.key.hash, name);
@@ -530,6 +616,7 @@ void Engine::SyncLocked() {
     if (c.delta) f->dirty = true;
   });
   if (!st.ok()) LogWarn("cannot read network set", {{"error", st.ToString()}});
+  SyncFilesLocked();
   SyncSocksLocked();
   SyncDnsLocked();
 }
@@ -682,6 +769,7 @@ Engine::RestoreReport Engine::RestoreKernelState(
   SyncLocked();
   record_.Reset();
   PersistKernelStateLocked();
+  UpdateFileHookLocked();
   return r;
 }
 
@@ -703,7 +791,7 @@ std::map<std::string, uint64_t> Engine::ViolationsByKindLocked(const Function& f
   for (const auto& [name, s] : f.sections)
     for (uint8_t k = FG_VIOL_SYSCALL; k < FG_VIOL_KINDS; ++k)
       // The kinds added later are listed once they happen (the four first ones always are).
-      if (k <= FG_VIOL_LISTEN || (k == FG_VIOL_DNS_QUERY && s.viol[k]))
+      if (k <= FG_VIOL_LISTEN || ((k == FG_VIOL_DNS_QUERY || k == FG_VIOL_FILE) && s.viol[k]))
         by_kind[ViolationKindWord(k)] += s.viol[k];
   return by_kind;
 }
@@ -814,6 +902,7 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings
   const ModeSettings from = ModeSettings::Of(f.profile);
   absl::Status st;
   uint32_t rules = 0;
+  EnsureFileHookLocked(!f.sections.empty() && NeedsFilesLocked(f, to.mode));
   if (to.mode == v1::MODE_LEARN) {
     std::vector<uint32_t> slots;
     for (const auto& [name, s] : f.sections) slots.push_back(s.fn_id);
@@ -843,6 +932,7 @@ absl::StatusOr<uint32_t> Engine::ApplyModeLocked(Function& f, const ModeSettings
     *f.profile.mutable_learning_started() = ToProtoTime(absl::Now());
   to.ApplyTo(f.profile);
   f.dirty = true;
+  UpdateFileHookLocked();
   RefreshSeccompLocked(f);
   return rules;
 }
@@ -1102,6 +1192,7 @@ absl::Status Engine::DeleteProfile(const v1::FunctionId& id) {
   LogInfo("function deleted", {{"function", FunctionKey(id)}});
   functions_.erase(it);
   PersistKernelStateLocked();
+  UpdateFileHookLocked();
   return absl::OkStatus();
 }
 

@@ -183,6 +183,13 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   // From the ring-buffer thread.
   void HandleEvent(const Event& ev);
 
+  // The file hooks (BpfPrograms::SetFileHook), attached only while some function profiles
+  // files: one with replicas that learns, or whose profile has file rules. The engine attaches
+  // them before a replica or an allow-list needs them, and detaches them when nothing does.
+  // `attached`: their state now (an earlier agent's pinned links may have been adopted).
+  void SetFileHook(std::function<absl::Status(bool)> hook, bool attached);
+  bool file_hook_attached();
+
   // Fold the kernel-side sets and counters into the profiles.
   void SyncFromKernel();
   // Write every profile that changed. Errors are logged and retried next time.
@@ -263,6 +270,15 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   bool ApplyExec(Function& f, Section& s, const PathText& bin, const PathText& parent,
                  const std::string& script, const v1::Seen& seen, const ExecEvent* ev);
   bool ApplyNet(Function& f, Section& s, const fg_net_key& key, const v1::Seen& seen);
+  // A file opened (path, FG_FILE_* access); the section's files are folded after a new one.
+  bool ApplyFile(Function& f, Section& s, const PathText& path, uint32_t access,
+                 const v1::Seen& seen);
+  // Files: fold the kernel's set; whether `f` in `mode` needs the file hooks; attach them when
+  // `needed` (before anything relies on them); attach or detach to what every function needs.
+  void SyncFilesLocked();
+  bool NeedsFilesLocked(const Function& f, v1::Mode mode) const;
+  void EnsureFileHookLocked(bool needed);
+  void UpdateFileHookLocked();
   // A socket item (a Unix peer named by `name`, a kind, an option, a class of inbound peers).
   bool ApplySock(Function& f, Section& s, const fg_sock_key& key, const PathText& name,
                  const v1::Seen& seen);
@@ -303,6 +319,8 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   EngineCounters counters_;
   std::function<void(v1::AgentEvent)> sink_;
   KernelStateRecord record_;
+  std::function<absl::Status(bool)> file_hook_;
+  bool file_hook_on_ = false;
   std::map<uint64_t, std::string> cgroup_filter_;
   struct CpuSample {
     absl::Duration usage;

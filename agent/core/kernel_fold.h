@@ -34,6 +34,7 @@ SockKeyBytes SockKeyToBytes(const fg_sock_key& k);
 struct FoldBase {
   std::map<ExecTuple, uint64_t> exec;
   std::map<NetKeyBytes, uint64_t> net;
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> file;  // (access, path hash) -> count
   std::map<SockKeyBytes, uint64_t> sock;
   uint64_t execs = 0, forks = 0, exits = 0;
   fg_fn_state sys{};  // syscall bits already folded (an import may have dropped some since)

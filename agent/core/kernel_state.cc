@@ -35,6 +35,12 @@ void RecordFoldBase(const FoldBase& base, v1::SlotState* ss) {
     n->set_key(std::string(k.begin(), k.end()));
     n->set_count(count);
   }
+  for (const auto& [k, count] : base.file) {
+    v1::FileBase* f = ss->add_file_base();
+    f->set_access(k.first);
+    f->set_hash(k.second);
+    f->set_count(count);
+  }
   for (const auto& [k, count] : base.sock) {
     v1::NetBase* n = ss->add_sock_base();
     n->set_key(std::string(k.begin(), k.end()));
@@ -65,6 +71,7 @@ FoldBase FoldBaseFromRecord(const v1::SlotState& ss) {
     std::memcpy(k.data(), n.key().data(), k.size());
     b.net[k] = n.count();
   }
+  for (const auto& f : ss.file_base()) b.file[{f.access(), f.hash()}] = f.count();
   for (const auto& n : ss.sock_base()) {
     SockKeyBytes k{};
     if (n.key().size() != k.size()) continue;

@@ -13,6 +13,7 @@
 #include "core/abi_codec.h"
 #include "dns/dns_message.h"
 #include "profile/dns_items.h"
+#include "profile/files.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
 #include "profile/profile.h"
@@ -125,6 +126,47 @@ absl::Status CompileNet(const google::protobuf::RepeatedPtrField<v1::NetEntry>& 
     std::memcpy(k.addr, a->addr, 16);
     k.prefixlen = FG_NET_RULE_FIXED_BITS + a->prefix;
     out.net.push_back(k);
+  }
+  return absl::OkStatus();
+}
+
+// Files (abi/fg_file.h): an exact item is the hash of its kernel path text and kind; a "path*"
+// rule the hash of its prefix, whose length goes into the generation's prefix bitmap. A section
+// with no file item is not checked for files at all (a profile from before files were learned).
+absl::Status CompileFiles(const v1::ContainerProfile& c, uint64_t seed, CompiledPolicy& out) {
+  for (const auto& f : c.files()) {
+    auto rule = ParseRulePath(f.path());
+    if (!rule.ok())
+      return absl::InvalidArgumentError(absl::StrCat("file rule: ", rule.status().message()));
+    fg_file_rule_key k{};
+    uint32_t access = FileAccessMask(f);
+    // Creating a file allows opening it again with O_TRUNC: a function that writes a file of
+    // its own from scratch on every request creates it once and truncates it after.
+    if (access & FG_FILE_CREATE) access |= FG_FILE_TRUNC;
+    if (!access)
+      return absl::InvalidArgumentError(
+          absl::StrCat("file rule \"", f.path().substr(0, 64), "\": no access"));
+    if (f.hard_linked()) k.kind |= FG_FILE_RULE_LINKED;
+    if (rule->text.size() >= FG_PATH_MAX - 1)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "file rule \"", f.path().substr(0, 64), "...\": longer than the kernel keeps (",
+          FG_PATH_MAX - 2, " bytes; a longer path is learned as kind PATH_KIND_TRUNCATED)"));
+    if (rule->prefix) {
+      if (f.kind() != v1::PATH_KIND_FILE || rule->text.empty() || rule->text[0] != '/')
+        return absl::InvalidArgumentError(
+            absl::StrCat("file rule \"", f.path().substr(0, 64),
+                         "\": a prefix rule needs an absolute plain path"));
+      const size_t n = rule->text.size();
+      k.kind |= FG_FILE_RULE_PREFIX;
+      k.prefix_len = static_cast<__u16>(n);
+      k.hash = PathHash(rule->text, 0, seed);
+      out.file_pol.prefix_lens[n / 64] |= 1ull << (n % 64);
+    } else {
+      k.hash = PathHash(KernelPathText(rule->text, f.kind()), KernelPathFlags(f.kind()), seed);
+    }
+    out.file_pol.flags = FG_FILE_POL_ON;
+    out.file_pol.access |= access;
+    out.files.emplace_back(k, access);
   }
   return absl::OkStatus();
 }
@@ -256,6 +298,7 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
   if (st.ok()) st = CompileExecs(c, seed, out);
   if (st.ok()) st = CompileNet(c.egress(), FG_RULE_EGRESS, out);
   if (st.ok()) st = CompileNet(c.listen(), FG_RULE_LISTEN, out);
+  if (st.ok()) st = CompileFiles(c, seed, out);
   if (st.ok()) st = CompileSockets(c, seed, out);
   if (st.ok()) st = CompileDns(c, seed, out);
   if (!st.ok())
@@ -272,6 +315,10 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
     return absl::ResourceExhaustedError(absl::StrCat(
         "container ", c.name(), ": ", out.net.size(), " network rules do not fit the kernel map (",
         limits.max_net_rules, " entries; raise --max-net-rules)"));
+  if (out.files.size() > limits.max_file_rules)
+    return absl::ResourceExhaustedError(absl::StrCat("container ", c.name(), ": ", out.files.size(),
+                                                     " file rules do not fit the kernel map (",
+                                                     limits.max_file_rules, " entries)"));
   if (out.dns.size() > limits.max_dns_rules)
     return absl::ResourceExhaustedError(absl::StrCat(
         "container ", c.name(), ": ", out.dns.size(), " DNS name rules do not fit the kernel map (",
@@ -325,6 +372,7 @@ absl::StatusOr<CompiledPolicy> CompileSectionItems(const v1::Profile& p,
     for (const auto& x : c.execs()) AddExec(all, x);
     for (const auto& x : c.egress()) AddNet(all.mutable_egress(), x);
     for (const auto& x : c.listen()) AddNet(all.mutable_listen(), x);
+    for (const auto& x : c.files()) AddFile(all, x);
     for (const auto& x : c.unix_peers()) AddUnix(all, x);
     for (const auto& x : c.sockets()) AddSocket(all, x);
     for (const auto& x : c.inbound()) AddInbound(all, x);

@@ -18,6 +18,7 @@ namespace faasguard {
 struct PolicyLimits {
   size_t max_exec_rules = 16384;  // capacity of fg_exec_allow (all functions share it)
   size_t max_net_rules = 16384;   // capacity of fg_net_allow
+  size_t max_file_rules = 16384;  // capacity of fg_file_allow
   size_t max_dns_rules = 16384;   // capacity of fg_dns_allow
 };
 

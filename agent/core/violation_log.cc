@@ -1,5 +1,7 @@
 #include "core/violation_log.h"
 
+#include "profile/files.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -247,6 +249,11 @@ bool AddViolationItem(v1::ContainerProfile& c, const v1::Violation& v) {
       v1::SyscallEntry e = v.syscall();
       *e.mutable_first_seen() = v.time();
       return AddSyscall(c, e);
+    }
+    case v1::Violation::kFile: {
+      v1::FileEntry e = v.file();
+      *e.mutable_seen() = seen;
+      return AddFile(c, e);
     }
     case v1::Violation::kUnixPeer: {
       v1::UnixEntry e = v.unix_peer();

@@ -9,6 +9,7 @@
 #include "core/abi_codec.h"
 #include "core/sock_codec.h"
 #include "google/protobuf/struct.pb.h"
+#include "profile/files.h"
 #include "profile/names.h"
 #include "profile/profile.h"
 
@@ -109,6 +110,12 @@ std::string HostPort(const std::string& addr, uint32_t port) {
   std::string p = port ? absl::StrCat(port) : "*";
   if (addr.find(':') != std::string::npos) return absl::StrCat("[", addr, "]:", p);
   return absl::StrCat(addr, ":", p);
+}
+
+// A file item on one line: path, kind, access ("/tmp/*  read,write,create").
+std::string FileLine(const v1::FileEntry& f) {
+  return absl::StrCat(f.path(), KindSuffix(f.kind()), f.hard_linked() ? " (hard-linked)" : "", "  ",
+                      FileAccessWords(FileAccessMask(f)));
 }
 
 std::string DnsQueryLine(const v1::DnsQuery& q) {
@@ -212,6 +219,11 @@ std::string RenderProfile(const v1::Profile& p) {
       for (const auto& n : c.ingress())
         absl::StrAppend(&o, "    ", Proto(n.protocol()), " from ", n.address(), " to port ",
                         n.port(), "  x", n.seen().count(), "\n");
+    }
+    if (c.files_size()) {
+      absl::StrAppend(&o, "  Files (", c.files_size(), "):\n");
+      for (const auto& f : c.files())
+        absl::StrAppend(&o, "    ", FileLine(f), "  x", f.seen().count(), "\n");
     }
     RenderDnsSection(c, &o);
     const int socket_items =
@@ -401,6 +413,7 @@ void RenderItems(const v1::ContainerProfile& c, const char* sign, std::string* o
   for (const auto& n : c.ingress())
     absl::StrAppend(o, "  ", sign, " ingress ", Proto(n.protocol()), " from ", n.address(),
                     " to port ", n.port(), "\n");
+  for (const auto& f : c.files()) absl::StrAppend(o, "  ", sign, " file    ", FileLine(f), "\n");
   for (const auto& n : c.named_egress())
     absl::StrAppend(o, "  ", sign, " egress  ", Proto(n.protocol()), " ",
                     HostPort(n.name(), n.port()), " (by name)\n");

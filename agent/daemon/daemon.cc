@@ -230,6 +230,8 @@ void Agent::StartEngine() {
   hub_ = std::make_unique<EventHub>(/*history=*/1000, config_.event_buffer);
   engine_ = std::make_unique<Engine>(kernel_.get(), store_.get(), eo);
   engine_->SetEventSink([hub = hub_.get()](v1::AgentEvent e) { hub->Publish(std::move(e)); });
+  engine_->SetFileHook([p = programs_.get()](bool on) { return p->SetFileHook(on); },
+                       programs_->file_hook_attached());  // files.bpf.c: only while needed
   engine_->LoadProfiles();
 }
 

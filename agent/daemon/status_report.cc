@@ -2,6 +2,8 @@
 
 #include <sys/utsname.h>
 
+#include "absl/strings/str_cat.h"
+
 #include "core/abi_codec.h"
 #include "profile/profile.h"
 
@@ -31,6 +33,9 @@ KernelStatInfo KernelStat(int stat) {
     case FG_STAT_SECCOMP_KILL:
       return {"kernel_seccomp_kills",
               "Processes of functions their seccomp filter killed (reported as violations)."};
+    case FG_STAT_FILE_MISS:
+      return {"kernel_file_misses",
+              "Opened files the kernel could not find or read (not learned; refused in enforce)."};
     case FG_STAT_SCRATCH_BUSY:
       return {"kernel_scratch_busy",
               "Unix socket checks that found no free scratch space (learn: skipped; enforce: "
@@ -91,6 +96,15 @@ v1::GetStatusResponse BuildStatus(const StatusSources& s) {
     lsm->set_detail(s.programs->lsm_active()
                         ? "BPF-LSM bprm_creds_from_file (EPERM), SIGKILL at exec as a backstop"
                         : "SIGKILL from the exec tracepoint (BPF-LSM not available)");
+    auto* files = r.add_features();
+    files->set_name("file_enforcement");
+    files->set_available(true);
+    files->set_detail(absl::StrCat(
+        s.programs->file_lsm_active()
+            ? "BPF-LSM file_open (EPERM), SIGKILL at sys_exit as a backstop"
+            : "SIGKILL at sys_exit, decided on the file opened (BPF-LSM not available)",
+        s.programs->file_hook_attached() ? "; file hooks attached"
+                                         : "; file hooks detached (no function profiles files)"));
     auto* hot = r.add_features();
     hot->set_name("syscall_hot_path");
     hot->set_available(true);

@@ -15,6 +15,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "profile/address.h"
 #include "profile/dns_items.h"
+#include "profile/files.h"
 #include "profile/names.h"
 #include "profile/path_rule.h"
 #include "profile/socket_items.h"
@@ -39,6 +40,11 @@ auto ExecKey(const v1::ExecEntry& e) {
 auto NetKey(const v1::NetEntry& e) {
   return std::make_tuple(static_cast<int>(e.protocol()), e.address(), e.port());
 }
+// Files differ by their access too: a diff shows an access added or taken away.
+auto FileDiffKey(const v1::FileEntry& e) {
+  return std::tuple_cat(FileKey(e), std::make_tuple(FileAccessMask(e)));
+}
+
 auto UnixKey(const v1::UnixEntry& e) { return std::tie(e.path(), e.type()); }
 auto SocketKey(const v1::SocketEntry& e) {
   return std::make_tuple(e.family(), e.type(), e.protocol());
@@ -189,6 +195,7 @@ size_t MergeProfile(v1::Profile& into, const v1::Profile& from) {
     for (const auto& n : fc.egress()) added += AddNet(c.mutable_egress(), n);
     for (const auto& n : fc.listen()) added += AddNet(c.mutable_listen(), n);
     for (const auto& n : fc.ingress()) added += AddNet(c.mutable_ingress(), n);
+    for (const auto& f : fc.files()) added += AddFile(c, f);
     for (const auto& x : fc.unix_peers()) added += AddUnix(c, x);
     for (const auto& x : fc.sockets()) added += AddSocket(c, x);
     for (const auto& x : fc.inbound()) added += AddInbound(c, x);
@@ -237,9 +244,11 @@ v1::ContainerProfile Missing(const v1::ContainerProfile& a, const v1::ContainerP
   AddMissing(
       a.io_uring(), b ? &b->io_uring() : nullptr, [](const v1::IoUringOp& o) { return o.opcode(); },
       out.mutable_io_uring());
+  AddMissing(a.files(), b ? &b->files() : nullptr, FileDiffKey, out.mutable_files());
   if (out.syscalls_size() + out.execs_size() + out.egress_size() + out.listen_size() +
       out.ingress_size() + out.io_uring_size() + out.named_egress_size() + out.dns_queries_size() +
-      out.unix_peers_size() + out.sockets_size() + out.inbound_size() + out.socket_options_size())
+      out.files_size() + out.unix_peers_size() + out.sockets_size() + out.inbound_size() +
+      out.socket_options_size())
     out.set_name(a.name());
   return out;
 }
@@ -304,6 +313,8 @@ void NormalizeProfile(v1::Profile& p) {
     for (auto* l : {c.mutable_egress(), c.mutable_listen(), c.mutable_ingress()})
       std::sort(l->begin(), l->end(),
                 [](const auto& a, const auto& b) { return NetKey(a) < NetKey(b); });
+    std::sort(c.mutable_files()->begin(), c.mutable_files()->end(),
+              [](const auto& a, const auto& b) { return FileKey(a) < FileKey(b); });
     DropSupersededScripts(c);
     SortBy(c.mutable_unix_peers(), UnixKey);
     SortBy(c.mutable_sockets(), SocketKey);
@@ -324,6 +335,7 @@ ProfileCounts CountItems(const v1::Profile& p) {
     n.egress += c.egress_size();
     n.listen += c.listen_size();
     n.ingress += c.ingress_size();
+    n.files += c.files_size();
     n.sockets +=
         c.unix_peers_size() + c.sockets_size() + c.inbound_size() + c.socket_options_size();
     n.named_egress += c.named_egress_size();
@@ -453,6 +465,7 @@ absl::Status ValidateProfile(const v1::Profile& p) {
                               std::pair{&c.ingress(), "ingress"}}) {
       FG_RETURN_IF_ERROR(ValidateNetList(*list, absl::StrCat(where, " ", name)));
     }
+    FG_RETURN_IF_ERROR(ValidateFiles(c, where));
     FG_RETURN_IF_ERROR(ValidateSocketItems(c, where));
     FG_RETURN_IF_ERROR(ValidateDnsItems(c, where));
   }

@@ -73,11 +73,13 @@ struct ProfileCounts {
   size_t egress = 0;
   size_t listen = 0;
   size_t ingress = 0;
+  size_t files = 0;
   size_t named_egress = 0;  // hosts by DNS name
   size_t dns_queries = 0;   // names queried
   size_t sockets = 0;       // Unix peers, socket kinds, inbound classes, socket options
   size_t total() const {
-    return syscalls + execs + egress + listen + ingress + named_egress + dns_queries + sockets;
+    return syscalls + execs + egress + listen + ingress + named_egress + dns_queries + sockets +
+           files;
   }
 };
 ProfileCounts CountItems(const v1::Profile& p);

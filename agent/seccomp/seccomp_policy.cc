@@ -37,6 +37,25 @@ constexpr uint64_t kPersonalityQuery = 0xffffffff;
 // Names the filter handles apart from the plain allow-list.
 bool Special(const std::string& n) { return n == "clone" || n == "clone3" || n == "personality"; }
 
+// Read-only files (SeccompPolicy::read_only_files): the opens whose flags a filter sees, with
+// the index of the flags argument (-1: creat, which always writes), and the flags that write,
+// create or truncate (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC: the same on x86 and the generic ABI).
+struct FileOpen {
+  const char* name;
+  int flags_arg;
+};
+constexpr FileOpen kFileOpens[] = {
+    {"open", 1}, {"openat", 2}, {"open_by_handle_at", 2}, {"creat", -1}};
+constexpr uint64_t kWriteFlags[] = {01, 02, 0100, 01000};
+constexpr uint64_t kWriteMask = 01 | 02 | 0100 | 01000;
+
+bool FileOpenSpecial(const SeccompPolicy& p, const std::string& n) {
+  if (!p.read_only_files) return false;
+  for (const auto& f : kFileOpens)
+    if (n == f.name) return true;
+  return false;
+}
+
 uint32_t ScmpAction(SeccompVerdict v, int err = EPERM) {
   switch (v) {
     case SeccompVerdict::kAllow:
@@ -106,12 +125,26 @@ absl::Status AddRules(scmp_filter_ctx ctx, uint32_t arch, const std::set<std::st
   const uint32_t sens = ScmpAction(p.sensitive);
   const bool by_family = SocketByFamily(allowed, p) && arch == seccomp_arch_native();
   for (const auto& n : allowed) {
-    if (Special(n) || (by_family && n == "socket")) continue;
+    if (Special(n) || FileOpenSpecial(p, n) || (by_family && n == "socket")) continue;
     FG_RETURN_IF_ERROR(add(n, SCMP_ACT_ALLOW));
   }
   if (by_family)
     for (uint32_t f : p.socket_families)
       FG_RETURN_IF_ERROR(add("socket", SCMP_ACT_ALLOW, {SCMP_A0(SCMP_CMP_EQ, f)}));
+  // Read-only files: an allowed open runs when it only reads; asking to write is EPERM.
+  for (const auto& f : kFileOpens) {
+    if (!p.read_only_files || !allowed.count(f.name)) continue;
+    const auto i = static_cast<unsigned>(f.flags_arg);
+    if (f.flags_arg >= 0)
+      FG_RETURN_IF_ERROR(
+          add(f.name, SCMP_ACT_ALLOW, {SCMP_CMP(i, SCMP_CMP_MASKED_EQ, kWriteMask, 0)}));
+    for (uint64_t b : kWriteFlags) {
+      if (f.flags_arg < 0) break;
+      FG_RETURN_IF_ERROR(
+          add(f.name, SCMP_ACT_ERRNO(EPERM), {SCMP_CMP(i, SCMP_CMP_MASKED_EQ, b, b)}));
+    }
+    if (f.flags_arg < 0) FG_RETURN_IF_ERROR(add(f.name, SCMP_ACT_ERRNO(EPERM)));
+  }
   for (const auto& n : SensitiveRefused(allowed)) FG_RETURN_IF_ERROR(add(n, sens));
   // clone: namespace flags are the sensitive part.
   if (CloneAllowed(allowed)) {
@@ -209,6 +242,11 @@ SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unl
     p.native.emplace(n);
   }
   p.native.insert("execve");
+  // Files: a section with file rules that never allow writing, creating or truncating.
+  bool writes = false;
+  for (const auto& f : c.files())
+    for (int a : f.access()) writes = writes || a != v1::FILE_ACCESS_READ;
+  p.read_only_files = c.files_size() > 0 && !writes;
   // Thread-directed signals: what raise(), abort(), Go's preemption and Node's exit on SIGTERM
   // send to their own threads. A filter cannot see the target; refusing them breaks a runtime
   // on a path learning rarely sees (a signal-driven exit). sys_enter, where it runs, kills a
@@ -246,6 +284,7 @@ void AddRuntimeBaseline(SeccompPolicy* p) {
       "mmap", "munmap", "madvise", "mprotect", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
       "clone", "gettid", "sched_yield", "set_robust_list", "rseq", "exit", "exit_group"};
   for (const char* n : kRuntime) p->native.insert(n);
+  p->read_only_files = false;  // runc's init opens its exec fifo O_WRONLY under the filter
 }
 
 absl::StatusOr<std::string> OciSeccompProfile(const SeccompPolicy& p) {
@@ -271,12 +310,27 @@ absl::StatusOr<std::string> OciSeccompProfile(const SeccompPolicy& p) {
   const bool by_family = SocketByFamily(p.native, p);
   std::vector<std::string> plain;
   for (const auto& n : allowed)
-    if (!Special(n) && n.rfind("syscall_", 0) != 0 && !(by_family && n == "socket"))
+    if (!Special(n) && !FileOpenSpecial(p, n) && n.rfind("syscall_", 0) != 0 &&
+        !(by_family && n == "socket"))
       plain.push_back(n);
   rule(plain, "SCMP_ACT_ALLOW");
   if (by_family)
     for (uint32_t f : p.socket_families)
       rule({"socket"}, "SCMP_ACT_ALLOW", arg(f, 0, "SCMP_CMP_EQ"));
+  for (const auto& f : kFileOpens) {
+    if (!p.read_only_files || !allowed.count(f.name)) continue;
+    auto argi = [&](uint64_t value, uint64_t two) {
+      return absl::StrCat(", \"args\": [{\"index\": ", f.flags_arg, ", \"value\": ", value,
+                          ", \"valueTwo\": ", two, ", \"op\": \"SCMP_CMP_MASKED_EQ\"}]");
+    };
+    if (f.flags_arg < 0) {
+      rule({f.name}, "SCMP_ACT_ERRNO", ", \"errnoRet\": 1");
+      continue;
+    }
+    rule({f.name}, "SCMP_ACT_ALLOW", argi(kWriteMask, 0));
+    for (uint64_t b : kWriteFlags)
+      rule({f.name}, "SCMP_ACT_ERRNO", absl::StrCat(argi(b, b), ", \"errnoRet\": 1"));
+  }
   const bool sens_differs = p.sensitive != p.unlearned;
   const char* sens = OciAction(p.sensitive);
   const std::string sens_errno = p.sensitive == SeccompVerdict::kErrno ? ", \"errnoRet\": 1" : "";
@@ -393,6 +447,7 @@ absl::StatusOr<v1::SeccompPolicy> SeccompPolicyMessage(const v1::Profile& p,
   if (runtime_baseline) AddRuntimeBaseline(&policy);
   for (const auto& n : policy.native) m.add_native(n);
   for (const auto& n : policy.compat) m.add_compat(n);
+  m.set_read_only_files(policy.read_only_files);
   auto doc = OciSeccompProfile(policy);
   if (!doc.ok()) return doc.status();
   m.set_revision(Digest(*doc));
@@ -406,6 +461,7 @@ SeccompPolicy SeccompPolicyFromMessage(const v1::SeccompPolicy& m) {
   p.compat.insert(m.compat().begin(), m.compat().end());
   p.unlearned = VerdictOf(m.unlearned());
   p.sensitive = VerdictOf(m.sensitive());
+  p.read_only_files = m.read_only_files();
   return p;
 }
 

@@ -29,6 +29,11 @@ struct SeccompPolicy {
   std::set<std::string> compat;  // allowed, the ia32 compat architecture (x86_64 only)
   SeccompVerdict unlearned = SeccompVerdict::kErrno;  // any other syscall
   SeccompVerdict sensitive = SeccompVerdict::kKill;   // the sensitive class, when not allowed
+  // The section's file rules allow reading only: an open, openat, open_by_handle_at or creat
+  // that asks to write, create or truncate is refused with EPERM before it runs (nothing is
+  // created or truncated). openat2 and io_uring carry their flags where a filter cannot look:
+  // the file check at the open's return kills those (docs/security.md).
+  bool read_only_files = false;
   // Not empty: socket(2) (native) is allowed only for these address families (its first
   // argument); another family takes `unlearned`. Empty: socket(2) as any syscall.
   std::set<uint32_t> socket_families;
@@ -45,7 +50,8 @@ struct SeccompPolicy {
 SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unlearned,
                                SeccompVerdict sensitive);
 
-// Adds what an OCI runtime does under the filter before it execs the entrypoint: runc loads
+// Adds what an OCI runtime does under the filter before it execs the entrypoint (and clears
+// read_only_files: runc opens its exec fifo for writing under the filter): runc loads
 // the filter, then (without no_new_privs) sets the user, groups and capabilities, changes
 // directory, closes its descriptors, and its Go runtime may wait, sleep or start a thread.
 // Measured with runc 1.1.5 (bpftrace on runc:[2:INIT] after PR_SET_SECCOMP). A runtime that

@@ -175,7 +175,9 @@ enum fg_stat {
 	FG_STAT_DNS_BUSY = 12,       /* every DNS scratch slot of the CPU was in use */
 	/* sockets (sock.bpf.c) */
 	FG_STAT_SCRATCH_BUSY = 13,   /* a socket hook found every name scratch slot of its CPU taken */
-	FG_STAT_COUNT_ = 14,
+	FG_STAT_FILE_MISS = 14,      /* an opened file that could not be found or read (fg_file.h):
+				      * not learned; refused in enforce mode */
+	FG_STAT_COUNT_ = 15,
 };
 
 /* Header of every ring-buffer record. */
@@ -437,4 +439,5 @@ FG_STATIC_ASSERT(sizeof(struct fg_violation_event) ==
 				 16 + FG_PATH_MAX,
 		 "fg_violation_event layout");
 
+#include "fg_file.h" /* files opened: keys, rules and events */
 #include "fg_sock.h" /* Unix peers, socket kinds and options, inbound (sock.bpf.c) */

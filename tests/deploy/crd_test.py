@@ -16,7 +16,7 @@ from schema import load_yaml_documents, structural_errors, validate  # noqa: E40
 
 PROTO = os.path.join(m.ROOT, "proto", "faasguard", "v1", "profile.proto")
 # Enum values the CRD leaves out on purpose: the agent refuses them (ValidateNetList).
-REFUSED_ENUM_VALUES = {"PROTOCOL_UNSPECIFIED"}
+REFUSED_ENUM_VALUES = {"PROTOCOL_UNSPECIFIED", "FILE_ACCESS_UNSPECIFIED"}
 UINT32_MAX = 2**32 - 1
 
 
@@ -244,7 +244,7 @@ class Crd(unittest.TestCase):
             (lambda d: c(d)["listen"][0].pop("protocol"), f"{c0}.listen[0]: required field 'protocol'"),
             (lambda d: c(d)["execs"][0].pop("path"), f"{c0}.execs[0]: required field 'path'"),
             # unknown fields (snake_case is what the proto file says, not the JSON mapping)
-            (lambda d: c(d).update(files=[]), f"{c0}.files: unknown field"),
+            (lambda d: c(d).update(folders=[]), f"{c0}.folders: unknown field"),
             (lambda d: c(d)["syscalls"][0].update(first_seen="2026-11-26T15:22:00Z"), f"{c0}.syscalls[0].first_seen: unknown field"),
             (lambda d: d["spec"].update(schema_version=1), "spec.schema_version: unknown field"),
             (lambda d: c(d)["execs"][0]["seen"].update(extra="1"), f"{c0}.execs[0].seen.extra: unknown field"),

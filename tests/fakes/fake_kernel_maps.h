@@ -81,6 +81,7 @@ class FakeKernelMaps : public KernelMaps {
     fn_cfg.erase(fn_id);
     std::erase_if(execs, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
     std::erase_if(net, [&](const auto& e) { return e.second.first.fn_id == fn_id; });
+    std::erase_if(files, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
     std::erase_if(socks, [&](const auto& e) { return e.second.first.fn_id == fn_id; });
     std::erase_if(dns_queries, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
     std::erase_if(dns_conns, [&](const auto& e) { return std::get<0>(e.first) == fn_id; });
@@ -152,6 +153,17 @@ class FakeKernelMaps : public KernelMaps {
     return absl::OkStatus();
   }
 
+  absl::Status ForEachFile(
+      const std::function<void(const fg_file_key&, const fg_seen_val&)>& fn) override {
+    for (const auto& [k, v] : files) {
+      fg_file_key key{};
+      key.fn_id = std::get<0>(k);
+      key.access = std::get<1>(k);
+      key.hash = std::get<2>(k);
+      fn(key, v);
+    }
+    return absl::OkStatus();
+  }
   absl::Status ForEachSock(
       const std::function<void(const fg_sock_key&, const fg_seen_val&)>& fn) override {
     for (const auto& [bytes, kv] : socks) fn(kv.first, kv.second);
@@ -220,6 +232,11 @@ class FakeKernelMaps : public KernelMaps {
     net[b] = {key, fg_seen_val{count, first_ns, last_ns}};
   }
 
+  // A file open as the kernel records it: (function, FG_FILE_* access, path hash).
+  void SetFile(uint32_t fn_id, uint32_t access, uint64_t hash, uint64_t count,
+               uint64_t first_ns = 0, uint64_t last_ns = 0) {
+    files[{fn_id, access, hash}] = fg_seen_val{count, first_ns, last_ns};
+  }
   void SetSock(const fg_sock_key& key, uint64_t count, uint64_t first_ns = 0,
                uint64_t last_ns = 0) {
     SockKeyBytes b;
@@ -257,6 +274,7 @@ class FakeKernelMaps : public KernelMaps {
   std::map<uint32_t, fg_fn_state> fn_state;
   std::map<ExecKey, fg_seen_val> execs;
   std::map<NetKeyBytes, std::pair<fg_net_key, fg_seen_val>> net;
+  std::map<std::tuple<uint32_t, uint32_t, uint64_t>, fg_seen_val> files;  // fn, access, hash
   using SockKeyBytes = std::array<uint8_t, sizeof(fg_sock_key)>;
   std::map<SockKeyBytes, std::pair<fg_sock_key, fg_seen_val>> socks;
   std::map<uint64_t, PathText> paths;

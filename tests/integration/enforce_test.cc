@@ -112,6 +112,8 @@ class EnforceTest : public ::testing::Test {
                                 "/bin/true",
                                 "x",
                                 "memfd",
+                                "read",       // the memfd evasion copies /bin/true: files are
+                                "/bin/true",  // checked too, the copy is not what is refused
                                 "try-tcp4",
                                 Port(*tcp_),
                                 "try-udp4",
@@ -122,8 +124,8 @@ class EnforceTest : public ::testing::Test {
                                 Port(*tcp_),
                                 "try-bind",
                                 "0",
-                                "try-escape",
-                                cg_->path() + "/sub-learn",
+                                "try-escape",                 // its child cgroup's cgroup.procs is
+                                cg_->path() + "/sub-escape",  // a file it learned to write
                                 "/bin/true",
                                 "x",
                                 "serve",
@@ -135,7 +137,7 @@ class EnforceTest : public ::testing::Test {
     o += ReadUntil(out, "");
     ::close(out);
     ASSERT_EQ(testing::Wait(pid), 0) << o;
-    ::rmdir((cg_->path() + "/sub-learn").c_str());
+    ::rmdir((cg_->path() + "/sub-escape").c_str());
     core_->Settle();
   }
 

@@ -28,14 +28,32 @@
 //   forkserve PORT N         a fork-per-request server: N connections, one child each; a
 //                            child reads one line: "ok" answers, "ptrace" makes the syscall,
 //                            "exec PATH" execs PATH; the parent prints each child's status
+// Files (each try- step forks a child that opens, then uses the file, and prints what it got;
+// the parent prints "<what> PATH: exit N|signal N"):
+//   read PATH | write PATH   open O_RDONLY and read / open O_WRONLY|O_CREAT|O_TRUNC and write
+//   try-read PATH            open O_RDONLY, print "got PATH: <first bytes>"
+//   try-open PATH FLAGS      open with FLAGS (words joined by ',': rdonly wronly rdwr creat
+//                            trunc excl append tmpfile directory), print "opened PATH"
+//   try-write PATH TEXT      open O_WRONLY|O_CREAT|O_TRUNC, write TEXT, print "wrote PATH"
+//   try-openat2 PATH         openat2(O_RDONLY) then read
+//   try-uring-open PATH      io_uring IORING_OP_OPENAT (O_RDONLY), then read the descriptor
+//   try-uring-direct PATH    the same into the ring's fixed-file table, read with IORING_OP_READ
+//   try-procfd PATH          open(PATH, O_PATH), then open /proc/self/fd/N O_RDONLY and read
+//   try-by-handle PATH       name_to_handle_at + open_by_handle_at(O_RDONLY), then read
+//   try-proc-self            read /proc/self/status and /proc/<own pid>/status
+//   try-deleted PATH         open PATH (create it if missing), unlink it, reopen it through
+//                            /proc/self/fd
+//   try-reopen memfd|pipe|eventfd   reopen such a descriptor through /proc/self/fd
 // Exits 0 when every strict step worked, 1 with a message otherwise.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -279,6 +297,149 @@ void TryUringConnect(int port) {
   close(fd);
 }
 
+// --- Files -----------------------------------------------------------------------------------
+
+int OpenFlags(const std::string& words) {
+  int f = 0;
+  size_t start = 0;
+  while (start <= words.size()) {
+    size_t end = words.find(',', start);
+    std::string w = words.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (w == "rdonly")
+      f |= O_RDONLY;
+    else if (w == "wronly")
+      f |= O_WRONLY;
+    else if (w == "rdwr")
+      f |= O_RDWR;
+    else if (w == "creat")
+      f |= O_CREAT;
+    else if (w == "trunc")
+      f |= O_TRUNC;
+    else if (w == "excl")
+      f |= O_EXCL;
+    else if (w == "append")
+      f |= O_APPEND;
+    else if (w == "tmpfile")
+      f |= O_TMPFILE | O_RDWR;
+    else if (w == "directory")
+      f |= O_DIRECTORY;
+    else if (!w.empty()) {
+      errno = EINVAL;
+      Die("unknown open flag " + w);
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return f;
+}
+
+// What a child got from a descriptor: "got PATH: <up to 64 bytes>" (exit 3 if the open failed).
+void PrintGot(const char* path, int fd) {
+  if (fd < 0) {
+    std::printf("open %s: %s\n", path, strerrorname_np(errno));
+    std::fflush(stdout);
+    _exit(3);
+  }
+  char buf[65] = {};
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (n < 0) n = 0;
+  std::string line = std::string("got ") + path + ": " + std::string(buf, static_cast<size_t>(n));
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  line += '\n';
+  (void)!write(1, line.data(), line.size());
+}
+
+// A fresh io_uring with one SQE submitted and waited for; returns the CQE's result.
+struct Uring {
+  io_uring_params p{};
+  int ring = -1;
+  char *sq = nullptr, *cq = nullptr;
+  io_uring_sqe* sqes = nullptr;
+  Uring() {
+    ring = static_cast<int>(syscall(SYS_io_uring_setup, 4, &p));
+    if (ring < 0) Die("io_uring_setup");
+    sq = static_cast<char*>(mmap(nullptr, p.sq_off.array + p.sq_entries * sizeof(unsigned),
+                                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+                                 IORING_OFF_SQ_RING));
+    cq = static_cast<char*>(mmap(nullptr, p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe),
+                                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+                                 IORING_OFF_CQ_RING));
+    sqes = static_cast<io_uring_sqe*>(mmap(nullptr, p.sq_entries * sizeof(io_uring_sqe),
+                                           PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+                                           IORING_OFF_SQES));
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) Die("mmap io_uring");
+  }
+  int Submit(const io_uring_sqe& e) {
+    unsigned tail = *reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
+    unsigned idx = tail & *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
+    sqes[idx] = e;
+    reinterpret_cast<unsigned*>(sq + p.sq_off.array)[idx] = idx;
+    __atomic_store_n(reinterpret_cast<unsigned*>(sq + p.sq_off.tail), tail + 1, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0)
+      Die("io_uring_enter");
+    unsigned head =
+        __atomic_load_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
+    auto* cqes = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
+    int res = cqes[head & *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask)].res;
+    __atomic_store_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), head + 1, __ATOMIC_RELEASE);
+    return res;
+  }
+};
+
+void TryUringOpen(const char* path, bool direct) {
+  TryChild(std::string(direct ? "uring-direct " : "uring-open ") + path, [&] {
+    Uring u;
+    if (direct) {
+      int fds[1] = {-1};
+      if (syscall(SYS_io_uring_register, u.ring, IORING_REGISTER_FILES, fds, 1) < 0)
+        Die("IORING_REGISTER_FILES");
+    }
+    io_uring_sqe e{};
+    e.opcode = IORING_OP_OPENAT;
+    e.fd = AT_FDCWD;
+    e.addr = reinterpret_cast<uint64_t>(path);
+    e.open_flags = O_RDONLY;
+    if (direct) e.file_index = 1;  // slot 0
+    int res = u.Submit(e);
+    if (res < 0) {
+      errno = -res;
+      PrintGot(path, -1);
+    }
+    if (!direct) {
+      PrintGot(path, res);
+      _exit(0);
+    }
+    char buf[65] = {};
+    io_uring_sqe r{};
+    r.opcode = IORING_OP_READ;
+    r.fd = 0;  // fixed file 0
+    r.flags = IOSQE_FIXED_FILE;
+    r.addr = reinterpret_cast<uint64_t>(buf);
+    r.len = sizeof buf - 1;
+    int n = u.Submit(r);
+    std::string line = std::string("got ") + path + ": " + std::string(buf, n > 0 ? n : 0);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    line += '\n';
+    (void)!write(1, line.data(), line.size());
+    _exit(0);
+  });
+}
+
+void TryByHandle(const char* path) {
+  TryChild(std::string("by-handle ") + path, [&] {
+    struct {
+      file_handle h;
+      unsigned char bytes[MAX_HANDLE_SZ];
+    } fh{};
+    fh.h.handle_bytes = MAX_HANDLE_SZ;
+    int mount_id;
+    if (name_to_handle_at(AT_FDCWD, path, &fh.h, &mount_id, 0) != 0) Die("name_to_handle_at");
+    int mfd = open("/", O_RDONLY | O_DIRECTORY);
+    PrintGot(path, open_by_handle_at(mfd, &fh.h, O_RDONLY));
+    _exit(0);
+  });
+}
+
 void TryBind(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;  // a port just used by a test may still have connections in TIME_WAIT
@@ -497,6 +658,103 @@ int main(int argc, char** argv) {
       std::printf("waiting\n");
       std::fflush(stdout);
       t.join();
+    } else if (step == "read") {
+      const char* path = arg();
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      char c;
+      if (fd < 0 || read(fd, &c, 1) < 0) Die(std::string("read ") + path);
+      close(fd);
+    } else if (step == "write") {
+      const char* path = arg();
+      int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0 || write(fd, "x", 1) != 1) Die(std::string("write ") + path);
+      close(fd);
+    } else if (step == "try-read") {
+      const char* path = arg();
+      TryChild(std::string("read ") + path, [&] {
+        PrintGot(path, open(path, O_RDONLY));
+        _exit(0);
+      });
+    } else if (step == "try-open") {
+      const char* path = arg();
+      int flags = OpenFlags(arg());
+      TryChild(std::string("open ") + path, [&] {
+        int fd = open(path, flags, 0644);
+        if (fd < 0) PrintGot(path, fd);
+        std::printf("opened %s\n", path);
+        std::fflush(stdout);
+        _exit(0);
+      });
+    } else if (step == "try-write") {
+      const char* path = arg();
+      const char* text = arg();
+      TryChild(std::string("write ") + path, [&] {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) PrintGot(path, fd);
+        (void)!write(fd, text, std::strlen(text));
+        std::printf("wrote %s\n", path);
+        std::fflush(stdout);
+        _exit(0);
+      });
+    } else if (step == "try-openat2") {
+      const char* path = arg();
+      TryChild(std::string("openat2 ") + path, [&] {
+        open_how how{};
+        how.flags = O_RDONLY;
+        PrintGot(path, static_cast<int>(syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how)));
+        _exit(0);
+      });
+    } else if (step == "try-uring-open") {
+      TryUringOpen(arg(), false);
+    } else if (step == "try-uring-direct") {
+      TryUringOpen(arg(), true);
+    } else if (step == "try-procfd") {
+      const char* path = arg();
+      TryChild(std::string("procfd ") + path, [&] {
+        int o = open(path, O_PATH);
+        if (o < 0) PrintGot(path, o);
+        std::string via = "/proc/self/fd/" + std::to_string(o);
+        PrintGot(path, open(via.c_str(), O_RDONLY));
+        _exit(0);
+      });
+    } else if (step == "try-by-handle") {
+      TryByHandle(arg());
+    } else if (step == "try-proc-self") {
+      TryChild("proc-self", [] {
+        std::string own = "/proc/" + std::to_string(getpid()) + "/status";
+        PrintGot("/proc/self/status", open("/proc/self/status", O_RDONLY));
+        PrintGot(own.c_str(), open(own.c_str(), O_RDONLY));
+        _exit(0);
+      });
+    } else if (step == "try-deleted") {
+      const char* path = arg();
+      TryChild(std::string("deleted ") + path, [&] {
+        // An existing file is only read; a new one is made (and written) first.
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) {
+          fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+          if (fd < 0 || write(fd, "gone", 4) != 4) Die("deleted file");
+        }
+        if (unlink(path) != 0) Die("unlink");
+        PrintGot(path, open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY));
+        _exit(0);
+      });
+    } else if (step == "try-reopen") {
+      std::string kind = arg();
+      TryChild("reopen " + kind, [&] {
+        int fd = -1, p[2];
+        if (kind == "memfd") {
+          fd = static_cast<int>(syscall(SYS_memfd_create, "scratch", 0));
+          if (fd < 0 || write(fd, "mem", 3) != 3) Die("memfd");
+        } else if (kind == "pipe") {
+          if (pipe(p) != 0 || write(p[1], "piped", 5) != 5) Die("pipe");
+          fd = p[0];
+        } else {
+          fd = eventfd(1, 0);
+        }
+        PrintGot(kind.c_str(), open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY));
+        _exit(0);
+      });
     } else if (step == "forkserve") {
       int port = std::atoi(arg());
       ForkServe(port, std::atoi(arg()));

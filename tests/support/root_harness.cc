@@ -181,6 +181,8 @@ AgentCore::AgentCore(const AgentCoreOptions& opts) {
   eo.hash_seed = o.hash_seed;
   eo.limits = opts.limits;
   engine = std::make_unique<Engine>(kernel.get(), store.get(), eo);
+  engine->SetFileHook([p = programs.get()](bool on) { return p->SetFileHook(on); },
+                      programs->file_hook_attached());
   if (opts.read_events) {
     auto r = EventReader::Create(programs->ringbuf_fd(),
                                  [this](const Event& ev) { engine->HandleEvent(ev); });

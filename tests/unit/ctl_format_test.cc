@@ -318,3 +318,37 @@ TEST(FormatTest, Version) {
 
 }  // namespace
 }  // namespace faasguard
+
+namespace faasguard {
+namespace {
+
+// Files: path, kind and access on one line, in profile show and in profile diff.
+TEST(FormatTest, FilesShowTheirPathKindAndAccess) {
+  v1::Profile p;
+  *p.mutable_function() = Fn("default/hello");
+  v1::ContainerProfile* c = p.add_containers();
+  c->set_name("main");
+  v1::FileEntry* rule = c->add_files();
+  rule->set_path("/usr/lib/python3.11/*");
+  rule->add_access(v1::FILE_ACCESS_READ);
+  rule->mutable_seen()->set_count(312);
+  v1::FileEntry* tmp = c->add_files();
+  tmp->set_path("/tmp/x");
+  tmp->set_kind(v1::PATH_KIND_DELETED);
+  tmp->add_access(v1::FILE_ACCESS_WRITE);
+  tmp->add_access(v1::FILE_ACCESS_CREATE);
+  tmp->set_hard_linked(true);
+  std::string o = RenderProfile(p);
+  EXPECT_THAT(o, HasSubstr("  Files (2):\n    /usr/lib/python3.11/*  read  x312\n"
+                           "    /tmp/x (deleted) (hard-linked)  write,create  x0\n"));
+
+  v1::DiffProfileResponse d;
+  v1::ContainerProfile* add = d.add_added();
+  add->set_name("main");
+  *add->add_files() = *rule;
+  EXPECT_THAT(RenderDiff(d, "default/hello", "f.json"),
+              HasSubstr("  + file    /usr/lib/python3.11/*  read\n"));
+}
+
+}  // namespace
+}  // namespace faasguard

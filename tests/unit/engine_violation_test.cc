@@ -218,6 +218,7 @@ TEST_F(EnforceTest, ListFunctionsCountsViolationsByKind) {
   sb.viol[FG_VIOL_SEND] = 4;
   sb.viol[FG_VIOL_LISTEN] = 5;
   sb.viol[FG_VIOL_EXEC] = 10;
+  sb.viol[FG_VIOL_FILE] = 3;
 
   std::vector<v1::FunctionSummary> fns = engine_->ListFunctions();
   ASSERT_EQ(fns.size(), 2u);
@@ -226,8 +227,8 @@ TEST_F(EnforceTest, ListFunctionsCountsViolationsByKind) {
   std::map<std::string, uint64_t> by_kind;
   for (const auto& c : s.violations_by_kind()) by_kind[c.name()] = c.value();
   EXPECT_EQ(by_kind, (std::map<std::string, uint64_t>{
-                         {"egress", 7}, {"exec", 11}, {"listen", 6}, {"syscall", 2}}));
-  EXPECT_EQ(s.violations(), 26u);
+                         {"egress", 7}, {"exec", 11}, {"file", 3}, {"listen", 6}, {"syscall", 2}}));
+  EXPECT_EQ(s.violations(), 29u);
   EXPECT_EQ(o.violations(), 0u);
 
   // The kernel keeps running totals: a later sync replaces, never adds.
@@ -235,7 +236,7 @@ TEST_F(EnforceTest, ListFunctionsCountsViolationsByKind) {
   engine_->SyncFromKernel();
   fns = engine_->ListFunctions();
   const v1::FunctionSummary& s2 = fns[0].function().name() == "fn" ? fns[0] : fns[1];
-  EXPECT_EQ(s2.violations(), 27u);
+  EXPECT_EQ(s2.violations(), 30u);
 }
 
 // Issue 17: "functions" counted 9 violations while "violations" listed 1. The summary says

@@ -199,6 +199,76 @@ google::protobuf::Struct ParseJson(const std::string& json) {
   return s;
 }
 
+// A section whose file rules only read: an open that asks to write, create or truncate is
+// refused with EPERM before it runs (nothing created, nothing truncated); reading goes on.
+TEST(SeccompPolicyTest, ReadOnlyFilesRefuseWriteModeOpensBeforeTheyRun) {
+  TempDir t;
+  const std::string existing = t.Sub("existing"), fresh = t.Sub("fresh");
+  {
+    int fd = ::open(existing.c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "keep", 4), 4);
+    ::close(fd);
+  }
+  v1::ContainerProfile c = AllBut({});
+  auto* f = c.add_files();
+  f->set_path(existing);
+  f->add_access(v1::FILE_ACCESS_READ);
+  auto p = SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill);
+  ASSERT_TRUE(p.read_only_files);
+  int st = UnderFilter(p, [&] {
+    int fd = ::open(existing.c_str(), O_RDONLY);
+    if (fd < 0) return 1;
+    ::close(fd);
+    auto refused = [](long r) { return r == -1 && errno == EPERM; };
+    if (!refused(::open(existing.c_str(), O_WRONLY | O_TRUNC))) return 2;
+    if (!refused(::openat(AT_FDCWD, fresh.c_str(), O_RDONLY | O_CREAT, 0644))) return 3;
+    if (!refused(::openat(AT_FDCWD, existing.c_str(), O_RDWR))) return 4;
+    if (!refused(::open(existing.c_str(), O_RDONLY | O_TRUNC))) return 5;
+    if (!refused(::syscall(SYS_creat, fresh.c_str(), 0644))) return 6;
+    if (!refused(::syscall(SYS_open, fresh.c_str(), O_WRONLY | O_CREAT, 0644))) return 7;
+    return 0;
+  });
+  ASSERT_TRUE(WIFEXITED(st)) << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  struct stat sb;
+  EXPECT_NE(::stat(fresh.c_str(), &sb), 0) << "nothing was created";
+  EXPECT_EQ(::stat(existing.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_size, 4) << "nothing was truncated";
+
+  // The OCI document says the same.
+  auto json = OciSeccompProfile(p);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_NE(json->find(R"({"index": 2, "value": 579, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"})"),
+            std::string::npos)
+      << *json;
+  ParseJson(*json);
+  // Not read-only: a rule that writes, no file rules at all, or runc's baseline (its init opens
+  // its exec fifo for writing under the filter).
+  f->add_access(v1::FILE_ACCESS_WRITE);
+  EXPECT_FALSE(SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill).read_only_files);
+  c.clear_files();
+  EXPECT_FALSE(SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill).read_only_files);
+  AddRuntimeBaseline(&p);
+  EXPECT_FALSE(p.read_only_files);
+  // It travels in the policy message faasguardctl run compiles (not with the runtime baseline).
+  v1::Profile prof;
+  prof.set_mode(v1::MODE_ENFORCE);
+  v1::ContainerProfile* sec = prof.add_containers();
+  *sec = AllBut({});
+  sec->set_name("main");
+  auto* item = sec->add_files();
+  item->set_path(existing);
+  item->add_access(v1::FILE_ACCESS_READ);
+  auto m = SeccompPolicyMessage(prof, "main", false);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE(m->read_only_files());
+  EXPECT_TRUE(SeccompPolicyFromMessage(*m).read_only_files);
+  auto oci = SeccompPolicyMessage(prof, "main", true);
+  ASSERT_TRUE(oci.ok()) << oci.status();
+  EXPECT_FALSE(oci->read_only_files());
+}
+
 TEST(SeccompPolicyTest, OciProfileIsTheRuntimeSpecDocument) {
   v1::ContainerProfile c;
   for (const char* n : {"read", "write", "openat", "ptrace", "clone3"}) {
