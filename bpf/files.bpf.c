@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define FG_O_CREAT 0100
 #define FG_O_WRONLY 01
 #define FG_O_PATH 010000000
+#define FG_O_TMPFILE 020000000 /* __O_TMPFILE */
 #define FG_S_IFMT 0170000
 #define FG_S_IFREG 0100000
 #define FG_S_IFDIR 0040000
@@ -293,6 +294,36 @@ __noinline int fg_file_path(struct fg_scratch *s, __u64 file, struct fg_path *ou
 	return 0;
 }
 
+/*
+ * An O_TMPFILE file has no name ("#<inode>", unlinked): it stands as DIR/#tmpfile, a new file
+ * of the directory it was made in, so every such open of one directory is one profile item and
+ * a rule for the directory covers it. A plain path. Global: verified once.
+ */
+__noinline int fg_tmpfile_path(struct fg_scratch *s, __u64 file, struct fg_path *out)
+{
+	if (!s || !out)
+		return -1;
+	struct file *f = (struct file *)file;
+	char *buf = s->bin;
+	const __u32 end = FG_PATH_MAX - 1 - 9;
+
+	__builtin_memcpy(&buf[end], "/#tmpfile", 9);
+	fg_path_walk_below(buf, (volatile struct fg_walk_state *)s->walk,
+			   BPF_CORE_READ(f, f_path.dentry, d_parent), BPF_CORE_READ(f, f_path.mnt),
+			   out, end);
+	__u32 flags = out->flags; /* canonical, as in fg_file_path */
+
+	if (flags & FG_PATH_F_READ_ERR)
+		flags = FG_PATH_F_READ_ERR;
+	else if (flags & FG_PATH_F_DETACHED)
+		flags = FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED;
+	else if (flags & FG_PATH_F_UNLINKED)
+		flags = FG_PATH_F_UNLINKED;
+	out->flags = flags;
+	fg_hash_g(s, 0, out);
+	return 0;
+}
+
 /* What the rules of a generation allow a path (FG_FILE_* access, every matching rule's added
  * up): the exact path, then, for a plain path, each prefix length some "path*" rule has. */
 __noinline int fg_file_granted(struct fg_scratch *s, const struct fg_file_pol *pol,
@@ -404,7 +435,10 @@ __noinline int fg_file_open(struct fg_file_req *r)
 			access |= FG_FILE_TRUNC; /* O_RDONLY | O_TRUNC truncates too */
 		if (imode != FG_S_IFDIR && BPF_CORE_READ(f, f_inode, __i_nlink) > 1)
 			access |= FG_FILE_LINKED;
-		fg_file_path(s, r->file, &p);
+		if (BPF_CORE_READ(f, f_flags) & FG_O_TMPFILE)
+			fg_tmpfile_path(s, r->file, &p);
+		else
+			fg_file_path(s, r->file, &p);
 		if (p.flags & FG_PATH_F_READ_ERR)
 			fg_stat_inc(FG_STAT_FILE_MISS);
 	}

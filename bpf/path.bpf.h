@@ -85,14 +85,14 @@ static __always_inline int fg_walk_step(char *buf, volatile struct fg_walk_state
 }
 
 /* The walk from a dentry on a mount (a file's f_path, a task's working directory). */
-static __always_inline void fg_path_walk_at(char *buf, volatile struct fg_walk_state *w,
-					    struct dentry *dentry, struct vfsmount *vfsmnt,
-					    struct fg_path *out)
+static __always_inline void fg_path_walk_below(char *buf, volatile struct fg_walk_state *w,
+					       struct dentry *dentry, struct vfsmount *vfsmnt,
+					       struct fg_path *out, __u32 end)
 {
 	int i, done = 0;
 
 	buf[FG_PATH_MAX - 1] = 0;
-	w->pos = FG_PATH_MAX - 1;
+	w->pos = end;
 	w->flags = 0;
 	w->dentry = (__u64)dentry;
 	w->vfsmnt = (__u64)vfsmnt;
@@ -122,6 +122,15 @@ static __always_inline void fg_path_walk_at(char *buf, volatile struct fg_walk_s
 		fg_stat_inc(FG_STAT_PATH_TRUNC);
 	if (flags & FG_PATH_F_READ_ERR)
 		fg_stat_inc(FG_STAT_READ_FAIL);
+}
+
+/* The walk of a dentry's path; `end` < FG_PATH_MAX - 1: buf[end .. FG_PATH_MAX - 1) already
+ * holds a tail (starting with '/') that the walk goes in front of. */
+static __always_inline void fg_path_walk_at(char *buf, volatile struct fg_walk_state *w,
+					    struct dentry *dentry, struct vfsmount *vfsmnt,
+					    struct fg_path *out)
+{
+	fg_path_walk_below(buf, w, dentry, vfsmnt, out, FG_PATH_MAX - 1);
 }
 
 static __always_inline void fg_path_walk(char *buf, volatile struct fg_walk_state *w,

@@ -159,13 +159,27 @@ size_t FoldFiles(v1::ContainerProfile& c) {
     }
     if (!p.empty()) children["/"].insert(p.substr(1, p.find('/', 1) - 1));
   }
-  // Each candidate's shallowest foldable ancestor.
-  auto fold_dir = [&](const std::string& p) -> std::string {
+  // Directories holding a file the function opened without creating it: data, not scratch.
+  std::set<std::string> data_dirs;
+  for (int i = 0; i < c.files_size(); ++i) {
+    const std::string& p = lit[i];
+    if (p.empty() || RulePrefix(c.files(i)) || (FileAccessMask(c.files(i)) & FG_FILE_CREATE))
+      continue;
+    data_dirs.insert(p.substr(0, p.rfind('/')));
+  }
+  // Each candidate's shallowest foldable ancestor; for a file the function created, its own
+  // directory at the latest when every file it opened there it created (a scratch directory:
+  // temporary files get new names each time, an O_TMPFILE is DIR/#tmpfile).
+  auto fold_dir = [&](const std::string& p, bool created) -> std::string {
     for (size_t slash = p.find('/', 1); slash != std::string::npos;
          slash = p.find('/', slash + 1)) {
       std::string d = p.substr(0, slash);
       if (children[d].size() >= kFoldMinChildren && Foldable(d)) return d;
     }
+    const size_t last = p.rfind('/');
+    if (created && last != std::string::npos && last > 0 && !data_dirs.count(p.substr(0, last)) &&
+        Foldable(p.substr(0, last)))
+      return p.substr(0, last);
     return "";
   };
   std::map<std::string, v1::FileEntry> rules;  // dir -> the rule it becomes
@@ -175,7 +189,9 @@ size_t FoldFiles(v1::ContainerProfile& c) {
     const v1::FileEntry& e = c.files(i);
     // A rule only counts towards its parent's variety: it never widens the parent's access
     // (a hand-written rule may allow writing); it goes below if the parent's rule covers it.
-    std::string d = (lit[i].empty() || RulePrefix(e)) ? "" : fold_dir(lit[i]);
+    std::string d = (lit[i].empty() || RulePrefix(e))
+                        ? ""
+                        : fold_dir(lit[i], FileAccessMask(e) & FG_FILE_CREATE);
     if (d.empty()) {
       kept.push_back(e);
       continue;

@@ -37,6 +37,9 @@ bool AddFile(v1::ContainerProfile& c, const v1::FileEntry& e);
 //    kFoldMinChildren distinct entries directly under D, D is not "/", and D neither is, nor
 //    lies under, nor contains a protected directory (kFoldProtected; /proc/self and
 //    /proc/thread-self are not protected), nor has a protected name (secrets, .ssh, ...);
+//  - a candidate the function created (access CREATE: a temporary file's new name each time,
+//    an O_TMPFILE's DIR/#tmpfile) folds at its own directory at the latest, when foldable and
+//    every candidate directly in it was created (a scratch directory, not one of data);
 //  - each candidate goes into the rule "D/*" of its shallowest foldable ancestor, whose access
 //    is the union of what it took in and whose counts add up; rules written by hand are kept;
 //  - a "D/*" rule counts towards its ancestors' entries as a file at D would (so the parent of

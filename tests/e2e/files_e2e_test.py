@@ -136,6 +136,39 @@ class FilesE2E(EnforceE2E):
         self.assertIn(TOKEN, self.calc(self.port, f"open({self.token!r}).read()"))
         self.assertIn(self.token, self.a.ctl("profile", "show", "default/hello").stdout)
 
+    def test_temporary_files_with_new_names_never_kill_the_function(self):
+        """A function that writes temporary files (mkstemp's new name each time, O_TMPFILE)
+        learns their directory, not their names: in enforce, the next ones, by other names,
+        pass; a new file in another directory is still stopped."""
+        work = os.path.join(self.tmp, "work")
+        os.makedirs(work)
+        named = (f"__import__('tempfile').NamedTemporaryFile(dir={work!r}).write(b'x' * 100)")
+        anon = f"__import__('tempfile').TemporaryFile(dir={work!r}).write(b'y' * 100)"
+        self.learn(150)
+        for _ in range(3):
+            self.assertEqual(self.calc(self.port, named), "100\n")
+            self.assertEqual(self.calc(self.port, anon), "100\n")
+        self.mode("enforce")
+        prof = json.loads(self.a.ctl("profile", "show", "default/hello", "-o", "json").stdout)
+        files = {f["path"]: f.get("access", []) for c in prof["containers"]
+                 for f in c.get("files", [])}
+        self.assertIn(work + "/*", files, files)
+        self.assertIn("FILE_ACCESS_CREATE", files[work + "/*"])
+        self.assertFalse([p for p in files if p.startswith(work + "/") and p != work + "/*"],
+                         files)
+
+        for i in range(20):
+            self.assertEqual(self.calc(self.port, named), "100\n", i)
+            self.assertEqual(self.calc(self.port, anon), "100\n", i)
+            self.benign(i)
+        self.assertIsNone(self.fn.poll(), "a temporary file by a new name killed it")
+        self.assertFalse([v for v in self.violations() if v["kind"] == "file"])
+
+        cron = os.path.join(self.crond, "backdoor")
+        self.calc(self.port, f"open({cron!r}, 'w').write('* * * * * root sh')")
+        wait_for(lambda: self.fn.poll() is not None, what="the write elsewhere killed it")
+        self.assertEqual(os.path.getsize(cron), 0, "never written")
+
 
 if __name__ == "__main__":
     import unittest

@@ -163,6 +163,31 @@ TEST(FoldFilesTest, ProtectedDirectoriesAreNeverFoldedNorCovered) {
   EXPECT_TRUE(paths.count("/var/a/x"));
 }
 
+// A directory where every file the function opened was one it created is a scratch directory:
+// temporary files get new names every time (mkstemp), an O_TMPFILE is DIR/#tmpfile; it folds
+// at once, with the access of what was created there. Not a protected one, not one of data.
+TEST(FoldFilesTest, AScratchDirectoryFoldsAtOnce) {
+  const uint32_t made = FG_FILE_READ | FG_FILE_WRITE | FG_FILE_CREATE;
+  v1::ContainerProfile c =
+      Learned({Item("/tmp/tmpa8x2kq", made), Item("/tmp/#tmpfile", made),
+               Item("/var/cache/app/state.json", made), Item("/etc/cron.d/job", made),
+               Item("/run/app.pid", made), Item("/app/handler.py", FG_FILE_READ),
+               Item("/data/in.csv", FG_FILE_READ | FG_FILE_WRITE), Item("/data/out.csv", made)});
+  FoldFiles(c);
+  EXPECT_EQ(Paths(c),
+            (std::map<std::string, uint32_t>{{"/tmp/*", made},
+                                             {"/var/cache/app/*", made},
+                                             {"/etc/cron.d/job", made},
+                                             {"/run/app.pid", made},
+                                             {"/app/handler.py", FG_FILE_READ},
+                                             {"/data/in.csv", FG_FILE_READ | FG_FILE_WRITE},
+                                             {"/data/out.csv", made}}))
+      << "/data holds a file it did not create: data, not scratch";
+  // The next temporary file, whatever its name, is the rule's: nothing new to learn.
+  EXPECT_FALSE(AddFile(c, Item("/tmp/tmpzz91mc", made)));
+  EXPECT_TRUE(AddFile(c, Item("/tmp/x", FG_FILE_WRITE | FG_FILE_TRUNC))) << "more access: learned";
+}
+
 TEST(FoldFilesTest, OnlyPlainFilesAreFolded) {
   std::vector<v1::FileEntry> items;
   for (int i = 0; i < 8; ++i)
