@@ -430,7 +430,7 @@ absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
           file_adopted_.push_back(std::move(adopted_link_fds_.back()));
           adopted_link_fds_.pop_back();
         }
-        attached_.push_back({bpf_program__name(prog), type, target, "adopted"});
+        NoteAttached({bpf_program__name(prog), type, target, "adopted"});
         return absl::OkStatus();
       }
       if (!kept.ok())
@@ -463,8 +463,14 @@ absl::Status BpfPrograms::AttachProgram(bpf_program* prog) {
       return ErrnoStatus(errno, absl::StrCat("remove replaced link ", pin));
     FG_RETURN_IF_ERROR(LibbpfStatus(bpf_link__pin(l, pin.c_str()), absl::StrCat("pin link ", pin)));
   }
-  attached_.push_back({bpf_program__name(prog), type, target, how});
+  NoteAttached({bpf_program__name(prog), type, target, how});
   return absl::OkStatus();
+}
+
+void BpfPrograms::NoteAttached(AttachedProgramInfo info) {
+  // sys_enter comes and goes: one line per program, the one attached now.
+  std::erase_if(attached_, [&](const AttachedProgramInfo& a) { return a.name == info.name; });
+  attached_.push_back(std::move(info));
 }
 
 absl::Status BpfPrograms::Attach(const LoaderOptions& o) {
@@ -520,6 +526,8 @@ absl::Status BpfPrograms::SetSyscallHook(bool attached) {
   sys_enter_link_.reset();
   sys_enter_adopted_.Reset();
   sys_enter_on_ = false;
+  const std::string name = bpf_program__name(sys_enter());
+  std::erase_if(attached_, [&](const AttachedProgramInfo& a) { return a.name == name; });
   return absl::OkStatus();
 }
 

@@ -152,6 +152,8 @@ class BpfPrograms {
   std::string pin_dir_;
   uint64_t fail_open_after_ns_ = 0;
   bool adopted_ = false;
+  // What is attached now (status): replaces the line of a program attached again.
+  void NoteAttached(AttachedProgramInfo info);
   std::vector<AttachedProgramInfo> attached_;
   uint64_t seed_ = 0;
   bool lsm_active_ = false;

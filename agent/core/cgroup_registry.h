@@ -21,6 +21,9 @@ struct RegisterOptions {
   // Its tasks run under the function's seccomp filter of this revision (GetSeccompPolicy);
   // when it is the revision in force, sys_enter need not check them.
   std::string seccomp_revision;
+  // Or: the filter its container runtime gave it (the OCI LinuxSeccomp JSON of its runtime
+  // spec, read through the CRI); when it is the policy in force, the same.
+  std::string seccomp_spec;
 };
 
 class CgroupRegistry {

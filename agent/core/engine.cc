@@ -116,13 +116,25 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   if (auto at = slots_.SlotOf(cgroup_id)) {
     const SlotTable::Slot& slot = *slots_.Get(*at);
     if (slot.function == fkey && slot.container == container) {
+      // Idempotent; a filter shown now (the tracker read the runtime spec) still counts.
+      Function& f = functions_[fkey];
+      if (!(slots_.FlagsOf(cgroup_id) & FG_CG_F_SECCOMP))
+        if (auto rev = FilterInForceLocked(f, container, opts, path))
+          MarkFilteredLocked(f, container, cgroup_id, *rev);
       v1::RegisterCgroupResponse r;
       r.set_cgroup_id(cgroup_id);
-      r.set_mode(functions_[fkey].profile.mode());
-      return r;  // idempotent
+      r.set_mode(f.profile.mode());
+      return r;
     }
-    if (slot.function == fkey && slot.container == kPodSection && !opts.pod_level)
-      return MoveFromPodSectionLocked(fkey, container, cgroup_id, path);
+    if (slot.function == fkey && slot.container == kPodSection && !opts.pod_level) {
+      auto r = MoveFromPodSectionLocked(fkey, container, cgroup_id, path);
+      Function& f = functions_[fkey];
+      if (r.ok())
+        if (auto rev = FilterInForceLocked(f, container, opts, path))
+          MarkFilteredLocked(f, container, cgroup_id, *rev);
+      UpdateSyscallHookLocked();
+      return r;
+    }
     return absl::FailedPreconditionError(absl::StrCat("cgroup ", path, " is already registered as ",
                                                       slot.function, " container ",
                                                       slot.container));
@@ -151,19 +163,10 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   uint32_t kflags = (opts.pod_level ? FG_CG_F_POD : 0) | (opts.pending ? FG_CG_F_PENDING : 0);
   // Started under the filter of the policy in force: refused before its syscalls run, and
   // sys_enter passes it. Another revision (the profile changed meanwhile): sys_enter checks.
-  bool filtered = false;
-  if (!opts.seccomp_revision.empty()) {
-    auto m = SeccompPolicyLocked(f, container);
-    filtered = m.ok() && FilterEnforcesAlone(*m) && m->revision() == opts.seccomp_revision;
-    if (filtered) {
-      kflags |= FG_CG_F_SECCOMP;
-      sit->second.seccomp_revision = m->revision();
-    } else {
-      LogWarn(
-          "cgroup runs under a seccomp filter that is not the policy in force: sys_enter "
-          "checks it",
-          {{"function", fkey}, {"cgroup", path}, {"revision", opts.seccomp_revision}});
-    }
+  const std::optional<std::string> filtered = FilterInForceLocked(f, container, opts, path);
+  if (filtered) {
+    kflags |= FG_CG_F_SECCOMP;
+    sit->second.seccomp_revision = *filtered;
   }
   if (absl::Status s = slots_.Track(cgroup_id, sit->second.fn_id, path, kflags); !s.ok()) {
     // Leave nothing behind for a registration that did not happen.
@@ -178,14 +181,14 @@ absl::StatusOr<v1::RegisterCgroupResponse> Engine::RegisterCgroup(const v1::Func
   // A new slot is on disk before anyone relies on it: an agent killed right after still
   // knows, when it comes back, whose slot the kernel is enforcing.
   if (new_section) PersistKernelStateLocked();
-  if (filtered) cgroup_filter_[cgroup_id] = opts.seccomp_revision;
+  if (filtered) cgroup_filter_[cgroup_id] = *filtered;
   UpdateSyscallHookLocked();  // before the command's first instruction
   LogInfo("cgroup registered", {{"function", fkey},
                                 {"container", container},
                                 {"cgroup", path},
                                 {"cgroup_id", cgroup_id},
                                 {"slot", sit->second.fn_id},
-                                {"seccomp", filtered ? opts.seccomp_revision : std::string()}});
+                                {"seccomp", filtered.value_or("")}});
   EmitLocked(v1::EVENT_KIND_LIFECYCLE, f, container, "registered", path);
   v1::RegisterCgroupResponse r;
   r.set_cgroup_id(cgroup_id);
@@ -849,7 +852,7 @@ v1::FunctionSummary Engine::SummaryLocked(const Function& f) {
       r->set_container(name);
       r->set_cgroup(path);
       const bool filtered = slots_.FlagsOf(cg) & FG_CG_F_SECCOMP;
-      r->set_syscall_hook(!filtered);
+      r->set_syscall_hook(!(slots_.FlagsOf(cg) & kNoSyscallHook));
       if (auto it = cgroup_filter_.find(cg); filtered && it != cgroup_filter_.end())
         r->set_seccomp_revision(it->second);
     }

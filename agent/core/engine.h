@@ -299,6 +299,16 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   void RefreshSeccompLocked(Function& f);
   absl::StatusOr<v1::SeccompPolicy> SeccompPolicyLocked(const Function& f,
                                                         const std::string& container);
+  // The revision in force when the cgroup being registered runs under the filter of the
+  // container's policy in force (opts.seccomp_revision or opts.seccomp_spec says which it runs
+  // under); nullopt (logged) when it runs under another or none.
+  std::optional<std::string> FilterInForceLocked(const Function& f, const std::string& container,
+                                                 const RegisterOptions& opts,
+                                                 const std::string& path);
+  // The registered cgroup runs under the filter of `revision`, the one in force: sys_enter
+  // passes it.
+  void MarkFilteredLocked(Function& f, const std::string& container, uint64_t cgroup_id,
+                          const std::string& revision);
   // Tell the sink when whether sys_enter is needed changed (a detach only when `may_detach`:
   // at a sync).
   void UpdateSyscallHookLocked(bool may_detach = false);
@@ -321,7 +331,11 @@ class Engine final : public CgroupRegistry, public ProfileHost {
   KernelStateRecord record_;
   std::function<absl::Status(bool)> file_hook_;
   bool file_hook_on_ = false;
-  std::map<uint64_t, std::string> cgroup_filter_;
+  // Cgroups sys_enter need not check: those under the filter in force, and pod-level ones (no
+  // task runs in a cgroup v2 with children; a container cgroup made under one is inherited
+  // without these flags, pending until its first exec, and counts from its mkdir event on).
+  static constexpr uint32_t kNoSyscallHook = FG_CG_F_SECCOMP | FG_CG_F_POD;
+  std::map<uint64_t, std::string> cgroup_filter_;  // cgroup id -> revision of its filter
   struct CpuSample {
     absl::Duration usage;
     absl::Time at;

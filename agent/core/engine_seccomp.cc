@@ -41,6 +41,49 @@ absl::StatusOr<v1::SeccompPolicy> Engine::GetSeccompPolicy(const v1::FunctionId&
   return SeccompPolicyLocked(*f, container);
 }
 
+std::optional<std::string> Engine::FilterInForceLocked(const Function& f,
+                                                       const std::string& container,
+                                                       const RegisterOptions& opts,
+                                                       const std::string& path) {
+  if (opts.seccomp_revision.empty() && opts.seccomp_spec.empty()) return std::nullopt;
+  auto m = SeccompPolicyLocked(f, container);
+  bool same = false;
+  std::string why;
+  if (!m.ok()) {
+    why = m.status().ToString();
+  } else if (!FilterEnforcesAlone(*m)) {
+    why = "the policy in force is not enforced by the filter alone";
+  } else if (!opts.seccomp_revision.empty()) {
+    same = m->revision() == opts.seccomp_revision;
+  } else {
+    auto s = SameSeccompFilter(opts.seccomp_spec, m->oci_profile());
+    same = s.ok() && *s;
+    if (!s.ok()) why = s.status().ToString();
+  }
+  if (same) return m->revision();
+  LogWarn("cgroup runs under a seccomp filter that is not the policy in force: sys_enter checks it",
+          {{"function", FunctionKey(f.profile.function())},
+           {"cgroup", path},
+           {"revision",
+            opts.seccomp_revision.empty() ? "(from the runtime spec)" : opts.seccomp_revision},
+           {"detail", why}});
+  return std::nullopt;
+}
+
+void Engine::MarkFilteredLocked(Function& f, const std::string& container, uint64_t cgroup_id,
+                                const std::string& revision) {
+  if (!(slots_.FlagsOf(cgroup_id) & FG_CG_F_SECCOMP)) {
+    if (absl::Status st = slots_.SetFlags(cgroup_id, FG_CG_F_SECCOMP, 0); !st.ok()) {
+      LogWarn("cannot mark a cgroup as filtered: sys_enter checks it",
+              {{"cgroup_id", cgroup_id}, {"error", st.ToString()}});
+      return;
+    }
+  }
+  cgroup_filter_[cgroup_id] = revision;
+  auto sit = f.sections.find(container);
+  if (sit != f.sections.end()) sit->second.seccomp_revision = revision;
+}
+
 void Engine::RefreshSeccompLocked(Function& f) {
   const std::string fkey = FunctionKey(f.profile.function());
   // The kubelet reads the files before any container of the function exists on this node:
@@ -72,15 +115,18 @@ void Engine::RefreshSeccompLocked(Function& f) {
               {{"function", fkey}, {"container", name}, {"error", m.status().ToString()}});
     else if (FilterEnforcesAlone(*m))
       s.seccomp_revision = m->revision();
-    // A cgroup whose filter is not the policy any more: sys_enter checks it again.
+    // A cgroup whose filter is not the policy any more: sys_enter checks it again. One whose
+    // filter is the policy again (back in enforce, unchanged): sys_enter passes it again.
     for (const auto& [cg, path] : slots_.Get(s.fn_id)->cgroups) {
-      if (!(slots_.FlagsOf(cg) & FG_CG_F_SECCOMP)) continue;
       auto it = cgroup_filter_.find(cg);
-      if (it != cgroup_filter_.end() && it->second == s.seccomp_revision &&
-          !s.seccomp_revision.empty())
-        continue;
-      absl::Status st = slots_.SetFlags(cg, 0, FG_CG_F_SECCOMP);
-      LogInfo("cgroup runs an older seccomp filter: sys_enter checks it",
+      const bool same = it != cgroup_filter_.end() && !s.seccomp_revision.empty() &&
+                        it->second == s.seccomp_revision;
+      const bool flagged = slots_.FlagsOf(cg) & FG_CG_F_SECCOMP;
+      if (same == flagged) continue;
+      absl::Status st =
+          same ? slots_.SetFlags(cg, FG_CG_F_SECCOMP, 0) : slots_.SetFlags(cg, 0, FG_CG_F_SECCOMP);
+      LogInfo(same ? "cgroup runs the seccomp filter in force: sys_enter passes it"
+                   : "cgroup runs an older seccomp filter: sys_enter checks it",
               {{"function", fkey}, {"cgroup", path}, {"ok", st.ok()}});
     }
   }
@@ -93,12 +139,12 @@ void Engine::RefreshSeccompLocked(Function& f) {
 
 size_t Engine::CgroupsNeedingSyscallHook() {
   std::lock_guard<std::mutex> l(mu_);
-  return slots_.CountWithout(FG_CG_F_SECCOMP);
+  return slots_.CountWithout(kNoSyscallHook);
 }
 
 bool Engine::NeedsSyscallHook() {
   std::lock_guard<std::mutex> l(mu_);
-  return slots_.CountWithout(FG_CG_F_SECCOMP) > 0;
+  return slots_.CountWithout(kNoSyscallHook) > 0;
 }
 
 void Engine::SetSyscallHookSink(std::function<void(bool needed)> sink) {
@@ -110,8 +156,7 @@ void Engine::SetSyscallHookSink(std::function<void(bool needed)> sink) {
 
 void Engine::UpdateSyscallHookLocked(bool may_detach) {
   if (!hook_sink_) return;
-  // A pod-level cgroup counts: the containers it will hold are not known yet.
-  const bool needed = slots_.CountWithout(FG_CG_F_SECCOMP) > 0;
+  const bool needed = slots_.CountWithout(kNoSyscallHook) > 0;
   if (hook_told_ && *hook_told_ == needed) return;
   // Attach at once (before a command's first instruction); detach only at a sync, so that
   // cgroups coming and going (cold starts) do not attach and detach sys_enter each time.

@@ -3,6 +3,8 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "k8s/cri_client.h"
 
 namespace faasguard {
@@ -53,6 +55,27 @@ class ClientSource : public CriSource {
     std::lock_guard<std::mutex> l(mu_);
     cancelled_ = true;
     if (stream_) stream_->Cancel();
+  }
+
+  absl::StatusOr<std::string> ContainerSeccomp(const std::string& id) override {
+    auto st = client_->ContainerStatus(id, /*verbose=*/true);
+    if (!st.ok()) return st.status();
+    auto info = st->info().find("info");
+    if (info == st->info().end()) return std::string();
+    google::protobuf::Struct doc;
+    if (!google::protobuf::util::JsonStringToMessage(info->second, &doc).ok())
+      return absl::DataLossError(absl::StrCat("CRI ContainerStatus on ", endpoint(), ": container ",
+                                              id, "'s info is not JSON"));
+    const google::protobuf::Struct* at = &doc;
+    for (const char* key : {"runtimeSpec", "linux", "seccomp"}) {
+      auto it = at->fields().find(key);
+      if (it == at->fields().end() || !it->second.has_struct_value()) return std::string();
+      at = &it->second.struct_value();
+    }
+    std::string out;
+    if (!google::protobuf::util::MessageToJsonString(*at, &out).ok())
+      return absl::InternalError("cannot write a seccomp object back as JSON");
+    return out;
   }
 
   absl::StatusOr<std::vector<CriContainer>> ListContainers() override {

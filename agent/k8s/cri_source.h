@@ -39,6 +39,13 @@ class CriSource {
   virtual absl::StatusOr<std::string> Version() = 0;
   virtual absl::StatusOr<std::vector<CriPod>> ListPods() = 0;
   virtual absl::StatusOr<std::vector<CriContainer>> ListContainers() = 0;
+  // The seccomp filter the runtime gave a container: the OCI LinuxSeccomp object of its
+  // runtime spec (ContainerStatus verbose; containerd puts the spec in info["info"]), as JSON;
+  // "" when the container runs without one, or the runtime does not say.
+  virtual absl::StatusOr<std::string> ContainerSeccomp(const std::string& id) {
+    (void)id;
+    return std::string();
+  }
   // GetContainerEvents: calls on_event(container id) for each event until the stream ends or
   // CancelWatch() is called (from another thread); returns why it ended (UNIMPLEMENTED when
   // the runtime has no event stream, as containerd 1.6).

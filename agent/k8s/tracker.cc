@@ -94,10 +94,12 @@ void NodeTracker::IndexLocked(const std::string& rel, uint64_t id) {
 void NodeTracker::DropLocked(uint64_t id) {
   auto it = cgroups_.find(id);
   if (it != cgroups_.end()) {
-    if (it->second.container_id.empty())
+    if (it->second.container_id.empty()) {
       by_pod_.erase(it->second.pod_uid);
-    else
+    } else {
       by_container_.erase(it->second.container_id);
+      spec_read_.erase(it->second.container_id);
+    }
     cgroups_.erase(it);
   }
   if (registered_.erase(id)) (void)registry_->UnregisterCgroup(id, "removed");
@@ -207,12 +209,22 @@ void NodeTracker::ReconcileLocked() {
     }
     if (cit == by_container_.end()) continue;
     auto owner = registry_->CgroupOwner(cit->second);
-    if (owner && owner->second == c.name) {
+    const bool named = owner && owner->second == c.name;
+    if (named && spec_read_.count(c.id)) {
       registered_.insert(cit->second);
       continue;
     }
     RegisterOptions o;
     o.pending = c.state == CriContainer::State::kCreated;
+    // The filter the runtime gave it: when it is the function's policy in force, sys_enter
+    // need not check it. Read once; a CRI error leaves it to the next pass.
+    if (auto spec = cri_->ContainerSeccomp(c.id); spec.ok()) {
+      o.seccomp_spec = *spec;
+      spec_read_.insert(c.id);
+    } else {
+      LogWarn("cannot read a container's seccomp filter: sys_enter checks it",
+              {{"container", c.name}, {"id", c.id}, {"error", spec.status().ToString()}});
+    }
     auto r = registry_->RegisterCgroup(sit->second.first, c.name, cit->second,
                                        cgroups_[cit->second].path, o);
     if (r.ok())

@@ -93,6 +93,9 @@ class NodeTracker {
   std::map<std::string, uint64_t> by_pod_;        // pod uid -> pod-level cgroup id
   std::set<uint64_t> registered_;                 // cgroups this tracker registered
   std::set<std::string> warned_;  // pod uids and container ids warned about (bad names)
+  // Containers whose runtime spec was read (its seccomp filter told to the registry): once
+  // per container, whose filter never changes.
+  std::set<std::string> spec_read_;
 };
 
 }  // namespace faasguard

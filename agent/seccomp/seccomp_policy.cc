@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -19,6 +20,8 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "core/abi_codec.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "profile/profile.h"
 #include "profile/socket_items.h"
 #include "syscalls/syscall_classes.h"
@@ -468,6 +471,95 @@ SeccompPolicy SeccompPolicyFromMessage(const v1::SeccompPolicy& m) {
 bool FilterEnforcesAlone(const v1::SeccompPolicy& m) {
   return m.enforce() && VerdictOf(m.unlearned()) != SeccompVerdict::kAllow &&
          VerdictOf(m.sensitive()) != SeccompVerdict::kAllow;
+}
+
+namespace {
+
+using google::protobuf::Value;
+
+const Value* FieldOf(const google::protobuf::Struct& s, const char* name) {
+  auto it = s.fields().find(name);
+  return it == s.fields().end() ? nullptr : &it->second;
+}
+
+std::string NumberText(const Value* v) {
+  if (v == nullptr || v->kind_case() != Value::kNumberValue) return "-";
+  const double d = v->number_value();
+  if (d >= 0 && d < 18446744073709551616.0 && d == static_cast<double>(static_cast<uint64_t>(d)))
+    return absl::StrCat(static_cast<uint64_t>(d));
+  return absl::StrCat(d);
+}
+
+std::string TextOf(const Value* v) {
+  return v != nullptr && v->kind_case() == Value::kStringValue ? v->string_value() : "";
+}
+
+// An errno action without its number refuses with EPERM (runc, crun): the same filter.
+std::string ErrnoOf(const std::string& action, const Value* ret) {
+  if (action != "SCMP_ACT_ERRNO" && action != "SCMP_ACT_TRACE") return "-";
+  std::string n = NumberText(ret);
+  return n == "-" && action == "SCMP_ACT_ERRNO" ? "1" : n;
+}
+
+std::vector<std::string> SortedStrings(const Value* v) {
+  std::vector<std::string> out;
+  if (v != nullptr && v->kind_case() == Value::kListValue)
+    for (const auto& e : v->list_value().values()) out.push_back(TextOf(&e));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// One line per (syscall, action, errno, arguments), sorted: the filter, not its spelling.
+absl::StatusOr<std::string> CanonicalSeccomp(const std::string& json) {
+  google::protobuf::Struct s;
+  if (!google::protobuf::util::JsonStringToMessage(json, &s).ok())
+    return absl::InvalidArgumentError("a seccomp profile must be a JSON object");
+  const std::string def = TextOf(FieldOf(s, "defaultAction"));
+  if (def.empty()) return absl::InvalidArgumentError("a seccomp profile needs a defaultAction");
+  std::vector<std::string> lines;
+  const Value* rules = FieldOf(s, "syscalls");
+  if (rules != nullptr && rules->kind_case() == Value::kListValue) {
+    for (const auto& r : rules->list_value().values()) {
+      if (r.kind_case() != Value::kStructValue)
+        return absl::InvalidArgumentError("a seccomp rule must be an object");
+      const auto& rs = r.struct_value();
+      const std::string action = TextOf(FieldOf(rs, "action"));
+      std::vector<std::string> args;
+      const Value* a = FieldOf(rs, "args");
+      if (a != nullptr && a->kind_case() == Value::kListValue)
+        for (const auto& x : a->list_value().values()) {
+          if (x.kind_case() != Value::kStructValue) continue;
+          const auto& xs = x.struct_value();
+          const Value* two = FieldOf(xs, "valueTwo");
+          args.push_back(absl::StrCat(NumberText(FieldOf(xs, "index")), ":",
+                                      NumberText(FieldOf(xs, "value")), ":",
+                                      two ? NumberText(two) : "0", ":", TextOf(FieldOf(xs, "op"))));
+        }
+      std::sort(args.begin(), args.end());
+      const std::string tail =
+          absl::StrCat(" ", action, " ", ErrnoOf(action, FieldOf(rs, "errnoRet")), " [",
+                       absl::StrJoin(args, ","), "]");
+      for (const auto& n : SortedStrings(FieldOf(rs, "names"))) lines.push_back(n + tail);
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  return absl::StrCat("default ", def, " ", ErrnoOf(def, FieldOf(s, "defaultErrnoRet")),
+                      "\narchitectures ",
+                      absl::StrJoin(SortedStrings(FieldOf(s, "architectures")), ","), "\nflags ",
+                      absl::StrJoin(SortedStrings(FieldOf(s, "flags")), ","), "\nlistener ",
+                      TextOf(FieldOf(s, "listenerPath")), "\n", absl::StrJoin(lines, "\n"));
+}
+
+}  // namespace
+
+absl::StatusOr<bool> SameSeccompFilter(const std::string& runtime_spec,
+                                       const std::string& oci_profile) {
+  auto a = CanonicalSeccomp(runtime_spec);
+  if (!a.ok()) return a.status();
+  auto b = CanonicalSeccomp(oci_profile);
+  if (!b.ok()) return b.status();
+  return *a == *b;
 }
 
 }  // namespace faasguard

@@ -89,4 +89,13 @@ SeccompPolicy SeccompPolicyFromMessage(const v1::SeccompPolicy& m);
 // syscalls (neither is only reported), so sys_enter need not see the container.
 bool FilterEnforcesAlone(const v1::SeccompPolicy& m);
 
+// Whether a container runtime's spec of a container's filter (`runtime_spec`: the OCI
+// LinuxSeccomp object its runtime spec carries, JSON) is the filter of `oci_profile` (an
+// OciSeccompProfile document): the same default action, architectures and rules, whatever the
+// order, the spacing, or the fields a runtime writes with their default values. A runtime that
+// changed, added or dropped a rule makes it another filter. An error for JSON that is not a
+// seccomp object.
+absl::StatusOr<bool> SameSeccompFilter(const std::string& runtime_spec,
+                                       const std::string& oci_profile);
+
 }  // namespace faasguard

@@ -185,6 +185,22 @@ class K8sE2E : public ::testing::Test {
     return {r.violations().begin(), r.violations().end()};
   }
 
+  // Until the agent says sys_enter is (not) attached and `needing` cgroups need it.
+  bool WaitSyscallHook(bool attached, uint32_t needing, double seconds) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    v1::GetStatusResponse r;
+    while (std::chrono::steady_clock::now() < end) {
+      auto ctx = Ctx();
+      if (agent_->stub().GetStatus(ctx.get(), v1::GetStatusRequest(), &r).ok() &&
+          r.syscall_hook_attached() == attached && r.cgroups_needing_syscall_hook() == needing)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::cerr << "sys_enter attached: " << r.syscall_hook_attached()
+              << ", cgroups needing it: " << r.cgroups_needing_syscall_hook() << "\n";
+    return false;
+  }
+
   void SetMode(const v1::FunctionId& id, v1::Mode m) {
     v1::SetModeRequest req;
     *req.mutable_function() = id;
@@ -429,13 +445,29 @@ TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
   ::chmod((shared + "/b").c_str(), 0644);
   auto p2 = pod_of("secfn-enforced");
   ASSERT_TRUE(p2.ok()) << p2.status();
-  ContainerSpec attack =
-      spec({"try-unlink", "/shared/a", "try-chmod", "/shared/b", "try-rename", "/shared/c",
-            "/shared/d", "child-unlink", "/shared/e", "say", "still-here"});
+  ContainerSpec attack = spec({"wait-file", "/shared/attack", "try-unlink", "/shared/a",
+                               "try-chmod", "/shared/b", "try-rename", "/shared/c", "/shared/d",
+                               "child-unlink", "/shared/e", "say", "still-here"});
   attack.seccomp_profile = profile;
   attack.no_new_privs = true;
   auto c2 = cd_->StartContainer(*p2, attack);
   ASSERT_TRUE(c2.ok()) << c2.status();
+  // The tracker read the container's filter from its runtime spec: the policy in force, so
+  // sys_enter, which every syscall of the node would pass, is detached while it runs.
+  EXPECT_TRUE(WaitSyscallHook(false, 0, 15))
+      << "sys_enter stays attached for a container running its filter";
+  auto fs = Function(fn);
+  ASSERT_TRUE(fs.ok());
+  bool shown = false;
+  for (const auto& r : fs->replica_details())
+    if (r.container() == "main") {
+      shown = true;
+      EXPECT_EQ(r.seccomp_revision().size(), 16u);
+      EXPECT_THAT(fs->seccomp_revision(), HasSubstr("main=" + r.seccomp_revision()));
+      EXPECT_FALSE(r.syscall_hook());
+    }
+  EXPECT_TRUE(shown) << fs->DebugString();
+  ASSERT_TRUE(WriteFileAtomic(shared + "/attack", "").ok());
   EXPECT_EQ(WaitExit(*c2, 30), 0) << cd_->ContainerLog(*p2, "main");
   const std::string log = cd_->ContainerLog(*p2, "main");
   for (const char* line : {"try-unlink EPERM", "try-chmod EPERM", "try-rename EPERM",
@@ -460,6 +492,17 @@ TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
   const std::string log3 = cd_->ContainerLog(*p3, "main");
   EXPECT_THAT(log3, HasSubstr("hello"));
   EXPECT_THAT(log3, Not(HasSubstr("survived"))) << "ptrace returned";
+
+  // A container of the function without its filter (a pod admitted before the webhook, or
+  // without it): sys_enter checks it, attached while it runs, detached once it is gone.
+  auto p4 = pod_of("secfn-unfiltered");
+  ASSERT_TRUE(p4.ok()) << p4.status();
+  auto c4 = cd_->StartContainer(*p4, spec({"wait-file", "/shared/stop", "say", "bye"}));
+  ASSERT_TRUE(c4.ok()) << c4.status();
+  EXPECT_TRUE(WaitSyscallHook(true, 1, 15)) << "a container without its filter is unchecked";
+  ASSERT_TRUE(WriteFileAtomic(shared + "/stop", "").ok());
+  EXPECT_EQ(WaitExit(*c4, 30), 0) << cd_->ContainerLog(*p4, "main");
+  EXPECT_TRUE(WaitSyscallHook(false, 0, 15)) << "detached again once it is gone";
 
   // Leaving enforce removes the profile (a new container starts without it).
   SetMode(fn, v1::MODE_LEARN);

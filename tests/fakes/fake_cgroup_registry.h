@@ -34,6 +34,7 @@ class FakeCgroupRegistry : public CgroupRegistry {
                                                             RegisterOptions opts) override {
     std::lock_guard<std::mutex> l(mu_);
     if (!register_error.ok()) return register_error;
+    specs_[cgroup_id].push_back(opts.seccomp_spec);
     const std::string c = opts.pod_level ? std::string(kPodSection) : container;
     auto it = cgroups_.find(cgroup_id);
     if (it != cgroups_.end()) {
@@ -96,12 +97,19 @@ class FakeCgroupRegistry : public CgroupRegistry {
     return unregistered_;
   }
 
+  // The seccomp_spec of every RegisterCgroup call for `cgroup_id`, in order.
+  std::vector<std::string> seccomp_specs(uint64_t cgroup_id) {
+    std::lock_guard<std::mutex> l(mu_);
+    return specs_[cgroup_id];
+  }
+
   absl::Status register_error;  // returned by RegisterCgroup when not OK
 
  private:
   std::mutex mu_;
   std::map<uint64_t, Registration> cgroups_;
   std::vector<std::pair<uint64_t, std::string>> unregistered_;
+  std::map<uint64_t, std::vector<std::string>> specs_;
 };
 
 }  // namespace faasguard::fakes

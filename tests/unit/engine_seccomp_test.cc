@@ -127,6 +127,80 @@ TEST_F(EngineSeccompTest, KubernetesFunctionsGetTheirOciFilesWhileEnforced) {
   EXPECT_FALSE(std::filesystem::exists(files.PathOf(Fn("local"), "main")));
 }
 
+// Kubernetes: the node tracker reads the filter of each container from its runtime spec
+// (RegisterOptions::seccomp_spec). A pod-level cgroup never needs sys_enter (no task runs in
+// it); a container cgroup covered through its pod needs it from its mkdir event until its
+// spec shows the filter in force; one with another filter, or none known, keeps it.
+TEST_F(EngineSeccompTest, AContainerWhoseRuntimeSpecIsThePolicyInForceSkipsSysEnter) {
+  std::vector<bool> told;
+  engine_->SetSyscallHookSink([&](bool needed) { told.push_back(needed); });
+  v1::FunctionId id = Fn("fn");
+  id.set_platform("knative");
+  ASSERT_TRUE(engine_->RegisterCgroup(id, "main", kCgroup, "/kubepods/pod0/c0").ok());
+  Learn(kernel_.tracked[kCgroup]);
+  ASSERT_TRUE(engine_->UnregisterCgroup(kCgroup).ok());
+  ASSERT_TRUE(engine_->SetMode(id, v1::MODE_ENFORCE, std::nullopt).ok());
+  engine_->SyncFromKernel();
+  ASSERT_EQ(told.back(), false);
+  auto policy = engine_->GetSeccompPolicy(id, "main");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+
+  RegisterOptions pod;
+  pod.pod_level = true;
+  ASSERT_TRUE(engine_->RegisterCgroup(id, "", 10, "/kubepods/pod1", pod).ok());
+  EXPECT_FALSE(engine_->NeedsSyscallHook()) << "no task runs in a pod-level cgroup";
+  EXPECT_EQ(told.back(), false);
+
+  // A container cgroup the kernel covered through its pod at mkdir: needed at once.
+  kernel_.tracked[11] = kernel_.tracked[10];
+  kernel_.tracked_flags[11] = FG_CG_F_INHERITED | FG_CG_F_PENDING;
+  engine_->AdoptInheritedCgroup(11, 10, "/kubepods/pod1/c1");
+  EXPECT_EQ(told.back(), true);
+
+  // Named through the CRI with the runtime's spec of its filter: the policy in force.
+  RegisterOptions spec;
+  spec.seccomp_spec = policy->oci_profile();
+  ASSERT_TRUE(engine_->RegisterCgroup(id, "main", 11, "/kubepods/pod1/c1", spec).ok());
+  EXPECT_TRUE(kernel_.tracked_flags[11] & FG_CG_F_SECCOMP);
+  EXPECT_TRUE(kernel_.tracked_flags[11] & FG_CG_F_INHERITED) << "its other flags kept";
+  engine_->SyncFromKernel();
+  EXPECT_EQ(told.back(), false) << "every container runs its filter";
+  auto f = engine_->GetFunction(id);
+  ASSERT_TRUE(f.ok());
+  ASSERT_EQ(f->replica_details_size(), 2);
+  for (const auto& r : f->replica_details()) {
+    EXPECT_FALSE(r.syscall_hook()) << r.cgroup();
+    EXPECT_EQ(r.seccomp_revision(), r.container() == "main" ? policy->revision() : "");
+  }
+
+  // Another filter (a profile of another revision, or the runtime's default): checked.
+  RegisterOptions other;
+  other.seccomp_spec = R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []})";
+  ASSERT_TRUE(engine_->RegisterCgroup(id, "main", 12, "/kubepods/pod1/c2", other).ok());
+  EXPECT_FALSE(kernel_.tracked_flags[12] & FG_CG_F_SECCOMP);
+  EXPECT_EQ(told.back(), true);
+  ASSERT_TRUE(engine_->UnregisterCgroup(12).ok());
+
+  // Registered before its spec could be read (a CRI error): checked; the spec read at the next
+  // pass marks it.
+  ASSERT_TRUE(engine_->RegisterCgroup(id, "main", 13, "/kubepods/pod1/c3").ok());
+  EXPECT_FALSE(kernel_.tracked_flags[13] & FG_CG_F_SECCOMP);
+  ASSERT_TRUE(engine_->RegisterCgroup(id, "main", 13, "/kubepods/pod1/c3", spec).ok());
+  EXPECT_TRUE(kernel_.tracked_flags[13] & FG_CG_F_SECCOMP);
+  engine_->SyncFromKernel();
+  EXPECT_EQ(told.back(), false);
+
+  // Out of enforce: checked; back in enforce with the same policy: passed again.
+  ASSERT_TRUE(engine_->SetMode(id, v1::MODE_MONITOR, std::nullopt).ok());
+  EXPECT_FALSE(kernel_.tracked_flags[11] & FG_CG_F_SECCOMP);
+  EXPECT_EQ(told.back(), true);
+  ASSERT_TRUE(engine_->SetMode(id, v1::MODE_ENFORCE, std::nullopt).ok());
+  EXPECT_TRUE(kernel_.tracked_flags[11] & FG_CG_F_SECCOMP);
+  EXPECT_TRUE(kernel_.tracked_flags[13] & FG_CG_F_SECCOMP);
+  engine_->SyncFromKernel();
+  EXPECT_EQ(told.back(), false);
+}
+
 TEST(BusySecondsTest, AtLeastOnePercentOfACpu) {
   EXPECT_EQ(BusySeconds(absl::Milliseconds(5), absl::Seconds(1)), 0);
   EXPECT_EQ(BusySeconds(absl::Milliseconds(10), absl::Seconds(1)), 1);

@@ -190,8 +190,17 @@ class FakeCri : public CriSource {
     cv.notify_all();
   }
 
+  absl::StatusOr<std::string> ContainerSeccomp(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu);
+    ++seccomp_reads[id];
+    auto it = seccomp.find(id);
+    return it == seccomp.end() ? absl::StatusOr<std::string>(std::string()) : it->second;
+  }
+
   std::vector<CriPod> pods;
   std::vector<CriContainer> containers;
+  std::map<std::string, absl::StatusOr<std::string>> seccomp;  // by container id
+  std::map<std::string, int> seccomp_reads;
   absl::Status error;
   bool stream = false;
   std::mutex mu;
@@ -229,6 +238,9 @@ class TrackerTest : public ::testing::Test {
       return f_->WatchEvents(cb);
     }
     void CancelWatch() override { f_->CancelWatch(); }
+    absl::StatusOr<std::string> ContainerSeccomp(const std::string& id) override {
+      return f_->ContainerSeccomp(id);
+    }
 
    private:
     FakeCri* f_;
@@ -329,6 +341,30 @@ TEST_F(TrackerTest, InheritedCgroupMovesToItsContainerSection) {
   KnativePod();
   tracker_->ReconcileNow();
   EXPECT_EQ(registry_.CgroupOwner(user)->second, "user-container");
+}
+
+// The filter each container runs under, from its runtime spec, goes with its registration
+// (the engine decides whether it is the policy in force): read once per container, and read
+// again at the next pass when the CRI failed; an already named container gets it too.
+TEST_F(TrackerTest, EachContainersRuntimeFilterGoesWithItsRegistration) {
+  MakeDir(PodDir());
+  uint64_t user = MakeDir(PodDir() + "/" + kCid);
+  uint64_t proxy = MakeDir(PodDir() + "/" + kCid2);
+  KnativePod();
+  const std::string filter = R"({"defaultAction":"SCMP_ACT_ERRNO"})";
+  cri_.seccomp[kCid] = filter;
+  cri_.seccomp[kCid2] = absl::UnavailableError("CRI ContainerStatus: deadline exceeded");
+  tracker_->ScanCgroupsNow();
+  tracker_->ReconcileNow();
+  EXPECT_EQ(registry_.seccomp_specs(user), std::vector<std::string>{filter});
+  EXPECT_EQ(registry_.seccomp_specs(proxy), std::vector<std::string>{""}) << "unknown: none";
+  cri_.seccomp[kCid2] = std::string();  // runs without a filter
+  tracker_->ReconcileNow();
+  tracker_->ReconcileNow();
+  EXPECT_EQ(cri_.seccomp_reads[kCid], 1) << "a container's filter never changes: read once";
+  EXPECT_EQ(cri_.seccomp_reads[kCid2], 2) << "read again after the error, then not";
+  EXPECT_EQ(registry_.seccomp_specs(user).size(), 1u);
+  EXPECT_EQ(registry_.seccomp_specs(proxy).size(), 2u);
 }
 
 TEST_F(TrackerTest, CriDownTracksNothingAndSaysSo) {

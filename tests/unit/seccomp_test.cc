@@ -15,8 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -303,6 +305,75 @@ TEST(SeccompPolicyTest, OciProfileIsTheRuntimeSpecDocument) {
   EXPECT_TRUE(has("SCMP_ACT_KILL_PROCESS", "unshare"));
   EXPECT_FALSE(has("SCMP_ACT_KILL_PROCESS", "kill"));  // the signal calls take the default
   EXPECT_TRUE(has("SCMP_ACT_ERRNO", "clone3"));
+}
+
+// What a container runtime reports of a Localhost profile it loaded (containerd: the runtime
+// spec, re-written by Go) is the same filter in another spelling: other order, valueTwo 0 and
+// the default errno left out. Another rule, action or errno is another filter.
+TEST(SeccompPolicyTest, TheSameFilterInARuntimesSpellingIsRecognised) {
+  v1::ContainerProfile c;
+  for (const char* n : {"read", "write", "openat", "clone3", "socket"}) {
+    auto* s = c.add_syscalls();
+    s->set_name(n);
+    s->set_arch("x86_64");
+  }
+  c.add_sockets()->set_family("inet");
+  auto json = OciSeccompProfile(SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill));
+  ASSERT_TRUE(json.ok()) << json.status();
+  auto respell = [&](const std::function<void(google::protobuf::Struct*)>& change) {
+    google::protobuf::Struct doc = ParseJson(*json);
+    auto* rules = (*doc.mutable_fields())["syscalls"].mutable_list_value()->mutable_values();
+    std::reverse(rules->begin(), rules->end());
+    for (auto& r : *rules) {
+      auto* rf = r.mutable_struct_value()->mutable_fields();
+      auto names = (*rf)["names"].mutable_list_value()->mutable_values();
+      std::reverse(names->begin(), names->end());
+      if (rf->count("args"))
+        for (auto& a : *(*rf)["args"].mutable_list_value()->mutable_values()) {
+          auto* af = a.mutable_struct_value()->mutable_fields();
+          if (af->count("valueTwo") && (*af)["valueTwo"].number_value() == 0) af->erase("valueTwo");
+        }
+    }
+    doc.mutable_fields()->erase("defaultErrnoRet");
+    change(&doc);
+    std::string out;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(doc, &out).ok());
+    return out;
+  };
+  auto same = [&](const std::string& spec) {
+    auto r = SameSeccompFilter(spec, *json);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() && *r;
+  };
+  EXPECT_TRUE(same(*json));
+  EXPECT_TRUE(same(respell([](google::protobuf::Struct*) {})));
+  auto rule0 = [](google::protobuf::Struct* d) {
+    return (*d->mutable_fields())["syscalls"]
+        .mutable_list_value()
+        ->mutable_values(0)
+        ->mutable_struct_value()
+        ->mutable_fields();
+  };
+  EXPECT_FALSE(same(respell([&](google::protobuf::Struct* d) {
+    (*rule0(d))["action"].set_string_value("SCMP_ACT_LOG");
+  }))) << "another action";
+  EXPECT_FALSE(same(respell([&](google::protobuf::Struct* d) {
+    (*d->mutable_fields())["syscalls"].mutable_list_value()->mutable_values()->RemoveLast();
+  }))) << "a rule less";
+  EXPECT_FALSE(same(respell([&](google::protobuf::Struct* d) {
+    (*d->mutable_fields())["defaultErrnoRet"].set_number_value(38);
+  }))) << "another errno";
+  EXPECT_FALSE(same(respell([&](google::protobuf::Struct* d) {
+    (*d->mutable_fields())["defaultAction"].set_string_value("SCMP_ACT_ALLOW");
+  }))) << "allow by default";
+  EXPECT_FALSE(same(respell([&](google::protobuf::Struct* d) {
+    (*rule0(d))["names"].mutable_list_value()->add_values()->set_string_value("ptrace");
+  }))) << "one more syscall";
+  EXPECT_FALSE(same(respell([&](google::protobuf::Struct* d) {
+    (*d->mutable_fields())["listenerPath"].set_string_value("/run/agent.sock");
+  }))) << "a notify listener decides elsewhere";
+  EXPECT_FALSE(SameSeccompFilter("not json", *json).ok());
+  EXPECT_FALSE(SameSeccompFilter("{\"syscalls\": []}", *json).ok()) << "no default action";
 }
 
 TEST(SeccompPolicyTest, EverySensitiveNameIsASyscallOfThisMachine) {
