@@ -5,9 +5,11 @@ Configurations, interleaved round by round so that drift hits them alike:
   none          no agent: no faasguard program attached
   learning      the agent runs and one function learns (sys_enter attached): an untracked
                 getppid loop pays the node-wide hook
-  seccomp       the agent runs and the only tracked functions are enforced through their
-                seccomp filters (an idle one, sys_enter detached): an untracked loop, and the
-                function's own loop under its filter
+  seccomp       the agent runs (--files off) and the only tracked functions are enforced
+                through their seccomp filters (an idle one, sys_enter detached): an untracked
+                loop, and the function's own loop under its filter
+  seccomp_files the same with --files on (the default): the functions' file rules are
+                checked at sys_exit, attached node-wide while they run: an untracked loop
 HTTP (--http): the sample function's /healthz with wrk, untracked vs enforced through its
 filter (the agent running, sys_enter detached): the enforce >= 97% of baseline target.
 
@@ -37,10 +39,11 @@ class Agent:
         self.log = os.path.join(tmp, "agent.log")
         self.p = None
 
-    def start(self):
+    def start(self, files=True):
         self.p = subprocess.Popen([self.bin, "--socket", self.sock, "--state-dir", self.state,
                                    "--bpf-pin-dir", "off", "--metrics-addr", "off",
-                                   "--seccomp-root", "off", "--sync-interval", "1"],
+                                   "--seccomp-root", "off", "--sync-interval", "1",
+                                   "--files", "on" if files else "off"],
                                   stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         for _ in range(200):
             if os.path.exists(self.sock) and self.ctl("status", check=False).returncode == 0:
@@ -59,6 +62,10 @@ class Agent:
     def hook_attached(self):
         return json.loads(self.ctl("status", "-o", "json").stdout).get("syscallHookAttached",
                                                                         False)
+
+    def file_hook_attached(self):
+        st = json.loads(self.ctl("status", "-o", "json").stdout)
+        return any(p.get("name") == "fg_sys_exit" for p in st.get("programs", []))
 
 
 def loop(build, n, agent=None, function=None):
@@ -89,7 +96,8 @@ def main():
     build = os.path.abspath(a.build_dir)
     tmp = tempfile.mkdtemp(prefix="fg-seccomp-bench.")
     agent = Agent(build, tmp)
-    res = {k: [] for k in ("none", "learning_untracked", "seccomp_untracked", "seccomp_function")}
+    res = {k: [] for k in ("none", "learning_untracked", "seccomp_untracked", "seccomp_function",
+                           "seccomp_files_untracked")}
     http = {"baseline": [], "enforce_seccomp": []}
     sleeper = None
     try:
@@ -104,7 +112,7 @@ def main():
         agent.stop()
         for r in range(a.rounds):
             res["none"].append(loop(build, a.n))
-            agent.start()
+            agent.start(files=False)
             agent.ctl("mode", "bench-sleep", "learn")
             sleeper = subprocess.Popen([agent.ctl_bin, "--socket", agent.sock, "run",
                                         "--function", "bench-sleep", "--", "sleep", "600"])
@@ -119,8 +127,20 @@ def main():
                                         "--function", "bench-sleep", "--", "sleep", "600"])
             time.sleep(0.5)
             assert not agent.hook_attached(), "sys_enter should be detached"
+            assert not agent.file_hook_attached(), "--files off: no sys_exit"
             res["seccomp_untracked"].append(loop(build, a.n))
             res["seccomp_function"].append(loop(build, a.n, agent, "bench-loop"))
+            sleeper.terminate()
+            sleeper.wait()
+            agent.stop()
+            # The same, files checked: sys_exit is attached while the enforced sleeper runs.
+            agent.start(files=True)
+            sleeper = subprocess.Popen([agent.ctl_bin, "--socket", agent.sock, "run",
+                                        "--function", "bench-sleep", "--", "sleep", "600"])
+            time.sleep(0.5)
+            assert not agent.hook_attached(), "sys_enter should be detached"
+            assert agent.file_hook_attached(), "a function with file rules: sys_exit"
+            res["seccomp_files_untracked"].append(loop(build, a.n))
             sleeper.terminate()
             sleeper.wait()
             agent.stop()
@@ -131,7 +151,7 @@ def main():
             handler = os.path.join(ROOT, "examples", "hello-py", "handler.py")
             env = dict(os.environ, HELLO_QUIET="1")
             url = f"http://127.0.0.1:{port}/healthz"
-            agent.start()
+            agent.start(files=False)
             fn = subprocess.Popen([agent.ctl_bin, "--socket", agent.sock, "run", "--function",
                                    "bench-http", "--", "/usr/bin/python3", handler, str(port)],
                                   env=env)

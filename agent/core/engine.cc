@@ -399,6 +399,7 @@ void Engine::SyncFilesLocked() {
 }
 
 bool Engine::NeedsFilesLocked(const Function& f, v1::Mode mode) const {
+  if (!opts_.limits.files) return false;  // --files off
   if (mode == v1::MODE_LEARN || mode == v1::MODE_UNSPECIFIED) return true;
   for (const auto& c : f.profile.containers())
     if (c.files_size()) return true;

@@ -19,6 +19,11 @@ bool RuntimeStarted(const v1::Profile& p) {
 
 absl::StatusOr<v1::SeccompPolicy> Engine::SeccompPolicyLocked(const Function& f,
                                                               const std::string& container) {
+  if (!opts_.limits.files) {  // --files off: no read-only opens in the filter either
+    v1::Profile p = f.profile;
+    for (auto& c : *p.mutable_containers()) c.clear_files();
+    return SeccompPolicyMessage(p, container, RuntimeStarted(p));
+  }
   return SeccompPolicyMessage(f.profile, container, RuntimeStarted(f.profile));
 }
 

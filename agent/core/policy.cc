@@ -298,7 +298,7 @@ absl::StatusOr<CompiledPolicy> CompilePolicy(const v1::ContainerProfile& c, uint
   if (st.ok()) st = CompileExecs(c, seed, out);
   if (st.ok()) st = CompileNet(c.egress(), FG_RULE_EGRESS, out);
   if (st.ok()) st = CompileNet(c.listen(), FG_RULE_LISTEN, out);
-  if (st.ok()) st = CompileFiles(c, seed, out);
+  if (st.ok() && limits.files) st = CompileFiles(c, seed, out);
   if (st.ok()) st = CompileSockets(c, seed, out);
   if (st.ok()) st = CompileDns(c, seed, out);
   if (!st.ok())

@@ -20,6 +20,9 @@ struct PolicyLimits {
   size_t max_net_rules = 16384;   // capacity of fg_net_allow
   size_t max_file_rules = 16384;  // capacity of fg_file_allow
   size_t max_dns_rules = 16384;   // capacity of fg_dns_allow
+  // File rules compile (--files on). Off: no file is checked, whatever the profile says, and
+  // the node attaches no sys_exit hook for files.
+  bool files = true;
 };
 
 using CompiledPolicy = AllowList;  // bpf/kernel_maps.h

@@ -197,6 +197,10 @@ const std::vector<FlagDef>& AgentFlags() {
        "pin programs and maps here (bpf filesystem): enforcement outlives the agent, and the "
        "next agent takes over; off: everything goes with the agent",
        "/sys/fs/bpf/faasguard"},
+      {"files", 0, true, "on|off",
+       "learn and check the files functions open; the check needs a second node-wide hook "
+       "(sys_exit) while some function profiles files (docs/benchmarks.md); off: none",
+       "on"},
       {"seccomp-root", 0, true, "DIR|off",
        "the kubelet's seccomp root: enforced functions' Localhost profiles are written under "
        "DIR/faasguard/<namespace>/<name>/<container>.json",
@@ -276,6 +280,9 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   if (!c.metrics_addr.empty() && !ParseHostPort(c.metrics_addr).ok())
     return Invalid("metrics-addr", "HOST:PORT or off, e.g. 127.0.0.1:9464");
 
+  const std::string files = Value(a, "files");
+  if (files != "on" && files != "off") return Invalid("files", "on or off");
+  c.files = files == "on";
   c.seccomp_root = Value(a, "seccomp-root");
   if (c.seccomp_root == "off") c.seccomp_root.clear();
   if (!c.seccomp_root.empty() && c.seccomp_root[0] != '/')

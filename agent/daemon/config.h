@@ -39,6 +39,7 @@ struct AgentConfig {
   bool insecure_tcp = false;
   std::string metrics_addr;
   std::string seccomp_root;  // "": no Localhost profiles written
+  bool files = true;         // --files: learn and check files
   std::string webhook_addr;  // "": no admission webhook served
   std::string webhook_cert;
   std::string webhook_key;

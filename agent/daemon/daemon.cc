@@ -223,6 +223,7 @@ void Agent::StartEngine() {
   eo.limits.max_exec_rules = config_.max_exec_rules;
   eo.limits.max_net_rules = config_.max_net_rules;
   eo.limits.max_dns_rules = config_.max_dns_rules;
+  eo.limits.files = config_.files;
   if (!config_.seccomp_root.empty()) {
     seccomp_files_ = std::make_unique<SeccompProfileFiles>(config_.seccomp_root);
     eo.seccomp_files = seccomp_files_.get();

@@ -173,6 +173,8 @@ const std::vector<FlagCase>& FlagCases() {
       {"seccomp-root",
        {"--seccomp-root", "off"},
        [](const A& c) { EXPECT_EQ(c.seccomp_root, ""); }},
+      {"files", {}, [](const A& c) { EXPECT_TRUE(c.files); }},
+      {"files", {"--files", "off"}, [](const A& c) { EXPECT_FALSE(c.files); }},
       {"webhook-addr",
        {"--webhook-addr", "0.0.0.0:9443", "--webhook-cert", "c", "--webhook-key", "k"},
        [](const A& c) {
@@ -295,6 +297,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "--seccomp-root must be an absolute directory, or off"},
         UsageCase{"DoubleDash", {"--", "x"}, "unexpected argument \"--\""},
         UsageCase{"LogFormat", {"--log-format", "xml"}, "--log-format must be json or text"},
+        UsageCase{"Files", {"--files", "yes"}, "--files must be on or off"},
         UsageCase{
             "LogLevel", {"--log-level", "trace"}, "--log-level must be debug, info, warn or error"},
         UsageCase{"RingbufNotANumber",

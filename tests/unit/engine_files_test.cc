@@ -134,6 +134,35 @@ TEST_F(EngineFilesTest, TheHooksAreAttachedBeforeTheyAreNeededAndOnlyWhileSomeon
   EXPECT_EQ(kernel_.ops.back(), "hook off");
 }
 
+// --files off: no file is learned or checked, whatever the profile holds, and no hook is
+// attached for files (the node pays nothing for them); the profile's items are kept.
+TEST_F(EngineFilesTest, WithFilesOffNothingIsCheckedAndNoHookAttached) {
+  Engine::Options o = Options();
+  o.limits.files = false;
+  Start(o);
+  engine_->SetFileHook(
+      [this](bool on) {
+        kernel_.ops.push_back(on ? "hook on" : "hook off");
+        return absl::OkStatus();
+      },
+      false);
+  kernel_.ops.clear();
+  uint32_t slot = Register();
+  EXPECT_FALSE(engine_->file_hook_attached()) << "learning, files off";
+  engine_->HandleEvent(File(slot, "/etc/hosts", FG_FILE_READ));  // a profile's item
+  ASSERT_TRUE(SetMode(v1::MODE_ENFORCE).ok());
+  EXPECT_FALSE(engine_->file_hook_attached());
+  const AllowList* a = Policy(slot, 1);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->file_pol.flags, 0u) << "no file rule compiled";
+  EXPECT_TRUE(a->files.empty());
+  EXPECT_EQ(Files()["/etc/hosts"], uint32_t{FG_FILE_READ}) << "the profile keeps its items";
+  auto p = engine_->GetSeccompPolicy(Fn("fn"), "main");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_FALSE(p->read_only_files()) << "the filter refuses no open either";
+  for (const auto& op : kernel_.ops) EXPECT_NE(op, "hook on");
+}
+
 TEST_F(EngineFilesTest, AHookThatCannotAttachIsAnErrorTheRegistrationSurvives) {
   hook_error_ = absl::InternalError("no sys_exit here");
   Register();
