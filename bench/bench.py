@@ -69,8 +69,28 @@ MODES = ["learn", "monitor", "enforce"]
 HTTP_PATHS = {"greet": "/?name=bench", "healthz": "/healthz"}
 HTTP_CONFIGS = ("baseline", "floor", "learn", "enforce")
 HTTP_FN = "bench-http-0"  # fg-bench register --prefix bench-http --count 1
-HTTP_PORT = 47080
-CONNECT_PORT = 47011
+
+
+def unephemeral_port(offset):
+    """A free loopback port below the kernel's ephemeral range: a fixed port inside it can be
+    the local port of some outgoing connection when a server binds it (EADDRINUSE, seen)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for port in range(max(1024, low - 2000) + offset, low):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError(f"no free port below the ephemeral range ({low})")
+
+
+HTTP_PORT = unephemeral_port(80)
+CONNECT_PORT = unephemeral_port(11)
 
 # CPU placement: the measured process on one CPU, the agent / peers / load generators on the
 # other (2-core machine). Chosen at start from the CPUs we may use.

@@ -28,6 +28,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bench import unephemeral_port  # noqa: E402
 
 
 class Agent:
@@ -147,7 +149,7 @@ def main():
             print(f"round {r + 1}/{a.rounds}: " + ", ".join(
                 f"{k} {v[-1]:.1f}" for k, v in res.items()), file=sys.stderr, flush=True)
         if a.http:
-            port = 47090
+            port = unephemeral_port(90)
             handler = os.path.join(ROOT, "examples", "hello-py", "handler.py")
             env = dict(os.environ, HELLO_QUIET="1")
             url = f"http://127.0.0.1:{port}/healthz"
