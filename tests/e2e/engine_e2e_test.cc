@@ -35,12 +35,7 @@ using testing::TestCgroup;
 
 constexpr int kKilled = 128 + 9;
 
-v1::FunctionId Fn(const std::string& name) {
-  v1::FunctionId id;
-  id.set_namespace_("default");
-  id.set_name(name);
-  return id;
-}
+v1::FunctionId Fn(const std::string& name) { return testing::FunctionIdOf("", "default", name); }
 
 std::unique_ptr<grpc::ClientContext> Ctx() {
   auto c = std::make_unique<grpc::ClientContext>();

@@ -24,11 +24,7 @@ using testing::AgentProcess;
 using testing::FakeApiServer;
 
 v1::FunctionId Fn(const std::string& name) {
-  v1::FunctionId id;
-  id.set_platform("knative");
-  id.set_namespace_("shop");
-  id.set_name(name);
-  return id;
+  return testing::FunctionIdOf("knative", "shop", name);
 }
 
 v1::Profile WithSyscalls(const std::string& name, std::vector<std::pair<std::string, int>> sys,

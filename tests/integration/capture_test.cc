@@ -31,11 +31,7 @@ using testing::TestCgroup;
 constexpr char kWorkload[] = FG_WORKLOAD_PATH;
 
 v1::FunctionId Fn(const std::string& name) {
-  v1::FunctionId id;
-  id.set_platform("local");
-  id.set_namespace_("integration");
-  id.set_name(name);
-  return id;
+  return testing::FunctionIdOf("local", "integration", name);
 }
 
 std::set<std::string> SyscallNames(const v1::ContainerProfile& c) {

@@ -36,11 +36,7 @@ using testing::TestCgroup;
 constexpr char kWorkload[] = FG_WORKLOAD_PATH;
 
 v1::FunctionId Fn(const std::string& name) {
-  v1::FunctionId id;
-  id.set_platform("local");
-  id.set_namespace_("enforce");
-  id.set_name(name);
-  return id;
+  return testing::FunctionIdOf("local", "enforce", name);
 }
 
 std::string Real(const std::string& p) { return std::filesystem::canonical(p).string(); }

@@ -35,13 +35,7 @@ using testing::TestCgroup;
 
 constexpr char kWorkload[] = FG_WORKLOAD_PATH;
 
-v1::FunctionId Fn(const std::string& name) {
-  v1::FunctionId id;
-  id.set_platform("local");
-  id.set_namespace_("files");
-  id.set_name(name);
-  return id;
-}
+v1::FunctionId Fn(const std::string& name) { return testing::FunctionIdOf("local", "files", name); }
 
 std::string Real(const std::string& p) { return std::filesystem::canonical(p).string(); }
 

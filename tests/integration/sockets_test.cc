@@ -43,11 +43,7 @@ using testing::TestCgroup;
 constexpr char kWorkload[] = FG_SOCK_WORKLOAD_PATH;
 
 v1::FunctionId Fn(const std::string& name) {
-  v1::FunctionId id;
-  id.set_platform("local");
-  id.set_namespace_("sockets");
-  id.set_name(name);
-  return id;
+  return testing::FunctionIdOf("local", "sockets", name);
 }
 
 // A Unix socket server of `type` at `name` ("@x": abstract) that takes what comes.

@@ -203,4 +203,13 @@ AgentCore::~AgentCore() {
   if (reader_thread.joinable()) reader_thread.join();
 }
 
+v1::FunctionId FunctionIdOf(const std::string& platform, const std::string& ns,
+                            const std::string& name) {
+  v1::FunctionId id;
+  if (!platform.empty()) id.set_platform(platform);
+  id.set_namespace_(ns);
+  id.set_name(name);
+  return id;
+}
+
 }  // namespace faasguard::testing

@@ -107,4 +107,8 @@ struct AgentCore {
   std::thread reader_thread;
 };
 
+// A function's id; each test file keeps to a namespace of its own ("" platform: unset).
+v1::FunctionId FunctionIdOf(const std::string& platform, const std::string& ns,
+                            const std::string& name);
+
 }  // namespace faasguard::testing
