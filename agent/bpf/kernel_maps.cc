@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "cgroup/cgroup.h"
@@ -126,7 +127,8 @@ absl::Status BpfKernelMaps::Mirror(uint64_t cgroup_id) {
   return InvalidateCpuCaches();
 }
 
-absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
+absl::Status BpfKernelMaps::UpdateTracked(uint64_t cgroup_id,
+                                          const std::function<void(fg_cgroup_val&)>& change) {
   // The kernel may clear FG_CG_F_PENDING between the read and the write; a retry keeps it
   // cleared (a lost clear would only delay checks until the next exec).
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -134,7 +136,7 @@ absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
     if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &v) != 0)
       return absl::NotFoundError(absl::StrCat("cgroup id ", cgroup_id, " is not tracked"));
     fg_cgroup_val nv = v;
-    nv.fn_id = fn_id;
+    change(nv);
     if (bpf_map_update_elem(fds_.tracked, &cgroup_id, &nv, BPF_EXIST) != 0)
       return ErrnoStatus(errno, "update map fg_tracked");
     fg_cgroup_val now{};
@@ -146,23 +148,12 @@ absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
   return Mirror(cgroup_id);
 }
 
+absl::Status BpfKernelMaps::RetargetCgroup(uint64_t cgroup_id, uint32_t fn_id) {
+  return UpdateTracked(cgroup_id, [&](fg_cgroup_val& v) { v.fn_id = fn_id; });
+}
+
 absl::Status BpfKernelMaps::SetCgroupFlags(uint64_t cgroup_id, uint32_t set, uint32_t clear) {
-  // Like RetargetCgroup: a retry keeps a clear of FG_CG_F_PENDING the kernel made meanwhile.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    fg_cgroup_val v{};
-    if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &v) != 0)
-      return absl::NotFoundError(absl::StrCat("cgroup id ", cgroup_id, " is not tracked"));
-    fg_cgroup_val nv = v;
-    nv.flags = (v.flags | set) & ~clear;
-    if (bpf_map_update_elem(fds_.tracked, &cgroup_id, &nv, BPF_EXIST) != 0)
-      return ErrnoStatus(errno, "update map fg_tracked");
-    fg_cgroup_val now{};
-    if (bpf_map_lookup_elem(fds_.tracked, &cgroup_id, &now) != 0 ||
-        (now.flags & FG_CG_F_PENDING) == (nv.flags & FG_CG_F_PENDING) ||
-        !(now.flags & FG_CG_F_PENDING))
-      return Mirror(cgroup_id);
-  }
-  return Mirror(cgroup_id);
+  return UpdateTracked(cgroup_id, [&](fg_cgroup_val& v) { v.flags = (v.flags | set) & ~clear; });
 }
 
 absl::Status BpfKernelMaps::TrackCgroup(uint64_t cgroup_id, uint32_t fn_id, uint32_t flags) {

@@ -174,6 +174,9 @@ class BpfKernelMaps : public KernelMaps {
   // Write fg_tracked's entry of a cgroup (or its absence) to fg_cg_local; after an entry, mark
   // the tasks already in the cgroup (fg_task_mark, the task iterator).
   absl::Status Mirror(uint64_t cgroup_id);
+  // Read, change and write a cgroup's fg_tracked entry, then Mirror it (a PENDING clear the
+  // kernel made meanwhile is retried over).
+  absl::Status UpdateTracked(uint64_t cgroup_id, const std::function<void(fg_cgroup_val&)>& change);
   // Make every CPU's fg_cpu_cache entry stale (one per-CPU write of a new generation): after
   // any change of what sys_enter decides with (tracking, config, learned or allowed sets).
   absl::Status InvalidateCpuCaches();
