@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "cgroup/cgroup.h"
@@ -17,6 +18,24 @@
 
 namespace faasguard {
 namespace {
+
+// An allow-list rule is a key (the map's value: 1, allowed) or a (key, value) pair.
+template <typename K>
+K& RuleKey(K& k) {
+  return k;
+}
+template <typename K, typename V>
+K& RuleKey(std::pair<K, V>& r) {
+  return r.first;
+}
+template <typename K>
+uint8_t RuleValue(const K&) {
+  return 1;
+}
+template <typename K, typename V>
+V RuleValue(const std::pair<K, V>& r) {
+  return r.second;
+}
 
 // Walk a hash map's keys; entries deleted meanwhile are skipped.
 template <typename K, typename V, typename Fn>
@@ -222,47 +241,30 @@ absl::Status BpfKernelMaps::WritePolicy(uint32_t fn_id, uint8_t gen, const Allow
     (void)ClearPolicy(fn_id, gen);
     return st;
   };
+  // Each rule of one kind, stamped with the slot and generation. A map the kernel lacks fails
+  // only when there is something to write into it.
+  auto put = [&](int fd, const char* map, const auto& rules) -> absl::Status {
+    for (auto r : rules) {
+      auto& k = RuleKey(r);
+      k.fn_id = fn_id;
+      k.gen = gen & 1;
+      auto v = RuleValue(r);
+      if (fd < 0 || bpf_map_update_elem(fd, &k, &v, BPF_ANY) != 0)
+        return fail(fd < 0 ? ENOTSUP : errno, map);
+    }
+    return absl::OkStatus();
+  };
   uint32_t idx = fn_id * 2 + (gen & 1);
   if (bpf_map_update_elem(fds_.sys_allow, &idx, &a.sys, BPF_ANY) != 0)
     return fail(errno, "fg_sys_allow");
-  for (fg_exec_rule_key k : a.exec) {
-    k.fn_id = fn_id;
-    k.gen = gen & 1;
-    uint8_t v = 1;
-    if (bpf_map_update_elem(fds_.exec_allow, &k, &v, BPF_ANY) != 0)
-      return fail(errno, "fg_exec_allow");
-  }
-  for (fg_net_rule_key k : a.net) {
-    k.fn_id = fn_id;
-    k.gen = gen & 1;
-    uint8_t v = 1;
-    if (bpf_map_update_elem(fds_.net_allow, &k, &v, BPF_ANY) != 0)
-      return fail(errno, "fg_net_allow");
-  }
-  for (auto [k, access] : a.files) {
-    k.fn_id = fn_id;
-    k.gen = gen & 1;
-    if (bpf_map_update_elem(fds_.file_allow, &k, &access, BPF_ANY) != 0)
-      return fail(errno, "fg_file_allow");
-  }
+  FG_RETURN_IF_ERROR(put(fds_.exec_allow, "fg_exec_allow", a.exec));
+  FG_RETURN_IF_ERROR(put(fds_.net_allow, "fg_net_allow", a.net));
+  FG_RETURN_IF_ERROR(put(fds_.file_allow, "fg_file_allow", a.files));
   // Last: the generation checks files only once every rule is in.
   if (bpf_map_update_elem(fds_.file_pol, &idx, &a.file_pol, BPF_ANY) != 0)
     return fail(errno, "fg_file_pol");
-  if (!a.sock.empty() && fds_.sock_allow < 0) return fail(ENOENT, "fg_sock_allow");
-  for (fg_sock_key k : a.sock) {
-    k.fn_id = fn_id;
-    k.gen = gen & 1;
-    uint8_t v = 1;
-    if (bpf_map_update_elem(fds_.sock_allow, &k, &v, BPF_ANY) != 0)
-      return fail(errno, "fg_sock_allow");
-  }
-  for (fg_dns_rule_key k : a.dns) {
-    k.fn_id = fn_id;
-    k.gen = gen & 1;
-    uint8_t v = 1;
-    if (fds_.dns_allow < 0 || bpf_map_update_elem(fds_.dns_allow, &k, &v, BPF_ANY) != 0)
-      return fail(fds_.dns_allow < 0 ? ENOTSUP : errno, "fg_dns_allow");
-  }
+  FG_RETURN_IF_ERROR(put(fds_.sock_allow, "fg_sock_allow", a.sock));
+  FG_RETURN_IF_ERROR(put(fds_.dns_allow, "fg_dns_allow", a.dns));
   return absl::OkStatus();
 }
 
