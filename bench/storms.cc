@@ -24,6 +24,15 @@
 namespace faasguard::bench {
 namespace {
 
+// The calling process on `cpu` (< 0: where the scheduler likes).
+void PinTo(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ::sched_setaffinity(0, sizeof set, &set);
+}
+
 // Enter the cgroup named by --cgroup (none: stay where we are). False after printing why.
 bool EnterFlagCgroup(const ParsedArgs& a, const char* who) {
   std::string dir = a.Get("cgroup");
@@ -129,12 +138,7 @@ int RunConnectStorm(const ParsedArgs& a) {
   }
   pid_t server = ::fork();
   if (server == 0) {
-    if (server_cpu >= 0) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(server_cpu, &set);
-      ::sched_setaffinity(0, sizeof set, &set);
-    }
+    PinTo(server_cpu);
     for (;;) {
       int c = ::accept4(ls, nullptr, nullptr, SOCK_CLOEXEC);
       if (c >= 0) ::close(c);
@@ -196,12 +200,7 @@ int RunUnixStorm(const ParsedArgs& a) {
   }
   pid_t server = ::fork();
   if (server == 0) {
-    if (server_cpu >= 0) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(server_cpu, &set);
-      ::sched_setaffinity(0, sizeof set, &set);
-    }
+    PinTo(server_cpu);
     char buf[8];
     for (;;) {
       pollfd p[2] = {{ls, POLLIN, 0}, {ds, POLLIN, 0}};
