@@ -90,6 +90,21 @@ build() {
   [ "${PIPESTATUS[0]}" -eq 0 ] || die "the build failed"
 }
 
+# recap_failures BUILD_DIR [LINES]: the last LINES (default 40) lines of what each test that failed
+# in the last ctest run printed, so that the end of a long log says why, not only which.
+recap_failures() {
+  local dir="$1/Testing/Temporary" n="${2:-40}" name
+  [ -f "$dir/LastTestsFailed.log" ] || return 0
+  while IFS= read -r name; do
+    name="${name#*:}"
+    echo "=== the end of what $name printed ==="
+    awk -v t="$name" '
+      index($0, " Testing: " t) && substr($0, index($0, ": ") + 2) == t { on = 1; next }
+      on && index($0, "\"" t "\" end time:") == 1 { exit }
+      on && !/^-+$/ { print }' "$dir/LastTest.log" | tail -n "$n"
+  done < "$dir/LastTestsFailed.log"
+}
+
 # run_without_bpffs CMD...: CMD in a private mount namespace where nothing is mounted at
 # /sys/fs/bpf, as on a fresh machine without systemd: what the tests prove does not depend on
 # what this machine had mounted before (the agent mounts it, in that namespace only).
