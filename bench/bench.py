@@ -672,6 +672,20 @@ class Bench:
             raise RuntimeError("the sample function did not come up (logs/function-http.log)")
         return p
 
+    def function_ended(self, p, when):
+        """Why the sample function is gone: its exit, the end of its log, and what the agent
+        recorded against it (a kill in enforce is a false positive to chase, not noise)."""
+        msg = [f"the sample function ended during {when} (exit {p.returncode})"]
+        try:
+            with open(os.path.join(self.logdir, "function-http.log")) as f:
+                msg.append("the end of logs/function-http.log:\n" + "".join(f.readlines()[-15:]))
+        except OSError:
+            pass
+        if self.agent.p and self.agent.p.poll() is None:
+            r = self.agent.ctl("violations", f"default/{HTTP_FN}", "--limit", "5", check=False)
+            msg.append("the agent's last violations of it:\n" + r.stdout + r.stderr)
+        return "\n".join(msg)
+
     def http_cgroup(self):
         return os.path.join(self.cg, "fn", HTTP_FN)
 
@@ -864,8 +878,7 @@ class Bench:
                 for name, path in HTTP_PATHS.items():
                     self.http_req_progtime(mode, name, path, progs)
         if p.poll() is not None:
-            raise RuntimeError(f"the sample function ended (exit {p.returncode}); "
-                               "logs/function-http.log")
+            raise RuntimeError(self.function_ended(p, "the bpf_stats pass"))
 
     def http_req_progtime(self, cfg, endpoint, path, progs):
         """One wrk run; each program's run time over it, per request. Every run of the programs
@@ -910,8 +923,7 @@ class Bench:
         finally:
             self.session.floor(False)
         if p.poll() is not None:
-            raise RuntimeError(f"the sample function ended during {cfg} (exit {p.returncode}); "
-                               "logs/function-http.log")
+            raise RuntimeError(self.function_ended(p, cfg))
         v = self.agent.violations(HTTP_FN) - v0 if cfg in ("learn", "enforce") else 0
         for w in ws:
             w["violations"] = v  # the block's, both endpoints

@@ -101,7 +101,8 @@ recap_failures() {
     awk -v t="$name" '
       index($0, " Testing: " t) && substr($0, index($0, ": ") + 2) == t { on = 1; next }
       on && index($0, "\"" t "\" end time:") == 1 { exit }
-      on && !/^-+$/ { print }' "$dir/LastTest.log" | tail -n "$n"
+      on && !/^(-+|<end of output>|Test time = .*|Test (Passed|Failed)\.)$/ { print }' \
+      "$dir/LastTest.log" | tail -n "$n"
   done < "$dir/LastTestsFailed.log"
 }
 
