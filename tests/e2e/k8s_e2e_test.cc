@@ -509,6 +509,86 @@ TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
   EXPECT_FALSE(std::filesystem::exists(profile));
 }
 
+// Files in a pod: what the function opens is learned as its container sees it (the paths
+// inside the container's mount namespace, never the host's), and in enforce an injected read of
+// the service-account token, mounted where the kubelet mounts it, is stopped before the
+// function gets the data: the process is killed in the open, the violation names the path.
+TEST_F(K8sE2E, APodLearnsItsFilesAndAnInjectedTokenReadIsStopped) {
+  const v1::FunctionId fn = Fn("default", "filesfn");
+  const std::string secrets = dir_.path() + "/serviceaccount";
+  ASSERT_TRUE(std::filesystem::create_directories(secrets));
+  ASSERT_TRUE(WriteFileAtomic(secrets + "/token", "SECRET-TOKEN-4711\n").ok());
+  const std::string token = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  const int port = FreePort();
+  PodSpec ps;
+  ps.name = "filesfn-" + std::to_string(port);
+  ps.labels = {{"faasguard.dev/function", "filesfn"}};
+  auto pod = cd_->RunPod(ps);
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  ASSERT_TRUE(agent_->WaitForLog("pod" + pod->uid + "\",\"cgroup_id\"", 10));
+  ContainerSpec c;
+  c.name = "main";
+  c.command = {"/usr/bin/python3", "/app/handler.py"};
+  c.env = {{"PORT", std::to_string(port)}, {"HOST", "127.0.0.1"}, {"HELLO_QUIET", "1"}};
+  c.mounts = {HostMount{"/app", std::string(FG_SOURCE_DIR) + "/examples/hello-py", true},
+              HostMount{"/var/run/secrets/kubernetes.io/serviceaccount", secrets, true}};
+  auto id = cd_->StartContainer(*pod, c);
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(WaitHttp(port, "/healthz", "ok", 30)) << cd_->ContainerLog(*pod, "main");
+  ASSERT_TRUE(WaitReplicas(fn, 1, 20));
+
+  // Learn under benign traffic only: the token is never read (the attack is shown to work at
+  // the end, from a pod of another function, so that this one never learns it).
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_THAT(HttpGet(port, "/?name=user" + std::to_string(i)), HasSubstr("Hello, user"));
+    ASSERT_THAT(HttpGet(port, "/calc?expr=" + std::to_string(i) + "*3"),
+                HasSubstr(std::to_string(i * 3)));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // a sync: in the profile
+  auto p = Profile(fn);
+  ASSERT_TRUE(p.ok()) << p.status();
+  const v1::ContainerProfile* main = nullptr;
+  for (const auto& x : p->containers())
+    if (x.name() == "main") main = &x;
+  ASSERT_NE(main, nullptr) << p->DebugString();
+  bool handler = false;
+  for (const auto& f : main->files()) {
+    handler |= f.path() == "/app/handler.py";
+    EXPECT_THAT(f.path(), Not(HasSubstr(FG_SOURCE_DIR))) << "a host path, not the container's";
+    EXPECT_THAT(f.path(), Not(HasSubstr("/run/containerd"))) << "a host path";
+    EXPECT_THAT(f.path(), Not(HasSubstr("serviceaccount"))) << "never read while learning";
+  }
+  EXPECT_TRUE(handler) << "the handler, at its path inside the container";
+
+  SetMode(fn, v1::MODE_ENFORCE);
+  EXPECT_THAT(HttpGet(port, "/?name=benign"), HasSubstr("Hello, benign"));
+  EXPECT_THAT(HttpGet(port, "/calc?expr=6*7"), HasSubstr("42"));
+  std::string r = HttpGet(port, "/calc?expr=" + Quote("open('" + token + "').read()"), 5);
+  EXPECT_THAT(r, Not(HasSubstr("SECRET-TOKEN"))) << "the function got the token";
+  EXPECT_EQ(WaitExit(*id, 15), 128 + SIGKILL) << cd_->ContainerLog(*pod, "main");
+  bool named = false;
+  for (const auto& v : Violations(fn))
+    named |= v.kind() == "file" && v.container() == "main" && v.action() == "killed" &&
+             v.attempted() == token + " (read)";
+  EXPECT_TRUE(named) << "a violation naming the token's path inside the container";
+  EXPECT_THAT(cd_->ContainerLog(*pod, "main"), Not(HasSubstr("SECRET-TOKEN")));
+
+  // The same read from a pod whose function is not enforced works: the attack is real.
+  PodSpec ps2;
+  ps2.name = "otherfn-" + std::to_string(port);
+  ps2.labels = {{"faasguard.dev/function", "otherfn"}};
+  auto pod2 = cd_->RunPod(ps2);
+  ASSERT_TRUE(pod2.ok()) << pod2.status();
+  ASSERT_TRUE(agent_->WaitForLog("pod" + pod2->uid + "\",\"cgroup_id\"", 10));
+  const int port2 = FreePort();
+  c.env = {{"PORT", std::to_string(port2)}, {"HOST", "127.0.0.1"}, {"HELLO_QUIET", "1"}};
+  auto id2 = cd_->StartContainer(*pod2, c);
+  ASSERT_TRUE(id2.ok()) << id2.status();
+  ASSERT_TRUE(WaitHttp(port2, "/healthz", "ok", 30)) << cd_->ContainerLog(*pod2, "main");
+  EXPECT_THAT(HttpGet(port2, "/calc?expr=" + Quote("open('" + token + "').read()")),
+              HasSubstr("SECRET-TOKEN-4711"));
+}
+
 TEST_F(K8sE2E, AgentKilledWhileEnforcingThePodStaysEnforced) {
   const std::string pins = absl::StrCat("/sys/fs/bpf/fg-k8s-", ::getpid());
   const std::vector<std::string> flags = {
