@@ -211,6 +211,19 @@ class K8sE2E : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
+  // A pod of function `function` (the faasguard.dev/function label), once the agent registered
+  // its cgroup: containers then start the way the kubelet starts them, well after the sandbox.
+  absl::StatusOr<Pod> RunFunctionPod(const std::string& name, const std::string& function) {
+    PodSpec ps;
+    ps.name = name;
+    ps.labels = {{"faasguard.dev/function", function}};
+    auto pod = cd_->RunPod(ps);
+    if (!pod.ok()) return pod.status();
+    if (!agent_->WaitForLog("pod" + pod->uid + "\",\"cgroup_id\"", 10))
+      return absl::DeadlineExceededError("the agent never registered the pod's cgroup");
+    return pod;
+  }
+
   // The Knative-like pod: labels of a revision, queue-proxy in front of the sample function.
   struct KnativePod {
     Pod pod;
@@ -415,16 +428,7 @@ TEST_F(K8sE2E, LocalhostSeccompProfileRefusesBeforeTheSyscallRuns) {
     c.mounts = {HostMount{"/fg", bin, true}, HostMount{"/shared", shared, false}};
     return c;
   };
-  auto pod_of = [&](const std::string& name) -> absl::StatusOr<Pod> {
-    PodSpec ps;
-    ps.name = name;
-    ps.labels = {{"faasguard.dev/function", "secfn"}};
-    auto pod = cd_->RunPod(ps);
-    if (!pod.ok()) return pod.status();
-    if (!agent_->WaitForLog("pod" + pod->uid + "\",\"cgroup_id\"", 10))
-      return absl::DeadlineExceededError("the agent never registered the pod's cgroup");
-    return pod;
-  };
+  auto pod_of = [&](const std::string& name) { return RunFunctionPod(name, "secfn"); };
 
   // Learn: the container waits until it is tracked, then does what it always does.
   auto p1 = pod_of("secfn-learn");
@@ -520,12 +524,8 @@ TEST_F(K8sE2E, APodLearnsItsFilesAndAnInjectedTokenReadIsStopped) {
   ASSERT_TRUE(WriteFileAtomic(secrets + "/token", "SECRET-TOKEN-4711\n").ok());
   const std::string token = "/var/run/secrets/kubernetes.io/serviceaccount/token";
   const int port = FreePort();
-  PodSpec ps;
-  ps.name = "filesfn-" + std::to_string(port);
-  ps.labels = {{"faasguard.dev/function", "filesfn"}};
-  auto pod = cd_->RunPod(ps);
+  auto pod = RunFunctionPod("filesfn-" + std::to_string(port), "filesfn");
   ASSERT_TRUE(pod.ok()) << pod.status();
-  ASSERT_TRUE(agent_->WaitForLog("pod" + pod->uid + "\",\"cgroup_id\"", 10));
   ContainerSpec c;
   c.name = "main";
   c.command = {"/usr/bin/python3", "/app/handler.py"};
@@ -574,12 +574,8 @@ TEST_F(K8sE2E, APodLearnsItsFilesAndAnInjectedTokenReadIsStopped) {
   EXPECT_THAT(cd_->ContainerLog(*pod, "main"), Not(HasSubstr("SECRET-TOKEN")));
 
   // The same read from a pod whose function is not enforced works: the attack is real.
-  PodSpec ps2;
-  ps2.name = "otherfn-" + std::to_string(port);
-  ps2.labels = {{"faasguard.dev/function", "otherfn"}};
-  auto pod2 = cd_->RunPod(ps2);
+  auto pod2 = RunFunctionPod("otherfn-" + std::to_string(port), "otherfn");
   ASSERT_TRUE(pod2.ok()) << pod2.status();
-  ASSERT_TRUE(agent_->WaitForLog("pod" + pod2->uid + "\",\"cgroup_id\"", 10));
   const int port2 = FreePort();
   c.env = {{"PORT", std::to_string(port2)}, {"HOST", "127.0.0.1"}, {"HELLO_QUIET", "1"}};
   auto id2 = cd_->StartContainer(*pod2, c);
