@@ -85,6 +85,16 @@ static __always_inline bool fg_cgroup_tracked(struct cgroup *cg)
 }
 
 /*
+ * The first test of the node-wide syscall programs where the kernel has task local storage: a
+ * task without any is in no tracked cgroup (the task mark, fg_task_mark in maps.bpf.h), and
+ * leaves after this one load from its task_struct. Always false on kernels without the field.
+ */
+static __always_inline bool fg_task_unmarked(const struct task_struct *task)
+{
+	return bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage;
+}
+
+/*
  * The current task's tracked-cgroup entry, or NULL, for the tracing programs that run on every
  * fork and exit of the node. With cgroup local storage (fg_cg_local mirrors every fg_tracked
  * entry; the exec program repairs a missing one) an untracked cgroup is passed after three

@@ -247,7 +247,7 @@ int fg_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	if (bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
+	if (fg_task_unmarked(task))
 		return 0;
 	return fg_on_sys_enter(ctx, task);
 }
