@@ -251,33 +251,48 @@ void TrySendmmsg(int port) {
   close(fd);
 }
 
+// A fresh io_uring with one SQE submitted and waited for; returns the CQE's result.
+struct Uring {
+  io_uring_params p{};
+  int ring = -1;
+  char *sq = nullptr, *cq = nullptr;
+  io_uring_sqe* sqes = nullptr;
+  Uring() {
+    ring = static_cast<int>(syscall(SYS_io_uring_setup, 4, &p));
+    if (ring < 0) Die("io_uring_setup");
+    sq = static_cast<char*>(mmap(nullptr, p.sq_off.array + p.sq_entries * sizeof(unsigned),
+                                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+                                 IORING_OFF_SQ_RING));
+    cq = static_cast<char*>(mmap(nullptr, p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe),
+                                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+                                 IORING_OFF_CQ_RING));
+    sqes = static_cast<io_uring_sqe*>(mmap(nullptr, p.sq_entries * sizeof(io_uring_sqe),
+                                           PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+                                           IORING_OFF_SQES));
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) Die("mmap io_uring");
+  }
+  int Submit(const io_uring_sqe& e) {
+    unsigned tail = *reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
+    unsigned idx = tail & *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
+    sqes[idx] = e;
+    reinterpret_cast<unsigned*>(sq + p.sq_off.array)[idx] = idx;
+    __atomic_store_n(reinterpret_cast<unsigned*>(sq + p.sq_off.tail), tail + 1, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0)
+      Die("io_uring_enter");
+    unsigned head =
+        __atomic_load_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
+    auto* cqes = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
+    int res = cqes[head & *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask)].res;
+    __atomic_store_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), head + 1, __ATOMIC_RELEASE);
+    return res;
+  }
+};
+
 // Submits one operation through a fresh io_uring and returns its result (cqe res).
 int UringOnce(const io_uring_sqe& want) {
-  io_uring_params p{};
-  int ring = static_cast<int>(syscall(SYS_io_uring_setup, 4, &p));
-  if (ring < 0) Die("io_uring_setup");
-  size_t sq_sz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-  size_t cq_sz = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
-  auto* sq = static_cast<char*>(mmap(nullptr, sq_sz, PROT_READ | PROT_WRITE,
-                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING));
-  auto* cq = static_cast<char*>(mmap(nullptr, cq_sz, PROT_READ | PROT_WRITE,
-                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING));
-  auto* sqes = static_cast<io_uring_sqe*>(mmap(nullptr, p.sq_entries * sizeof(io_uring_sqe),
-                                               PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                                               ring, IORING_OFF_SQES));
-  if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) Die("mmap io_uring");
-  unsigned tail = *reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
-  unsigned idx = tail & *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
-  sqes[idx] = want;
-  reinterpret_cast<unsigned*>(sq + p.sq_off.array)[idx] = idx;
-  __atomic_store_n(reinterpret_cast<unsigned*>(sq + p.sq_off.tail), tail + 1, __ATOMIC_RELEASE);
-  if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0)
-    Die("io_uring_enter");
-  unsigned head =
-      __atomic_load_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
-  auto* cqes = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
-  int res = cqes[head & *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask)].res;
-  close(ring);
+  Uring u;
+  int res = u.Submit(want);
+  close(u.ring);
   return res;
 }
 
@@ -348,43 +363,6 @@ void PrintGot(const char* path, int fd) {
   line += '\n';
   (void)!write(1, line.data(), line.size());
 }
-
-// A fresh io_uring with one SQE submitted and waited for; returns the CQE's result.
-struct Uring {
-  io_uring_params p{};
-  int ring = -1;
-  char *sq = nullptr, *cq = nullptr;
-  io_uring_sqe* sqes = nullptr;
-  Uring() {
-    ring = static_cast<int>(syscall(SYS_io_uring_setup, 4, &p));
-    if (ring < 0) Die("io_uring_setup");
-    sq = static_cast<char*>(mmap(nullptr, p.sq_off.array + p.sq_entries * sizeof(unsigned),
-                                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
-                                 IORING_OFF_SQ_RING));
-    cq = static_cast<char*>(mmap(nullptr, p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe),
-                                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
-                                 IORING_OFF_CQ_RING));
-    sqes = static_cast<io_uring_sqe*>(mmap(nullptr, p.sq_entries * sizeof(io_uring_sqe),
-                                           PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
-                                           IORING_OFF_SQES));
-    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) Die("mmap io_uring");
-  }
-  int Submit(const io_uring_sqe& e) {
-    unsigned tail = *reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
-    unsigned idx = tail & *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
-    sqes[idx] = e;
-    reinterpret_cast<unsigned*>(sq + p.sq_off.array)[idx] = idx;
-    __atomic_store_n(reinterpret_cast<unsigned*>(sq + p.sq_off.tail), tail + 1, __ATOMIC_RELEASE);
-    if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0)
-      Die("io_uring_enter");
-    unsigned head =
-        __atomic_load_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
-    auto* cqes = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
-    int res = cqes[head & *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask)].res;
-    __atomic_store_n(reinterpret_cast<unsigned*>(cq + p.cq_off.head), head + 1, __ATOMIC_RELEASE);
-    return res;
-  }
-};
 
 void TryUringOpen(const char* path, bool direct) {
   TryChild(std::string(direct ? "uring-direct " : "uring-open ") + path, [&] {
