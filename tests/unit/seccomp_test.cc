@@ -48,6 +48,17 @@ v1::ContainerProfile AllBut(std::initializer_list<const char*> except) {
   return c;
 }
 
+// A profile that learned exactly `names` (native).
+v1::ContainerProfile Only(std::initializer_list<const char*> names) {
+  v1::ContainerProfile c;
+  for (const char* n : names) {
+    auto* s = c.add_syscalls();
+    s->set_name(n);
+    s->set_arch("x86_64");
+  }
+  return c;
+}
+
 // Runs `body` in a child under the filter; returns its wait status.
 template <typename F>
 int UnderFilter(const SeccompPolicy& p, F body) {
@@ -272,12 +283,7 @@ TEST(SeccompPolicyTest, ReadOnlyFilesRefuseWriteModeOpensBeforeTheyRun) {
 }
 
 TEST(SeccompPolicyTest, OciProfileIsTheRuntimeSpecDocument) {
-  v1::ContainerProfile c;
-  for (const char* n : {"read", "write", "openat", "ptrace", "clone3"}) {
-    auto* s = c.add_syscalls();
-    s->set_name(n);
-    s->set_arch("x86_64");
-  }
+  v1::ContainerProfile c = Only({"read", "write", "openat", "ptrace", "clone3"});
   auto json = OciSeccompProfile(SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill));
   ASSERT_TRUE(json.ok()) << json.status();
   auto doc = ParseJson(*json);
@@ -311,12 +317,7 @@ TEST(SeccompPolicyTest, OciProfileIsTheRuntimeSpecDocument) {
 // spec, re-written by Go) is the same filter in another spelling: other order, valueTwo 0 and
 // the default errno left out. Another rule, action or errno is another filter.
 TEST(SeccompPolicyTest, TheSameFilterInARuntimesSpellingIsRecognised) {
-  v1::ContainerProfile c;
-  for (const char* n : {"read", "write", "openat", "clone3", "socket"}) {
-    auto* s = c.add_syscalls();
-    s->set_name(n);
-    s->set_arch("x86_64");
-  }
+  v1::ContainerProfile c = Only({"read", "write", "openat", "clone3", "socket"});
   c.add_sockets()->set_family("inet");
   auto json = OciSeccompProfile(SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill));
   ASSERT_TRUE(json.ok()) << json.status();
@@ -468,12 +469,7 @@ TEST(SeccompPolicyTest, SocketIsAllowedOnlyForTheFamiliesItLearned) {
 }
 
 TEST(SeccompPolicyTest, OciProfileAllowsSocketByFamily) {
-  v1::ContainerProfile c;
-  for (const char* n : {"read", "socket"}) {
-    auto* s = c.add_syscalls();
-    s->set_name(n);
-    s->set_arch("x86_64");
-  }
+  v1::ContainerProfile c = Only({"read", "socket"});
   c.add_sockets()->set_family("inet");
   auto json = OciSeccompProfile(SeccompPolicyFor(c, SeccompVerdict::kErrno, SeccompVerdict::kKill));
   ASSERT_TRUE(json.ok()) << json.status();
