@@ -69,6 +69,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -314,31 +315,23 @@ void TryUringConnect(int port) {
 
 // --- Files -----------------------------------------------------------------------------------
 
+// "wronly,creat,trunc" -> O_WRONLY | O_CREAT | O_TRUNC.
 int OpenFlags(const std::string& words) {
+  static const std::map<std::string, int> kFlags = {
+      {"rdonly", O_RDONLY},      {"wronly", O_WRONLY},
+      {"rdwr", O_RDWR},          {"creat", O_CREAT},
+      {"trunc", O_TRUNC},        {"excl", O_EXCL},
+      {"append", O_APPEND},      {"tmpfile", O_TMPFILE | O_RDWR},
+      {"directory", O_DIRECTORY}};
   int f = 0;
   size_t start = 0;
   while (start <= words.size()) {
     size_t end = words.find(',', start);
     std::string w = words.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (w == "rdonly")
-      f |= O_RDONLY;
-    else if (w == "wronly")
-      f |= O_WRONLY;
-    else if (w == "rdwr")
-      f |= O_RDWR;
-    else if (w == "creat")
-      f |= O_CREAT;
-    else if (w == "trunc")
-      f |= O_TRUNC;
-    else if (w == "excl")
-      f |= O_EXCL;
-    else if (w == "append")
-      f |= O_APPEND;
-    else if (w == "tmpfile")
-      f |= O_TMPFILE | O_RDWR;
-    else if (w == "directory")
-      f |= O_DIRECTORY;
-    else if (!w.empty()) {
+    auto it = kFlags.find(w);
+    if (it != kFlags.end()) {
+      f |= it->second;
+    } else if (!w.empty()) {
       errno = EINVAL;
       Die("unknown open flag " + w);
     }
