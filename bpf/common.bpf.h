@@ -84,6 +84,33 @@ static __always_inline bool fg_cgroup_tracked(struct cgroup *cg)
 	return cg && bpf_cgrp_storage_get(&fg_cg_local, cg, 0, 0);
 }
 
+#define FG_TS_COMPAT 0x0002 /* x86: thread_info.status bit of a 32-bit syscall */
+
+/* The ABI of the task's current syscall (x86: a 32-bit syscall sets TS_COMPAT). */
+static __always_inline __u32 fg_syscall_arch(struct task_struct *task)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (bpf_core_field_exists(task->thread_info.status) &&
+	    (task->thread_info.status & FG_TS_COMPAT))
+		return FG_ARCH_COMPAT;
+#else
+	(void)task;
+#endif
+	return FG_ARCH_NATIVE;
+}
+
+/* The number of the syscall the saved registers belong to, or -1. */
+static __always_inline long fg_syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
 /*
  * The first test of the node-wide syscall programs where the kernel has task local storage: a
  * task without any is in no tracked cgroup (the task mark, fg_task_mark in maps.bpf.h), and

@@ -37,7 +37,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define FG_S_IFREG 0100000
 #define FG_S_IFDIR 0040000
 #define FG_PROC_SUPER_MAGIC 0x9fa0
-#define FG_TS_COMPAT 0x0002
 #define FG_PIDTYPE_TGID 1
 #define FG_IORING_OP_OPENAT 18
 #define FG_IORING_OP_OPENAT2 28
@@ -59,19 +58,6 @@ struct fg_file_req {
 	__u8 pad;
 	__u32 pad2;
 };
-
-/* The task's syscall ABI (x86: a 32-bit syscall sets TS_COMPAT). */
-static __always_inline __u32 fg_file_arch(struct task_struct *task)
-{
-#if defined(__TARGET_ARCH_x86)
-	if (bpf_core_field_exists(task->thread_info.status) &&
-	    (task->thread_info.status & FG_TS_COMPAT))
-		return FG_ARCH_COMPAT;
-#else
-	(void)task;
-#endif
-	return FG_ARCH_NATIVE;
-}
 
 /* Whether syscall `nr` (of `arch`) opens a file; *oflags its open flags (read from the saved
  * registers, what the syscall used), *how_user the user address of openat2's struct open_how. */
@@ -129,17 +115,6 @@ static __always_inline int fg_open_syscall(struct pt_regs *regs, long nr, __u32 
 	return 0;
 #else
 	return 0;
-#endif
-}
-
-static __always_inline long fg_syscall_nr(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ(regs, syscallno);
-#else
-	return -1;
 #endif
 }
 
@@ -496,7 +471,7 @@ static __always_inline int fg_on_sys_exit(struct bpf_raw_tracepoint_args *ctx,
 	__u32 oflags = 0;
 	__u64 how = 0;
 
-	if (!fg_open_syscall(regs, fg_syscall_nr(regs), fg_file_arch(task), &oflags, &how))
+	if (!fg_open_syscall(regs, fg_syscall_nr(regs), fg_syscall_arch(task), &oflags, &how))
 		return 0;
 	const struct fg_cgroup_val *t = fg_current_entry();
 

@@ -48,21 +48,12 @@ static __always_inline void fg_seccomp_kill(struct task_struct *task, __u32 fn_i
 	if (!cfg || cfg->mode == FG_MODE_LEARN)
 		return;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	long nr = -1;
 
 	if (!regs)
 		return;
-#if defined(__TARGET_ARCH_x86)
-	nr = BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	nr = BPF_CORE_READ((struct user_pt_regs *)regs, regs[8]);
-#endif
-	__u32 arch = FG_ARCH_NATIVE;
+	long nr = fg_syscall_nr(regs);
+	__u32 arch = fg_syscall_arch(task);
 
-#if defined(__TARGET_ARCH_x86)
-	if (bpf_core_field_exists(task->thread_info.status) && (task->thread_info.status & 0x0002))
-		arch = FG_ARCH_COMPAT;
-#endif
 	if (nr < 0 || fg_sys_allowed(fn_id, cfg->gen, arch, nr))
 		return;
 	fg_stat_inc(FG_STAT_SECCOMP_KILL);

@@ -14,20 +14,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define FG_TS_COMPAT 0x0002 /* x86: thread_info.status bit of a 32-bit syscall */
 #define FG_SIGKILL 9
-
-static __always_inline __u32 fg_syscall_arch(struct task_struct *task)
-{
-#if defined(__TARGET_ARCH_x86)
-	if (bpf_core_field_exists(task->thread_info.status) &&
-	    (task->thread_info.status & FG_TS_COMPAT))
-		return FG_ARCH_COMPAT;
-#else
-	(void)task;
-#endif
-	return FG_ARCH_NATIVE;
-}
 
 static __always_inline void fg_emit_syscall(__u32 fn_id, __u32 nr, __u32 arch)
 {
