@@ -239,19 +239,11 @@ static __always_inline void fg_pseudo_name(struct fg_scratch *s, struct file *f,
 	p->len = len + 2;
 }
 
-/*
- * The path of an opened file in s->bin, and its hash. Flags are made canonical so that each
- * path kind of the profile (docs/profile-format.md) names exactly one kernel form: anonymous
- * (DETACHED | UNLINKED, whatever its link count), deleted (UNLINKED), truncated (TRUNCATED).
- * Global: verified once.
- */
-__noinline int fg_file_path(struct fg_scratch *s, __u64 file, struct fg_path *out)
+/* A walked path's flags made canonical (and returned): each path kind of the profile
+ * (docs/profile-format.md) names exactly one kernel form: anonymous (DETACHED | UNLINKED,
+ * whatever its link count), deleted (UNLINKED), truncated (TRUNCATED). */
+static __always_inline __u32 fg_canonical_flags(struct fg_path *out)
 {
-	if (!s || !out)
-		return -1;
-	struct file *f = (struct file *)file;
-
-	fg_walk_g(s, 0, file, out);
 	__u32 flags = out->flags;
 
 	if (flags & FG_PATH_F_READ_ERR)
@@ -261,6 +253,20 @@ __noinline int fg_file_path(struct fg_scratch *s, __u64 file, struct fg_path *ou
 	else if (flags & FG_PATH_F_UNLINKED)
 		flags = FG_PATH_F_UNLINKED;
 	out->flags = flags;
+	return flags;
+}
+
+/* The path of an opened file in s->bin, its flags canonical, and its hash. Global: verified
+ * once. */
+__noinline int fg_file_path(struct fg_scratch *s, __u64 file, struct fg_path *out)
+{
+	if (!s || !out)
+		return -1;
+	struct file *f = (struct file *)file;
+
+	fg_walk_g(s, 0, file, out);
+	__u32 flags = fg_canonical_flags(out);
+
 	if (!flags && BPF_CORE_READ(f, f_path.dentry, d_sb, s_magic) == FG_PROC_SUPER_MAGIC)
 		fg_proc_self(s, f, out);
 	if ((flags & FG_PATH_F_DETACHED) && out->len <= 1)
@@ -286,15 +292,7 @@ __noinline int fg_tmpfile_path(struct fg_scratch *s, __u64 file, struct fg_path 
 	fg_path_walk_below(buf, (volatile struct fg_walk_state *)s->walk,
 			   BPF_CORE_READ(f, f_path.dentry, d_parent), BPF_CORE_READ(f, f_path.mnt),
 			   out, end);
-	__u32 flags = out->flags; /* canonical, as in fg_file_path */
-
-	if (flags & FG_PATH_F_READ_ERR)
-		flags = FG_PATH_F_READ_ERR;
-	else if (flags & FG_PATH_F_DETACHED)
-		flags = FG_PATH_F_DETACHED | FG_PATH_F_UNLINKED;
-	else if (flags & FG_PATH_F_UNLINKED)
-		flags = FG_PATH_F_UNLINKED;
-	out->flags = flags;
+	fg_canonical_flags(out);
 	fg_hash_g(s, 0, out);
 	return 0;
 }
