@@ -435,7 +435,9 @@ __noinline int fg_file_open(struct fg_file_req *r)
 				     .kind = (access & FG_FILE_LINKED) ? FG_FILE_RULE_LINKED : 0,
 				     .hash = p.hash};
 
-	if (!(p.flags & FG_PATH_F_READ_ERR) && !(need & ~fg_file_granted(s, pol, &k, &p)))
+	/* An access no rule of the generation allows needs no lookup (pol->access: their union). */
+	if (!(p.flags & FG_PATH_F_READ_ERR) && !(need & ~pol->access) &&
+	    !(need & ~fg_file_granted(s, pol, &k, &p)))
 		return 0;
 	struct fg_viol_req v = {};
 
