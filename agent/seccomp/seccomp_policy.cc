@@ -22,6 +22,7 @@
 #include "core/abi_codec.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "profile/files.h"
 #include "profile/profile.h"
 #include "profile/socket_items.h"
 #include "syscalls/syscall_classes.h"
@@ -49,8 +50,13 @@ struct FileOpen {
 };
 constexpr FileOpen kFileOpens[] = {
     {"open", 1}, {"openat", 2}, {"open_by_handle_at", 2}, {"creat", -1}};
+// O_WRONLY, O_RDWR, O_CREAT, O_TRUNC: an open that may change a file.
 constexpr uint64_t kWriteFlags[] = {01, 02, 0100, 01000};
-constexpr uint64_t kWriteMask = 01 | 02 | 0100 | 01000;
+constexpr uint64_t kWriteMask = [] {
+  uint64_t m = 0;
+  for (uint64_t b : kWriteFlags) m |= b;
+  return m;
+}();
 
 bool FileOpenSpecial(const SeccompPolicy& p, const std::string& n) {
   if (!p.read_only_files) return false;
@@ -247,8 +253,7 @@ SeccompPolicy SeccompPolicyFor(const v1::ContainerProfile& c, SeccompVerdict unl
   p.native.insert("execve");
   // Files: a section with file rules that never allow writing, creating or truncating.
   bool writes = false;
-  for (const auto& f : c.files())
-    for (int a : f.access()) writes = writes || a != v1::FILE_ACCESS_READ;
+  for (const auto& f : c.files()) writes = writes || (FileAccessMask(f) & ~FG_FILE_READ);
   p.read_only_files = c.files_size() > 0 && !writes;
   // Thread-directed signals: what raise(), abort(), Go's preemption and Node's exit on SIGTERM
   // send to their own threads. A filter cannot see the target; refusing them breaks a runtime
